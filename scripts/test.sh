@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `npm test`: set up what is missing, build, then run every test file with Node's test runner.
+# Unit tests take milliseconds; the lab tests boot real kernels and run one at a time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+mapfile -t files < <(find dist/test -name '*.test.js' | sort)
+if [ ${#files[@]} -eq 0 ]; then echo "no test files found under dist/test" >&2; exit 1; fi
+exec node --test --test-concurrency=1 --test-timeout=600000 "$@" "${files[@]}"
