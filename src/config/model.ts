@@ -1,0 +1,436 @@
+// The whole lvsd configuration, declared once. The exported types (LvsdConfig and its parts) are what
+// the engines consume; the same declarations validate lvsd.yaml and emit deploy/lvsd.schema.json.
+// Rules that need more than one key live in .refine() here (local) or in semantic.ts (cross-references).
+import { checkInterfaceName, netmaskToPrefix, parseEndpoint, parseIp, parsePrefix, type Endpoint, type IpAddress, type IpPrefix, type MaybeEndpoint } from './address.js';
+import {
+  alt, arr, bool, custom, def, defDuration, duration, int, mapped, obj, oneOf, opt, str, tagged, type Fields, type Infer, type JsonSchema,
+} from './dsl.js';
+
+// ---- shared scalars ----
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const name = (what: string) => str(`Name of this ${what}, unique among them; other sections refer to it.`, {
+  pattern: NAME, patternHelp: 'is not a valid name (letters, digits, _ . -; at most 64; starting with a letter or digit)',
+});
+const refName = (what: string) => str(`Name of a ${what} defined elsewhere in this file.`, { minLength: 1 });
+const ifname = (description: string) => str(description, { check: checkInterfaceName, maxLength: 15, minLength: 1 });
+
+const ipAddress = (description: string) => custom<IpAddress>(parseIp, { type: 'string', format: 'ip-address-literal' }, description);
+const ipPrefix = (description: string) => custom<IpPrefix>(parsePrefix, { type: 'string' }, description);
+const endpoint = (description: string, allowZeroPort = false) => custom<Endpoint>(
+  (v) => parseEndpoint(v, { allowZeroPort }) as ReturnType<typeof parseEndpoint> & { value: Endpoint },
+  { type: 'string' }, description);
+const maybeEndpoint = (description: string) => custom<MaybeEndpoint>((v) => parseEndpoint(v, { portOptional: true }), { type: 'string' }, description);
+
+const ARGV_HELP = 'An argv list, run directly without a shell: the first item is an absolute path.';
+const argv = (description: string) => arr(str(undefined, { minLength: 1 }), `${description} ${ARGV_HELP}`, { minItems: 1 });
+/** Refuse relative programs: a PATH lookup from a root daemon is how the wrong binary runs. */
+function checkArgv(v: string[] | undefined, path: string, report: (p: string, m: string) => void): void {
+  if (v && v[0] !== undefined && !v[0].startsWith('/')) report(`${path}[0]`, `'${v[0]}' must be an absolute path (commands run without a shell or PATH lookup)`);
+}
+
+/** `/run/lvsd/control.sock` style listeners: `unix:PATH` or `address:port`. */
+export type Listen = ({ kind: 'tcp' } & Endpoint) | { kind: 'unix'; path: string };
+const listen = (description: string, unix: boolean) => custom<Listen>((v) => {
+  if (unix && typeof v === 'string' && v.startsWith('unix:')) {
+    const path = v.slice(5);
+    return path.startsWith('/') ? { ok: true, value: { kind: 'unix', path } } : { ok: false, message: `'${v}': the socket path must be absolute (unix:/run/lvsd/control.sock)` };
+  }
+  const e = parseEndpoint(v);
+  return e.ok ? { ok: true, value: { kind: 'tcp', ...(e.value as Endpoint) } } : e;
+}, { type: 'string' }, description);
+
+const weightDelta = (description: string) => int(-254, 254, description);
+
+// ---- global ----
+
+const globalSection = obj({
+  router_id: opt(str('Identifies this director in logs, notifications and metrics. Default: the host name.', { minLength: 1, maxLength: 64 })),
+  metrics: def(obj({
+    listen: def(listen('Prometheus endpoint address:port.', false), { kind: 'tcp', address: '127.0.0.1', port: 9641, family: 4 }, '127.0.0.1:9641'),
+  }, 'Prometheus metrics.'), { listen: { kind: 'tcp', address: '127.0.0.1', port: 9641, family: 4 } as Listen }, {}),
+  control: def(obj({
+    listen: def(listen('Control API: unix:/path (default) or address:port.', true), { kind: 'unix', path: '/run/lvsd/control.sock' }, 'unix:/run/lvsd/control.sock'),
+    token_file: opt(str('File holding the bearer token the control API requires; required when it listens on TCP.', { minLength: 1 })),
+  }, 'The local control API (drain, weights, status).').refine((c, report) => {
+    if (c.listen.kind === 'tcp' && c.token_file === undefined) report('listen', 'a TCP control listener needs token_file (anyone who can connect could drain servers)');
+    if (c.token_file !== undefined && !c.token_file.startsWith('/')) report('token_file', `'${c.token_file}' must be an absolute path`);
+  }), { listen: { kind: 'unix', path: '/run/lvsd/control.sock' } as Listen }, {}),
+  log: def(obj({
+    level: def(oneOf(['debug', 'info', 'warn', 'error'], 'Least severe message logged.', { warning: "write 'warn'" }), 'info'),
+    format: def(oneOf(['auto', 'json', 'text'], 'auto: text on a terminal, JSON lines to journald/pipes.'), 'auto'),
+  }, 'Logging.'), { level: 'info' as const, format: 'auto' as const }, {}),
+  script_user: def(str('User that scripts (track scripts, script checks, notify commands) run as unless they name their own.', { minLength: 1 }), 'nobody'),
+}, 'Settings of this director as a whole.', {
+  hints: { script_security: 'lvsd always refuses scripts writable by non-root users; there is nothing to enable' },
+});
+
+// ---- VRRP ----
+
+const notifyFields = {
+  master: opt(argv('Run on becoming MASTER.')),
+  backup: opt(argv('Run on becoming BACKUP.')),
+  fault: opt(argv('Run on entering FAULT.')),
+  stop: opt(argv('Run when lvsd stops the instance.')),
+  any: opt(argv('Run on every transition, with arguments TYPE NAME STATE PRIORITY appended (as keepalived notify).')),
+};
+const notify = (what: string) => obj(notifyFields, `Commands run on ${what} state changes.`).refine((n, report) => {
+  for (const k of Object.keys(notifyFields) as Array<keyof typeof notifyFields>) checkArgv(n[k], k, report);
+});
+
+const virtualIpObject = obj({
+  address: ipPrefix('Address with prefix length, e.g. 192.0.2.10/24; without /N a host address.'),
+  device: opt(ifname('Interface to add it to; default the instance interface.')),
+  label: opt(str('Address label (ip addr ... label), at most 15 bytes and starting with the device name, as the kernel requires.', { maxLength: 15, minLength: 1 })),
+}, 'A virtual IP with its own device or label.').refine((v, report) => {
+  if (v.label !== undefined && v.device !== undefined && !v.label.startsWith(v.device)) report('label', `label '${v.label}' must start with the device name '${v.device}' (kernel rule)`);
+});
+export type VirtualIp = IpPrefix & { device?: string; label?: string };
+const virtualIp = mapped(
+  alt(ipPrefix('Address with prefix length, e.g. 192.0.2.10/24.'), virtualIpObject, 'A virtual IP: "192.0.2.10/24" or {address, device, label}.'),
+  (v): VirtualIp => ('prefix' in v ? v : { ...v.address, ...(v.device !== undefined ? { device: v.device } : {}), ...(v.label !== undefined ? { label: v.label } : {}) }),
+);
+
+const trackItem = (what: string) => obj({
+  name: refName(what),
+  weight: opt(weightDelta('Added to the priority while the tracked thing is up (positive) or subtracted when down (negative). Without weight, the instance goes to FAULT when it fails.')),
+});
+
+const garp = obj({
+  delay: defDuration(duration('Delay before the second burst of gratuitous ARP / unsolicited NA after becoming MASTER (keepalived garp_master_delay).', 0, 1000_000), 5000),
+  repeat: def(int(1, 255, 'Messages per burst (keepalived garp_master_repeat).'), 5),
+  refresh: defDuration(duration('Re-announce the VIPs this often while MASTER; 0s disables (keepalived garp_master_refresh).', 0, 86_400_000), 0),
+  refresh_repeat: def(int(1, 255, 'Messages per refresh.'), 1),
+}, 'Gratuitous ARP (IPv4) and unsolicited neighbour advertisements (IPv6) sent when becoming MASTER.');
+
+const KEEPALIVED_STATE = "lvsd has no 'state': every instance starts as BACKUP and the election picks the master by priority " +
+  '(RFC 5798 section 6.4). Give the intended master the higher priority; for the address owner use priority: 255 with owner: true';
+
+export const vrrpInstanceSchema = obj({
+  name: name('VRRP instance'),
+  interface: ifname('Interface the VRRP adverts are sent and received on.'),
+  vrid: int(1, 255, 'Virtual router ID, shared by all routers of this virtual router (RFC 5798 section 5.2.3).'),
+  priority: def(int(1, 255, 'Election priority; the highest wins. 255 is reserved for the address owner and needs owner: true.'), 100),
+  owner: def(bool('This router owns the virtual IPs (they are its real addresses); required for priority 255 (RFC 5798 section 5.2.4).'), false),
+  version: def(oneOf([2, 3], 'VRRP version. Default 2, as keepalived: a pair half-migrated from keepalived keeps talking. IPv6 and sub-second adverts need 3.'), 2),
+  advert_interval: defDuration(duration('Advertisement interval: v2 whole seconds 1s-255s; v3 in centiseconds 10ms-40.95s.', 10, 255_000), 1000),
+  virtual_ips: arr(virtualIp, 'Addresses the master holds; all of one family (RFC 5798 section 5.2.9).', { minItems: 1 }),
+  preempt: def(bool('A higher-priority backup takes over from a lower-priority master.'), true),
+  preempt_delay: defDuration(duration('After start, wait this long before preempting (keepalived preempt_delay).', 0, 1000_000), 0),
+  accept: def(bool('Accept mode: a master that is not the owner accepts packets to the VIPs (RFC 5798 section 6.1).'), false),
+  dscp: opt(int(0, 63, 'DSCP for adverts; default the kernel default (0).')),
+  unicast: opt(obj({
+    source: opt(ipAddress('Source address of the adverts; default the primary address of the interface.')),
+    peers: arr(ipAddress('A peer director.'), 'Send adverts to these addresses instead of the multicast group.', { minItems: 1 }),
+  }, 'Unicast VRRP (no multicast on the wire).', { hints: { unicast_peer: "write 'peers'", unicast_src_ip: "write 'source'" } })),
+  authentication: opt(obj({
+    type: oneOf(['pass'], 'Simple password (RFC 2338 section 5.3.6.1); VRRPv2 only.', { ah: 'AH authentication is not supported (RFC 3768 removed it); use type: pass or none' }),
+    password: str('Password, 1-8 characters (the v2 header has 8 bytes for it).', { minLength: 1, maxLength: 8 }),
+  }, 'VRRPv2 authentication, for interoperating with keepalived configured with auth_type PASS.', {
+    hints: { auth_type: "write 'type'", auth_pass: "write 'password'" },
+  })),
+  track: opt(obj({
+    interfaces: def(arr(trackItem('interface')), [], []),
+    scripts: def(arr(trackItem('track script')), [], []),
+    virtual_services: def(arr(trackItem('virtual service')), [], []),
+  }, 'Things this instance depends on.')),
+  notify: opt(notify('this instance\'s')),
+  garp: def(garp, garp.defaults(), {}),
+}, 'A VRRP virtual router this director takes part in.', {
+  hints: {
+    state: KEEPALIVED_STATE,
+    nopreempt: 'write preempt: false',
+    advert_int: "write 'advert_interval' with a unit, e.g. advert_interval: 1s",
+    virtual_router_id: "write 'vrid'",
+    virtual_ipaddress: "write 'virtual_ips'",
+    unicast_peer: "write 'unicast: {peers: [...]}'",
+    unicast_src_ip: "write 'unicast: {source: ...}'",
+    track_interface: "write 'track: {interfaces: [...]}'",
+    track_script: "write 'track: {scripts: [...]}'",
+    authentication_type: "write 'authentication: {type: pass, password: ...}'",
+  },
+}).refine((v, report) => {
+  const families = new Set(v.virtual_ips.map((ip) => ip.family));
+  const fam = v.virtual_ips[0]!.family;
+  if (families.size > 1) {
+    const i = v.virtual_ips.findIndex((ip) => ip.family !== fam);
+    report(`virtual_ips[${i}]`, `an instance's virtual IPs must all be IPv${fam} like the first (RFC 5798 section 5.2.9); use a second instance for IPv${fam === 4 ? 6 : 4}`);
+  }
+  if (v.version === 2) {
+    const i = v.virtual_ips.findIndex((ip) => ip.family === 6);
+    if (i >= 0) report(`virtual_ips[${i}]`, 'IPv6 virtual IPs need version: 3 (VRRPv2 is IPv4 only, RFC 3768)');
+    if (v.advert_interval % 1000 !== 0 || v.advert_interval < 1000) report('advert_interval', `version 2 adverts are whole seconds, 1s-255s (RFC 3768 section 5.3.7); got ${v.advert_interval}ms (sub-second needs version: 3)`);
+  } else {
+    if (v.advert_interval % 10 !== 0 || v.advert_interval > 40_950) report('advert_interval', `version 3 adverts are in centiseconds, 10ms-40.95s (RFC 5798 section 5.2.7); got ${v.advert_interval}ms`);
+    if (v.authentication) report('authentication', 'version 3 has no authentication (RFC 5798 section 9 removed it); drop this key or use version: 2');
+  }
+  if (v.priority === 255 && !v.owner) report('priority', 'priority 255 is for the address owner (RFC 5798 section 5.2.4); set owner: true if these VIPs are this router\'s own addresses, else use 1-254');
+  if (v.owner && v.priority !== 255) report('owner', 'the address owner must have priority: 255 (RFC 5798 section 5.2.4)');
+  if (v.unicast) {
+    if (v.unicast.source && v.unicast.source.family !== fam) report('unicast.source', `IPv${v.unicast.source.family} source for an instance with IPv${fam} virtual IPs`);
+    v.unicast.peers.forEach((p, i) => { if (p.family !== fam) report(`unicast.peers[${i}]`, `IPv${p.family} peer for an instance with IPv${fam} virtual IPs; VRRP runs over the VIPs' family`); });
+    const seen = new Set<string>();
+    v.unicast.peers.forEach((p, i) => { if (seen.has(p.address)) report(`unicast.peers[${i}]`, `peer ${p.address} is listed twice`); seen.add(p.address); });
+  }
+  const vipSeen = new Map<string, number>();
+  v.virtual_ips.forEach((ip, i) => {
+    const j = vipSeen.get(ip.address);
+    if (j !== undefined) report(`virtual_ips[${i}]`, `${ip.address} is already virtual_ips[${j}]`);
+    vipSeen.set(ip.address, i);
+  });
+});
+
+const syncGroupSchema = obj({
+  name: name('sync group'),
+  instances: arr(refName('VRRP instance'), 'Instances that change state together: if one goes to FAULT or BACKUP, all do.', { minItems: 2 }),
+  notify: opt(notify('the group\'s')),
+}, 'VRRP instances that fail over together (keepalived vrrp_sync_group).', { hints: { group: "write 'instances'" } });
+
+const trackScriptSchema = obj({
+  name: name('track script'),
+  argv: argv('The script; exit 0 means up.'),
+  interval: defDuration(duration('Run it this often.', 10, 86_400_000), 1000),
+  timeout: opt(duration('Kill it and count a failure after this long; default the interval.', 10, 86_400_000)),
+  rise: def(int(1, 1000, 'Successes in a row before it counts as up.'), 1),
+  fall: def(int(1, 1000, 'Failures in a row before it counts as down.'), 1),
+  weight: opt(weightDelta('Default weight for instances tracking it (see track.scripts[].weight).')),
+  user: opt(str('Run as this user instead of global.script_user.', { minLength: 1 })),
+}, 'A script VRRP instances can track (keepalived vrrp_script).', { hints: { script: "write 'argv' as a list: argv: [/path/to/script, arg]" } })
+  .refine((s, report) => {
+    checkArgv(s.argv, 'argv', report);
+    if (s.timeout !== undefined && s.timeout > s.interval) report('timeout', 'timeout longer than interval: runs would overlap');
+  });
+
+// ---- health checks ----
+
+/** HTTP status codes: `200`, `200-299`, or a list of those. Kept as inclusive ranges. */
+export type StatusRange = readonly [number, number];
+function parseStatusItem(v: unknown): { ok: true; value: StatusRange } | { ok: false; message: string } {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 100 && v <= 599) return { ok: true, value: [v, v] };
+  if (typeof v === 'string') {
+    const m = /^\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?$/.exec(v);
+    if (m) {
+      const lo = Number(m[1]), hi = Number(m[2] ?? m[1]);
+      if (lo >= 100 && hi <= 599 && lo <= hi) return { ok: true, value: [lo, hi] };
+    }
+  }
+  return { ok: false, message: `'${String(v)}' is not an HTTP status or range (100-599, e.g. 200 or 200-299)` };
+}
+const statusItem = custom<StatusRange>(parseStatusItem, { oneOf: [{ type: 'integer', minimum: 100, maximum: 599 }, { type: 'string', pattern: '^[1-5][0-9]{2}(-[1-5][0-9]{2})?$' }] });
+const statusList = custom<StatusRange[]>((v) => {
+  const r = parseStatusItem(v);
+  return r.ok ? { ok: true, value: [r.value] } : r;
+}, statusItem.jsonSchema());
+const status = alt(statusList, arr(statusItem, undefined, { minItems: 1 }), 'Statuses that mean up: 200, "200-299" or [200, "301-302"]. Default 200-299.');
+
+const timing = {
+  interval: defDuration(duration('Time between checks.', 10, 86_400_000), 5000),
+  timeout: defDuration(duration('A check that has not finished after this long failed (connect and whole response).', 10, 3_600_000), 2000),
+  retries: def(int(1, 100, 'Failures in a row before the real server is taken out.'), 1),
+  rise: def(int(1, 100, 'Successes in a row before it is put back.'), 1),
+  delay_before_retry: defDuration(duration('Delay after a failure before checking again (keepalived delay_before_retry).', 0, 3_600_000), 1000),
+  warmup: defDuration(duration('Random delay, up to this, before the first check, to spread load.', 0, 3_600_000), 0),
+};
+const target = {
+  source: opt(maybeEndpoint('Source address[:port] for probes.')),
+  bind_interface: opt(ifname('Send probes through this interface (SO_BINDTODEVICE).')),
+  fwmark: opt(int(1, 0xffffffff, 'Mark probe packets (SO_MARK), for policy routing.')),
+  address: opt(ipAddress('Probe this address instead of the real server\'s.')),
+  port: opt(int(1, 65535, 'Probe this port instead of the real server\'s.')),
+};
+const http = {
+  path: def(str('Request path.', { pattern: /^\//, patternHelp: 'must start with /' }), '/'),
+  host: opt(str('Host header; default the probed address.', { minLength: 1 })),
+  status: def(status, [[200, 299]] as StatusRange[], '200-299'),
+  digest: opt(str('MD5 of the response body in hex, as keepalived genhash prints it.', { pattern: /^[0-9a-fA-F]{32}$/, patternHelp: 'is not an MD5 digest (32 hex digits)' })),
+  body_regex: opt(str('The body must match this JavaScript regular expression.', {
+    minLength: 1,
+    check: (s) => { try { new RegExp(s); return undefined; } catch (e) { return `invalid regular expression: ${(e as Error).message}`; } },
+  })),
+  max_body_bytes: def(int(0, 64 * 1024 * 1024, 'Read at most this much of the body (for digest and body_regex); more fails the check.'), 1024 * 1024),
+};
+const tls = obj({
+  sni: opt(str('Server name sent in the TLS handshake (and verified); default the Host header.', { minLength: 1 })),
+  verify: def(bool('Verify the certificate chain and name.'), true),
+  ca_file: opt(str('PEM bundle of trusted CAs; default the system store.', { pattern: /^\//, patternHelp: 'must be an absolute path' })),
+}, 'TLS options.');
+const script = {
+  argv: argv('The check program; exit 0 means up.'),
+  user: opt(str('Run as this user instead of global.script_user.', { minLength: 1 })),
+  dynamic_weight: def(bool('Exit codes 2-255 mean up with weight (code - 2), as keepalived misc_dynamic.'), false),
+};
+
+const checkHints = {
+  delay_loop: "write 'interval'", connect_timeout: "write 'timeout'", retry: "write 'retries'", nb_get_retry: "write 'retries'",
+  status_code: "write 'status'", url: "write 'path' (and 'status', 'digest')", connect_port: "write 'port'", bindto: "write 'source'",
+};
+function checkVariants<N extends Fields>(nameField: N) {
+  const variant = <T extends Fields>(type: string, extra: T, description: string) =>
+    obj({ ...nameField, type: oneOf([type] as const), ...timing, ...extra }, description, { hints: checkHints }).refine((v, report) => {
+      // Inside this generic helper the inferred shape is opaque to TypeScript; these keys exist by construction.
+      const c = v as unknown as { timeout: number; interval: number; argv?: string[]; tls?: { verify: boolean; ca_file?: string } };
+      if (c.timeout > c.interval) report('timeout', 'timeout longer than interval: checks would overlap');
+      checkArgv(c.argv, 'argv', report);
+      if (c.tls && !c.tls.verify && c.tls.ca_file !== undefined) report('tls.ca_file', 'ca_file is pointless with verify: false');
+    });
+  return {
+    tcp: variant('tcp', target, 'Up when a TCP connection succeeds.'),
+    http: variant('http', { ...target, ...http }, 'Up when an HTTP GET answers with an expected status (and digest / body_regex when set).'),
+    https: variant('https', { ...target, ...http, tls: def(tls, tls.defaults(), {}) }, 'HTTP over TLS.'),
+    script: variant('script', script, 'Up when a program exits 0 (keepalived MISC_CHECK).'),
+  };
+}
+export const namedCheckSchema = tagged('type', checkVariants({ name: name('health check') }), 'A named health check, usable by many services.');
+const inlineCheckSchema = tagged('type', checkVariants({ name: opt(name('health check')) }), 'A health check.');
+const checkRef = alt(refName('health check'), inlineCheckSchema, 'The name of a check in `checks`, or a check written inline.');
+
+// ---- IPVS virtual services ----
+
+export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
+// ip_vs.h: IP_VS_SVC_F_SCHED_SH_FALLBACK / _SH_PORT are SCHED1 / SCHED2; ipvsadm maps mh-fallback / mh-port to the same bits.
+export const SCHEDULER_FLAGS = { 'sh-fallback': 'sh', 'sh-port': 'sh', 'mh-fallback': 'mh', 'mh-port': 'mh' } as const;
+const forwarding = (description: string) => oneOf(['nat', 'dr', 'tunnel'], description, {
+  masq: "write 'nat'", route: "write 'dr'", gate: "write 'dr'", direct: "write 'dr'", tun: "write 'tunnel'", ipip: "write 'tunnel' (and tunnel: {type: ipip})",
+});
+const tunnel = obj({
+  type: def(oneOf(['ipip', 'gue', 'gre'], 'Encapsulation (IPVS_DEST_ATTR_TUN_TYPE).'), 'ipip'),
+  port: opt(int(1, 65535, 'Destination UDP port of GUE packets; required for gue, only for gue.')),
+  checksum: def(oneOf(['none', 'csum', 'remcsum'], 'Tunnel checksums: csum for gue and gre, remcsum (remote checksum offload) for gue only.'), 'none'),
+}, 'Tunnel encapsulation for forwarding: tunnel.').refine((t, report) => {
+  if (t.type === 'gue' && t.port === undefined) report('', 'gue needs a port');
+  if (t.type !== 'gue' && t.port !== undefined) report('port', `port applies only to type gue, not ${t.type}`);
+  if (t.type === 'ipip' && t.checksum !== 'none') report('checksum', 'ipip has no checksum options (only gue and gre)');
+  if (t.type === 'gre' && t.checksum === 'remcsum') report('checksum', 'remcsum is only for gue');
+});
+export type TunnelConfig = Infer<typeof tunnel>;
+
+const realServerSchema = obj({
+  address: maybeEndpoint('Real server address:port; the port may be left out for fwmark services (then the request\'s port is kept) or to use the service\'s port.'),
+  weight: def(int(0, 2147483647, 'Relative capacity; 0 = quiescent (no new connections). ipvsadm range.'), 1),
+  upper_threshold: opt(int(0, 65535, 'No new connections above this many (0 = no limit).')),
+  lower_threshold: opt(int(0, 65535, 'Take new connections again below this many.')),
+  forwarding: opt(forwarding('Override the service\'s forwarding method.')),
+  tunnel: opt(tunnel),
+  checks: opt(arr(checkRef, 'Override the service\'s checks; [] = always up.')),
+  notify: opt(obj({ up: opt(argv('Run when it comes up.')), down: opt(argv('Run when it goes down.')) }, 'Commands on state change.')
+    .refine((n, report) => { checkArgv(n.up, 'up', report); checkArgv(n.down, 'down', report); })),
+}, 'A real server behind the virtual service.', {
+  hints: { lb_kind: "write 'forwarding'", inhibit_on_failure: 'inhibit_on_failure is a setting of the virtual service' },
+}).refine((r, report) => {
+  if (r.upper_threshold !== undefined && r.lower_threshold !== undefined && r.lower_threshold > r.upper_threshold) {
+    report('lower_threshold', `lower_threshold ${r.lower_threshold} is above upper_threshold ${r.upper_threshold}`);
+  }
+});
+
+const persistence = obj({
+  timeout: defDuration(duration('How long a client sticks to its real server after its last connection (whole seconds).', 1000, 2_678_400_000), 300_000),
+  netmask: opt(custom<number>((v) => {
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 128) return { ok: true, value: v };
+    if (typeof v === 'string') return netmaskToPrefix(v);
+    return { ok: false, message: `'${String(v)}': write an IPv4 netmask (255.255.255.0) or a prefix length (1-128)` };
+  }, { oneOf: [{ type: 'string' }, { type: 'integer', minimum: 1, maximum: 128 }] }, 'Group clients by this mask: IPv4 dotted mask or prefix length (IPv6: 1-128). Default one client per address.')),
+}, 'Send a client to the same real server for a while.').refine((p, report) => {
+  if (p.timeout % 1000 !== 0) report('timeout', 'IPVS persistence timeouts are whole seconds');
+});
+
+const sorryServer = alt(
+  endpoint('Sorry server address:port.'),
+  obj({ address: endpoint('Sorry server address:port.'), forwarding: opt(forwarding('Forwarding to it; default the service\'s.')) }),
+  'Where traffic goes when no real server is up (or quorum is lost).',
+);
+
+export const virtualServiceSchema = obj({
+  name: name('virtual service'),
+  address: opt(endpoint('Virtual address:port, e.g. 192.0.2.10:80 or [2001:db8::1]:443; port 0 for a persistent all-ports service. Either this or fwmark.', true)),
+  fwmark: opt(int(1, 0xffffffff, 'Firewall-mark service (IPVS_SVC_ATTR_FWMARK); either this or address.')),
+  family: opt(oneOf(['ipv4', 'ipv6'], 'Address family of a fwmark service; default ipv4.')),
+  protocol: def(oneOf(['tcp', 'udp', 'sctp'], 'Transport protocol.'), 'tcp'),
+  scheduler: def(oneOf(SCHEDULERS, 'IPVS scheduler (kernel names).', { roundrobin: "write 'rr'", wrr2: "write 'wrr'" }), 'wlc'),
+  scheduler_flags: def(arr(oneOf(Object.keys(SCHEDULER_FLAGS) as Array<keyof typeof SCHEDULER_FLAGS>), 'sh-fallback and sh-port for sh; mh-fallback and mh-port for mh.'), []),
+  forwarding: forwarding('Packet forwarding to the real servers: nat (masquerading), dr (direct routing), tunnel.'),
+  tunnel: opt(tunnel),
+  persistence: opt(persistence),
+  quorum: opt(obj({
+    min: int(1, 2147483647, 'Minimum total weight of real servers that are up.'),
+    hysteresis: def(int(0, 2147483647, 'Quorum is lost below min - hysteresis and regained at min + hysteresis.'), 0),
+    up: opt(argv('Run when quorum is gained.')),
+    down: opt(argv('Run when quorum is lost.')),
+  }, 'Declare the service down below a total weight.').refine((q, report) => {
+    if (q.hysteresis >= q.min) report('hysteresis', `hysteresis ${q.hysteresis} must be below min ${q.min}`);
+    checkArgv(q.up, 'up', report); checkArgv(q.down, 'down', report);
+  })),
+  sorry_server: opt(sorryServer),
+  inhibit_on_failure: def(bool('Failed real servers stay with weight 0 instead of being removed (keeps existing connections).'), false),
+  alpha: def(bool('Start real servers as down until their first check passes.'), false),
+  omega: def(bool('On shutdown, run the down notifications and quorum down command.'), false),
+  checks: def(arr(checkRef, 'Checks for every real server (names in `checks` or inline); a real server is up when all pass.'), []),
+  real_servers: def(arr(realServerSchema, 'The real servers.'), []),
+}, 'An IPVS virtual service and its real servers (keepalived virtual_server).', {
+  hints: {
+    lb_algo: "write 'scheduler'", lb_kind: "write 'forwarding'", persistence_timeout: "write 'persistence: {timeout: ...}'",
+    delay_loop: "set 'interval' in the checks", real_server: "write 'real_servers'", virtualhost: "write 'host' in an http check",
+    sorry: "write 'sorry_server'",
+  },
+}).refine((s, report) => {
+  if ((s.address === undefined) === (s.fwmark === undefined)) report('', s.address ? 'give either address or fwmark, not both' : 'needs an address (192.0.2.10:80) or a fwmark');
+  if (s.family !== undefined && s.fwmark === undefined) report('family', 'family applies only to fwmark services (an address has its own family)');
+  const family = s.address ? s.address.family : s.family === 'ipv6' ? 6 : 4;
+  if (s.address && s.address.port === 0 && !s.persistence) report('address', 'port 0 (all ports) needs persistence, as IPVS requires');
+  s.scheduler_flags.forEach((f, i) => {
+    const owner = SCHEDULER_FLAGS[f];
+    if (owner !== s.scheduler) report(`scheduler_flags[${i}]`, `${f} is a flag of the ${owner} scheduler, not ${s.scheduler}`);
+    if (s.scheduler_flags.indexOf(f) !== i) report(`scheduler_flags[${i}]`, `${f} is listed twice`);
+  });
+  if (s.tunnel && s.forwarding !== 'tunnel') report('tunnel', `tunnel options need forwarding: tunnel (this service uses ${s.forwarding})`);
+  if (s.persistence?.netmask !== undefined && s.persistence.netmask > (family === 4 ? 32 : 128)) report('persistence.netmask', `/${s.persistence.netmask} is longer than an IPv${family} address`);
+  const seen = new Map<string, number>();
+  s.real_servers.forEach((r, i) => {
+    const fwd = r.forwarding ?? s.forwarding;
+    if (r.address.family !== family && fwd !== 'tunnel') {
+      report(`real_servers[${i}].address`, `IPv${r.address.family} real server in an IPv${family} service; IPVS allows mixed families only with forwarding: tunnel`);
+    }
+    if (r.tunnel && fwd !== 'tunnel') report(`real_servers[${i}].tunnel`, `tunnel options need forwarding: tunnel (this real server uses ${fwd})`);
+    if (s.address && r.address.port !== undefined && fwd !== 'nat' && r.address.port !== s.address.port && s.address.port !== 0) {
+      report(`real_servers[${i}].address`, `with forwarding: ${fwd} the real server port must equal the service port ${s.address.port} (IPVS does not translate ports except in nat)`);
+    }
+    const port = r.address.port ?? (s.address?.port ?? 0);
+    const key = `${r.address.address}:${port}`;
+    const j = seen.get(key);
+    if (j !== undefined) report(`real_servers[${i}].address`, `duplicate real server; ${r.address.family === 6 ? `[${r.address.address}]` : r.address.address}:${port} is already real_servers[${j}]`);
+    seen.set(key, i);
+  });
+  if (s.sorry_server) {
+    const a = 'address' in s.sorry_server && typeof s.sorry_server.address === 'object' ? s.sorry_server.address : s.sorry_server as Endpoint;
+    const fwd = ('forwarding' in s.sorry_server ? s.sorry_server.forwarding : undefined) ?? s.forwarding;
+    if (a.family !== family && fwd !== 'tunnel') report('sorry_server', `IPv${a.family} sorry server in an IPv${family} service`);
+  }
+});
+
+// ---- the whole file ----
+
+export const lvsdConfigSchema = obj({
+  global: def(globalSection, globalSection.defaults(), {}),
+  vrrp_instances: def(arr(vrrpInstanceSchema, 'VRRP instances (keepalived vrrp_instance).'), [], []),
+  vrrp_sync_groups: def(arr(syncGroupSchema, 'Sync groups (keepalived vrrp_sync_group).'), [], []),
+  track_scripts: def(arr(trackScriptSchema, 'Scripts instances can track (keepalived vrrp_script).'), [], []),
+  checks: def(arr(namedCheckSchema, 'Named health checks that services and real servers refer to by name.'), [], []),
+  virtual_services: def(arr(virtualServiceSchema, 'IPVS virtual services (keepalived virtual_server).'), [], []),
+}, 'lvsd configuration (lvsd.yaml).', {
+  hints: {
+    global_defs: "write 'global'", vrrp_instance: "write 'vrrp_instances' (a list)", virtual_server: "write 'virtual_services' (a list)",
+    vrrp_script: "write 'track_scripts' (a list)", vrrp_sync_group: "write 'vrrp_sync_groups' (a list)",
+  },
+});
+
+export type LvsdConfig = Infer<typeof lvsdConfigSchema>;
+export type GlobalConfig = LvsdConfig['global'];
+export type VrrpInstanceConfig = LvsdConfig['vrrp_instances'][number];
+export type VrrpSyncGroupConfig = LvsdConfig['vrrp_sync_groups'][number];
+export type TrackScriptConfig = LvsdConfig['track_scripts'][number];
+export type CheckConfig = LvsdConfig['checks'][number];
+/** A check as a service refers to it: a name from `checks`, or an inline check. */
+export type CheckRef = LvsdConfig['virtual_services'][number]['checks'][number];
+export type VirtualServiceConfig = LvsdConfig['virtual_services'][number];
+export type RealServerConfig = VirtualServiceConfig['real_servers'][number];
+export type { Endpoint, IpAddress, IpPrefix, MaybeEndpoint };
+export type JsonSchemaDoc = JsonSchema;
