@@ -1,26 +1,111 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { formatIssue, loadConfig, summarize } from '../config/index.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+// Exit codes: 0 ok, 1 invalid configuration, 2 usage error, 69 (EX_UNAVAILABLE) a subsystem not built yet.
+export const EXIT_OK = 0;
+export const EXIT_INVALID = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_UNAVAILABLE = 69;
+
+export const DEFAULT_CONFIG = '/etc/lvsd/lvsd.yaml';
 
 const HELP = `lvsd ${pkg.version} — a load balancer for Linux directors (IPVS health checks and VRRP)
 
 Usage:
-  lvsd check -c FILE     validate a configuration; exit 0 when valid
-  lvsd run -c FILE       run the daemon
+  lvsd check [-c FILE]   validate a configuration; exit 0 when valid, 1 with every error when not
+  lvsd run [-c FILE]     run the daemon
   lvsd --version         print the version
   lvsd --help            print this help
+  lvsd COMMAND --help    help for one command
+
+FILE defaults to ${DEFAULT_CONFIG}.
 `;
 
-export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: false,
-    options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } },
-  });
-  if (values.version) { process.stdout.write(`lvsd ${pkg.version}\n`); return 0; }
-  if (values.help || positionals.length === 0) { process.stdout.write(HELP); return values.help ? 0 : 2; }
-  process.stderr.write(`lvsd: unknown command '${positionals[0]}'\n\n${HELP}`);
-  return 2;
+const COMMAND_HELP: Record<string, string> = {
+  check: `Usage: lvsd check [-c FILE] [-q]
+
+Validate FILE (default ${DEFAULT_CONFIG}) without touching the network. Prints
+"ok: N vrrp instances, M virtual services, K real servers" and exits 0 when it is valid;
+otherwise prints every problem, one per line, as FILE:LINE:COL: KEY.PATH: message, and exits 1.
+
+Options:
+  -c, --config FILE   the configuration file
+  -q, --quiet         print nothing when valid
+  -h, --help          this help
+`,
+  run: `Usage: lvsd run [-c FILE]
+
+Validate FILE (default ${DEFAULT_CONFIG}), then run the health checkers, IPVS programming
+and VRRP engine it describes.
+
+Options:
+  -c, --config FILE   the configuration file
+  -h, --help          this help
+`,
+};
+
+type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
+const processOut: Out = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
+
+function usage(out: Out, message: string, help: string): number {
+  out.stderr(`lvsd: ${message}\n\n${help}`);
+  return EXIT_USAGE;
+}
+
+async function validate(file: string, out: Out) {
+  const r = await loadConfig(file);
+  if (!r.ok) {
+    out.stderr(r.errors.map((e) => `${formatIssue(e)}\n`).join(''));
+    out.stderr(`${r.errors.length} error${r.errors.length === 1 ? '' : 's'} in ${file}\n`);
+  }
+  return r;
+}
+
+export async function main(argv: string[], out: Out = processOut): Promise<number> {
+  const command = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : undefined;
+  if (command === undefined) {
+    let values;
+    try {
+      ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } } }));
+    } catch (e) {
+      return usage(out, (e as Error).message, HELP);
+    }
+    if (values.version) { out.stdout(`lvsd ${pkg.version}\n`); return EXIT_OK; }
+    if (values.help) { out.stdout(HELP); return EXIT_OK; }
+    return usage(out, 'missing command', HELP);
+  }
+  const help = COMMAND_HELP[command];
+  if (help === undefined) return usage(out, `unknown command '${command}'`, HELP);
+
+  let values: { config?: string | undefined; help?: boolean | undefined; quiet?: boolean | undefined };
+  try {
+    const parsed = parseArgs({
+      args: argv.slice(1), strict: true, allowPositionals: false,
+      options: {
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+        ...(command === 'check' ? { quiet: { type: 'boolean', short: 'q' } } : {}),
+      },
+    });
+    values = parsed.values as typeof values;
+  } catch (e) {
+    return usage(out, (e as Error).message, help);
+  }
+  if (values.help) { out.stdout(help); return EXIT_OK; }
+  const file = values.config ?? DEFAULT_CONFIG;
+  if (file === '') return usage(out, 'empty --config', help);
+
+  const r = await validate(file, out);
+  if (!r.ok) return EXIT_INVALID;
+  if (command === 'check') {
+    if (!values.quiet) out.stdout(`${summarize(r.config)}\n`);
+    return EXIT_OK;
+  }
+  // `run`: say plainly what is missing instead of pretending to balance load.
+  out.stderr(`lvsd: ${file}: ${summarize(r.config)}\n` +
+    'lvsd: cannot run yet: the daemon loop, the VRRP engine, the health checkers and the IPVS programming are not built yet; nothing was started.\n');
+  return EXIT_UNAVAILABLE;
 }

@@ -15,7 +15,7 @@ const name = (what: string) => str(`Name of this ${what}, unique among them; oth
 const refName = (what: string) => str(`Name of a ${what} defined elsewhere in this file.`, { minLength: 1 });
 const ifname = (description: string) => str(description, { check: checkInterfaceName, maxLength: 15, minLength: 1 });
 
-const ipAddress = (description: string) => custom<IpAddress>(parseIp, { type: 'string', format: 'ip-address-literal' }, description);
+const ipAddress = (description: string) => custom<IpAddress>(parseIp, { type: 'string' }, description);
 const ipPrefix = (description: string) => custom<IpPrefix>(parsePrefix, { type: 'string' }, description);
 const endpoint = (description: string, allowZeroPort = false) => custom<Endpoint>(
   (v) => parseEndpoint(v, { allowZeroPort }) as ReturnType<typeof parseEndpoint> & { value: Endpoint },
@@ -96,6 +96,12 @@ const trackItem = (what: string) => obj({
   weight: opt(weightDelta('Added to the priority while the tracked thing is up (positive) or subtracted when down (negative). Without weight, the instance goes to FAULT when it fails.')),
 });
 
+const track = obj({
+  interfaces: def(arr(trackItem('interface')), [], []),
+  scripts: def(arr(trackItem('track script')), [], []),
+  virtual_services: def(arr(trackItem('virtual service')), [], []),
+}, 'Things this instance depends on.');
+
 const garp = obj({
   delay: defDuration(duration('Delay before the second burst of gratuitous ARP / unsolicited NA after becoming MASTER (keepalived garp_master_delay).', 0, 1000_000), 5000),
   repeat: def(int(1, 255, 'Messages per burst (keepalived garp_master_repeat).'), 5),
@@ -129,11 +135,7 @@ export const vrrpInstanceSchema = obj({
   }, 'VRRPv2 authentication, for interoperating with keepalived configured with auth_type PASS.', {
     hints: { auth_type: "write 'type'", auth_pass: "write 'password'" },
   })),
-  track: opt(obj({
-    interfaces: def(arr(trackItem('interface')), [], []),
-    scripts: def(arr(trackItem('track script')), [], []),
-    virtual_services: def(arr(trackItem('virtual service')), [], []),
-  }, 'Things this instance depends on.')),
+  track: def(track, track.defaults(), {}),
   notify: opt(notify('this instance\'s')),
   garp: def(garp, garp.defaults(), {}),
 }, 'A VRRP virtual router this director takes part in.', {
@@ -174,6 +176,8 @@ export const vrrpInstanceSchema = obj({
   }
   const vipSeen = new Map<string, number>();
   v.virtual_ips.forEach((ip, i) => {
+    const dev = ip.device ?? v.interface;
+    if (ip.label !== undefined && ip.device === undefined && !ip.label.startsWith(dev)) report(`virtual_ips[${i}].label`, `label '${ip.label}' must start with the device name '${dev}' (kernel rule)`);
     const j = vipSeen.get(ip.address);
     if (j !== undefined) report(`virtual_ips[${i}]`, `${ip.address} is already virtual_ips[${j}]`);
     vipSeen.set(ip.address, i);
@@ -333,10 +337,14 @@ const persistence = obj({
   if (p.timeout % 1000 !== 0) report('timeout', 'IPVS persistence timeouts are whole seconds');
 });
 
-const sorryServer = alt(
-  endpoint('Sorry server address:port.'),
-  obj({ address: endpoint('Sorry server address:port.'), forwarding: opt(forwarding('Forwarding to it; default the service\'s.')) }),
-  'Where traffic goes when no real server is up (or quorum is lost).',
+const sorryServerObject = obj({
+  address: endpoint('Sorry server address:port.'),
+  forwarding: opt(forwarding('Forwarding to it; default the service\'s.')),
+});
+export type SorryServerConfig = Infer<typeof sorryServerObject>;
+const sorryServer = mapped(
+  alt(endpoint('Sorry server address:port.'), sorryServerObject, 'Where traffic goes when no real server is up (or quorum is lost): "10.0.1.100:80" or {address, forwarding}.'),
+  (v): SorryServerConfig => ('port' in v ? { address: v } : v),
 );
 
 export const virtualServiceSchema = obj({
@@ -400,8 +408,8 @@ export const virtualServiceSchema = obj({
     seen.set(key, i);
   });
   if (s.sorry_server) {
-    const a = 'address' in s.sorry_server && typeof s.sorry_server.address === 'object' ? s.sorry_server.address : s.sorry_server as Endpoint;
-    const fwd = ('forwarding' in s.sorry_server ? s.sorry_server.forwarding : undefined) ?? s.forwarding;
+    const a = s.sorry_server.address;
+    const fwd = s.sorry_server.forwarding ?? s.forwarding;
     if (a.family !== family && fwd !== 'tunnel') report('sorry_server', `IPv${a.family} sorry server in an IPv${family} service`);
   }
 });

@@ -44,14 +44,14 @@ export function checkSemantics(cfg: LvsdConfig): SemanticIssue[] {
       else vips.set(ip.address, `vrrp_instances[${i}] ('${v.name}')`);
     });
     const t = v.track;
-    t?.scripts.forEach((s, k) => {
+    t.scripts.forEach((s, k) => {
       if (!scripts.has(s.name)) out.push({ path: `vrrp_instances[${i}].track.scripts[${k}].name`, message: `unknown track script '${s.name}'; defined: ${nameList(scripts.keys())}` });
     });
-    t?.virtual_services.forEach((s, k) => {
+    t.virtual_services.forEach((s, k) => {
       if (!services.has(s.name)) out.push({ path: `vrrp_instances[${i}].track.virtual_services[${k}].name`, message: `unknown virtual service '${s.name}'; defined: ${nameList(services.keys())}` });
     });
     const seenIf = new Set<string>();
-    t?.interfaces.forEach((f, k) => {
+    t.interfaces.forEach((f, k) => {
       if (seenIf.has(f.name)) out.push({ path: `vrrp_instances[${i}].track.interfaces[${k}].name`, message: `interface '${f.name}' is tracked twice` });
       seenIf.add(f.name);
     });
