@@ -1,0 +1,449 @@
+/*
+ * lvsd_socket: the few socket calls Node does not offer (netlink, raw IP, AF_PACKET), as plain N-API.
+ *
+ * The addon only moves bytes: addresses arrive and leave as raw sockaddr buffers and control messages
+ * as {level, type, data} objects; every protocol is encoded and decoded in TypeScript
+ * (src/native/index.ts wraps this module with typed functions).
+ *
+ * Rules: every socket is O_NONBLOCK and close-on-exec, so nothing here blocks the event loop (send and
+ * recv return null on EAGAIN); failures throw an Error carrying code ('ENOBUFS'), errno (positive) and
+ * syscall; readiness comes from a libuv poll handle that is re-armed after an error event, because
+ * libuv stops polling a descriptor once it reports POLLERR (e.g. a netlink socket that overflowed).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <node_api.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define MAX_IOV 1024
+#define CONTROL_SPACE 1024
+
+/* Throws a JS Error for a failed N-API call and returns NULL from the calling function. */
+#define NAPI_CALL(env, call)                                                   \
+  do {                                                                         \
+    if ((call) != napi_ok) {                                                   \
+      bool pending_;                                                           \
+      napi_is_exception_pending((env), &pending_);                             \
+      if (!pending_) napi_throw_error((env), "EINVAL", "invalid argument");    \
+      return NULL;                                                             \
+    }                                                                          \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+  char text[256];
+  const char *code = uv_err_name(-err);
+  napi_value msg, error, v;
+  snprintf(text, sizeof text, "%s %s: %s", syscall, code, strerror(err));
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, NULL, msg, &error);
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, error, "code", v);
+  napi_create_int32(env, err, &v);
+  napi_set_named_property(env, error, "errno", v);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, error, "syscall", v);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static napi_value null_value(napi_env env) {
+  napi_value v;
+  napi_get_null(env, &v);
+  return v;
+}
+
+static napi_value int_value(napi_env env, int64_t n) {
+  napi_value v;
+  napi_create_int64(env, n, &v);
+  return v;
+}
+
+/* Reads a Buffer (or any Uint8Array-backed Buffer) argument. */
+static bool get_bytes(napi_env env, napi_value v, void **data, size_t *len) {
+  bool is_buffer = false;
+  napi_is_buffer(env, v, &is_buffer);
+  if (!is_buffer) {
+    napi_throw_type_error(env, "EINVAL", "expected a Buffer");
+    return false;
+  }
+  return napi_get_buffer_info(env, v, data, len) == napi_ok;
+}
+
+static bool is_nullish(napi_env env, napi_value v) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  return t == napi_null || t == napi_undefined;
+}
+
+/* socket(domain, type, protocol[, netnsPath]) -> fd. With netnsPath, the socket is created inside that
+ * network namespace (setns there and back on this thread); it stays bound to it for its lifetime. */
+static napi_value js_socket(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t domain, type, protocol;
+  char path[4096];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[0], &domain));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[1], &type));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[2], &protocol));
+  type |= SOCK_NONBLOCK | SOCK_CLOEXEC;
+  if (argc < 4 || is_nullish(env, argv[3])) {
+    int fd = socket(domain, type, protocol);
+    if (fd < 0) return throw_errno(env, errno, "socket");
+    return int_value(env, fd);
+  }
+  NAPI_CALL(env, napi_get_value_string_utf8(env, argv[3], path, sizeof path, NULL));
+  int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (home < 0) return throw_errno(env, errno, "open");
+  int target = open(path, O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    int err = errno;
+    close(home);
+    return throw_errno(env, err, "open");
+  }
+  if (setns(target, CLONE_NEWNET) < 0) {
+    int err = errno;
+    close(home);
+    close(target);
+    return throw_errno(env, err, "setns");
+  }
+  int fd = socket(domain, type, protocol);
+  int socket_err = errno;
+  int back = setns(home, CLONE_NEWNET);
+  int back_err = errno;
+  close(home);
+  close(target);
+  if (back < 0) {
+    if (fd >= 0) close(fd);
+    return throw_errno(env, back_err, "setns");
+  }
+  if (fd < 0) return throw_errno(env, socket_err, "socket");
+  return int_value(env, fd);
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[0], &fd));
+  if (close(fd) < 0 && errno != EINTR) return throw_errno(env, errno, "close");
+  return NULL;
+}
+
+/* setsockopt(fd, level, name, value): value is a number (int option) or a Buffer (struct option). */
+static napi_value js_setsockopt(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t fd, level, name;
+  napi_valuetype t;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[0], &fd));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[1], &level));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[2], &name));
+  NAPI_CALL(env, napi_typeof(env, argv[3], &t));
+  int rc;
+  if (t == napi_number) {
+    int32_t value;
+    NAPI_CALL(env, napi_get_value_int32(env, argv[3], &value));
+    int v = value;
+    rc = setsockopt(fd, level, name, &v, sizeof v);
+  } else {
+    void *data;
+    size_t len;
+    if (!get_bytes(env, argv[3], &data, &len)) return NULL;
+    rc = setsockopt(fd, level, name, data, (socklen_t)len);
+  }
+  if (rc < 0) return throw_errno(env, errno, "setsockopt");
+  return NULL;
+}
+
+static napi_value js_getsockopt(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd, level, name;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[0], &fd));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[1], &level));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[2], &name));
+  int value = 0;
+  socklen_t len = sizeof value;
+  if (getsockopt(fd, level, name, &value, &len) < 0) return throw_errno(env, errno, "getsockopt");
+  return int_value(env, value);
+}
+
+/* bind(fd, sockaddr): the sockaddr bytes are built by the TypeScript wrapper. */
+static napi_value js_bind(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  void *addr;
+  size_t len;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[0], &fd));
+  if (!get_bytes(env, argv[1], &addr, &len)) return NULL;
+  if (bind(fd, (struct sockaddr *)addr, (socklen_t)len) < 0) return throw_errno(env, errno, "bind");
+  return NULL;
+}
+
+static napi_value js_getsockname(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  int32_t fd;
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[0], &fd));
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return throw_errno(env, errno, "getsockname");
+  NAPI_CALL(env, napi_create_buffer_copy(env, len, &ss, NULL, &out));
+  return out;
+}
+
+/* sendmsg(fd, buffers[], sockaddr|null, control[]|null, flags) -> bytes sent, or null on EAGAIN.
+ * Several buffers go out as one datagram (an iovec): e.g. a batch of netlink messages in one call. */
+static napi_value js_sendmsg(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int32_t fd, flags = 0;
+  uint32_t count, ncontrol = 0;
+  static struct iovec iov[MAX_IOV];
+  union {
+    char buf[CONTROL_SPACE];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[0], &fd));
+  NAPI_CALL(env, napi_get_array_length(env, argv[1], &count));
+  if (count > MAX_IOV) return throw_errno(env, EMSGSIZE, "sendmsg");
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value b;
+    NAPI_CALL(env, napi_get_element(env, argv[1], i, &b));
+    if (!get_bytes(env, b, &iov[i].iov_base, &iov[i].iov_len)) return NULL;
+  }
+  msg.msg_iov = iov;
+  msg.msg_iovlen = count;
+  if (argc > 2 && !is_nullish(env, argv[2])) {
+    void *addr;
+    size_t len;
+    if (!get_bytes(env, argv[2], &addr, &len)) return NULL;
+    msg.msg_name = addr;
+    msg.msg_namelen = (socklen_t)len;
+  }
+  if (argc > 3 && !is_nullish(env, argv[3])) NAPI_CALL(env, napi_get_array_length(env, argv[3], &ncontrol));
+  if (ncontrol > 0) {
+    size_t used = 0;
+    memset(&control, 0, sizeof control);
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    for (uint32_t i = 0; i < ncontrol; i++) {
+      napi_value item, v;
+      int32_t level, type;
+      void *data;
+      size_t len;
+      NAPI_CALL(env, napi_get_element(env, argv[3], i, &item));
+      NAPI_CALL(env, napi_get_named_property(env, item, "level", &v));
+      NAPI_CALL(env, napi_get_value_int32(env, v, &level));
+      NAPI_CALL(env, napi_get_named_property(env, item, "type", &v));
+      NAPI_CALL(env, napi_get_value_int32(env, v, &type));
+      NAPI_CALL(env, napi_get_named_property(env, item, "data", &v));
+      if (!get_bytes(env, v, &data, &len)) return NULL;
+      if (c == NULL || used + CMSG_SPACE(len) > sizeof control.buf) return throw_errno(env, ENOBUFS, "sendmsg");
+      c->cmsg_level = level;
+      c->cmsg_type = type;
+      c->cmsg_len = CMSG_LEN(len);
+      memcpy(CMSG_DATA(c), data, len);
+      used += CMSG_SPACE(len);
+      c = CMSG_NXTHDR(&msg, c);
+    }
+    msg.msg_controllen = used;
+  }
+  if (argc > 4 && !is_nullish(env, argv[4])) NAPI_CALL(env, napi_get_value_int32(env, argv[4], &flags));
+  ssize_t n;
+  do n = sendmsg(fd, &msg, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return null_value(env);
+    return throw_errno(env, errno, "sendmsg");
+  }
+  return int_value(env, n);
+}
+
+/* recvmsg(fd, size, flags) -> {data, length, flags, from, control} or null on EAGAIN. `length` is the
+ * datagram's real size when flags include MSG_TRUNC; `flags` carries msg_flags (MSG_TRUNC, ...). */
+static napi_value js_recvmsg(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out, v, list;
+  int32_t fd, size, flags = 0;
+  static char *buf = NULL;
+  static size_t buf_size = 0;
+  struct sockaddr_storage from;
+  union {
+    char buf[CONTROL_SPACE];
+    struct cmsghdr align;
+  } control;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[0], &fd));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[1], &size));
+  if (argc > 2 && !is_nullish(env, argv[2])) NAPI_CALL(env, napi_get_value_int32(env, argv[2], &flags));
+  if (size <= 0) return throw_errno(env, EINVAL, "recvmsg");
+  if ((size_t)size > buf_size) {
+    char *grown = realloc(buf, (size_t)size);
+    if (grown == NULL) return throw_errno(env, ENOMEM, "recvmsg");
+    buf = grown;
+    buf_size = (size_t)size;
+  }
+  struct iovec iov = {.iov_base = buf, .iov_len = (size_t)size};
+  struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1,
+                       .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+  ssize_t n;
+  do n = recvmsg(fd, &msg, flags | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return null_value(env);
+    return throw_errno(env, errno, "recvmsg");
+  }
+  size_t copied = (size_t)n < (size_t)size ? (size_t)n : (size_t)size;
+  NAPI_CALL(env, napi_create_object(env, &out));
+  NAPI_CALL(env, napi_create_buffer_copy(env, copied, buf, NULL, &v));
+  NAPI_CALL(env, napi_set_named_property(env, out, "data", v));
+  NAPI_CALL(env, napi_set_named_property(env, out, "length", int_value(env, n)));
+  NAPI_CALL(env, napi_set_named_property(env, out, "flags", int_value(env, msg.msg_flags)));
+  NAPI_CALL(env, napi_create_buffer_copy(env, msg.msg_namelen, &from, NULL, &v));
+  NAPI_CALL(env, napi_set_named_property(env, out, "from", v));
+  NAPI_CALL(env, napi_create_array(env, &list));
+  uint32_t i = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+    napi_value item;
+    NAPI_CALL(env, napi_create_object(env, &item));
+    NAPI_CALL(env, napi_set_named_property(env, item, "level", int_value(env, c->cmsg_level)));
+    NAPI_CALL(env, napi_set_named_property(env, item, "type", int_value(env, c->cmsg_type)));
+    NAPI_CALL(env, napi_create_buffer_copy(env, c->cmsg_len - CMSG_LEN(0), CMSG_DATA(c), NULL, &v));
+    NAPI_CALL(env, napi_set_named_property(env, item, "data", v));
+    NAPI_CALL(env, napi_set_element(env, list, i++, item));
+  }
+  NAPI_CALL(env, napi_set_named_property(env, out, "control", list));
+  return out;
+}
+
+typedef struct {
+  uv_poll_t handle;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+} poller_t;
+
+static void on_poll(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  poller_t *p = handle->data;
+  napi_env env = p->env;
+  napi_handle_scope scope;
+  napi_value cb, recv, arg, result;
+  /* libuv stopped this handle if it reported an error (status < 0): poll again so a socket whose
+   * error was consumed by the next recv keeps delivering. */
+  if (status < 0) uv_poll_start(&p->handle, UV_READABLE, on_poll);
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_get_reference_value(env, p->callback, &cb);
+  napi_get_global(env, &recv); /* napi_make_callback wants an object as `this` */
+  napi_create_int32(env, status, &arg);
+  napi_make_callback(env, p->context, recv, cb, 1, &arg, &result);
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_poll_closed(uv_handle_t *handle) { free(handle->data); }
+
+/* poll(fd, callback[, keepAlive]) -> handle: callback(status) whenever fd is readable (status 0) or
+ * after a socket error (status < 0, a libuv error code); the caller then reads with recvmsg. With
+ * keepAlive false the handle does not keep the event loop alive (like an unref'd Node socket). */
+static napi_value js_poll(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], name, ext;
+  int32_t fd;
+  bool keep_alive = true;
+  uv_loop_t *loop;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[0], &fd));
+  if (argc > 2 && !is_nullish(env, argv[2])) NAPI_CALL(env, napi_get_value_bool(env, argv[2], &keep_alive));
+  NAPI_CALL(env, napi_get_uv_event_loop(env, &loop));
+  poller_t *p = calloc(1, sizeof *p);
+  if (p == NULL) return throw_errno(env, ENOMEM, "poll");
+  int rc = uv_poll_init(loop, &p->handle, fd);
+  if (rc < 0) {
+    free(p);
+    return throw_errno(env, -rc, "uv_poll_init");
+  }
+  p->env = env;
+  p->handle.data = p;
+  napi_create_reference(env, argv[1], 1, &p->callback);
+  napi_create_string_utf8(env, "lvsd:socket", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &p->context);
+  rc = uv_poll_start(&p->handle, UV_READABLE, on_poll);
+  if (rc < 0) {
+    napi_delete_reference(env, p->callback);
+    napi_async_destroy(env, p->context);
+    uv_close((uv_handle_t *)&p->handle, on_poll_closed);
+    return throw_errno(env, -rc, "uv_poll_start");
+  }
+  if (!keep_alive) uv_unref((uv_handle_t *)&p->handle);
+  NAPI_CALL(env, napi_create_external(env, p, NULL, NULL, &ext));
+  return ext;
+}
+
+/* pollStop(handle): stops polling; call it before close(fd). A second call is harmless. */
+static napi_value js_poll_stop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  poller_t *p;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_value_external(env, argv[0], (void **)&p));
+  if (p == NULL || p->callback == NULL) return NULL;
+  uv_poll_stop(&p->handle);
+  napi_delete_reference(env, p->callback);
+  napi_async_destroy(env, p->context);
+  p->callback = NULL;
+  uv_close((uv_handle_t *)&p->handle, on_poll_closed);
+  return NULL;
+}
+
+static napi_value js_if_nametoindex(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char name[IF_NAMESIZE + 1];
+  size_t len;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len));
+  unsigned int index = if_nametoindex(name);
+  if (index == 0) return throw_errno(env, errno, "if_nametoindex");
+  return int_value(env, index);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"socket", NULL, js_socket, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setsockopt", NULL, js_setsockopt, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"getsockopt", NULL, js_getsockopt, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"bind", NULL, js_bind, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"getsockname", NULL, js_getsockname, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendmsg", NULL, js_sendmsg, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"recvmsg", NULL, js_recvmsg, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"poll", NULL, js_poll, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pollStop", NULL, js_poll_stop, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ifNameToIndex", NULL, js_if_nametoindex, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
