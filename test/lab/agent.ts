@@ -1,0 +1,77 @@
+// The agent inside a UML lab kernel: started by the lab's init script, it reads requests from a
+// console channel (a tty in raw mode, wired to pipes of the test process) and runs them with the
+// same ProcessTable the host backend uses. When the channel closes, the test process is gone: the
+// agent kills what it started and exits, and init powers the kernel off.
+import { openSync } from 'node:fs';
+import { ReadStream, WriteStream } from 'node:tty';
+import { ProcessTable } from './runner.js';
+import { encode, LineDecoder, type Reply, type Request } from './protocol.js';
+import { uptime } from 'node:os';
+
+function main(ttyPath: string): void {
+  const fd = openSync(ttyPath, 'r+');
+  const input = new ReadStream(fd);
+  input.setRawMode(true);
+  const output = new WriteStream(fd);
+  const table = new ProcessTable();
+  const send = (msg: Reply): void => { output.write(encode(msg)); };
+  const decoder = new LineDecoder();
+  let closing = false;
+
+  const finish = (code: number): void => {
+    if (closing) return;
+    closing = true;
+    table.killAll('SIGKILL');
+    // Give the kernel a moment to deliver the last reply before init powers off.
+    setTimeout(() => process.exit(code), 50);
+  };
+
+  const handle = async (req: Request): Promise<void> => {
+    try {
+      switch (req.op) {
+        case 'exec': {
+          const { id: _id, op: _op, ...rest } = req;
+          send({ ev: 'reply', id: req.id, ok: true, result: await table.exec(rest) });
+          return;
+        }
+        case 'spawn': {
+          const { id: _id, op: _op, ...rest } = req;
+          send({ ev: 'reply', id: req.id, ok: true, result: table.spawn(rest, send) });
+          return;
+        }
+        case 'write':
+          send({ ev: 'reply', id: req.id, ok: true, result: table.write(req.handle, req.data === null ? null : Buffer.from(req.data, 'base64')) });
+          return;
+        case 'kill':
+          send({ ev: 'reply', id: req.id, ok: true, result: table.kill(req.handle, req.signal) });
+          return;
+        case 'ping':
+          send({ ev: 'reply', id: req.id, ok: true, result: { uptime: uptime(), procs: table.size } });
+          return;
+        case 'shutdown':
+          send({ ev: 'reply', id: req.id, ok: true, result: null });
+          finish(0);
+          return;
+        default:
+          send({ ev: 'reply', id: (req as { id: number }).id, ok: false, error: `unknown op ${(req as { op: string }).op}` });
+      }
+    } catch (e) {
+      send({ ev: 'reply', id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) });
+    }
+  };
+
+  input.setEncoding('utf8');
+  input.on('data', (chunk: string) => {
+    for (const msg of decoder.push(chunk)) {
+      if (msg && typeof msg === 'object' && typeof (msg as Request).id === 'number' && typeof (msg as Request).op === 'string') {
+        void handle(msg as Request);
+      }
+    }
+  });
+  input.on('end', () => finish(0));
+  input.on('error', () => finish(1));
+  process.on('SIGTERM', () => finish(0));
+  send({ ev: 'ready', uptime: uptime(), node: process.version });
+}
+
+main(process.argv[2] ?? '/dev/tty1');

@@ -1,0 +1,73 @@
+// The line protocol between the test process and the agent inside a UML kernel. One JSON object per
+// line behind a fixed marker, so anything else on the channel (kernel log lines, a stray echo) is
+// skipped instead of breaking the session. Process output travels base64-encoded: binary-safe and
+// free of newlines.
+
+export const MARKER = '@lvsdlab:';
+
+export interface ExecRequest {
+  argv: string[];
+  ns?: string | undefined;          // network namespace (ip netns name); none = the kernel's root
+  env?: Record<string, string> | undefined;
+  cwd?: string | undefined;
+  input?: string | undefined;       // written to stdin, then stdin is closed
+  timeoutMs?: number | undefined;   // SIGKILL after this long
+}
+
+export interface ExecResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;                        // wall time measured where the command ran
+  error?: string;                    // spawn failure or timeout
+}
+
+export type SpawnRequest = Omit<ExecRequest, 'input' | 'timeoutMs'>;
+
+export type ProcEvent =
+  | { ev: 'data'; handle: number; fd: 1 | 2; data: string }
+  | { ev: 'exit'; handle: number; code: number | null; signal: NodeJS.Signals | null; error?: string };
+
+export type Request =
+  | ({ id: number; op: 'exec' } & ExecRequest)
+  | ({ id: number; op: 'spawn' } & SpawnRequest)
+  | { id: number; op: 'write'; handle: number; data: string | null }
+  | { id: number; op: 'kill'; handle: number; signal: NodeJS.Signals }
+  | { id: number; op: 'ping' }
+  | { id: number; op: 'shutdown' };
+
+export type Reply =
+  | { ev: 'ready'; uptime: number; node: string }
+  | { ev: 'reply'; id: number; ok: true; result: unknown }
+  | { ev: 'reply'; id: number; ok: false; error: string }
+  | ProcEvent;
+
+export function encode(msg: Request | Reply): string {
+  return MARKER + JSON.stringify(msg) + '\n';
+}
+
+/** Splits a byte stream into messages; keeps the unfinished tail between calls. */
+export class LineDecoder {
+  private tail = '';
+  skipped = 0;
+
+  push(chunk: string): unknown[] {
+    const text = this.tail + chunk;
+    const lines = text.split('\n');
+    this.tail = lines.pop() ?? '';
+    // A line without a newline for 16 MiB is noise, not a message in progress.
+    if (this.tail.length > 16 * 1024 * 1024) { this.tail = ''; this.skipped++; }
+    const out: unknown[] = [];
+    for (const raw of lines) {
+      const at = raw.indexOf(MARKER);
+      if (at < 0) { if (raw.trim()) this.skipped++; continue; }
+      try {
+        out.push(JSON.parse(raw.slice(at + MARKER.length).replace(/\r$/, '')));
+      } catch {
+        this.skipped++;
+      }
+    }
+    return out;
+  }
+}

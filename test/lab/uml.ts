@@ -1,0 +1,282 @@
+// The UML backend: boots Debian's user-mode-linux kernel (which carries IPVS) as a child process with
+// the host filesystem as its root, loads the modules the lab needs, and starts the agent (agent.ts) on
+// a console channel of its own (con1 = fds 3/4 of the child, /dev/tty1 inside). The kernel log stays
+// on con0 (stdout), so requests and replies never interleave with it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Readable, Writable } from 'node:stream';
+import { encode, LineDecoder, type ExecRequest, type ExecResult, type ProcEvent, type Reply, type Request, type SpawnRequest } from './protocol.js';
+import { LAB_PREFIX, onEmergency, sweepStale } from './cleanup.js';
+import { requirePackages } from './prereq.js';
+import type { KernelOptions, LabKernel } from './kernel.js';
+
+export const UML_BINARY = '/usr/bin/linux.uml';
+export const UML_MODULES_ROOT = '/usr/lib/uml/modules';
+
+/** What the lab loads, dependencies first (resolved from modules.dep). */
+export const LAB_MODULES = [
+  'ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_lc', 'ip_vs_wlc', 'ip_vs_lblc', 'ip_vs_lblcr', 'ip_vs_dh', 'ip_vs_sh',
+  'ip_vs_sed', 'ip_vs_nq', 'ip_vs_fo', 'ip_vs_ovf', 'ip_vs_mh',
+  'veth', 'bridge', 'dummy', 'macvlan', 'tun', 'ipip', 'ip6_tunnel',
+];
+
+export function umlRelease(): string {
+  const releases = existsSync(UML_MODULES_ROOT) ? readdirSync(UML_MODULES_ROOT) : [];
+  if (releases.length === 0) throw new Error(`no UML modules under ${UML_MODULES_ROOT} (install user-mode-linux)`);
+  return releases.sort().at(-1)!;
+}
+
+/** Orders module files so each comes after what it depends on (modules.dep lists a module's deps). */
+export function resolveModules(modulesDep: string, wanted: string[]): { files: string[]; missing: string[] } {
+  const deps = new Map<string, string[]>();
+  const byName = new Map<string, string>();
+  for (const line of modulesDep.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const file = line.slice(0, colon).trim();
+    deps.set(file, line.slice(colon + 1).trim().split(/\s+/).filter(Boolean));
+    const base = file.split('/').at(-1)!.replace(/\.ko(\.\w+)?$/, '');
+    byName.set(base.replace(/-/g, '_'), file);
+  }
+  const order: string[] = [];
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const d of deps.get(file) ?? []) visit(d);
+    order.push(file);
+  };
+  const missing: string[] = [];
+  for (const name of wanted) {
+    const file = byName.get(name.replace(/-/g, '_'));
+    if (file) visit(file); else missing.push(name);
+  }
+  return { files: order, missing };
+}
+
+function shq(s: string): string { return `'${s.replace(/'/g, `'\\''`)}'`; }
+
+export function initScript(opts: { dir: string; moduleDir: string; modules: string[]; agent: string; node: string }): string {
+  const mods = opts.modules.map((m) => shq(join(opts.moduleDir, m))).join(' ');
+  return `#!/bin/sh
+# lvsd lab init (generated): mounts private /run /tmp /dev so nothing lands on the host, loads the
+# lab's modules, then hands /dev/tty1 to the agent. Powers off when the agent exits.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp LANG=C.UTF-8
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs -o mode=0755 tmpfs /run
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o ptmxmode=0666 devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mkdir -p ${shq(opts.dir)} && mount -t hostfs -o ${shq(opts.dir)} none ${shq(opts.dir)}
+for m in ${mods}; do insmod "$m" || echo "lvsdlab: insmod $m failed"; done
+ip link set lo up
+hostname lvsdlab
+echo "lvsdlab: init done $(cut -d' ' -f1 /proc/uptime)"
+${shq(opts.node)} ${shq(opts.agent)} /dev/tty1
+echo "lvsdlab: agent exited with $?"
+systemctl poweroff -ff || echo o > /proc/sysrq-trigger
+sleep 10
+`;
+}
+
+type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+let counter = 0;
+
+export class UmlKernel implements LabKernel {
+  readonly backend = 'uml' as const;
+  readonly nsPrefix = '';
+  stopped = false;
+  readonly console: string[] = [];
+  bootMs = 0;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; first?: (v: unknown) => void }>();
+  private readonly listeners = new Map<number, (ev: ProcEvent) => void>();
+  private nextId = 1;
+  private readonly decoder = new LineDecoder();
+  private readonly unregister: () => void;
+  private readonly exited: Promise<void>;
+  private ready!: Promise<void>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly dir: string,
+    private readonly memDir: string,
+    readonly release: string,
+    readonly umid: string,
+    private readonly opts: KernelOptions,
+  ) {
+    this.unregister = onEmergency(`uml ${umid}`, () => this.emergencyStop());
+    this.exited = new Promise((resolve) => child.on('exit', () => resolve()));
+    let consoleTail = '';
+    (child.stdout as Readable).setEncoding('utf8');
+    (child.stdout as Readable).on('data', (s: string) => {
+      const lines = (consoleTail + s).split('\n');
+      consoleTail = lines.pop() ?? '';
+      for (const l of lines) this.consoleLine(l.replace(/\r$/, ''));
+    });
+    (child.stderr as Readable).setEncoding('utf8');
+    (child.stderr as Readable).on('data', (s: string) => { for (const l of s.split('\n')) if (l) this.consoleLine(l); });
+    const channel = child.stdio[4] as Readable;
+    channel.setEncoding('utf8');
+    channel.on('data', (s: string) => { for (const m of this.decoder.push(s)) this.dispatch(m as Reply); });
+    (child.stdio[3] as Writable).on('error', () => { /* the kernel went away; pending requests fail on exit */ });
+  }
+
+  static async boot(opts: KernelOptions = {}): Promise<UmlKernel> {
+    requirePackages();
+    sweepStale();
+    if (!existsSync(UML_BINARY)) throw new Error(`${UML_BINARY} not found: install user-mode-linux`);
+    const release = umlRelease();
+    const moduleDir = join(UML_MODULES_ROOT, release);
+    const { files, missing } = resolveModules(readFileSync(join(moduleDir, 'modules.dep'), 'utf8'), LAB_MODULES);
+    if (missing.includes('ip_vs')) throw new Error(`the UML kernel ${release} has no ip_vs module`);
+    const id = `${process.pid}-${++counter}`;
+    const dir = mkdtempSync(join(tmpdir(), `${LAB_PREFIX}-${id}-`));
+    // UML backs its memory with a file in TMPDIR; tmpfs keeps that off the disk.
+    const memDir = existsSync('/dev/shm') ? mkdtempSync(join('/dev/shm', `${LAB_PREFIX}-${id}-`)) : join(dir, 'mem');
+    mkdirSync(memDir, { recursive: true });
+    const agent = fileURLToPath(new URL('./agent.js', import.meta.url));
+    const init = join(dir, 'init.sh');
+    writeFileSync(init, initScript({ dir, moduleDir, modules: files, agent, node: process.execPath }));
+    chmodSync(init, 0o755);
+    const umid = `${LAB_PREFIX}-${id}`;
+    const args = [
+      'root=/dev/root', 'rootfstype=hostfs', 'rootflags=/', 'rw', `init=${init}`, `mem=${opts.mem ?? '768M'}`, 'quiet',
+      'con=null', 'ssl=null', 'con0=fd:0,fd:1', 'con1=fd:3,fd:4', `umid=${umid}`, `uml_dir=${join(dir, 'uml')}`,
+    ];
+    const stdio: (('pipe' | 'ignore') | number)[] = ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'];
+    if (opts.terminalFd !== undefined) { args.push('con2=fd:5'); stdio.push(opts.terminalFd); }
+    mkdirSync(join(dir, 'uml'));
+    const started = Date.now();
+    // Its own process group: a terminal's Ctrl-C reaches us, not the kernel, and clean-up can end
+    // the kernel with all its helper processes by the group id.
+    const child = spawn(UML_BINARY, args, { stdio, detached: true, env: { ...process.env, TMPDIR: memDir } });
+    const k = new UmlKernel(child, dir, memDir, release, umid, opts);
+    k.ready = k.waitReady(60_000);
+    try {
+      await k.ready;
+    } catch (e) {
+      await k.stop();
+      throw e;
+    }
+    k.bootMs = Date.now() - started;
+    return k;
+  }
+
+  private consoleLine(line: string): void {
+    this.console.push(line);
+    if (this.console.length > 500) this.console.splice(0, this.console.length - 500);
+    this.opts.onConsole?.(line);
+  }
+
+  private waitReady(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`UML kernel did not start its agent within ${timeoutMs} ms; console:\n${this.console.slice(-30).join('\n')}`)), timeoutMs);
+      this.onReady = () => { clearTimeout(timer); resolve(); };
+      this.child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`UML kernel exited (${code ?? signal}) before its agent was ready; console:\n${this.console.slice(-30).join('\n')}`));
+      });
+    });
+  }
+
+  private onReady: () => void = () => {};
+
+  private dispatch(msg: Reply): void {
+    if (!msg || typeof msg !== 'object') return;
+    switch (msg.ev) {
+      case 'ready': this.onReady(); return;
+      case 'reply': {
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        this.pending.delete(msg.id);
+        if (msg.ok) { p.first?.(msg.result); p.resolve(msg.result); } else p.reject(new Error(`lab agent: ${msg.error}`));
+        return;
+      }
+      case 'data': this.listeners.get(msg.handle)?.(msg); return;
+      case 'exit': {
+        const l = this.listeners.get(msg.handle);
+        this.listeners.delete(msg.handle);
+        l?.(msg);
+        return;
+      }
+    }
+  }
+
+  private request<T>(req: RequestBody, first?: (v: T) => void): Promise<T> {
+    if (this.stopped) return Promise.reject(new Error('lab kernel is stopped'));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, first: first as ((v: unknown) => void) | undefined });
+      (this.child.stdio[3] as Writable).write(encode({ ...req, id } as Request));
+    });
+  }
+
+  exec(req: ExecRequest): Promise<ExecResult> { return this.request<ExecResult>({ op: 'exec', ...req }); }
+
+  async spawn(req: SpawnRequest, onEvent: (ev: ProcEvent) => void): Promise<{ handle: number; pid: number }> {
+    // Output can follow the reply in the same chunk: listen before the promise settles.
+    return this.request<{ handle: number; pid: number }>({ op: 'spawn', ...req }, (r) => this.listeners.set(r.handle, onEvent));
+  }
+
+  async write(handle: number, data: Buffer | null): Promise<void> {
+    await this.request({ op: 'write', handle, data: data === null ? null : data.toString('base64') });
+  }
+
+  async kill(handle: number, signal: NodeJS.Signals): Promise<void> { await this.request({ op: 'kill', handle, signal }); }
+
+  ping(): Promise<{ uptime: number; procs: number }> { return this.request({ op: 'ping' }); }
+
+  get pid(): number | undefined { return this.child.pid; }
+
+  private failPending(why: string): void {
+    for (const p of this.pending.values()) p.reject(new Error(why));
+    this.pending.clear();
+    for (const [h, l] of this.listeners) l({ ev: 'exit', handle: h, code: null, signal: 'SIGKILL', error: why });
+    this.listeners.clear();
+  }
+
+  private removeDirs(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.memDir, { recursive: true, force: true });
+  }
+
+  private emergencyStop(): void {
+    this.stopped = true;
+    if (this.child.pid && this.child.exitCode === null && this.child.signalCode === null) {
+      try { process.kill(-this.child.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    this.removeDirs();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) { await this.exited; return; }
+    const running = this.child.exitCode === null && this.child.signalCode === null;
+    if (running) {
+      // Ask the agent to exit (init then powers off); kill the group if that does not happen soon.
+      const id = this.nextId++;
+      (this.child.stdio[3] as Writable).write(encode({ id, op: 'shutdown' }));
+      this.stopped = true;
+      const timer = setTimeout(() => { try { process.kill(-this.child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    this.stopped = true;
+    // Helper processes of the kernel share its process group; make sure none outlives it.
+    try { process.kill(-this.child.pid!, 'SIGKILL'); } catch { /* none left */ }
+    for (const s of this.child.stdio) (s as Readable | Writable | null)?.destroy();
+    this.failPending('lab kernel stopped');
+    this.removeDirs();
+    this.unregister();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> { await this.stop(); }
+}
+
+export function bootUml(opts: KernelOptions = {}): Promise<UmlKernel> { return UmlKernel.boot(opts); }
