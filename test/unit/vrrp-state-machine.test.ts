@@ -1,0 +1,507 @@
+// RFC 5798 §6.4 transitions of VrrpStateMachine on a virtual clock, with exact times asserted.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  VrrpConfigError,
+  VrrpStateMachine,
+  type StateMachineConfig,
+  type VrrpAction,
+  type VrrpEvent,
+} from '../../vrrp/state-machine.js';
+import { masterDownIntervalMs, skewTimeMs } from '../../vrrp/timers.js';
+
+// --- the timeline helper ----------------------------------------------------------------------
+// Plays the socket shell: delivers events at virtual times, fires the one timer the machine arms
+// (optionally late, to model callback latency) and records every action with its time.
+
+interface Stamped { t: number; a: VrrpAction }
+
+class Timeline {
+  readonly m: VrrpStateMachine;
+  readonly log: Stamped[] = [];
+  private timerAt: number | null = null;
+  private now = 0;
+  /** Extra delay of each timer callback after its deadline (callback latency). */
+  lateness: (at: number) => number = () => 0;
+
+  constructor(config: Partial<StateMachineConfig> = {}) {
+    this.m = new VrrpStateMachine({
+      version: 3, family: 'ipv4', priority: 100, advertIntervalMs: 1000, primaryAddress: '192.0.2.10', ...config,
+    });
+  }
+
+  private apply(actions: VrrpAction[], t: number): VrrpAction[] {
+    for (const a of actions) {
+      this.log.push({ t, a });
+      if (a.type === 'arm-timer') this.timerAt = a.at;
+      if (a.type === 'cancel-timer') this.timerAt = null;
+    }
+    return actions;
+  }
+
+  /** Run timers due before `t`, then deliver the event at `t`. */
+  at(t: number, event: VrrpEvent): VrrpAction[] {
+    this.runUntil(t);
+    this.now = t;
+    return this.apply(this.m.handle(event, t), t);
+  }
+
+  /** Fire every timer whose (late) callback time is strictly before `t`. */
+  runUntil(t: number): void {
+    for (;;) {
+      if (this.timerAt === null) break;
+      const fire = this.timerAt + this.lateness(this.timerAt);
+      if (fire >= t) break;
+      this.now = fire;
+      this.apply(this.m.handle({ type: 'timer' }, fire), fire);
+    }
+    this.now = Math.max(this.now, t);
+  }
+
+  /** Adverts from a peer every `interval` ms in [from, to). */
+  adverts(from: number, to: number, interval: number, advert: Omit<Extract<VrrpEvent, { type: 'advert' }>, 'type'>): void {
+    for (let t = from; t < to; t += interval) this.at(t, { type: 'advert', ...advert });
+  }
+
+  times(pred: (a: VrrpAction) => boolean): number[] {
+    return this.log.filter((s) => pred(s.a)).map((s) => s.t);
+  }
+  becameMasterAt(): number[] {
+    return this.times((a) => a.type === 'state' && a.to === 'master');
+  }
+  sentAt(priority?: number): number[] {
+    return this.times((a) => a.type === 'send-advert' && (priority === undefined || a.priority === priority));
+  }
+  actionsAt(t: number): VrrpAction[] {
+    return this.log.filter((s) => s.t === t).map((s) => s.a);
+  }
+}
+
+const peer = (priority: number, advertIntervalMs = 1000, src = '192.0.2.20') => ({ priority, advertIntervalMs, src });
+
+// --- formulas ---------------------------------------------------------------------------------
+
+test('Skew_Time and Master_Down_Interval, v3 and v2, exact (no centisecond truncation)', () => {
+  assert.equal(skewTimeMs(3, 100, 1000), 609.375); // (256-100)*100 cs/256 = 60.9375 cs
+  assert.equal(masterDownIntervalMs(3, 100, 1000), 3609.375);
+  assert.equal(masterDownIntervalMs(3, 100, 100), 360.9375);
+  assert.equal(masterDownIntervalMs(3, 100, 50), 180.46875);
+  assert.equal(masterDownIntervalMs(3, 254, 1000), 3007.8125);
+  // v2 (RFC 3768 §6.1): Skew_Time is (256-Priority)/256 s whatever the advert interval.
+  assert.equal(masterDownIntervalMs(2, 100, 1000), 3609.375);
+  assert.equal(masterDownIntervalMs(2, 100, 2000), 6609.375);
+  assert.equal(masterDownIntervalMs(3, 100, 2000), 7218.75);
+  // keepalived 2.2.7 measured here (NOTES.md): 3609.6 / 361.2 / 180.7 ms advert gaps. Ours are
+  // 0.2-0.3 ms lower: the same formula, minus keepalived's wake-up and send latency.
+  for (const [ours, theirs] of [[3609.375, 3609.6], [360.9375, 361.2], [180.46875, 180.7]] as const) {
+    assert.ok(theirs - ours > 0 && theirs - ours < 0.35, `${ours} vs keepalived ${theirs}`);
+  }
+});
+
+test('constructor refuses impossible configurations with a typed error', () => {
+  for (const bad of [{ priority: 0 }, { priority: 256 }, { advertIntervalMs: 0 }, { primaryAddress: 'x' }, { version: 4 as 3 }]) {
+    assert.throws(() => new Timeline(bad), VrrpConfigError);
+  }
+});
+
+// --- §6.4.1 Initialize ------------------------------------------------------------------------
+
+test('Initialize -> Master: the address owner (255) takes over at startup and advertises every interval', () => {
+  const tl = new Timeline({ priority: 255 });
+  assert.deepEqual(tl.at(0, { type: 'startup' }), [
+    { type: 'state', from: 'initialize', to: 'master', reason: 'startup-owner' },
+    { type: 'add-vips' },
+    { type: 'send-advert', priority: 255 },
+    { type: 'announce' },
+    { type: 'arm-timer', timer: 'adver', at: 1000 },
+  ]);
+  tl.runUntil(3500);
+  assert.deepEqual(tl.sentAt(), [0, 1000, 2000, 3000]);
+});
+
+test('Initialize -> Backup, then Master at exactly Master_Down_Interval (v3, 1 s, priority 100: 3609.375 ms)', () => {
+  const tl = new Timeline();
+  assert.deepEqual(tl.at(0, { type: 'startup' }), [
+    { type: 'state', from: 'initialize', to: 'backup', reason: 'startup' },
+    { type: 'arm-timer', timer: 'master-down', at: 3609.375 },
+  ]);
+  tl.runUntil(5000);
+  assert.deepEqual(tl.becameMasterAt(), [3609.375]);
+  assert.deepEqual(tl.actionsAt(3609.375), [
+    { type: 'state', from: 'backup', to: 'master', reason: 'master-down-timer' },
+    { type: 'add-vips' },
+    { type: 'send-advert', priority: 100 },
+    { type: 'announce' },
+    { type: 'arm-timer', timer: 'adver', at: 4609.375 },
+  ]);
+});
+
+test('Master_Down timer at fast v3 intervals: 0.1 s -> 360.9375 ms, 0.05 s -> 180.46875 ms', () => {
+  for (const [interval, want] of [[100, 360.9375], [50, 180.46875]] as const) {
+    const tl = new Timeline({ advertIntervalMs: interval });
+    tl.at(0, { type: 'startup' });
+    tl.runUntil(1000);
+    assert.equal(tl.becameMasterAt()[0], want);
+  }
+});
+
+test('startup while the interface is down goes to Fault, not Backup', () => {
+  const tl = new Timeline();
+  assert.deepEqual(tl.at(0, { type: 'interface', up: false }), []);
+  assert.deepEqual(tl.at(1, { type: 'startup' }), [{ type: 'state', from: 'initialize', to: 'fault', reason: 'fault' }]);
+  tl.runUntil(10_000);
+  assert.deepEqual(tl.becameMasterAt(), []);
+});
+
+// --- §6.4.2 Backup ----------------------------------------------------------------------------
+
+test('Backup: each accepted advert restarts Master_Down_Timer; takeover 3609.375 ms after the last one', () => {
+  const tl = new Timeline();
+  tl.at(0, { type: 'startup' });
+  tl.adverts(500, 3000, 1000, peer(200)); // 500, 1500, 2500
+  tl.runUntil(10_000);
+  assert.deepEqual(tl.becameMasterAt(), [2500 + 3609.375]);
+});
+
+test('Backup receiving priority 0: takeover after Skew_Time only (609.375 ms)', () => {
+  const tl = new Timeline();
+  tl.at(0, { type: 'startup' });
+  tl.adverts(500, 1000, 1000, peer(200));
+  assert.deepEqual(tl.at(1200, { type: 'advert', ...peer(0) }), [
+    { type: 'arm-timer', timer: 'master-down', at: 1809.375 },
+  ]);
+  tl.runUntil(10_000);
+  assert.deepEqual(tl.becameMasterAt(), [1809.375]);
+});
+
+test('Backup with preempt on: a lower-priority master is ignored and overthrown at Master_Down_Interval', () => {
+  const tl = new Timeline({ priority: 150 }); // skew (256-150)/256 s = 414.0625 ms
+  tl.at(0, { type: 'startup' });
+  tl.adverts(500, 3400, 1000, peer(100)); // all discarded: no timer action at all
+  assert.deepEqual(tl.log.filter((s) => s.t > 0), []);
+  tl.runUntil(3500);
+  assert.deepEqual(tl.becameMasterAt(), [3414.0625]);
+  // As Master it keeps ignoring the lower priority.
+  assert.deepEqual(tl.at(3500, { type: 'advert', ...peer(100) }), []);
+});
+
+test('Backup with preempt off (nopreempt): a lower-priority master keeps its place', () => {
+  const tl = new Timeline({ priority: 150, preempt: false });
+  tl.at(0, { type: 'startup' });
+  tl.adverts(500, 10_000, 1000, peer(100)); // 500 ... 9500
+  tl.runUntil(20_000);
+  assert.deepEqual(tl.becameMasterAt(), [9500 + 3414.0625]);
+});
+
+test('Backup with preempt_delay 5 s: lower-priority adverts count until 5 s after startup, then preemption', () => {
+  const tl = new Timeline({ priority: 150, preemptDelayMs: 5000 });
+  tl.at(0, { type: 'startup' });
+  tl.adverts(500, 10_000, 1000, peer(100));
+  tl.runUntil(20_000);
+  // Adverts at 500..4500 were accepted (timer reset); from 5500 on they are discarded.
+  assert.deepEqual(tl.becameMasterAt(), [4500 + 3414.0625]);
+});
+
+test('Backup with equal priority stays Backup (§6.4.2 accepts priority >= local), whatever the address', () => {
+  const tl = new Timeline({ primaryAddress: '192.0.2.200' });
+  tl.at(0, { type: 'startup' });
+  tl.adverts(500, 10_000, 1000, peer(100, 1000, '192.0.2.20'));
+  tl.runUntil(10_000);
+  assert.deepEqual(tl.becameMasterAt(), []);
+});
+
+test('v3 Backup learns Master_Adver_Interval from the master (RFC 5798 §6.4.2)', () => {
+  const tl = new Timeline();
+  tl.at(0, { type: 'startup' });
+  tl.at(100, { type: 'advert', ...peer(200, 200) });
+  assert.equal(tl.m.masterAdverIntervalMs, 200);
+  assert.equal(tl.m.masterDownIntervalMs, 600 + 121.875);
+  tl.runUntil(5000);
+  assert.deepEqual(tl.becameMasterAt(), [100 + 721.875]);
+  // As Master it advertises at its own configured interval, not the learned one.
+  assert.deepEqual(tl.sentAt().slice(0, 3), [821.875, 1821.875, 2821.875]);
+});
+
+test('v2 Backup keeps its configured interval (mismatches are dropped before the machine)', () => {
+  const tl = new Timeline({ version: 2 });
+  tl.at(0, { type: 'startup' });
+  tl.at(100, { type: 'advert', ...peer(200, 2000) });
+  assert.equal(tl.m.masterAdverIntervalMs, 1000);
+  tl.runUntil(5000);
+  assert.deepEqual(tl.becameMasterAt(), [100 + 3609.375]);
+  const slow = new Timeline({ version: 2, advertIntervalMs: 2000 });
+  slow.at(0, { type: 'startup' });
+  slow.runUntil(10_000);
+  assert.deepEqual(slow.becameMasterAt(), [6609.375]); // v2 skew does not scale with the interval
+});
+
+test('priority change from tracking moves Skew_Time for the next timer', () => {
+  const tl = new Timeline();
+  tl.at(0, { type: 'startup' });
+  tl.at(10, { type: 'priority', priority: 200 });
+  assert.equal(tl.m.skewTimeMs, 218.75);
+  tl.at(100, { type: 'advert', ...peer(0) });
+  tl.runUntil(1000);
+  assert.deepEqual(tl.becameMasterAt(), [318.75]);
+  tl.at(1500, { type: 'priority', priority: -20 });
+  assert.equal(tl.m.priority, 1);
+  tl.at(1600, { type: 'priority', priority: Number.NaN });
+  assert.equal(tl.m.priority, 1);
+});
+
+// --- §6.4.3 Master ----------------------------------------------------------------------------
+
+function masterAt(config: Partial<StateMachineConfig> = {}): Timeline {
+  const tl = new Timeline(config);
+  tl.at(0, { type: 'startup' });
+  tl.runUntil(4000);
+  assert.equal(tl.m.state, 'master');
+  return tl;
+}
+
+test('Master receiving a higher priority: Backup at once, VIPs removed, Master_Down from the learned interval', () => {
+  const tl = masterAt();
+  assert.deepEqual(tl.at(5000, { type: 'advert', ...peer(200, 2000) }), [
+    { type: 'cancel-timer' },
+    { type: 'remove-vips' },
+    { type: 'state', from: 'master', to: 'backup', reason: 'higher-priority-advert' },
+    { type: 'arm-timer', timer: 'master-down', at: 5000 + 7218.75 },
+  ]);
+});
+
+test('Master receiving equal priority: the higher primary address wins (§6.4.3, unsigned bytes)', () => {
+  const lower = masterAt({ primaryAddress: '10.0.0.2' });
+  assert.deepEqual(lower.at(5000, { type: 'advert', ...peer(100, 1000, '9.255.255.255') }), []);
+  assert.equal(lower.m.state, 'master');
+  const higher = masterAt({ primaryAddress: '10.0.0.2' });
+  const acts = higher.at(5000, { type: 'advert', ...peer(100, 1000, '10.0.0.3') });
+  assert.deepEqual(acts[2], { type: 'state', from: 'master', to: 'backup', reason: 'equal-priority-higher-address' });
+  const v6 = masterAt({ family: 'ipv6', primaryAddress: 'fe80::9' });
+  assert.deepEqual(v6.at(5000, { type: 'advert', ...peer(100, 1000, 'fe80::10') })[2],
+    { type: 'state', from: 'master', to: 'backup', reason: 'equal-priority-higher-address' });
+  const v6low = masterAt({ family: 'ipv6', primaryAddress: 'fe80::9' });
+  assert.deepEqual(v6low.at(5000, { type: 'advert', ...peer(100, 1000, 'fe80::8') }), []);
+});
+
+test('Master receiving a lower priority discards it', () => {
+  const tl = masterAt();
+  assert.deepEqual(tl.at(5000, { type: 'advert', ...peer(99) }), []);
+});
+
+test('Master receiving priority 0 answers with an advert at once and restarts Adver_Timer', () => {
+  const tl = masterAt(); // adverts at 3609.375, 4609.375, ...
+  assert.deepEqual(tl.at(5000, { type: 'advert', ...peer(0) }), [
+    { type: 'send-advert', priority: 100 },
+    { type: 'arm-timer', timer: 'adver', at: 6000 },
+  ]);
+  tl.runUntil(8500);
+  assert.deepEqual(tl.sentAt().filter((t) => t > 4000), [4609.375, 5000, 6000, 7000, 8000]);
+});
+
+test('Adver_Timer: callback latency never accumulates; a long stall skips slots instead of bursting', () => {
+  const tl = masterAt(); // first advert 3609.375
+  let n = 0;
+  tl.lateness = () => [7, 0.5, 13, 2, 30][n++ % 5]!;
+  tl.runUntil(9000);
+  const arms = tl.log.filter((s) => s.a.type === 'arm-timer' && s.t > 4000).map((s) => (s.a as { at: number }).at);
+  assert.deepEqual(arms, [5609.375, 6609.375, 7609.375, 8609.375, 9609.375]);
+  assert.deepEqual(tl.sentAt().filter((t) => t > 4000), [4616.375, 5609.875, 6622.375, 7611.375, 8639.375]);
+  // A stall: the callback runs 3.5 intervals late -> one advert, next slot on the ideal grid.
+  tl.lateness = () => 3500;
+  tl.runUntil(13_200);
+  assert.deepEqual(tl.actionsAt(9609.375 + 3500), [
+    { type: 'send-advert', priority: 100 },
+    { type: 'arm-timer', timer: 'adver', at: 13_609.375 },
+  ]);
+});
+
+test('a timer callback that comes early is not acted on: the same deadline is asked for again', () => {
+  const tl = new Timeline();
+  tl.at(0, { type: 'startup' });
+  assert.deepEqual(tl.m.handle({ type: 'timer' }, 3609), [{ type: 'arm-timer', timer: 'master-down', at: 3609.375 }]);
+  assert.equal(tl.m.state, 'backup');
+  const idle = new Timeline();
+  assert.deepEqual(idle.m.handle({ type: 'timer' }, 5), []);
+});
+
+test('shutdown from Master: priority-0 advert, VIPs removed, back to Initialize', () => {
+  const tl = masterAt();
+  assert.deepEqual(tl.at(5000, { type: 'shutdown' }), [
+    { type: 'cancel-timer' },
+    { type: 'send-advert', priority: 0 },
+    { type: 'remove-vips' },
+    { type: 'state', from: 'master', to: 'initialize', reason: 'shutdown' },
+  ]);
+  tl.runUntil(20_000);
+  assert.deepEqual(tl.sentAt().filter((t) => t > 5000), []);
+  assert.deepEqual(tl.at(20_000, { type: 'advert', ...peer(200) }), []);
+  assert.deepEqual(tl.at(20_001, { type: 'shutdown' }), []);
+});
+
+test('shutdown from Backup: timer cancelled, no advert', () => {
+  const tl = new Timeline();
+  tl.at(0, { type: 'startup' });
+  assert.deepEqual(tl.at(100, { type: 'shutdown' }), [
+    { type: 'cancel-timer' },
+    { type: 'state', from: 'backup', to: 'initialize', reason: 'shutdown' },
+  ]);
+  tl.runUntil(10_000);
+  assert.deepEqual(tl.becameMasterAt(), []);
+});
+
+// --- Fault --------------------------------------------------------------------------------------
+
+test('Fault: interface down as Master drops the VIPs and stops adverts; up again -> Backup', () => {
+  const tl = masterAt();
+  assert.deepEqual(tl.at(5000, { type: 'interface', up: false }), [
+    { type: 'cancel-timer' },
+    { type: 'remove-vips' },
+    { type: 'state', from: 'master', to: 'fault', reason: 'fault' },
+  ]);
+  tl.runUntil(9000);
+  assert.deepEqual(tl.sentAt().filter((t) => t > 5000), []);
+  assert.deepEqual(tl.at(6000, { type: 'advert', ...peer(0) }), []);
+  assert.deepEqual(tl.at(9000, { type: 'interface', up: true }), [
+    { type: 'state', from: 'fault', to: 'backup', reason: 'fault-cleared' },
+    { type: 'arm-timer', timer: 'master-down', at: 9000 + 3609.375 },
+  ]);
+});
+
+test('Fault: a failing tracked object with the link up says goodbye (priority 0); all causes must clear', () => {
+  const tl = masterAt();
+  assert.deepEqual(tl.at(5000, { type: 'fault', cause: 'track_script:chk_nginx', active: true }), [
+    { type: 'cancel-timer' },
+    { type: 'send-advert', priority: 0 },
+    { type: 'remove-vips' },
+    { type: 'state', from: 'master', to: 'fault', reason: 'fault' },
+  ]);
+  assert.deepEqual(tl.at(5100, { type: 'interface', up: false }), []);
+  assert.deepEqual(tl.at(5200, { type: 'fault', cause: 'track_script:chk_nginx', active: false }), []);
+  assert.equal(tl.m.state, 'fault');
+  assert.deepEqual(tl.m.faultCauses, ['interface']);
+  assert.equal(tl.at(5300, { type: 'interface', up: true })[0]?.type, 'state');
+  assert.equal(tl.m.state, 'backup');
+});
+
+test('Fault from Backup and back; the owner leaves Fault straight to Master', () => {
+  const tl = new Timeline();
+  tl.at(0, { type: 'startup' });
+  assert.deepEqual(tl.at(1000, { type: 'interface', up: false }), [
+    { type: 'cancel-timer' },
+    { type: 'state', from: 'backup', to: 'fault', reason: 'fault' },
+  ]);
+  const owner = masterAt({ priority: 255 });
+  owner.at(5000, { type: 'interface', up: false });
+  const back = owner.at(6000, { type: 'interface', up: true });
+  assert.deepEqual(back[0], { type: 'state', from: 'fault', to: 'master', reason: 'fault-cleared-owner' });
+  assert.deepEqual(back.slice(1).map((a) => a.type), ['add-vips', 'send-advert', 'announce', 'arm-timer']);
+});
+
+test('preempt_delay also applies after leaving Fault', () => {
+  const tl = new Timeline({ priority: 150, preemptDelayMs: 5000 });
+  tl.at(0, { type: 'startup' });
+  tl.at(100, { type: 'interface', up: false });
+  tl.at(20_000, { type: 'interface', up: true });
+  tl.adverts(20_500, 30_000, 1000, peer(100));
+  tl.runUntil(40_000);
+  assert.deepEqual(tl.becameMasterAt(), [24_500 + 3414.0625]);
+});
+
+// --- admin and sync-group hooks -----------------------------------------------------------------
+
+test('give-up: Master sends priority 0, drops the VIPs and does not preempt back during the hold', () => {
+  const tl = masterAt({ priority: 200 });
+  assert.deepEqual(tl.at(5000, { type: 'give-up', holdMs: 60_000 }), [
+    { type: 'cancel-timer' },
+    { type: 'send-advert', priority: 0 },
+    { type: 'remove-vips' },
+    { type: 'state', from: 'master', to: 'backup', reason: 'give-up' },
+    { type: 'arm-timer', timer: 'master-down', at: 5000 + 3218.75 },
+  ]);
+  // The other router (priority 100) takes over after its skew and advertises; we accept it while held.
+  tl.adverts(5609.375, 70_000, 1000, peer(100));
+  tl.runUntil(70_000);
+  // Hold ends at 65000: adverts up to 64609.375 were accepted, the next ones are discarded.
+  assert.deepEqual(tl.becameMasterAt().filter((t) => t > 5000), [64_609.375 + 3218.75]);
+});
+
+test('give-up without anyone else: the VRID is never left without a master', () => {
+  const tl = masterAt();
+  tl.at(5000, { type: 'give-up' });
+  tl.runUntil(10_000);
+  assert.deepEqual(tl.becameMasterAt(), [3609.375, 5000 + 3609.375]);
+  assert.deepEqual(tl.at(10_000, { type: 'give-up', holdMs: 0 }).map((a) => a.type).slice(0, 2), ['cancel-timer', 'send-advert']);
+});
+
+test('force-master (sync groups): a Backup becomes Master now; ignored elsewhere', () => {
+  const tl = new Timeline();
+  tl.at(0, { type: 'startup' });
+  assert.deepEqual(tl.at(10, { type: 'force-master' })[0], { type: 'state', from: 'backup', to: 'master', reason: 'forced' });
+  assert.deepEqual(tl.at(20, { type: 'force-master' }), []);
+  const f = new Timeline();
+  f.at(0, { type: 'interface', up: false });
+  f.at(0, { type: 'startup' });
+  assert.deepEqual(f.at(10, { type: 'force-master' }), []);
+});
+
+// --- two machines on one wire -------------------------------------------------------------------
+
+/** Two routers whose adverts reach each other instantly; `alive` lets a test pull the plug. */
+function pair(a: Partial<StateMachineConfig>, b: Partial<StateMachineConfig>) {
+  const nodes = [new Timeline({ primaryAddress: '192.0.2.1', ...a }), new Timeline({ primaryAddress: '192.0.2.2', ...b })];
+  const alive = [true, true];
+  const addr = ['192.0.2.1', '192.0.2.2'];
+  const deliver = (from: number, sent: VrrpAction[], t: number) => {
+    for (const s of sent) {
+      if (s.type !== 'send-advert' || !alive[from]) continue;
+      const to = 1 - from;
+      if (!alive[to]) continue;
+      const cfg = nodes[from]!.m;
+      deliver(to, nodes[to]!.at(t, { type: 'advert', priority: s.priority, advertIntervalMs: cfg.advertIntervalMs, src: addr[from]! }), t);
+    }
+  };
+  const step = (until: number) => {
+    for (;;) {
+      const next = nodes
+        .map((n, i) => ({ i, at: alive[i] ? n.m.timer?.at ?? Infinity : Infinity }))
+        .sort((x, y) => x.at - y.at)[0]!;
+      if (next.at >= until) break;
+      const n = nodes[next.i]!;
+      const before = n.log.length;
+      n.runUntil(next.at + 1e-9);
+      deliver(next.i, n.log.slice(before).map((s) => s.a), next.at);
+    }
+  };
+  return { nodes, alive, deliver, step };
+}
+
+test('two routers: the higher priority wins; graceful stop hands over after Skew_Time (keepalived: 612 ms)', () => {
+  const { nodes, deliver, step, alive } = pair({ priority: 200 }, { priority: 100 });
+  deliver(0, nodes[0]!.at(0, { type: 'startup' }), 0);
+  deliver(1, nodes[1]!.at(0, { type: 'startup' }), 0);
+  step(10_000);
+  // A: Master_Down_Interval at priority 200 = 3000 + 218.75. B never gets there.
+  assert.deepEqual(nodes[0]!.becameMasterAt(), [3218.75]);
+  assert.deepEqual(nodes[1]!.becameMasterAt(), []);
+  deliver(0, nodes[0]!.at(10_000, { type: 'shutdown' }), 10_000);
+  alive[0] = false;
+  step(20_000);
+  assert.deepEqual(nodes[1]!.becameMasterAt(), [10_000 + 609.375]);
+});
+
+test('two routers: a master that dies silently is replaced Master_Down_Interval after its last advert', () => {
+  const { nodes, deliver, step, alive } = pair({ priority: 200 }, { priority: 100 });
+  deliver(0, nodes[0]!.at(0, { type: 'startup' }), 0);
+  deliver(1, nodes[1]!.at(0, { type: 'startup' }), 0);
+  step(10_000); // A adverts at 3218.75, 4218.75, ..., 9218.75
+  alive[0] = false;
+  step(20_000);
+  assert.deepEqual(nodes[1]!.becameMasterAt(), [9218.75 + 3609.375]);
+  // A comes back (fresh start): as Backup it discards B's lower adverts and preempts at its own Master_Down_Interval.
+  alive[0] = true;
+  nodes[0]!.at(20_000, { type: 'shutdown' });
+  deliver(0, nodes[0]!.at(20_000, { type: 'startup' }), 20_000);
+  step(30_000);
+  assert.deepEqual(nodes[0]!.becameMasterAt().filter((t) => t > 20_000), [20_000 + 3218.75]);
+  assert.equal(nodes[1]!.m.state, 'backup');
+});

@@ -1,0 +1,330 @@
+// The VRRP state machine of one virtual router instance, RFC 5798 §6.4 (Initialize, Backup,
+// Master) plus keepalived's Fault state. A pure core: the caller passes events with the current
+// time (ms, any monotonic origin) and carries out the returned actions in order; the machine never
+// reads a clock, touches a socket or sets a timer itself. One timer is enough: Adver_Timer runs
+// only in Master and Master_Down_Timer only in Backup, so `arm-timer` always replaces the last one.
+import { compareAddresses, parseAddress, type Family } from './address.js';
+import { VRRP_PRIORITY_OWNER, VRRP_PRIORITY_STOP } from './constants.js';
+import type { VrrpVersion } from './packet.js';
+import { masterDownIntervalMs, skewTimeMs } from './timers.js';
+
+export type VrrpState = 'initialize' | 'backup' | 'master' | 'fault';
+
+export interface StateMachineConfig {
+  version: VrrpVersion;
+  family: Family;
+  /** Configured priority 1-255; 255 makes this router the address owner. */
+  priority: number;
+  /** Advertisement_Interval in ms (v2 whole seconds, v3 whole centiseconds). */
+  advertIntervalMs: number;
+  /** Preempt_Mode (default true). keepalived's `nopreempt` is false. */
+  preempt?: boolean;
+  /** keepalived's preempt_delay: no preemption until this long after startup or leaving Fault. */
+  preemptDelayMs?: number;
+  /** This router's primary address on the interface, the source of its adverts (§6.4.3 tie-break). */
+  primaryAddress: string | Uint8Array;
+}
+
+export type VrrpEvent =
+  | { type: 'startup' }
+  | { type: 'shutdown' }
+  /** An advert that passed parseVrrp and matchInstance. advertIntervalMs: v3 Max Adver Int in ms. */
+  | { type: 'advert'; priority: number; advertIntervalMs: number; src: string | Uint8Array }
+  | { type: 'timer' }
+  | { type: 'interface'; up: boolean }
+  /** A tracked object (script, process, sync group...) entering or leaving failure. */
+  | { type: 'fault'; cause: string; active: boolean }
+  /** Effective priority after tracking weights. */
+  | { type: 'priority'; priority: number }
+  /** Admin: leave Master now (priority-0 advert) and do not preempt for holdMs (default: until restart). */
+  | { type: 'give-up'; holdMs?: number }
+  /** Sync groups: become Master now, as if Master_Down_Timer had fired. */
+  | { type: 'force-master' };
+
+export type TimerKind = 'adver' | 'master-down';
+
+export type TransitionReason =
+  | 'startup'
+  | 'startup-owner'
+  | 'master-down-timer'
+  | 'higher-priority-advert'
+  | 'equal-priority-higher-address'
+  | 'shutdown'
+  | 'fault'
+  | 'fault-cleared'
+  | 'fault-cleared-owner'
+  | 'give-up'
+  | 'forced';
+
+export type VrrpAction =
+  | { type: 'send-advert'; priority: number }
+  | { type: 'add-vips' }
+  | { type: 'remove-vips' }
+  /** Start gratuitous ARP / unsolicited neighbour advertisements for the virtual addresses. */
+  | { type: 'announce' }
+  | { type: 'arm-timer'; timer: TimerKind; at: number }
+  | { type: 'cancel-timer' }
+  | { type: 'state'; from: VrrpState; to: VrrpState; reason: TransitionReason };
+
+/** Why a bad event was refused (the machine itself never throws on events). */
+export class VrrpConfigError extends Error {
+  override readonly name = 'VrrpConfigError';
+}
+
+const INTERFACE_CAUSE = 'interface';
+
+export class VrrpStateMachine {
+  readonly version: VrrpVersion;
+  readonly advertIntervalMs: number;
+  private readonly preempt: boolean;
+  private readonly preemptDelayMs: number;
+  private readonly primary: Uint8Array;
+  private readonly family: Family;
+
+  private stateValue: VrrpState = 'initialize';
+  private priorityValue: number;
+  private masterAdverInterval: number;
+  private timerValue: { kind: TimerKind; at: number } | null = null;
+  private readonly faults = new Set<string>();
+  private preemptFrom = 0;
+  private holdUntil = -Infinity;
+
+  constructor(config: StateMachineConfig) {
+    const { version, priority, advertIntervalMs } = config;
+    if (version !== 2 && version !== 3) throw new VrrpConfigError(`version ${version} is not 2 or 3`);
+    if (!Number.isInteger(priority) || priority < 1 || priority > 255) {
+      throw new VrrpConfigError(`priority ${priority} is not 1-255`);
+    }
+    if (!(advertIntervalMs > 0)) throw new VrrpConfigError(`advertIntervalMs ${advertIntervalMs} is not positive`);
+    const primary =
+      typeof config.primaryAddress === 'string' ? parseAddress(config.family, config.primaryAddress) : config.primaryAddress;
+    if (!primary) throw new VrrpConfigError(`primaryAddress ${String(config.primaryAddress)} is not ${config.family}`);
+    this.version = version;
+    this.family = config.family;
+    this.advertIntervalMs = advertIntervalMs;
+    this.preempt = config.preempt ?? true;
+    this.preemptDelayMs = config.preemptDelayMs ?? 0;
+    this.primary = primary;
+    this.priorityValue = priority;
+    this.masterAdverInterval = advertIntervalMs;
+  }
+
+  get state(): VrrpState {
+    return this.stateValue;
+  }
+  get priority(): number {
+    return this.priorityValue;
+  }
+  /** Master_Adver_Interval: v3 learns it from the master's adverts while Backup (RFC 5798 §6.4.2). */
+  get masterAdverIntervalMs(): number {
+    return this.masterAdverInterval;
+  }
+  get skewTimeMs(): number {
+    return skewTimeMs(this.version, this.priorityValue, this.masterAdverInterval);
+  }
+  get masterDownIntervalMs(): number {
+    return masterDownIntervalMs(this.version, this.priorityValue, this.masterAdverInterval);
+  }
+  /** The armed timer (what the shell should be waiting for), or null. */
+  get timer(): { kind: TimerKind; at: number } | null {
+    return this.timerValue ? { ...this.timerValue } : null;
+  }
+  get faultCauses(): string[] {
+    return [...this.faults];
+  }
+
+  handle(event: VrrpEvent, now: number): VrrpAction[] {
+    const out: VrrpAction[] = [];
+    switch (event.type) {
+      case 'startup':
+        if (this.stateValue === 'initialize') this.start(now, out, false);
+        break;
+      case 'shutdown':
+        this.shutdown(out);
+        break;
+      case 'timer':
+        this.timerFired(now, out);
+        break;
+      case 'advert':
+        this.advert(event, now, out);
+        break;
+      case 'interface':
+        this.setFault(INTERFACE_CAUSE, !event.up, now, out);
+        break;
+      case 'fault':
+        this.setFault(event.cause, event.active, now, out);
+        break;
+      case 'priority':
+        // Tracking weights never make a router leave the 1-255 range (priority 0 means "leaving").
+        if (Number.isFinite(event.priority)) this.priorityValue = Math.min(255, Math.max(1, Math.round(event.priority)));
+        break;
+      case 'give-up':
+        if (this.stateValue === 'master') {
+          this.holdUntil = now + (event.holdMs ?? Infinity);
+          this.leaveMaster(out, 'give-up', true);
+          this.armMasterDown(now, this.masterDownIntervalMs, out);
+        }
+        break;
+      case 'force-master':
+        if (this.stateValue === 'backup') this.becomeMaster(now, out, 'forced');
+        break;
+    }
+    return out;
+  }
+
+  // --- transitions ------------------------------------------------------------------------------
+
+  /** §6.4.1, also used when leaving Fault. */
+  private start(now: number, out: VrrpAction[], fromFault: boolean): void {
+    this.preemptFrom = now + this.preemptDelayMs;
+    if (!fromFault) this.holdUntil = -Infinity; // a give-up hold lasts until restart
+    if (this.faults.size > 0) {
+      this.transition('fault', 'fault', out);
+      return;
+    }
+    if (this.priorityValue === VRRP_PRIORITY_OWNER) {
+      this.becomeMaster(now, out, fromFault ? 'fault-cleared-owner' : 'startup-owner');
+      return;
+    }
+    this.masterAdverInterval = this.advertIntervalMs;
+    this.transition('backup', fromFault ? 'fault-cleared' : 'startup', out);
+    this.armMasterDown(now, this.masterDownIntervalMs, out);
+  }
+
+  private becomeMaster(now: number, out: VrrpAction[], reason: TransitionReason): void {
+    this.transition('master', reason, out);
+    out.push({ type: 'add-vips' });
+    out.push({ type: 'send-advert', priority: this.priorityValue });
+    out.push({ type: 'announce' });
+    this.arm('adver', now + this.advertIntervalMs, out);
+  }
+
+  /** Master -> Backup: stop advertising, drop the addresses; priority 0 first when leaving on purpose. */
+  private leaveMaster(out: VrrpAction[], reason: TransitionReason, sendStop: boolean): void {
+    this.cancel(out);
+    if (sendStop) out.push({ type: 'send-advert', priority: VRRP_PRIORITY_STOP });
+    out.push({ type: 'remove-vips' });
+    this.transition('backup', reason, out);
+  }
+
+  private shutdown(out: VrrpAction[]): void {
+    const s = this.stateValue;
+    if (s === 'initialize') return;
+    this.cancel(out);
+    // §6.4.3: a Master leaving sends priority 0 so a Backup takes over after Skew_Time only.
+    if (s === 'master') {
+      out.push({ type: 'send-advert', priority: VRRP_PRIORITY_STOP });
+      out.push({ type: 'remove-vips' });
+    }
+    this.transition('initialize', 'shutdown', out);
+  }
+
+  private timerFired(now: number, out: VrrpAction[]): void {
+    const t = this.timerValue;
+    if (!t) return;
+    if (now < t.at) {
+      // Early wake-up: not due yet, ask for the same deadline again.
+      out.push({ type: 'arm-timer', timer: t.kind, at: t.at });
+      return;
+    }
+    if (t.kind === 'adver' && this.stateValue === 'master') {
+      out.push({ type: 'send-advert', priority: this.priorityValue });
+      // Schedule from the ideal time, not from `now`, so callback latency never accumulates;
+      // after a long stall skip the missed slots rather than sending a burst.
+      const missed = Math.floor((now - t.at) / this.advertIntervalMs);
+      this.arm('adver', t.at + (missed + 1) * this.advertIntervalMs, out);
+    } else if (t.kind === 'master-down' && this.stateValue === 'backup') {
+      this.becomeMaster(now, out, 'master-down-timer');
+    } else {
+      this.timerValue = null;
+    }
+  }
+
+  private advert(ev: { priority: number; advertIntervalMs: number; src: string | Uint8Array }, now: number, out: VrrpAction[]): void {
+    const s = this.stateValue;
+    if (s !== 'backup' && s !== 'master') return;
+    const prio = ev.priority;
+    if (s === 'backup') {
+      // §6.4.2
+      if (prio === VRRP_PRIORITY_STOP) {
+        this.armMasterDown(now, this.skewTimeMs, out);
+      } else if (!this.preemptAllowed(now) || prio >= this.priorityValue) {
+        this.learnInterval(ev.advertIntervalMs);
+        this.armMasterDown(now, this.masterDownIntervalMs, out);
+      }
+      // else: a lower-priority master and we may preempt: discard, let Master_Down_Timer run out.
+      return;
+    }
+    // §6.4.3
+    if (prio === VRRP_PRIORITY_STOP) {
+      out.push({ type: 'send-advert', priority: this.priorityValue });
+      this.arm('adver', now + this.advertIntervalMs, out);
+      return;
+    }
+    let reason: TransitionReason | null = null;
+    if (prio > this.priorityValue) reason = 'higher-priority-advert';
+    else if (prio === this.priorityValue && this.senderWinsTie(ev.src)) reason = 'equal-priority-higher-address';
+    if (!reason) return;
+    this.leaveMaster(out, reason, false);
+    this.learnInterval(ev.advertIntervalMs);
+    this.armMasterDown(now, this.masterDownIntervalMs, out);
+  }
+
+  private setFault(cause: string, active: boolean, now: number, out: VrrpAction[]): void {
+    const had = this.faults.size > 0;
+    if (active) this.faults.add(cause);
+    else this.faults.delete(cause);
+    const has = this.faults.size > 0;
+    const s = this.stateValue;
+    if (s === 'initialize' || had === has) return;
+    if (has) {
+      this.cancel(out);
+      if (s === 'master') {
+        // With the link up (a tracked object failed) say goodbye so a Backup takes over in Skew_Time.
+        if (!this.faults.has(INTERFACE_CAUSE)) out.push({ type: 'send-advert', priority: VRRP_PRIORITY_STOP });
+        out.push({ type: 'remove-vips' });
+      }
+      this.transition('fault', 'fault', out);
+    } else if (s === 'fault') {
+      this.start(now, out, true);
+    }
+  }
+
+  // --- helpers ----------------------------------------------------------------------------------
+
+  private preemptAllowed(now: number): boolean {
+    return this.preempt && now >= this.preemptFrom && now >= this.holdUntil;
+  }
+
+  /** v3 Backups adopt the master's Max Adver Int; v2 intervals must match (match.ts drops others). */
+  private learnInterval(ms: number): void {
+    if (this.version === 3 && ms > 0 && Number.isFinite(ms)) this.masterAdverInterval = ms;
+  }
+
+  /** §6.4.3: equal priority, the higher primary address (unsigned, network byte order) wins. */
+  private senderWinsTie(src: string | Uint8Array): boolean {
+    const b = typeof src === 'string' ? parseAddress(this.family, src) : src;
+    return b !== null && compareAddresses(b, this.primary) > 0;
+  }
+
+  private armMasterDown(now: number, delay: number, out: VrrpAction[]): void {
+    this.arm('master-down', now + delay, out);
+  }
+
+  private arm(kind: TimerKind, at: number, out: VrrpAction[]): void {
+    this.timerValue = { kind, at };
+    out.push({ type: 'arm-timer', timer: kind, at });
+  }
+
+  private cancel(out: VrrpAction[]): void {
+    if (!this.timerValue) return;
+    this.timerValue = null;
+    out.push({ type: 'cancel-timer' });
+  }
+
+  private transition(to: VrrpState, reason: TransitionReason, out: VrrpAction[]): void {
+    const from = this.stateValue;
+    this.stateValue = to;
+    out.push({ type: 'state', from, to, reason });
+  }
+}
