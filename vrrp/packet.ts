@@ -54,6 +54,8 @@ export interface VrrpAdvertisement {
   /** v2 Authentication Data (8 bytes); null for v3. */
   authData: Uint8Array | null;
   checksum: number;
+  /** True when the checksum only matched over the multicast group (see ReceiveMeta.unicastChecksumCompat). */
+  legacyChecksum: boolean;
   /** IP source and destination as the socket reported them. */
   src: string;
   dst: string;
@@ -73,11 +75,19 @@ export interface ReceiveMeta {
    * this off only for peers reached through routers. Multicast adverts are always checked.
    */
   checkUnicastTtl?: boolean;
+  /**
+   * Also accept a unicast VRRPv3 IPv4 advert whose checksum was computed over the multicast group
+   * 224.0.0.18 instead of the real destination, as older keepalived releases did; keepalived 2.x
+   * falls back the same way (its `unicast_chksum_compat`). Default false.
+   */
+  unicastChecksumCompat?: boolean;
 }
 
 export type ParseResult =
   | { ok: true; packet: VrrpAdvertisement }
   | { ok: false; reason: PacketDropReason; detail: string };
+
+const VRRP_GROUP_IPV4 = Uint8Array.of(224, 0, 0, 18);
 
 const drop = (reason: PacketDropReason, detail: string): ParseResult => ({ ok: false, reason, detail });
 
@@ -124,9 +134,16 @@ export function parseVrrp(bytes: Uint8Array, meta: ReceiveMeta): ParseResult {
   const checksum = (bytes[6]! << 8) | bytes[7]!;
   // Summing a message that includes its own checksum gives 0 when the checksum is right.
   const seed = version === 3 ? onesComplementSum(pseudoHeader(srcBytes, dstBytes, bytes.length)) : 0;
+  let legacyChecksum = false;
   if (internetChecksum(bytes, seed) !== 0) {
-    const expect = computeChecksum(version, bytes, srcBytes, dstBytes);
-    return drop('checksum_invalid', `checksum 0x${hex4(checksum)}, computed 0x${hex4(expect)}`);
+    const group = VRRP_GROUP_IPV4;
+    legacyChecksum =
+      version === 3 && family === 'ipv4' && meta.unicastChecksumCompat === true && !isMulticast(dstBytes) &&
+      internetChecksum(bytes, onesComplementSum(pseudoHeader(srcBytes, group, bytes.length))) === 0;
+    if (!legacyChecksum) {
+      const expect = computeChecksum(version, bytes, srcBytes, dstBytes);
+      return drop('checksum_invalid', `checksum 0x${hex4(checksum)}, computed 0x${hex4(expect)}`);
+    }
   }
 
   let authType: number | null = null;
@@ -169,6 +186,7 @@ export function parseVrrp(bytes: Uint8Array, meta: ReceiveMeta): ParseResult {
       authType,
       authData,
       checksum,
+      legacyChecksum,
       src: formatAddress(srcBytes),
       dst: formatAddress(dstBytes),
       ttl,

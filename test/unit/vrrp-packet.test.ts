@@ -513,3 +513,24 @@ test('fuzz: random and mutated bytes give typed results, never a throw (~1.5 s)'
   assert.ok(runs > 10_000, `only ${runs} runs`);
   assert.ok(accepted > 0, 'the fuzzer must also reach the accepting path (random TTL and truncation leave some seeds intact)');
 });
+
+test('keepalived sends unicast adverts with TTL 255 too, so checking unicast TTL by default interoperates', () => {
+  for (const name of ['v2-ipv4-unicast', 'v3-ipv4-unicast']) {
+    const v = vectors.find((x) => x.scenario === name)!;
+    for (const p of v.packets) assert.equal(p.tshark['ip.ttl'], '255');
+  }
+});
+
+test('v3 unicast checksum over the multicast group (older keepalived): refused unless compat is on', () => {
+  const legacy = v3({ dst: MCAST }); // checksum computed over 224.0.0.18 ...
+  const meta = { ...meta4, dst: '192.0.2.2' }; // ... but sent to a unicast peer
+  refused(legacy, meta, 'checksum_invalid');
+  const p = mustParse(legacy, { ...meta, unicastChecksumCompat: true });
+  assert.equal(p.legacyChecksum, true);
+  assert.equal(mustParse(v3({ dst: '192.0.2.2' }), { ...meta, unicastChecksumCompat: true }).legacyChecksum, false);
+  // Never for multicast destinations or v2, and a truly bad checksum stays bad.
+  refused(v3({ dst: '224.0.0.19' }), { ...meta4, unicastChecksumCompat: true }, 'checksum_invalid');
+  const broken = legacy.slice();
+  broken[2] ^= 1;
+  refused(broken, { ...meta, unicastChecksumCompat: true }, 'checksum_invalid');
+});

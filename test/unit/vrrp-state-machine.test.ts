@@ -216,10 +216,12 @@ test('v3 Backup learns Master_Adver_Interval from the master (RFC 5798 §6.4.2)'
   tl.at(100, { type: 'advert', ...peer(200, 200) });
   assert.equal(tl.m.masterAdverIntervalMs, 200);
   assert.equal(tl.m.masterDownIntervalMs, 600 + 121.875);
+  tl.at(150, { type: 'advert', ...peer(200, 0) }); // a broken Max Adver Int of 0 is not learned
+  assert.equal(tl.m.masterAdverIntervalMs, 200);
   tl.runUntil(5000);
-  assert.deepEqual(tl.becameMasterAt(), [100 + 721.875]);
+  assert.deepEqual(tl.becameMasterAt(), [150 + 721.875]);
   // As Master it advertises at its own configured interval, not the learned one.
-  assert.deepEqual(tl.sentAt().slice(0, 3), [821.875, 1821.875, 2821.875]);
+  assert.deepEqual(tl.sentAt().slice(0, 3), [871.875, 1871.875, 2871.875]);
 });
 
 test('v2 Backup keeps its configured interval (mismatches are dropped before the machine)', () => {
@@ -504,4 +506,59 @@ test('two routers: a master that dies silently is replaced Master_Down_Interval 
   step(30_000);
   assert.deepEqual(nodes[0]!.becameMasterAt().filter((t) => t > 20_000), [20_000 + 3218.75]);
   assert.equal(nodes[1]!.m.state, 'backup');
+});
+
+// --- invariants under random event sequences -----------------------------------------------------
+
+test('random event sequences (~1 s): no throw; VIPs, timer and adverts always agree with the state', () => {
+  let seed = 0x9e3779b9;
+  const rand = () => {
+    seed ^= seed << 13; seed >>>= 0;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5; seed >>>= 0;
+    return seed / 0x100000000;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const deadline = Date.now() + 1000;
+  let steps = 0;
+  while (Date.now() < deadline) {
+    const version = pick([2, 3] as const);
+    const m = new VrrpStateMachine({
+      version, family: 'ipv4', priority: pick([1, 100, 200, 254, 255]), advertIntervalMs: pick([50, 1000, 3000]),
+      preempt: rand() < 0.7, preemptDelayMs: pick([0, 0, 2000]), primaryAddress: '192.0.2.10',
+    });
+    let now = 0;
+    let vips = false;
+    let timer: { kind: string; at: number } | null = null;
+    for (let i = 0; i < 300; i++, steps++) {
+      now += rand() * 800;
+      let ev: VrrpEvent;
+      const r = rand();
+      if (timer && r < 0.35) { now = Math.max(now, timer.at + rand() * 5); ev = { type: 'timer' }; }
+      else if (r < 0.65) ev = { type: 'advert', priority: pick([0, 50, 100, 150, 200, 255]), advertIntervalMs: pick([0, 100, 1000]), src: pick(['192.0.2.9', '192.0.2.11', 'bogus']) };
+      else ev = pick<VrrpEvent>([
+        { type: 'startup' }, { type: 'shutdown' }, { type: 'interface', up: rand() < 0.5 },
+        { type: 'fault', cause: pick(['a', 'b']), active: rand() < 0.5 }, { type: 'priority', priority: Math.floor(rand() * 300) - 20 },
+        { type: 'give-up', holdMs: rand() * 5000 }, { type: 'force-master' }, { type: 'timer' },
+      ]);
+      const acts = m.handle(ev, now);
+      for (const a of acts) {
+        if (a.type === 'add-vips') { assert.equal(vips, false, 'VIPs added twice'); vips = true; }
+        if (a.type === 'remove-vips') { assert.equal(vips, true, 'VIPs removed while not held'); vips = false; }
+        if (a.type === 'arm-timer') { assert.ok(a.at >= now, 'timer armed in the past'); timer = { kind: a.timer, at: a.at }; }
+        if (a.type === 'cancel-timer') timer = null;
+      }
+      for (const a of acts) {
+        if (a.type === 'send-advert' && a.priority > 0) assert.equal(m.state, 'master', 'only a Master advertises');
+      }
+      const s = m.state;
+      assert.equal(vips, s === 'master', `VIPs held=${vips} in ${s}`);
+      if (s === 'master') assert.equal(timer?.kind, 'adver');
+      else if (s === 'backup') assert.equal(timer?.kind, 'master-down');
+      else assert.equal(timer, null, `timer left armed in ${s}`);
+      assert.deepEqual(m.timer, timer);
+      assert.ok(m.priority >= 1 && m.priority <= 255);
+    }
+  }
+  assert.ok(steps > 10_000, `${steps} steps`);
 });
