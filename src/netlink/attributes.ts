@@ -62,16 +62,21 @@ export class AttributeWriter {
   }
 
   flag(type: number): this { this.attr(type, 0); return this; }
-  u8(type: number, v: number): this { this.buf.writeUInt8(v, this.attr(type, 1)); return this; }
-  u16(type: number, v: number): this { this.buf.writeUInt16LE(v, this.attr(type, 2)); return this; }
-  u32(type: number, v: number): this { this.buf.writeUInt32LE(v >>> 0, this.attr(type, 4)); return this; }
-  s32(type: number, v: number): this { this.buf.writeInt32LE(v, this.attr(type, 4)); return this; }
-  u64(type: number, v: bigint | number): this { this.buf.writeBigUInt64LE(BigInt(v), this.attr(type, 8)); return this; }
+  // Each writer takes the offset first: attr() may replace this.buf when it grows.
+  u8(type: number, v: number): this { const at = this.attr(type, 1); this.buf.writeUInt8(v, at); return this; }
+  u16(type: number, v: number): this { const at = this.attr(type, 2); this.buf.writeUInt16LE(v, at); return this; }
+  u32(type: number, v: number): this { const at = this.attr(type, 4); this.buf.writeUInt32LE(v >>> 0, at); return this; }
+  s32(type: number, v: number): this { const at = this.attr(type, 4); this.buf.writeInt32LE(v, at); return this; }
+  u64(type: number, v: bigint | number): this { const at = this.attr(type, 8); this.buf.writeBigUInt64LE(BigInt(v), at); return this; }
   be16(type: number, v: number, opts: { netByteOrderFlag?: boolean } = {}): this {
-    this.buf.writeUInt16BE(v, this.attr(opts.netByteOrderFlag ? type | NLA_F_NET_BYTEORDER : type, 2)); return this;
+    const at = this.attr(opts.netByteOrderFlag ? type | NLA_F_NET_BYTEORDER : type, 2);
+    this.buf.writeUInt16BE(v, at);
+    return this;
   }
   be32(type: number, v: number, opts: { netByteOrderFlag?: boolean } = {}): this {
-    this.buf.writeUInt32BE(v >>> 0, this.attr(opts.netByteOrderFlag ? type | NLA_F_NET_BYTEORDER : type, 4)); return this;
+    const at = this.attr(opts.netByteOrderFlag ? type | NLA_F_NET_BYTEORDER : type, 4);
+    this.buf.writeUInt32BE(v >>> 0, at);
+    return this;
   }
   /** A NUL-terminated string (NLA_NUL_STRING / NLA_STRING both accept it). */
   string(type: number, s: string): this {
@@ -81,7 +86,7 @@ export class AttributeWriter {
     this.buf[at + bytes.length] = 0;
     return this;
   }
-  binary(type: number, bytes: Uint8Array): this { this.buf.set(bytes, this.attr(type, bytes.length)); return this; }
+  binary(type: number, bytes: Uint8Array): this { const at = this.attr(type, bytes.length); this.buf.set(bytes, at); return this; }
   /** An IPv4 (4 bytes) or IPv6 (16 bytes) address from its text form, network order. */
   ip(type: number, address: string): this { return this.binary(type, addressBytes(address)); }
 

@@ -59,6 +59,17 @@ const MAX_READS_PER_WAKEUP = 256; // then yield to the event loop; the poll is l
 const BATCH_CHUNK = 256; // messages per sendmsg: two iovecs each, under the kernel's UIO_MAXIOV of 1024
 const PAD = Buffer.alloc(4);
 
+/** The iovec for one request as the transport sends it: header (REQUEST plus ACK, or DUMP), payload, padding. */
+export function frameRequest(req: NetlinkRequest, seq: number, dump: boolean): Buffer[] {
+  const payload = req.payload ?? PAD.subarray(0, 0);
+  const flags = (req.flags ?? 0) | NLM_F_REQUEST | (dump ? NLM_F_DUMP : NLM_F_ACK);
+  const iov = [encodeHeader(req.type, flags, seq, 0, payload.length)];
+  if (payload.length) iov.push(payload);
+  const pad = nlmsgAlign(payload.length) - payload.length;
+  if (pad) iov.push(PAD.subarray(0, pad));
+  return iov;
+}
+
 function setBuffer(s: Socket, force: number, plain: number, bytes: number): void {
   try { s.setsockopt(SOL_SOCKET, force, bytes); } catch { s.setsockopt(SOL_SOCKET, plain, bytes); }
 }
@@ -143,7 +154,7 @@ export class NetlinkSocket {
 
   /** Sends many requests, several per datagram; each gets its own result, in order. */
   async batch(reqs: NetlinkRequest[], opts: { timeoutMs?: number; chunk?: number } = {}): Promise<BatchResult[]> {
-    const chunk = Math.max(1, Math.min(opts.chunk ?? BATCH_CHUNK, 500));
+    const chunk = Math.max(1, Math.min(opts.chunk ?? BATCH_CHUNK, 340)); // 3 iovecs each, under 1024
     const results: BatchResult[] = [];
     for (let i = 0; i < reqs.length; i += chunk) {
       // One chunk in flight at a time, so the ACKs of a chunk never outgrow the receive buffer.
@@ -161,12 +172,7 @@ export class NetlinkSocket {
     const entries: Pending[] = [];
     const promises = reqs.map((req) => {
       const seq = this.nextSeq();
-      const payload = req.payload ?? PAD.subarray(0, 0);
-      const flags = (req.flags ?? 0) | NLM_F_REQUEST | (dump ? NLM_F_DUMP : NLM_F_ACK);
-      iov.push(encodeHeader(req.type, flags, seq, 0, payload.length));
-      if (payload.length) iov.push(payload);
-      const pad = nlmsgAlign(payload.length) - payload.length;
-      if (pad) iov.push(PAD.subarray(0, pad));
+      iov.push(...frameRequest(req, seq, dump));
       return new Promise<NetlinkMessage[]>((resolve, reject) => {
         const p: Pending = { seq, type: req.type, dump, interrupted: false, replies: [], resolve, reject };
         entries.push(p);
