@@ -16,10 +16,10 @@ const fail = (message: string): { ok: false; message: string } => ({ ok: false, 
 export function parseIp(input: unknown): ParseResult<IpAddress> {
   if (typeof input !== 'string') return fail('expected an IP address as a string');
   const s = input.trim();
-  if (isIPv4(s)) {
-    if (s.split('.').some((o) => o.length > 1 && o.startsWith('0'))) return fail(`'${s}' has a leading zero in an octet (ambiguous: octal or decimal?)`);
-    return { ok: true, value: { address: s, family: 4 } };
+  if (/^\d+(\.\d+){3}$/.test(s) && s.split('.').some((o) => o.length > 1 && o.startsWith('0'))) {
+    return fail(`'${s}' has a leading zero in an octet (ambiguous: octal or decimal?)`);
   }
+  if (isIPv4(s)) return { ok: true, value: { address: s, family: 4 } };
   if (s.includes('%')) return fail(`'${s}': zone indexes are not accepted; name the interface with its own key`);
   if (isIPv6(s)) {
     const canonical = new URL(`http://[${s}]/`).hostname.slice(1, -1);
@@ -81,7 +81,7 @@ export function parseEndpoint(input: unknown, opts: { portOptional?: boolean; al
   const ip = parseIp(s);
   if (!ip.ok) return ip;
   if (opts.portOptional) return { ok: true, value: ip.value };
-  return fail(ip.value.family === 6 ? `'${s}' needs a port; write it as [${ip.value.address}]:PORT` : `'${s}' needs a port: ${s}:PORT`);
+  return fail(ip.value.family === 6 ? `'${s}' reads as an IPv6 address without a port; write IPv6 with a port as [ADDRESS]:PORT, e.g. [2001:db8::1]:443` : `'${s}' needs a port: ${s}:PORT`);
 }
 
 /** Dotted IPv4 netmask to a prefix length, refusing non-contiguous masks (IPVS masks the client address with it). */

@@ -118,11 +118,11 @@ export class Str extends Type<string> {
     }
     const s = node.value;
     const o = this.o;
-    const problem =
+    const problem = o.check?.(s) ?? (
       o.minLength !== undefined && s.length < o.minLength ? (o.minLength === 1 ? 'must not be empty' : `must be at least ${o.minLength} characters`)
       : o.maxLength !== undefined && s.length > o.maxLength ? `must be at most ${o.maxLength} characters (got ${s.length})`
       : o.pattern && !o.pattern.test(s) ? `'${s}' ${o.patternHelp ?? `does not match ${o.pattern.source}`}`
-      : o.check?.(s);
+      : undefined);
     if (problem) { ctx.report(at.offset, at.path, problem); return INVALID; }
     return s;
   }
@@ -171,9 +171,9 @@ export class Enum<const V extends string | number> extends Type<V> {
     if ((this.values as readonly unknown[]).includes(v)) return v as V;
     const list = this.values.join(', ');
     const hint = typeof v === 'string' ? this.hints[v] ?? this.hints[v.toLowerCase()] : undefined;
-    const got = isScalar(node) && v !== null ? `'${String(v)}'` : describe(node);
+    const got = typeof v === 'string' ? `'${v}'` : typeof v === 'number' || typeof v === 'boolean' ? String(v) : describe(node);
     if (hint) { ctx.report(at.offset, at.path, `${got} is not one of: ${list}; ${hint}`); return INVALID; }
-    const near = typeof v === 'string' || typeof v === 'number' ? suggest(String(v), this.values.map(String)) : undefined;
+    const near = typeof v === 'string' ? suggest(v, this.values.map(String)) : undefined;
     ctx.report(at.offset, at.path, `${got} is not one of: ${list}${near !== undefined ? `; did you mean '${near}'?` : ''}`);
     return INVALID;
   }

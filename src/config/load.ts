@@ -52,8 +52,10 @@ export function parseConfig(bytes: string | Uint8Array, file: string): LoadResul
 
   const list = Array.isArray(docs) ? docs : [];
   if (!Array.isArray(docs)) push(0, '(yaml)', 'unexpected YAML stream');
+  // An error found at end of input (an unclosed bracket) is blamed on the end of the last line, not on a line after it.
+  const lastChar = text.replace(/\s+$/, '').length;
   for (const d of list) {
-    for (const e of d.errors) push(e.pos[0], '(yaml)', `YAML syntax error: ${e.message.split('\n')[0]}`);
+    for (const e of d.errors) push(Math.min(e.pos[0], lastChar), '(yaml)', `YAML syntax error: ${e.message.split('\n')[0]}`);
   }
   if (list.length > 1) push(list[1]!.range[0], '(yaml)', 'more than one YAML document; lvsd.yaml is a single document');
   if (errors.length) return { ok: false, errors: errors.sort(compareIssues) };

@@ -2,6 +2,7 @@
 // the engines consume; the same declarations validate lvsd.yaml and emit deploy/lvsd.schema.json.
 // Rules that need more than one key live in .refine() here (local) or in semantic.ts (cross-references).
 import { checkInterfaceName, netmaskToPrefix, parseEndpoint, parseIp, parsePrefix, type Endpoint, type IpAddress, type IpPrefix, type MaybeEndpoint } from './address.js';
+import { formatDuration } from './duration.js';
 import {
   alt, arr, bool, custom, def, defDuration, duration, int, mapped, obj, oneOf, opt, str, tagged, type Fields, type Infer, type JsonSchema,
 } from './dsl.js';
@@ -161,9 +162,9 @@ export const vrrpInstanceSchema = obj({
   if (v.version === 2) {
     const i = v.virtual_ips.findIndex((ip) => ip.family === 6);
     if (i >= 0) report(`virtual_ips[${i}]`, 'IPv6 virtual IPs need version: 3 (VRRPv2 is IPv4 only, RFC 3768)');
-    if (v.advert_interval % 1000 !== 0 || v.advert_interval < 1000) report('advert_interval', `version 2 adverts are whole seconds, 1s-255s (RFC 3768 section 5.3.7); got ${v.advert_interval}ms (sub-second needs version: 3)`);
+    if (v.advert_interval % 1000 !== 0 || v.advert_interval < 1000) report('advert_interval', `version 2 adverts are whole seconds, 1s-255s (RFC 3768 section 5.3.7); got ${formatDuration(v.advert_interval)} (sub-second needs version: 3)`);
   } else {
-    if (v.advert_interval % 10 !== 0 || v.advert_interval > 40_950) report('advert_interval', `version 3 adverts are in centiseconds, 10ms-40.95s (RFC 5798 section 5.2.7); got ${v.advert_interval}ms`);
+    if (v.advert_interval % 10 !== 0 || v.advert_interval > 40_950) report('advert_interval', `version 3 adverts are in centiseconds, 10ms-40.95s (RFC 5798 section 5.2.7); got ${formatDuration(v.advert_interval)}`);
     if (v.authentication) report('authentication', 'version 3 has no authentication (RFC 5798 section 9 removed it); drop this key or use version: 2');
   }
   if (v.priority === 255 && !v.owner) report('priority', 'priority 255 is for the address owner (RFC 5798 section 5.2.4); set owner: true if these VIPs are this router\'s own addresses, else use 1-254');
@@ -269,8 +270,8 @@ const checkHints = {
   status_code: "write 'status'", url: "write 'path' (and 'status', 'digest')", connect_port: "write 'port'", bindto: "write 'source'",
 };
 function checkVariants<N extends Fields>(nameField: N) {
-  const variant = <T extends Fields>(type: string, extra: T, description: string) =>
-    obj({ ...nameField, type: oneOf([type] as const), ...timing, ...extra }, description, { hints: checkHints }).refine((v, report) => {
+  const variant = <const K extends string, T extends Fields>(type: K, extra: T, description: string) =>
+    obj({ ...nameField, type: oneOf<K>([type]), ...timing, ...extra }, description, { hints: checkHints }).refine((v, report) => {
       // Inside this generic helper the inferred shape is opaque to TypeScript; these keys exist by construction.
       const c = v as unknown as { timeout: number; interval: number; argv?: string[]; tls?: { verify: boolean; ca_file?: string } };
       if (c.timeout > c.interval) report('timeout', 'timeout longer than interval: checks would overlap');
@@ -380,7 +381,8 @@ export const virtualServiceSchema = obj({
     sorry: "write 'sorry_server'",
   },
 }).refine((s, report) => {
-  if ((s.address === undefined) === (s.fwmark === undefined)) report('', s.address ? 'give either address or fwmark, not both' : 'needs an address (192.0.2.10:80) or a fwmark');
+  if (s.address !== undefined && s.fwmark !== undefined) report('fwmark', 'give either address or fwmark, not both');
+  if (s.address === undefined && s.fwmark === undefined) report('', 'needs an address (192.0.2.10:80) or a fwmark');
   if (s.family !== undefined && s.fwmark === undefined) report('family', 'family applies only to fwmark services (an address has its own family)');
   const family = s.address ? s.address.family : s.family === 'ipv6' ? 6 : 4;
   if (s.address && s.address.port === 0 && !s.persistence) report('address', 'port 0 (all ports) needs persistence, as IPVS requires');

@@ -17,7 +17,7 @@ function uniqueNames(items: ReadonlyArray<{ name?: string | undefined }>, sectio
 
 function nameList(names: Iterable<string>): string {
   const all = [...names];
-  return all.length ? all.map((n) => `'${n}'`).join(', ') : 'none are defined';
+  return all.length ? `defined: ${all.map((n) => `'${n}'`).join(', ')}` : 'none is defined';
 }
 
 export function checkSemantics(cfg: LvsdConfig): SemanticIssue[] {
@@ -45,10 +45,10 @@ export function checkSemantics(cfg: LvsdConfig): SemanticIssue[] {
     });
     const t = v.track;
     t.scripts.forEach((s, k) => {
-      if (!scripts.has(s.name)) out.push({ path: `vrrp_instances[${i}].track.scripts[${k}].name`, message: `unknown track script '${s.name}'; defined: ${nameList(scripts.keys())}` });
+      if (!scripts.has(s.name)) out.push({ path: `vrrp_instances[${i}].track.scripts[${k}].name`, message: `unknown track script '${s.name}'; ${nameList(scripts.keys())}` });
     });
     t.virtual_services.forEach((s, k) => {
-      if (!services.has(s.name)) out.push({ path: `vrrp_instances[${i}].track.virtual_services[${k}].name`, message: `unknown virtual service '${s.name}'; defined: ${nameList(services.keys())}` });
+      if (!services.has(s.name)) out.push({ path: `vrrp_instances[${i}].track.virtual_services[${k}].name`, message: `unknown virtual service '${s.name}'; ${nameList(services.keys())}` });
     });
     const seenIf = new Set<string>();
     t.interfaces.forEach((f, k) => {
@@ -63,7 +63,7 @@ export function checkSemantics(cfg: LvsdConfig): SemanticIssue[] {
     const inThis = new Set<string>();
     g.instances.forEach((n, k) => {
       const path = `vrrp_sync_groups[${i}].instances[${k}]`;
-      if (!instances.has(n)) { out.push({ path, message: `unknown VRRP instance '${n}'; defined: ${nameList(instances.keys())}` }); return; }
+      if (!instances.has(n)) { out.push({ path, message: `unknown VRRP instance '${n}'; ${nameList(instances.keys())}` }); return; }
       if (inThis.has(n)) { out.push({ path, message: `'${n}' is listed twice in this group` }); return; }
       inThis.add(n);
       const j = groupOf.get(n);
@@ -74,7 +74,7 @@ export function checkSemantics(cfg: LvsdConfig): SemanticIssue[] {
 
   const checkRefs = (refs: readonly CheckRef[] | undefined, base: string): void => {
     refs?.forEach((c, k) => {
-      if (typeof c === 'string' && !checks.has(c)) out.push({ path: `${base}[${k}]`, message: `unknown check '${c}'; defined: ${nameList(checks.keys())}` });
+      if (typeof c === 'string' && !checks.has(c)) out.push({ path: `${base}[${k}]`, message: `unknown check '${c}'; ${nameList(checks.keys())}` });
     });
   };
 

@@ -1,0 +1,208 @@
+// Durations, addresses, suggestions, schema emission, defaults and the loader's refusal to throw.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { formatDuration, parseDuration } from '../../src/config/duration.js';
+import { netmaskToPrefix, parseEndpoint, parseIp, parsePrefix, checkInterfaceName } from '../../src/config/address.js';
+import { editDistance, suggest } from '../../src/config/suggest.js';
+import { jsonSchemaText } from '../../src/config/json-schema.js';
+import { parseConfig, type LvsdConfig } from '../../src/config/index.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+test('durations parse to milliseconds', () => {
+  const ok: Array<[string, number]> = [['1s', 1000], ['100ms', 100], ['2.5s', 2500], ['1m', 60_000], ['1m30s', 90_000], ['1h', 3_600_000], ['0s', 0], ['2.3s', 2300], ['0.01s', 10]];
+  for (const [s, ms] of ok) assert.deepEqual(parseDuration(s), { ok: true, value: ms }, s);
+});
+
+test('durations refuse negatives, bare numbers, unknown units and sub-millisecond values with a hint', () => {
+  const bad: Array<[unknown, RegExp]> = [
+    ['-1s', /cannot be negative/], [5, /needs a unit; write '5s'/], ['10', /needs a unit; write '10s'/], ['5sec', /not a duration/],
+    ['1.5ms', /finer than a millisecond/], ['1s1s', /repeats the unit/], ['', /expected a duration/], [true, /expected a duration/], ['1 s', /not a duration/],
+  ];
+  for (const [v, re] of bad) {
+    const r = parseDuration(v);
+    assert.equal(r.ok, false, String(v));
+    if (!r.ok) assert.match(r.message, re, String(v));
+  }
+});
+
+test('formatDuration writes the shortest exact form', () => {
+  assert.deepEqual([0, 10, 1000, 1500, 60_000, 90_000, 3_600_000].map(formatDuration), ['0s', '10ms', '1s', '1500ms', '1m', '90s', '1h']);
+});
+
+test('IP addresses: canonical IPv6, no leading zeros, no host names, no zone indexes', () => {
+  assert.deepEqual(parseIp('192.0.2.1'), { ok: true, value: { address: '192.0.2.1', family: 4 } });
+  assert.deepEqual(parseIp('2001:DB8:0:0::1'), { ok: true, value: { address: '2001:db8::1', family: 6 } });
+  assert.deepEqual(parseIp('::ffff:192.0.2.1'), { ok: true, value: { address: '::ffff:c000:201', family: 6 } });
+  for (const [s, re] of [['192.0.2.01', /leading zero/], ['www.example.com', /host name/], ['fe80::1%eth0', /zone/], ['1.2.3', /not an IPv4 or IPv6/], ['[2001:db8::1]', /brackets/]] as const) {
+    const r = parseIp(s);
+    assert.equal(r.ok, false, s);
+    if (!r.ok) assert.match(r.message, re, s);
+  }
+});
+
+test('prefixes default to a host route and are bounded by the family', () => {
+  assert.deepEqual(parsePrefix('192.0.2.10/24'), { ok: true, value: { address: '192.0.2.10', family: 4, prefix: 24 } });
+  assert.deepEqual(parsePrefix('192.0.2.10'), { ok: true, value: { address: '192.0.2.10', family: 4, prefix: 32 } });
+  assert.deepEqual(parsePrefix('2001:db8::10'), { ok: true, value: { address: '2001:db8::10', family: 6, prefix: 128 } });
+  assert.equal(parsePrefix('192.0.2.10/33').ok, false);
+  assert.equal(parsePrefix('2001:db8::10/129').ok, false);
+  assert.equal(parsePrefix('192.0.2.10/').ok, false);
+});
+
+test('endpoints: v4:port, [v6]:port, optional ports, port ranges', () => {
+  assert.deepEqual(parseEndpoint('192.0.2.10:80'), { ok: true, value: { address: '192.0.2.10', family: 4, port: 80 } });
+  assert.deepEqual(parseEndpoint('[2001:db8::1]:443'), { ok: true, value: { address: '2001:db8::1', family: 6, port: 443 } });
+  assert.deepEqual(parseEndpoint('10.0.1.1', { portOptional: true }), { ok: true, value: { address: '10.0.1.1', family: 4 } });
+  assert.deepEqual(parseEndpoint('2001:db8::1', { portOptional: true }), { ok: true, value: { address: '2001:db8::1', family: 6 } });
+  assert.deepEqual(parseEndpoint('[2001:db8::1]', { portOptional: true }), { ok: true, value: { address: '2001:db8::1', family: 6 } });
+  assert.deepEqual(parseEndpoint('192.0.2.10:0', { allowZeroPort: true }), { ok: true, value: { address: '192.0.2.10', family: 4, port: 0 } });
+  for (const s of ['192.0.2.10', '192.0.2.10:0', '192.0.2.10:65536', '192.0.2.10:http', '2001:db8::1:443', '[192.0.2.10]:80', '[2001:db8::1]:']) {
+    assert.equal(parseEndpoint(s).ok, false, s);
+  }
+});
+
+test('netmasks become prefix lengths; non-contiguous masks are refused', () => {
+  assert.deepEqual(netmaskToPrefix('255.255.255.0'), { ok: true, value: 24 });
+  assert.deepEqual(netmaskToPrefix('255.255.255.255'), { ok: true, value: 32 });
+  assert.deepEqual(netmaskToPrefix('0.0.0.0'), { ok: true, value: 0 });
+  assert.equal(netmaskToPrefix('255.0.255.0').ok, false);
+});
+
+test('interface names follow the kernel dev_valid_name rules', () => {
+  assert.equal(checkInterfaceName('eth0'), undefined);
+  assert.equal(checkInterfaceName('enp0s31f6.100'), undefined);
+  for (const n of ['', '.', '..', 'a/b', 'eth0:1', 'has space', 'sixteen-chars-xx']) assert.notEqual(checkInterfaceName(n), undefined, n);
+});
+
+test('suggestions: near misses and transpositions, nothing for unrelated words', () => {
+  assert.equal(editDistance('kitten', 'sitting'), 3);
+  assert.equal(editDistance('ab', 'ba'), 1);
+  assert.equal(suggest('advert_intervall', ['advert_interval', 'vrid']), 'advert_interval');
+  assert.equal(suggest('prioirty', ['priority', 'preempt']), 'priority');
+  assert.equal(suggest('Interface', ['interface']), 'interface');
+  assert.equal(suggest('wrrr', ['rr', 'wrr', 'lc']), 'wrr');
+  assert.equal(suggest('banana', ['priority', 'preempt']), undefined);
+  assert.equal(suggest('x', ['y']), 'y');
+});
+
+test('deploy/lvsd.schema.json is exactly what the DSL emits (regenerate: node dist/src/config/emit-schema.js > deploy/lvsd.schema.json)', () => {
+  assert.equal(readFileSync(join(root, 'deploy/lvsd.schema.json'), 'utf8'), jsonSchemaText());
+  const s = JSON.parse(jsonSchemaText()) as Record<string, unknown>;
+  assert.equal(s.$schema, 'https://json-schema.org/draft/2020-12/schema');
+});
+
+test('every object in the emitted schema refuses unknown keys, and every property has a description or is a tag', () => {
+  const walk = (node: unknown, path: string): void => {
+    if (Array.isArray(node)) { node.forEach((n, i) => walk(n, `${path}[${i}]`)); return; }
+    if (!node || typeof node !== 'object') return;
+    const o = node as Record<string, unknown>;
+    if (o.type === 'object') assert.equal(o.additionalProperties, false, path);
+    if (o.properties) {
+      for (const [k, v] of Object.entries(o.properties as Record<string, Record<string, unknown>>)) {
+        assert.ok(typeof v.description === 'string' || 'const' in v || v.type === 'object' || v.type === 'array' || 'oneOf' in v, `${path}.${k} has no description`);
+      }
+    }
+    for (const [k, v] of Object.entries(o)) walk(v, `${path}.${k}`);
+  };
+  walk(JSON.parse(jsonSchemaText()), '$');
+});
+
+const minimal = `
+vrrp_instances:
+  - name: vi1
+    interface: eth0
+    vrid: 1
+    virtual_ips: [192.0.2.10/24]
+virtual_services:
+  - name: www
+    address: 192.0.2.10:80
+    forwarding: nat
+    checks:
+      - type: http
+    real_servers:
+      - address: 10.0.1.1
+`;
+
+test('defaults are filled in, with keepalived-compatible VRRP defaults', () => {
+  const r = parseConfig(minimal, 'mem.yaml');
+  assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
+  if (!r.ok) return;
+  const c: LvsdConfig = r.config;
+  const v = c.vrrp_instances[0]!;
+  assert.deepEqual([v.version, v.priority, v.advert_interval, v.preempt, v.preempt_delay, v.accept, v.owner], [2, 100, 1000, true, 0, false, false]);
+  assert.deepEqual(v.garp, { delay: 5000, repeat: 5, refresh: 0, refresh_repeat: 1 });
+  assert.deepEqual(v.track, { interfaces: [], scripts: [], virtual_services: [] });
+  assert.deepEqual(v.virtual_ips, [{ address: '192.0.2.10', family: 4, prefix: 24 }]);
+  assert.deepEqual(c.global.metrics.listen, { kind: 'tcp', address: '127.0.0.1', port: 9641, family: 4 });
+  assert.deepEqual(c.global.control.listen, { kind: 'unix', path: '/run/lvsd/control.sock' });
+  assert.deepEqual(c.global.log, { level: 'info', format: 'auto' });
+  const s = c.virtual_services[0]!;
+  assert.deepEqual([s.protocol, s.scheduler, s.inhibit_on_failure], ['tcp', 'wlc', false]);
+  assert.deepEqual(s.real_servers[0], { address: { address: '10.0.1.1', family: 4 }, weight: 1 });
+  const chk = s.checks[0]!;
+  assert.ok(typeof chk !== 'string' && chk.type === 'http');
+  if (typeof chk !== 'string' && chk.type === 'http') {
+    assert.deepEqual([chk.path, chk.status, chk.interval, chk.timeout, chk.retries, chk.rise], ['/', [[200, 299]], 5000, 2000, 1, 1]);
+  }
+  // Defaults are copies: changing one config does not change the next.
+  v.garp.repeat = 99;
+  const again = parseConfig(minimal, 'mem.yaml');
+  assert.ok(again.ok && again.config.vrrp_instances[0]!.garp.repeat === 5);
+});
+
+test('the inferred types are precise, not any', () => {
+  const r = parseConfig(minimal, 'mem.yaml');
+  assert.ok(r.ok);
+  if (!r.ok) return;
+  const family: 4 | 6 = r.config.vrrp_instances[0]!.virtual_ips[0]!.family;
+  // @ts-expect-error version is 2 | 3
+  const wrong: 'x' = r.config.vrrp_instances[0]!.version;
+  // @ts-expect-error no such key
+  void r.config.vrrp_instances[0]!.state;
+  assert.equal(family, 4);
+  void wrong;
+});
+
+test('the sorry server and virtual IPs come out in one shape whichever form was written', () => {
+  const r = parseConfig(`
+vrrp_instances:
+  - {name: a, interface: eth0, vrid: 1, virtual_ips: [192.0.2.10/24, {address: 192.0.2.11/24, device: eth0, label: eth0:vip}]}
+virtual_services:
+  - {name: a, address: "192.0.2.10:80", forwarding: nat, sorry_server: "10.0.0.9:80"}
+  - {name: b, address: "192.0.2.10:81", forwarding: nat, sorry_server: {address: "10.0.0.9:80", forwarding: nat}}
+`, 'mem.yaml');
+  assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
+  if (!r.ok) return;
+  assert.deepEqual(r.config.vrrp_instances[0]!.virtual_ips[1], { address: '192.0.2.11', family: 4, prefix: 24, device: 'eth0', label: 'eth0:vip' });
+  assert.deepEqual(r.config.virtual_services[0]!.sorry_server, { address: { address: '10.0.0.9', family: 4, port: 80 } });
+  assert.deepEqual(r.config.virtual_services[1]!.sorry_server, { address: { address: '10.0.0.9', family: 4, port: 80 }, forwarding: 'nat' });
+});
+
+test('the loader never throws: random bytes and mutated examples give results, not exceptions', () => {
+  const base = readFileSync(join(root, 'deploy/examples/pair-dr.yaml'));
+  let seed = 12345;
+  const rand = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed; };
+  for (let i = 0; i < 300; i++) {
+    const buf = Buffer.from(base);
+    for (let k = 0; k < 1 + (rand() % 8); k++) buf[rand() % buf.length] = 32 + (rand() % 95);
+    const r = parseConfig(buf, 'fuzz.yaml');
+    if (!r.ok) for (const e of r.errors) assert.ok(e.line >= 1 && e.col >= 1 && e.path.length > 0 && e.message.length > 0, JSON.stringify(e));
+  }
+  for (let i = 0; i < 100; i++) {
+    const buf = Buffer.alloc(1 + (rand() % 200));
+    for (let k = 0; k < buf.length; k++) buf[k] = rand() % 256;
+    const r = parseConfig(buf, 'noise.bin');
+    assert.equal(r.ok, false);
+  }
+});
+
+test('positions are 1-based: an unknown key points at the key, a bad value at the value', () => {
+  const r = parseConfig('global:\n  router_idd: x\n  log:\n    level: loud\n', 'p.yaml');
+  assert.ok(!r.ok);
+  if (r.ok) return;
+  assert.deepEqual(r.errors.map((e) => [e.line, e.col, e.path]), [[2, 3, 'global.router_idd'], [4, 12, 'global.log.level']]);
+});
