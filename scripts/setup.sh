@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 #   keepalived       the VRRP interop peer and benchmark reference
 #   strace           captures the netlink bytes iproute2 and ipvsadm send (outside test vectors)
 #   procps psmisc    ps/pkill for the lab's clean-up checks
-DEBIAN_PACKAGES=(user-mode-linux kmod ipvsadm iproute2 nginx-light curl tcpdump tshark keepalived strace procps psmisc)
+#   iputils-ping     ping in lab hosts (reachability, and a SOCK_RAW ICMP socket in the lab smoke check)
+DEBIAN_PACKAGES=(user-mode-linux kmod ipvsadm iproute2 nginx-light curl tcpdump tshark keepalived strace procps psmisc iputils-ping)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do

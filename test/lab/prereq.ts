@@ -2,7 +2,7 @@
 // exact command that fixes it (scripts/setup.sh installs them when run as root).
 import { execFileSync } from 'node:child_process';
 
-export const LAB_PACKAGES = ['user-mode-linux', 'kmod', 'ipvsadm', 'iproute2', 'nginx-light', 'curl', 'tcpdump'] as const;
+export const LAB_PACKAGES = ['user-mode-linux', 'kmod', 'ipvsadm', 'iproute2', 'nginx-light', 'curl', 'tcpdump', 'iputils-ping'] as const;
 
 export class MissingPackagesError extends Error {
   constructor(readonly packages: string[]) {
