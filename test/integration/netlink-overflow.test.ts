@@ -1,0 +1,82 @@
+// A subscription that overflows must not take lvsd down (npm's netlink@0.3.0 aborts the process here):
+// flood address events while the event loop is blocked into a socket with a tiny receive buffer, and
+// check that the consumer is told to resync, re-dumps, ends with the kernel's state (judged by ip -j),
+// and keeps receiving events afterwards.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Rtnetlink, watchRtnetlink, type RtnlEvent } from '../../src/netlink/index.js';
+
+test('an overflowing subscription signals resync, the consumer re-dumps to the right state, and events keep flowing', async (t) => {
+  const ns = `lvsd-t-${randomBytes(4).toString('hex')}`;
+  const batchFile = join(tmpdir(), `${ns}.batch`);
+  const ip = (...args: string[]) => execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
+  execFileSync('ip', ['netns', 'add', ns]);
+  const rt = Rtnetlink.open({ netns: ns });
+  let sub: ReturnType<typeof watchRtnetlink> | undefined;
+  try {
+    ip('link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
+    ip('link', 'set', 'v0', 'up');
+    const ifindex = (await rt.listLinks()).find((l) => l.name === 'v0')!.index;
+
+    // The consumer: a set of IPv4 addresses on v0, kept by events, rebuilt by a dump on resync.
+    const state = new Set<string>();
+    let resyncs = 0, events = 0, dumping = false;
+    const during: RtnlEvent[] = [];
+    const apply = (e: RtnlEvent) => {
+      if (e.kind !== 'address' || e.address.ifindex !== ifindex || e.address.family !== 'inet') return;
+      if (e.action === 'new') state.add(e.address.address); else state.delete(e.address.address);
+    };
+    let resyncDone: Promise<void> = Promise.resolve();
+    sub = watchRtnetlink({
+      event(e) { events++; if (dumping) during.push(e); else apply(e); },
+      resync() {
+        resyncs++;
+        dumping = true;
+        resyncDone = rt.listAddresses({ family: 'inet', ifindex }).then((list) => {
+          state.clear();
+          for (const a of list) state.add(a.address);
+          // Events seen while dumping are replayed on top: adds and removes are idempotent.
+          for (const e of during.splice(0)) apply(e);
+          dumping = false;
+        });
+      },
+    }, { netns: ns, receiveBuffer: 4096 });
+
+    // 3000 changes while this process cannot read: 1500 adds, then 1300 of them removed again.
+    const lines: string[] = [];
+    for (let i = 0; i < 1500; i++) lines.push(`addr add 10.${20 + (i >> 8)}.${i & 255}.1/32 dev v0`);
+    for (let i = 0; i < 1300; i++) lines.push(`addr del 10.${20 + (i >> 8)}.${i & 255}.1/32 dev v0`);
+    writeFileSync(batchFile, lines.join('\n') + '\n');
+    execFileSync('ip', ['-n', ns, '-batch', batchFile]); // blocks the event loop
+
+    const deadline = Date.now() + 10_000;
+    while (resyncs === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(resyncs >= 1, 'no resync was signalled');
+    assert.ok(sub.overflows >= 1);
+    t.diagnostic(`3000 changes; ${events} events delivered, ${sub.overflows} overflow(s), ${resyncs} resync(s)`);
+    await resyncDone;
+    await new Promise((r) => setTimeout(r, 100));
+    await resyncDone;
+
+    const theirs = new Set((JSON.parse(ip('-j', '-4', 'addr', 'show', 'dev', 'v0')) as { addr_info: { local: string }[] }[])[0]!.addr_info.map((a) => a.local));
+    assert.equal(theirs.size, 200);
+    assert.deepEqual([...state].sort(), [...theirs].sort());
+
+    // Still alive and still listening.
+    const before = events;
+    ip('addr', 'add', '192.0.2.250/32', 'dev', 'v0');
+    while (!state.has('192.0.2.250') && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(state.has('192.0.2.250'));
+    assert.ok(events > before);
+  } finally {
+    sub?.close();
+    rt.close();
+    rmSync(batchFile, { force: true });
+    execFileSync('ip', ['netns', 'del', ns]);
+  }
+});
