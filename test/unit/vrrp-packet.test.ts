@@ -161,6 +161,8 @@ test('v2 simple password: keepalived cuts auth_pass to 8 bytes ("longer-than-8" 
 
 // --- tshark judges our encoder ---------------------------------------------------------------
 
+// tshark's VRRP dissector always verifies the checksum (field vrrp.checksum.status: 1 good, 0 bad);
+// its only preference, vrrp.v3_checksum_as_in_v2, defaults to FALSE = the RFC 5798 pseudo-header.
 test('tshark decodes encodeAdvert output and finds every checksum good (v2, v3, IPv4, IPv6)', () => {
   const cases: { input: AdvertInput; src: string; dst: string }[] = [
     { input: { version: 2, family: 'ipv4', vrid: 1, priority: 100, advertIntervalMs: 1000, addresses: ['10.0.0.1'] }, src: '10.0.0.2', dst: '224.0.0.18' },
