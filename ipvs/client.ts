@@ -1,0 +1,124 @@
+// The IPVS generic netlink client: resolves the "IPVS" family, reads the kernel's table (services,
+// destinations, counters, timeouts, sync daemons) and sends commands, many per sendmsg. A thin shell over
+// src/netlink's transport; encodings live in messages.ts, decisions in reconcile.ts.
+//
+//   const ipvs = await IpvsClient.open({ netns? });
+//   const table = await ipvs.table();                 // IpvsKernelTable (dump order)
+//   const results = await ipvs.apply(ops);            // IpvsOp[] -> per-op { ok } | { ok: false, error }
+//   ipvs.writes                                        // write commands sent so far
+//   ipvs.close();
+import { GenericNetlink } from '../src/netlink/genl.js';
+import { NetlinkError } from '../src/netlink/errors.js';
+import type { NetlinkRequest } from '../src/netlink/socket.js';
+import { IPVS_GENL_NAME } from './constants.js';
+import type { IpvsDaemon } from './daemon.js';
+import type { IpvsDestinationEntry } from './destination.js';
+import { explain, IpvsUnavailableError, type IpvsCommandError } from './errors.js';
+import * as msg from './messages.js';
+import type { IpvsOp } from './reconcile.js';
+import type { IpvsServiceEntry, IpvsServiceKey } from './service.js';
+import type { IpvsKernelTable } from './table.js';
+import type { IpvsTimeouts } from './timeouts.js';
+
+export type IpvsOpResult = { ok: true } | { ok: false; error: IpvsCommandError };
+
+export function commandFor(op: IpvsOp): msg.IpvsCommand {
+  switch (op.kind) {
+    case 'IPVS_CMD_NEW_SERVICE': return msg.newService(op.service);
+    case 'IPVS_CMD_SET_SERVICE': return msg.setService(op.service);
+    case 'IPVS_CMD_DEL_SERVICE': return msg.delService(op.service);
+    case 'IPVS_CMD_NEW_DEST': return msg.newDest(op.service, op.dest);
+    case 'IPVS_CMD_SET_DEST': return msg.setDest(op.service, op.dest);
+    case 'IPVS_CMD_DEL_DEST': return msg.delDest(op.service, op.dest);
+    case 'IPVS_CMD_SET_CONFIG': return msg.setConfig(op.timeouts);
+    case 'IPVS_CMD_NEW_DAEMON': return msg.newDaemon(op.daemon);
+    case 'IPVS_CMD_DEL_DAEMON': return msg.delDaemon(op.daemon.state);
+  }
+}
+
+export interface IpvsClientOptions {
+  /** Network namespace (a name under /run/netns or a path) whose IPVS table to use. */
+  netns?: string;
+  /** Per-request timeout, ms. */
+  timeoutMs?: number;
+  /** Commands per sendmsg in apply() (the transport caps it at 500). */
+  batchSize?: number;
+}
+
+export class IpvsClient {
+  /** Write commands sent (each counts once, whatever the kernel answered). */
+  writes = 0;
+
+  private constructor(private readonly genl: GenericNetlink, readonly familyId: number, private readonly batchSize: number) {}
+
+  static async open(opts: IpvsClientOptions = {}): Promise<IpvsClient> {
+    const genl = GenericNetlink.open({ ...(opts.netns ? { netns: opts.netns } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+    try {
+      const fam = await genl.resolveFamily(IPVS_GENL_NAME);
+      return new IpvsClient(genl, fam.id, opts.batchSize ?? 500);
+    } catch (e) {
+      genl.close();
+      if (e instanceof NetlinkError && e.code === 'ENOENT') throw new IpvsUnavailableError(e);
+      throw e;
+    }
+  }
+
+  private req(c: msg.IpvsCommand): NetlinkRequest { return { type: this.familyId, payload: c.payload }; }
+
+  async info(): Promise<msg.IpvsInfo> {
+    const r = await this.genl.socket.request(this.req(msg.getInfo()));
+    return msg.decodeInfoMessage(r[0]!.payload);
+  }
+
+  async services(): Promise<IpvsServiceEntry[]> {
+    const r = await this.genl.socket.dump(this.req(msg.getServices()));
+    return r.filter((m) => m.type === this.familyId).map((m) => msg.decodeServiceMessage(m.payload));
+  }
+
+  async destinations(k: IpvsServiceKey): Promise<IpvsDestinationEntry[]> {
+    const r = await this.genl.socket.dump(this.req(msg.getDests(k)));
+    return r.filter((m) => m.type === this.familyId).map((m) => msg.decodeDestMessage(m.payload, k.af));
+  }
+
+  /** Every service with its destinations. A service deleted between the two dumps is left out. */
+  async table(): Promise<IpvsKernelTable> {
+    const out: IpvsKernelTable = [];
+    for (const service of await this.services()) {
+      try {
+        out.push({ service, dests: await this.destinations(service) });
+      } catch (e) {
+        if (!(e instanceof NetlinkError && (e.code === 'ESRCH' || e.code === 'ENOENT'))) throw e;
+      }
+    }
+    return out;
+  }
+
+  async timeouts(): Promise<IpvsTimeouts> {
+    const r = await this.genl.socket.request(this.req(msg.getConfig()));
+    return msg.decodeConfigMessage(r[0]!.payload);
+  }
+
+  async daemons(): Promise<IpvsDaemon[]> {
+    const r = await this.genl.socket.dump(this.req(msg.getDaemons()));
+    return r.filter((m) => m.type === this.familyId).map((m) => msg.decodeDaemonMessage(m.payload));
+  }
+
+  /** One command; rejects with IpvsCommandError. */
+  async run(op: IpvsOp): Promise<void> {
+    const [r] = await this.apply([op]);
+    if (r && !r.ok) throw r.error;
+  }
+
+  /** Many commands, batchSize per sendmsg, in order; each gets its own result (one failure fails only itself). */
+  async apply(ops: IpvsOp[]): Promise<IpvsOpResult[]> {
+    if (!ops.length) return [];
+    this.writes += ops.length;
+    const results = await this.genl.socket.batch(ops.map((op) => this.req(commandFor(op))), { chunk: this.batchSize });
+    return results.map((r, i) => (r.ok ? { ok: true } : { ok: false, error: explain(ops[i]!, r.error) }));
+  }
+
+  async zero(k?: IpvsServiceKey): Promise<void> { this.writes++; await this.genl.socket.request(this.req(msg.zero(k))); }
+  async flush(): Promise<void> { this.writes++; await this.genl.socket.request(this.req(msg.flush())); }
+
+  close(): void { this.genl.close(); }
+}
