@@ -1,0 +1,220 @@
+// The socket addon against the real kernel: two network namespaces joined by a veth pair (a0 <-> b0),
+// sockets opened inside them with setns. Raw IPv4/IPv6 protocol 112 (VRRP) with TTL / hop-limit /
+// pktinfo control messages, multicast joins, AF_PACKET frames, and the error and EAGAIN paths.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  Socket, addon, ifNameToIndex, addressBytes, AF_INET, AF_INET6, AF_PACKET, AF_NETLINK, SOCK_RAW, SOCK_DGRAM, SOL_IP, SOL_IPV6,
+  SOL_SOCKET, SO_RCVBUF, IP_TTL, IP_PKTINFO, IP_RECVTTL, IP_MULTICAST_TTL, IP_ADD_MEMBERSHIP, IPV6_RECVHOPLIMIT,
+  IPV6_RECVPKTINFO, IPV6_UNICAST_HOPS, IPV6_MULTICAST_HOPS, IPV6_ADD_MEMBERSHIP, IPPROTO_VRRP, ETH_P_ARP, MSG_TRUNC,
+  type Received,
+} from '../../src/native/index.js';
+
+const tag = randomBytes(3).toString('hex');
+const A = `lvsd-t-${tag}-a`, B = `lvsd-t-${tag}-b`;
+const sh = (...args: string[]) => execFileSync(args[0]!, args.slice(1), { encoding: 'utf8' });
+let a0 = 0, b0 = 0, a0mac = '';
+const open: Socket[] = [];
+const sock = (domain: number, type: number, proto: number, netns: string) => { const s = Socket.open(domain, type, proto, { netns }); open.push(s); return s; };
+const htons = (n: number) => ((n & 0xff) << 8) | (n >> 8);
+
+before(() => {
+  for (const n of [A, B]) {
+    sh('ip', 'netns', 'add', n);
+    // No duplicate address detection: addresses are usable at once (and link-locals not tentative).
+    sh('ip', 'netns', 'exec', n, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0');
+  }
+  sh('ip', '-n', A, 'link', 'add', 'a0', 'type', 'veth', 'peer', 'name', 'b0', 'netns', B);
+  sh('ip', '-n', A, 'addr', 'add', '10.9.0.1/24', 'dev', 'a0');
+  sh('ip', '-n', B, 'addr', 'add', '10.9.0.2/24', 'dev', 'b0');
+  for (const [n, d, addrs] of [[A, 'a0', ['fd00::1/64', 'fd00::3/64', 'fe80::a/64']], [B, 'b0', ['fd00::2/64', 'fe80::b/64']]] as const) {
+    for (const x of addrs) sh('ip', '-n', n, '-6', 'addr', 'add', x, 'dev', d, 'nodad');
+    sh('ip', '-n', n, 'link', 'set', d, 'up');
+  }
+  const la = JSON.parse(sh('ip', '-n', A, '-j', 'link', 'show', 'a0'))[0];
+  a0 = la.ifindex; a0mac = la.address;
+  b0 = JSON.parse(sh('ip', '-n', B, '-j', 'link', 'show', 'b0'))[0].ifindex;
+});
+
+after(() => {
+  for (const s of open) s.close();
+  for (const n of [A, B]) try { sh('ip', 'netns', 'del', n); } catch { /* gone */ }
+});
+
+/** The next datagram that satisfies `want`, read when the poll says readable. */
+function next(s: Socket, want: (r: Received) => boolean = () => true, opts: { size?: number; flags?: number } = {}): Promise<Received> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { s.stopPolling(); reject(new Error('no datagram within 3 s')); }, 3000);
+    s.onReadable(() => {
+      for (let r = s.recv(opts); r; r = s.recv(opts)) {
+        if (want(r)) { clearTimeout(timer); s.stopPolling(); resolve(r); return; }
+      }
+    });
+  });
+}
+
+const mreqn = (group: string, ifindex: number) => { // struct ip_mreqn
+  const b = Buffer.alloc(12);
+  addressBytes(group).copy(b, 0);
+  b.writeInt32LE(ifindex, 8);
+  return b;
+};
+const ipv6Mreq = (group: string, ifindex: number) => { // struct ipv6_mreq
+  const b = Buffer.alloc(20);
+  addressBytes(group).copy(b, 0);
+  b.writeInt32LE(ifindex, 16);
+  return b;
+};
+
+test('raw IPv4 protocol 112: TTL and pktinfo arrive as control messages; unicast and multicast; several buffers in one datagram', async () => {
+  const rx = sock(AF_INET, SOCK_RAW, IPPROTO_VRRP, B);
+  rx.setsockopt(SOL_IP, IP_RECVTTL, 1);
+  rx.setsockopt(SOL_IP, IP_PKTINFO, 1);
+  rx.setsockopt(SOL_IP, IP_ADD_MEMBERSHIP, mreqn('224.0.0.18', b0));
+  const tx = sock(AF_INET, SOCK_RAW, IPPROTO_VRRP, A);
+  tx.setsockopt(SOL_IP, IP_TTL, 255);
+  tx.setsockopt(SOL_IP, IP_MULTICAST_TTL, 255);
+
+  const payload = (s: string) => (r: Received) => r.data.subarray(20).toString() === s; // raw IPv4 sockets see the IP header
+  let p = next(rx, payload('unicast'));
+  assert.equal(tx.send([Buffer.from('uni'), Buffer.from('cast')], { to: { family: 'inet', address: '10.9.0.2' } }), 7);
+  let r = await p;
+  assert.equal(r.ttl, 255);
+  assert.equal(r.data[9], IPPROTO_VRRP);
+  assert.deepEqual(r.pktinfo, { ifindex: b0, destination: '10.9.0.2' });
+  assert.deepEqual(r.from, { family: 'inet', address: '10.9.0.1', port: 0, scopeId: 0 });
+
+  tx.setsockopt(SOL_IP, IP_TTL, 7); // the TTL we read is the packet's, not a constant
+  p = next(rx, payload('ttl7'));
+  tx.send(Buffer.from('ttl7'), { to: { family: 'inet', address: '10.9.0.2' } });
+  assert.equal((await p).ttl, 7);
+
+  p = next(rx, payload('multicast'));
+  tx.send(Buffer.from('multicast'), { to: { family: 'inet', address: '224.0.0.18' }, pktinfo: { ifindex: a0 } }); // IP_PKTINFO picks a0
+  r = await p;
+  assert.equal(r.ttl, 255);
+  assert.deepEqual(r.pktinfo, { ifindex: b0, destination: '224.0.0.18' });
+});
+
+test('raw IPv6 protocol 112: hop limit and pktinfo control messages; bind with scope id; IPV6_PKTINFO picks the source', async () => {
+  const rx = sock(AF_INET6, SOCK_RAW, IPPROTO_VRRP, B);
+  rx.setsockopt(SOL_IPV6, IPV6_RECVHOPLIMIT, 1);
+  rx.setsockopt(SOL_IPV6, IPV6_RECVPKTINFO, 1);
+  rx.bind({ family: 'inet6', address: 'fe80::b', scopeId: b0 });
+  const loc = rx.localAddress();
+  assert.deepEqual(loc.family === 'inet6' && [loc.address, loc.scopeId], ['fe80::b', b0]);
+  const tx = sock(AF_INET6, SOCK_RAW, IPPROTO_VRRP, A);
+  tx.setsockopt(SOL_IPV6, IPV6_UNICAST_HOPS, 255);
+  tx.setsockopt(SOL_IPV6, IPV6_MULTICAST_HOPS, 255);
+
+  const payload = (s: string) => (r: Received) => r.data.toString() === s; // no IP header on IPv6 raw sockets
+  let p = next(rx, payload('ll'));
+  tx.send(Buffer.from('ll'), { to: { family: 'inet6', address: 'fe80::b', scopeId: a0 }, pktinfo: { ifindex: a0, source: 'fe80::a' } });
+  let r = await p;
+  assert.equal(r.hopLimit, 255);
+  assert.deepEqual(r.pktinfo, { ifindex: b0, destination: 'fe80::b' });
+  assert.deepEqual(r.from, { family: 'inet6', address: 'fe80::a', port: 0, scopeId: b0 });
+
+  tx.setsockopt(SOL_IPV6, IPV6_UNICAST_HOPS, 64);
+  p = next(rx, payload('hop64'));
+  tx.send(Buffer.from('hop64'), { to: { family: 'inet6', address: 'fe80::b', scopeId: a0 } });
+  assert.equal((await p).hopLimit, 64);
+
+  const mrx = sock(AF_INET6, SOCK_RAW, IPPROTO_VRRP, B);
+  mrx.setsockopt(SOL_IPV6, IPV6_RECVHOPLIMIT, 1);
+  mrx.setsockopt(SOL_IPV6, IPV6_RECVPKTINFO, 1);
+  mrx.setsockopt(SOL_IPV6, IPV6_ADD_MEMBERSHIP, ipv6Mreq('ff02::12', b0));
+  p = next(mrx, payload('mcast6'));
+  tx.send(Buffer.from('mcast6'), { to: { family: 'inet6', address: 'ff02::12' }, pktinfo: { ifindex: a0, source: 'fd00::3' } });
+  r = await p;
+  assert.equal(r.hopLimit, 255);
+  assert.equal(r.pktinfo?.destination, 'ff02::12');
+  assert.equal(r.from.family === 'inet6' && r.from.address, 'fd00::3');
+});
+
+test('AF_PACKET: a gratuitous ARP sent on a0 arrives as a broadcast frame on b0', async () => {
+  const rx = sock(AF_PACKET, SOCK_RAW, htons(ETH_P_ARP), B);
+  rx.bind({ family: 'packet', ifindex: b0, protocol: ETH_P_ARP });
+  const tx = sock(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ARP), A);
+  const mac = Buffer.from(a0mac.replace(/:/g, ''), 'hex');
+  const ip = addressBytes('10.9.0.77');
+  // RFC 5227 §3 ARP announcement: sender and target protocol address both the announced address.
+  const arp = Buffer.concat([Buffer.from('0001080006040001', 'hex'), mac, ip, Buffer.alloc(6), ip]);
+  const p = next(rx, (r) => r.data.length >= 42 && r.data.subarray(14 + 14, 14 + 18).equals(ip));
+  assert.equal(tx.send(arp, { to: { family: 'packet', ifindex: a0, protocol: ETH_P_ARP, hwAddress: 'ff:ff:ff:ff:ff:ff' } }), 28);
+  const r = await p;
+  assert.equal(r.data.subarray(0, 6).toString('hex'), 'ffffffffffff');
+  assert.ok(r.data.subarray(6, 12).equals(mac));
+  assert.equal(r.data.readUInt16BE(12), ETH_P_ARP);
+  assert.ok(r.data.subarray(14, 14 + 28).equals(arp));
+  assert.equal(r.from.family, 'packet');
+  if (r.from.family === 'packet') {
+    assert.deepEqual([r.from.ifindex, r.from.protocol, r.from.pktType], [b0, ETH_P_ARP, 1 /* PACKET_BROADCAST */]);
+    assert.ok(r.from.hwAddress.equals(mac));
+  }
+});
+
+test('recv returns null when nothing waits (EAGAIN), and reports truncation with MSG_TRUNC', async () => {
+  const rx = sock(AF_INET6, SOCK_RAW, IPPROTO_VRRP, B);
+  assert.equal(rx.recv(), null);
+  const tx = sock(AF_INET6, SOCK_RAW, IPPROTO_VRRP, A);
+  const p = next(rx, () => true, { size: 10, flags: MSG_TRUNC });
+  tx.send(Buffer.alloc(100, 7), { to: { family: 'inet6', address: 'fd00::2' } });
+  const r = await p;
+  assert.equal(r.truncated, true);
+  assert.equal(r.data.length, 10);
+  assert.equal(r.length, 100);
+});
+
+test('errors carry code, errno and syscall', () => {
+  const expectErr = (f: () => unknown, code: string, errno: number, syscall: string) =>
+    assert.throws(f, (e: Error & { code: string; errno: number; syscall: string }) => {
+      assert.deepEqual([e.code, e.errno, e.syscall], [code, errno, syscall]);
+      return true;
+    });
+  expectErr(() => Socket.open(12345, SOCK_RAW, 0), 'EAFNOSUPPORT', 97, 'socket');
+  expectErr(() => Socket.open(AF_INET, SOCK_RAW, 112, { netns: 'lvsd-no-such-netns' }), 'ENOENT', 2, 'open');
+  const s = sock(AF_INET, SOCK_RAW, IPPROTO_VRRP, B);
+  expectErr(() => s.bind({ family: 'inet', address: '203.0.113.1' }), 'EADDRNOTAVAIL', 99, 'bind');
+  expectErr(() => s.setsockopt(SOL_IP, 9999, 1), 'ENOPROTOOPT', 92, 'setsockopt');
+  expectErr(() => s.send(Buffer.from('x'), { to: { family: 'inet', address: '10.200.0.1' } }), 'ENETUNREACH', 101, 'sendmsg');
+  expectErr(() => ifNameToIndex('lvsdnope0'), 'ENODEV', 19, 'if_nametoindex');
+  const fd = addon.socket(AF_INET, SOCK_DGRAM, 0);
+  addon.close(fd);
+  expectErr(() => addon.getsockopt(fd, SOL_SOCKET, SO_RCVBUF), 'EBADF', 9, 'getsockopt');
+  assert.throws(() => addon.bind(fd, 'not a buffer' as unknown as Buffer), TypeError);
+});
+
+test('setsockopt/getsockopt, getsockname, if_nametoindex, and sockets really live in their namespace', () => {
+  const s = sock(AF_NETLINK, SOCK_RAW, 0, B);
+  s.setsockopt(SOL_SOCKET, SO_RCVBUF, 65536);
+  assert.equal(s.getsockopt(SOL_SOCKET, SO_RCVBUF), 131072); // the kernel doubles it for bookkeeping
+  s.bind({ family: 'netlink' });
+  const local = s.localAddress();
+  assert.ok(local.family === 'netlink' && local.pid > 0);
+  assert.equal(ifNameToIndex('lo'), 1);
+  // A raw socket in A can bind A's address but not B's: proof the socket was made inside A.
+  const inA = sock(AF_INET, SOCK_RAW, IPPROTO_VRRP, A);
+  inA.bind({ family: 'inet', address: '10.9.0.1' });
+  const inA2 = sock(AF_INET, SOCK_RAW, IPPROTO_VRRP, A);
+  assert.throws(() => inA2.bind({ family: 'inet', address: '10.9.0.2' }), (e: Error & { code: string }) => e.code === 'EADDRNOTAVAIL');
+});
+
+test('polling stops on request and close is idempotent', async () => {
+  const rx = sock(AF_INET6, SOCK_RAW, IPPROTO_VRRP, B);
+  const tx = sock(AF_INET6, SOCK_RAW, IPPROTO_VRRP, A);
+  let calls = 0;
+  rx.onReadable(() => { calls++; rx.recv(); });
+  tx.send(Buffer.from('one'), { to: { family: 'inet6', address: 'fd00::2' } });
+  for (let i = 0; i < 100 && calls === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(calls, 1);
+  rx.stopPolling();
+  tx.send(Buffer.from('two'), { to: { family: 'inet6', address: 'fd00::2' } });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(calls, 1);
+  assert.equal(rx.recv()?.data.toString(), 'two');
+  rx.close();
+  rx.close();
+});
