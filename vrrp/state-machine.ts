@@ -23,6 +23,12 @@ export interface StateMachineConfig {
   preemptDelayMs?: number;
   /** This router's primary address on the interface, the source of its adverts (§6.4.3 tie-break). */
   primaryAddress: string | Uint8Array;
+  /**
+   * A Master that hears a master it outranks answers at once with its own advert, so the other side
+   * yields now rather than at its next advert (keepalived's "forcing new election"; default true).
+   * False is RFC 5798 §6.4.3 to the letter ("Discard ADVERTISEMENT"), keepalived's lower_prio_no_advert.
+   */
+  lowerPriorityAdvert?: boolean;
 }
 
 export type VrrpEvent =
@@ -78,6 +84,7 @@ export class VrrpStateMachine {
   readonly advertIntervalMs: number;
   private readonly preempt: boolean;
   private readonly preemptDelayMs: number;
+  private readonly lowerPriorityAdvert: boolean;
   private readonly primary: Uint8Array;
   private readonly family: Family;
 
@@ -104,6 +111,7 @@ export class VrrpStateMachine {
     this.advertIntervalMs = advertIntervalMs;
     this.preempt = config.preempt ?? true;
     this.preemptDelayMs = config.preemptDelayMs ?? 0;
+    this.lowerPriorityAdvert = config.lowerPriorityAdvert ?? true;
     this.primary = primary;
     this.priorityValue = priority;
     this.masterAdverInterval = advertIntervalMs;
@@ -264,7 +272,11 @@ export class VrrpStateMachine {
     let reason: TransitionReason | null = null;
     if (prio > this.priorityValue) reason = 'higher-priority-advert';
     else if (prio === this.priorityValue && this.senderWinsTie(ev.src)) reason = 'equal-priority-higher-address';
-    if (!reason) return;
+    if (!reason) {
+      // Adver_Timer keeps its schedule; this advert is extra.
+      if (this.lowerPriorityAdvert) out.push({ type: 'send-advert', priority: this.priorityValue });
+      return;
+    }
     this.leaveMaster(out, reason, false);
     this.learnInterval(ev.advertIntervalMs);
     this.armMasterDown(now, this.masterDownIntervalMs, out);

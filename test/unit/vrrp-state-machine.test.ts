@@ -181,8 +181,8 @@ test('Backup with preempt on: a lower-priority master is ignored and overthrown 
   assert.deepEqual(tl.log.filter((s) => s.t > 0), []);
   tl.runUntil(3500);
   assert.deepEqual(tl.becameMasterAt(), [3414.0625]);
-  // As Master it keeps ignoring the lower priority.
-  assert.deepEqual(tl.at(3500, { type: 'advert', ...peer(100) }), []);
+  // As Master it outranks the other master and tells it at once (keepalived's "forcing new election").
+  assert.deepEqual(tl.at(3500, { type: 'advert', ...peer(100) }), [{ type: 'send-advert', priority: 150 }]);
 });
 
 test('Backup with preempt off (nopreempt): a lower-priority master keeps its place', () => {
@@ -272,7 +272,7 @@ test('Master receiving a higher priority: Backup at once, VIPs removed, Master_D
 });
 
 test('Master receiving equal priority: the higher primary address wins (§6.4.3, unsigned bytes)', () => {
-  const lower = masterAt({ primaryAddress: '10.0.0.2' });
+  const lower = masterAt({ primaryAddress: '10.0.0.2', lowerPriorityAdvert: false });
   assert.deepEqual(lower.at(5000, { type: 'advert', ...peer(100, 1000, '9.255.255.255') }), []);
   assert.equal(lower.m.state, 'master');
   const higher = masterAt({ primaryAddress: '10.0.0.2' });
@@ -282,12 +282,16 @@ test('Master receiving equal priority: the higher primary address wins (§6.4.3,
   assert.deepEqual(v6.at(5000, { type: 'advert', ...peer(100, 1000, 'fe80::10') })[2],
     { type: 'state', from: 'master', to: 'backup', reason: 'equal-priority-higher-address' });
   const v6low = masterAt({ family: 'ipv6', primaryAddress: 'fe80::9' });
-  assert.deepEqual(v6low.at(5000, { type: 'advert', ...peer(100, 1000, 'fe80::8') }), []);
+  assert.deepEqual(v6low.at(5000, { type: 'advert', ...peer(100, 1000, 'fe80::8') }), [{ type: 'send-advert', priority: 100 }]);
 });
 
-test('Master receiving a lower priority discards it', () => {
+test('Master receiving a lower priority: an extra advert at once (keepalived), or discard (RFC, lowerPriorityAdvert false)', () => {
   const tl = masterAt();
-  assert.deepEqual(tl.at(5000, { type: 'advert', ...peer(99) }), []);
+  assert.deepEqual(tl.at(5000, { type: 'advert', ...peer(99) }), [{ type: 'send-advert', priority: 100 }]);
+  tl.runUntil(6000);
+  assert.deepEqual(tl.sentAt().filter((t) => t > 4000), [4609.375, 5000, 5609.375]); // schedule unchanged
+  const rfc = masterAt({ lowerPriorityAdvert: false });
+  assert.deepEqual(rfc.at(5000, { type: 'advert', ...peer(99) }), []);
 });
 
 test('Master receiving priority 0 answers with an advert at once and restarts Adver_Timer', () => {
@@ -452,10 +456,11 @@ test('force-master (sync groups): a Backup becomes Master now; ignored elsewhere
 function pair(a: Partial<StateMachineConfig>, b: Partial<StateMachineConfig>) {
   const nodes = [new Timeline({ primaryAddress: '192.0.2.1', ...a }), new Timeline({ primaryAddress: '192.0.2.2', ...b })];
   const alive = [true, true];
+  const link = { up: true };
   const addr = ['192.0.2.1', '192.0.2.2'];
   const deliver = (from: number, sent: VrrpAction[], t: number) => {
     for (const s of sent) {
-      if (s.type !== 'send-advert' || !alive[from]) continue;
+      if (s.type !== 'send-advert' || !alive[from] || !link.up) continue;
       const to = 1 - from;
       if (!alive[to]) continue;
       const cfg = nodes[from]!.m;
@@ -474,7 +479,7 @@ function pair(a: Partial<StateMachineConfig>, b: Partial<StateMachineConfig>) {
       deliver(next.i, n.log.slice(before).map((s) => s.a), next.at);
     }
   };
-  return { nodes, alive, deliver, step };
+  return { nodes, alive, link, deliver, step };
 }
 
 test('two routers: the higher priority wins; graceful stop hands over after Skew_Time (keepalived: 612 ms)', () => {
@@ -561,4 +566,22 @@ test('random event sequences (~1 s): no throw; VIPs, timer and adverts always ag
     }
   }
   assert.ok(steps > 10_000, `${steps} steps`);
+});
+
+test('two routers, split brain healed: the outranked master yields at the first advert either one sends', () => {
+  for (const lowerPriorityAdvert of [true, false]) {
+    const { nodes, deliver, step, link } = pair({ priority: 200, lowerPriorityAdvert }, { priority: 100, lowerPriorityAdvert });
+    link.up = false;
+    deliver(0, nodes[0]!.at(0, { type: 'startup' }), 0);
+    deliver(1, nodes[1]!.at(500, { type: 'startup' }), 500);
+    step(10_000);
+    assert.deepEqual([nodes[0]!.m.state, nodes[1]!.m.state], ['master', 'master']);
+    link.up = true;
+    step(12_000);
+    // B advertises first (10109.375); A outranks it. keepalived-style, A answers at once and B
+    // yields then; by the RFC letter B yields at A's next scheduled advert (10218.75).
+    const yielded = nodes[1]!.times((a) => a.type === 'state' && a.from === 'master' && a.to === 'backup');
+    assert.deepEqual(yielded, [lowerPriorityAdvert ? 4109.375 + 6000 : 3218.75 + 7000]);
+    assert.equal(nodes[0]!.m.state, 'master');
+  }
 });
