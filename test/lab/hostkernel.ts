@@ -1,7 +1,7 @@
 // The host backend: the lab's namespaces are namespaces of the machine's own kernel. Needs root; only
 // complete where that kernel has IPVS. Names carry the test process's pid so leftovers of a killed run
 // can be recognised and swept, and so parallel labs never share a name.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessTable } from './runner.js';
@@ -14,7 +14,9 @@ let counter = 0;
 export class HostKernel implements LabKernel {
   readonly backend = 'host' as const;
   readonly release = release();
-  readonly table = new ProcessTable();
+  // Host processes outlive a SIGKILLed test process unless told otherwise: the kernel sends them
+  // SIGKILL when it dies (the namespaces themselves are swept by the next lab).
+  readonly table = new ProcessTable(existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--'] : []);
   stopped = false;
   private readonly unregister: () => void;
 

@@ -7,9 +7,9 @@ import type { ExecRequest, ExecResult, ProcEvent, SpawnRequest } from './protoco
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-function commandLine(req: { argv: string[]; ns?: string | undefined }): string[] {
+function commandLine(req: { argv: string[]; ns?: string | undefined }, prefix: string[]): string[] {
   if (req.argv.length === 0) throw new TypeError('argv must not be empty');
-  return req.ns ? ['ip', 'netns', 'exec', req.ns, ...req.argv] : req.argv;
+  return [...prefix, ...(req.ns ? ['ip', 'netns', 'exec', req.ns, ...req.argv] : req.argv)];
 }
 
 function environment(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
@@ -19,13 +19,16 @@ function environment(extra: Record<string, string> | undefined): NodeJS.ProcessE
 }
 
 export class ProcessTable {
+  /** prefix: argv put before every command, e.g. setpriv --pdeathsig so children die with us. */
+  constructor(private readonly prefix: string[] = []) {}
+
   private next = 1;
   private readonly procs = new Map<number, ChildProcess>();
 
   /** Runs argv to completion and collects its output; never rejects for a failing command. */
   exec(req: ExecRequest): Promise<ExecResult> {
     return new Promise((resolve) => {
-      const argv = commandLine(req);
+      const argv = commandLine(req, this.prefix);
       const started = process.hrtime.bigint();
       let child: ChildProcess;
       try {
@@ -61,7 +64,7 @@ export class ProcessTable {
 
   /** Starts argv and streams its output through `emit`; returns the handle that names it. */
   spawn(req: SpawnRequest, emit: (ev: ProcEvent) => void): { handle: number; pid: number } {
-    const argv = commandLine(req);
+    const argv = commandLine(req, this.prefix);
     const handle = this.next++;
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: req.cwd, env: environment(req.env), stdio: ['pipe', 'pipe', 'pipe'],

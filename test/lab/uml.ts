@@ -15,6 +15,7 @@ import type { KernelOptions, LabKernel } from './kernel.js';
 
 export const UML_BINARY = '/usr/bin/linux.uml';
 export const UML_MODULES_ROOT = '/usr/lib/uml/modules';
+const SETPRIV = '/usr/bin/setpriv';
 
 /** What the lab loads, dependencies first (resolved from modules.dep). */
 export const LAB_MODULES = [
@@ -156,7 +157,11 @@ export class UmlKernel implements LabKernel {
     const started = Date.now();
     // Its own process group: a terminal's Ctrl-C reaches us, not the kernel, and clean-up can end
     // the kernel with all its helper processes by the group id.
-    const child = spawn(UML_BINARY, args, { stdio, detached: true, env: { ...process.env, TMPDIR: memDir } });
+    // setpriv --pdeathsig: should this process die without a word (SIGKILL), UML gets SIGTERM, which it
+    // answers by killing its helper processes and exiting (SIGKILL would orphan them). Normally the
+    // agent sees its channel close first and powers off.
+    const [cmd, ...pre] = existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'TERM', '--', UML_BINARY] : [UML_BINARY];
+    const child = spawn(cmd!, [...pre, ...args], { stdio, detached: true, env: { ...process.env, TMPDIR: memDir } });
     const k = new UmlKernel(child, dir, memDir, release, umid, opts);
     k.ready = k.waitReady(60_000);
     try {

@@ -1,0 +1,115 @@
+// The lab leaves nothing behind: no namespaces, links, processes (UML, nginx, agent), mounts or
+// temporary files, whether it is stopped normally or its test process throws, exits without
+// stopping it, or is interrupted. Judged by before/after snapshots of the machine; because other
+// work may run on this machine at the same time, a leak is what carries the lab's owner tag (every
+// name the lab creates includes the creating process's pid).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Lab } from '../lab/lab.js';
+import { isRoot, type Backend } from '../lab/kernel.js';
+import { sweepStale } from '../lab/cleanup.js';
+import { describeDiff, diffSnapshots, isEmpty, leaks, takeSnapshot, type Snapshot } from '../lab/snapshot.js';
+
+const CHILD = fileURLToPath(new URL('../lab/selftest/child.js', import.meta.url));
+
+function assertNoLeaks(before: Snapshot, pid: number): void {
+  const diff = diffSnapshots(before, takeSnapshot());
+  const mine = leaks(diff, pid);
+  assert.ok(isEmpty(mine), `left behind by the lab of pid ${pid}:\n${describeDiff(mine)}\n(all changes meanwhile:\n${describeDiff(diff)})`);
+}
+
+async function settle(before: Snapshot, pid: number, ms = 15_000): Promise<void> {
+  // A UML kernel whose test process vanished powers itself off; give it the time to.
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try { assertNoLeaks(before, pid); return; } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+async function processesGone(pid: number, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = leaks(diffSnapshots({ netns: [], links: [], processes: [], mounts: [], tempEntries: [] }, takeSnapshot()), pid).processes;
+    if (left.length === 0) return;
+    if (Date.now() > deadline) assert.fail(`processes of the lab of pid ${pid} still run:\n${left.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function runChild(mode: string, backend: Backend, signal?: NodeJS.Signals): Promise<{ pid: number; code: number | null; signal: NodeJS.Signals | null; stderr: string; ready: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHILD, mode, backend], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let ready = false;
+    child.stdout.resume();
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      if (!ready && /child \d+ ready/.test(stderr)) {
+        ready = true;
+        if (signal) child.kill(signal);
+      }
+    });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`child ${mode} did not finish; stderr:\n${stderr}`)); }, 90_000);
+    child.on('exit', (code, sig) => { clearTimeout(timer); resolve({ pid: child.pid!, code, signal: sig, stderr, ready }); });
+  });
+}
+
+const backends: { backend: Backend; skip: string | false }[] = [
+  { backend: 'uml', skip: false },
+  { backend: 'host', skip: isRoot() ? false : 'the host backend needs root' },
+];
+
+for (const { backend, skip } of backends) {
+  describe(`lab clean-up (${backend} backend)`, { skip }, () => {
+    test('stop() after use leaves nothing behind', async () => {
+      const before = takeSnapshot();
+      const lab = await Lab.start('single-director', { backend });
+      await lab.host('rs2').spawn(['sleep', '600']);
+      await lab.host('client').run(['curl', '-sS', 'http://10.0.1.13/']);
+      const during = diffSnapshots(before, takeSnapshot());
+      // The check can see a lab at all: while it runs, it shows up in the snapshot.
+      assert.ok(!isEmpty(leaks(during, process.pid)), 'a running lab must be visible to the snapshot');
+      await lab.stop();
+      assertNoLeaks(before, process.pid);
+    });
+
+    test('await using disposes the lab', async () => {
+      const before = takeSnapshot();
+      {
+        await using lab = await Lab.start('single-director', { backend, services: false });
+        await lab.host('director').run(['true']);
+      }
+      assertNoLeaks(before, process.pid);
+    });
+
+    const cases: { mode: string; signal?: NodeJS.Signals; expect: (r: { code: number | null; signal: NodeJS.Signals | null }) => boolean }[] = [
+      { mode: 'throw', expect: (r) => r.code === 1 },
+      { mode: 'abandon', expect: (r) => r.code === 3 },
+      { mode: 'wait', signal: 'SIGTERM', expect: (r) => r.code === 143 },
+      // Same handler as SIGTERM; a UML boot costs seconds, so only the host backend repeats it.
+      ...(backend === 'host' ? [{ mode: 'wait', signal: 'SIGINT' as const, expect: (r: { code: number | null }) => r.code === 130 }] : []),
+      // Nothing runs in a SIGKILLed process: the UML kernel powers off when its channel closes, and
+      // the next lab started on the machine sweeps what carries a dead process's tag.
+      { mode: 'wait', signal: 'SIGKILL', expect: (r) => r.signal === 'SIGKILL' },
+    ];
+    for (const c of cases) {
+      test(`a test process that ${c.mode === 'throw' ? 'throws midway' : c.mode === 'abandon' ? 'exits without stopping its lab' : `gets ${c.signal}`} leaves nothing behind`, async () => {
+        const before = takeSnapshot();
+        const r = await runChild(c.mode, backend, c.signal);
+        assert.ok(r.ready, `the child never built its lab:\n${r.stderr}`);
+        assert.ok(c.expect(r), `unexpected exit ${r.code ?? r.signal}:\n${r.stderr}`);
+        if (c.signal === 'SIGKILL') {
+          await processesGone(r.pid);
+          const swept = sweepStale();
+          assert.ok(swept.length > 0, 'the SIGKILLed lab left names for the sweep to find');
+        }
+        await settle(before, r.pid);
+      });
+    }
+  });
+}
