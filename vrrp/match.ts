@@ -7,9 +7,10 @@
 // - Address list differing from our virtual addresses: accepted and noted. RFC 3768 lets a
 //   receiver drop it; dropping would make two misconfigured routers both master, which is worse
 //   than a log line and a counter.
-// - Local address owner (priority 255): RFC 5798 §7.1 says drop every advert for the VRID. We drop
-//   only another owner's adverts (a misconfiguration to shout about) and hand the rest to the state
-//   machine, which as Master discards them anyway except priority 0, which it answers at once.
+// - Local address owner (priority 255): RFC 5798 §7.1 says drop every advert for the VRID. We hand
+//   them to the state machine, which as Master discards them anyway except priority 0 (answered at
+//   once). Another owner's advert is noted as `second_owner` and accepted: dropping it would leave
+//   two masters for good; the state machine steps down to 254 instead, as keepalived does.
 import { compareAddresses, formatAddress, isIpv6LinkLocal, parseAddress, type Family } from './address.js';
 import { VRRP_AUTH_NONE, VRRP_PRIORITY_OWNER, VRRP_PRIORITY_STOP } from './constants.js';
 import { simplePasswordBytes, type AdvertAuth, type VrrpAdvertisement, type VrrpVersion } from './packet.js';
@@ -85,7 +86,7 @@ export function matchInstance(packet: VrrpAdvertisement, view: InstanceView): Ma
   }
 
   if (view.priority === VRRP_PRIORITY_OWNER && packet.priority === VRRP_PRIORITY_OWNER) {
-    return drop('second_owner', `${src} also claims priority 255 for VRID ${view.vrid}`);
+    notes.push({ note: 'second_owner', detail: `${src} also claims priority 255 for VRID ${view.vrid}` });
   }
 
   const ours = new Set(view.addresses.map((a) => canonical(view.family, a)));

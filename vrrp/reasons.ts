@@ -22,7 +22,6 @@ export const INSTANCE_DROP_REASONS = [
   'auth_type_mismatch',
   'auth_failure',
   'advert_interval_mismatch',
-  'second_owner',
   'own_source',
 ] as const;
 
@@ -32,6 +31,7 @@ export const INSTANCE_NOTES = [
   'address_list_mismatch',
   'priority_zero',
   'source_not_link_local',
+  'second_owner',
 ] as const;
 
 export type PacketDropReason = (typeof PACKET_DROP_REASONS)[number];
@@ -58,7 +58,9 @@ export const REASON_SENTENCES: Record<DropReason | InstanceNote, string> = {
   auth_failure: 'The VRRPv2 simple password differs from the configured one (RFC 3768 §5.3.6.1).',
   advert_interval_mismatch:
     'The VRRPv2 advertisement interval differs from the configured one; RFC 3768 §7.1 requires dropping it.',
-  second_owner: 'Another router claims address ownership (priority 255) for a VRID this router owns.',
+  second_owner:
+    'Another router also claims address ownership (priority 255) for this VRID: a misconfiguration; ' +
+    'like keepalived, this router steps down to priority 254 so one master remains.',
   own_source: 'The packet carries one of this router\'s own addresses as its source (our own advert looped back).',
   advert_interval_differs:
     'The VRRPv3 Max Advertise Interval differs from ours; accepted, a backup learns it (RFC 5798 §6.4.2).',

@@ -19,7 +19,11 @@ export interface StateMachineConfig {
   advertIntervalMs: number;
   /** Preempt_Mode (default true). keepalived's `nopreempt` is false. */
   preempt?: boolean;
-  /** keepalived's preempt_delay: no preemption until this long after startup or leaving Fault. */
+  /**
+   * keepalived's preempt_delay: a Backup that could preempt keeps accepting a lower-priority master
+   * for this long, counted as keepalived 2.2.7 does from the first lower-priority advert it hears
+   * (since startup, leaving Fault, or the last advert that outranked it). Default 0.
+   */
   preemptDelayMs?: number;
   /** This router's primary address on the interface, the source of its adverts (§6.4.3 tie-break). */
   primaryAddress: string | Uint8Array;
@@ -70,7 +74,9 @@ export type VrrpAction =
   | { type: 'announce' }
   | { type: 'arm-timer'; timer: TimerKind; at: number }
   | { type: 'cancel-timer' }
-  | { type: 'state'; from: VrrpState; to: VrrpState; reason: TransitionReason };
+  | { type: 'state'; from: VrrpState; to: VrrpState; reason: TransitionReason }
+  /** The machine changed its own priority: another owner (255) was heard, so it stepped down to 254. */
+  | { type: 'priority'; priority: number; reason: 'second-owner' };
 
 /** Why a bad event was refused (the machine itself never throws on events). */
 export class VrrpConfigError extends Error {
@@ -93,7 +99,8 @@ export class VrrpStateMachine {
   private masterAdverInterval: number;
   private timerValue: { kind: TimerKind; at: number } | null = null;
   private readonly faults = new Set<string>();
-  private preemptFrom = 0;
+  /** End of the running preempt delay, or null while none runs. */
+  private preemptDelayUntil: number | null = null;
   private holdUntil = -Infinity;
 
   constructor(config: StateMachineConfig) {
@@ -184,7 +191,7 @@ export class VrrpStateMachine {
 
   /** §6.4.1, also used when leaving Fault. */
   private start(now: number, out: VrrpAction[], fromFault: boolean): void {
-    this.preemptFrom = now + this.preemptDelayMs;
+    this.preemptDelayUntil = null;
     if (!fromFault) this.holdUntil = -Infinity; // a give-up hold lasts until restart
     if (this.faults.size > 0) {
       this.transition('fault', 'fault', out);
@@ -256,7 +263,7 @@ export class VrrpStateMachine {
       // §6.4.2
       if (prio === VRRP_PRIORITY_STOP) {
         this.armMasterDown(now, this.skewTimeMs, out);
-      } else if (!this.preemptAllowed(now) || prio >= this.priorityValue) {
+      } else if (this.backupAccepts(prio, now)) {
         this.learnInterval(ev.advertIntervalMs);
         this.armMasterDown(now, this.masterDownIntervalMs, out);
       }
@@ -264,6 +271,11 @@ export class VrrpStateMachine {
       return;
     }
     // §6.4.3
+    if (prio === VRRP_PRIORITY_OWNER && this.priorityValue === VRRP_PRIORITY_OWNER) {
+      // Two owners is a misconfiguration; keep one master rather than two (keepalived does the same).
+      this.priorityValue = VRRP_PRIORITY_OWNER - 1;
+      out.push({ type: 'priority', priority: this.priorityValue, reason: 'second-owner' });
+    }
     if (prio === VRRP_PRIORITY_STOP) {
       out.push({ type: 'send-advert', priority: this.priorityValue });
       this.arm('adver', now + this.advertIntervalMs, out);
@@ -304,8 +316,18 @@ export class VrrpStateMachine {
 
   // --- helpers ----------------------------------------------------------------------------------
 
-  private preemptAllowed(now: number): boolean {
-    return this.preempt && now >= this.preemptFrom && now >= this.holdUntil;
+  /** §6.4.2: accept when Preempt_Mode is off or the sender's priority >= ours; plus the keepalived delay. */
+  private backupAccepts(prio: number, now: number): boolean {
+    if (!this.preempt || now < this.holdUntil) return true;
+    if (prio >= this.priorityValue) {
+      this.preemptDelayUntil = null; // outranked: a later lower-priority master restarts the delay
+      return true;
+    }
+    if (this.preemptDelayMs > 0) {
+      if (this.preemptDelayUntil === null) this.preemptDelayUntil = now + this.preemptDelayMs;
+      if (now < this.preemptDelayUntil) return true;
+    }
+    return false;
   }
 
   /** v3 Backups adopt the master's Max Adver Int; v2 intervals must match (match.ts drops others). */

@@ -382,8 +382,10 @@ test('matchInstance: advert interval mismatch drops v2, only notes v3', () => {
   assert.deepEqual(r.notes.map((n) => n.note), ['advert_interval_differs']);
 });
 
-test('matchInstance: a second address owner is refused; owners still see other adverts', () => {
-  rejected(matchInstance(pkt3({ priority: 255 }), { ...view3, priority: 255 }), 'second_owner');
+test('matchInstance: a second address owner is noted (not dropped, or two masters would stay); owners see other adverts', () => {
+  const r = matchInstance(pkt3({ priority: 255 }), { ...view3, priority: 255 });
+  assert.equal(r.accept, true);
+  assert.deepEqual(r.notes.map((n) => n.note), ['second_owner']);
   assert.equal(matchInstance(pkt3({ priority: 0 }), { ...view3, priority: 255 }).accept, true);
   assert.equal(matchInstance(pkt3({ priority: 255 }), view3).accept, true);
 });

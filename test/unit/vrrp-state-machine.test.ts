@@ -193,13 +193,22 @@ test('Backup with preempt off (nopreempt): a lower-priority master keeps its pla
   assert.deepEqual(tl.becameMasterAt(), [9500 + 3414.0625]);
 });
 
-test('Backup with preempt_delay 5 s: lower-priority adverts count until 5 s after startup, then preemption', () => {
+test('Backup with preempt_delay 5 s: a lower-priority master is accepted for 5 s from its first advert, then overthrown', () => {
   const tl = new Timeline({ priority: 150, preemptDelayMs: 5000 });
   tl.at(0, { type: 'startup' });
   tl.adverts(500, 10_000, 1000, peer(100));
   tl.runUntil(20_000);
-  // Adverts at 500..4500 were accepted (timer reset); from 5500 on they are discarded.
+  // The delay runs 500..5500: adverts at 500..4500 were accepted (timer reset); from 5500 on discarded.
   assert.deepEqual(tl.becameMasterAt(), [4500 + 3414.0625]);
+});
+
+test('preempt_delay starts at the first lower-priority advert (keepalived), not at startup', () => {
+  const tl = new Timeline({ priority: 150, preemptDelayMs: 5000 });
+  tl.at(0, { type: 'startup' });
+  tl.adverts(500, 3000, 1000, peer(200)); // a higher master first: 500, 1500, 2500
+  tl.adverts(3500, 20_000, 1000, peer(100)); // its priority drops (tracking): delay runs 3500..8500
+  tl.runUntil(30_000);
+  assert.deepEqual(tl.becameMasterAt(), [7500 + 3414.0625]);
 });
 
 test('Backup with equal priority stays Backup (§6.4.2 accepts priority >= local), whatever the address', () => {
@@ -584,4 +593,23 @@ test('two routers, split brain healed: the outranked master yields at the first 
     assert.deepEqual(yielded, [lowerPriorityAdvert ? 4109.375 + 6000 : 3218.75 + 7000]);
     assert.equal(nodes[0]!.m.state, 'master');
   }
+});
+
+test('two address owners (misconfiguration): hearing the other, an owner steps down to 254 (keepalived) and one master remains', () => {
+  const tl = masterAt({ priority: 255 });
+  assert.deepEqual(tl.at(5000, { type: 'advert', ...peer(255) }), [
+    { type: 'priority', priority: 254, reason: 'second-owner' },
+    { type: 'cancel-timer' },
+    { type: 'remove-vips' },
+    { type: 'state', from: 'master', to: 'backup', reason: 'higher-priority-advert' },
+    { type: 'arm-timer', timer: 'master-down', at: 5000 + 3000 + 7.8125 },
+  ]);
+  // Both owners on one wire: they converge on one master.
+  const { nodes, deliver, step, link } = pair({ priority: 255 }, { priority: 255 });
+  link.up = false;
+  deliver(0, nodes[0]!.at(0, { type: 'startup' }), 0);
+  deliver(1, nodes[1]!.at(100, { type: 'startup' }), 100);
+  link.up = true;
+  step(20_000);
+  assert.deepEqual([nodes[0]!.m.state, nodes[1]!.m.state].sort(), ['backup', 'master']);
 });
