@@ -206,10 +206,11 @@ export class VrrpStateMachine {
     this.armMasterDown(now, this.masterDownIntervalMs, out);
   }
 
+  /** §6.4.1/§6.4.2 order: advert first (an old master drops the VIPs sooner), then VIPs and GARP/NA. */
   private becomeMaster(now: number, out: VrrpAction[], reason: TransitionReason): void {
     this.transition('master', reason, out);
-    out.push({ type: 'add-vips' });
     out.push({ type: 'send-advert', priority: this.priorityValue });
+    out.push({ type: 'add-vips' });
     out.push({ type: 'announce' });
     this.arm('adver', now + this.advertIntervalMs, out);
   }

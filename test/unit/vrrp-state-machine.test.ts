@@ -110,8 +110,8 @@ test('Initialize -> Master: the address owner (255) takes over at startup and ad
   const tl = new Timeline({ priority: 255 });
   assert.deepEqual(tl.at(0, { type: 'startup' }), [
     { type: 'state', from: 'initialize', to: 'master', reason: 'startup-owner' },
-    { type: 'add-vips' },
     { type: 'send-advert', priority: 255 },
+    { type: 'add-vips' },
     { type: 'announce' },
     { type: 'arm-timer', timer: 'adver', at: 1000 },
   ]);
@@ -129,8 +129,8 @@ test('Initialize -> Backup, then Master at exactly Master_Down_Interval (v3, 1 s
   assert.deepEqual(tl.becameMasterAt(), [3609.375]);
   assert.deepEqual(tl.actionsAt(3609.375), [
     { type: 'state', from: 'backup', to: 'master', reason: 'master-down-timer' },
-    { type: 'add-vips' },
     { type: 'send-advert', priority: 100 },
+    { type: 'add-vips' },
     { type: 'announce' },
     { type: 'arm-timer', timer: 'adver', at: 4609.375 },
   ]);
@@ -409,7 +409,7 @@ test('Fault from Backup and back; the owner leaves Fault straight to Master', ()
   owner.at(5000, { type: 'interface', up: false });
   const back = owner.at(6000, { type: 'interface', up: true });
   assert.deepEqual(back[0], { type: 'state', from: 'fault', to: 'master', reason: 'fault-cleared-owner' });
-  assert.deepEqual(back.slice(1).map((a) => a.type), ['add-vips', 'send-advert', 'announce', 'arm-timer']);
+  assert.deepEqual(back.slice(1).map((a) => a.type), ['send-advert', 'add-vips', 'announce', 'arm-timer']);
 });
 
 test('preempt_delay also applies after leaving Fault', () => {
