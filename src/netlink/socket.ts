@@ -6,11 +6,13 @@
 //   await nl.request({ type: RTM_NEWADDR, flags: NLM_F_CREATE | NLM_F_EXCL, payload })
 //       -> NetlinkMessage[] (replies before the ACK; [] for a plain ACK). NLM_F_REQUEST | NLM_F_ACK are added.
 //       Rejects with NetlinkError { code: 'EEXIST', errno: 17, kernelMessage: 'ipv4: Address already assigned' },
-//       NetlinkTimeoutError (code 'ETIMEDOUT') or NetlinkSocketError (closed, or answers lost to ENOBUFS).
+//       NetlinkTimeoutError (code 'ETIMEDOUT') or NetlinkSocketError (code 'EBADF': closed; 'ENOBUFS': the
+//       answer was lost in a receive-buffer overflow, so the outcome is unknown: re-read the state).
 //   await nl.dump({ type: RTM_GETADDR, payload }) -> NetlinkMessage[] (NLM_F_DUMP added; runs one at a time
 //       per socket, as the kernel requires; retried when the kernel flags NLM_F_DUMP_INTR).
-//   await nl.batch([req, req, ...]) -> BatchResult[] in request order: { ok: true, replies } or
-//       { ok: false, error }; many messages per sendmsg, each with its own ACK; one failure fails only itself.
+//   await nl.batch([req, req, ...], { chunk? }) -> BatchResult[] in request order: { ok: true, replies } or
+//       { ok: false, error }; `chunk` (default 256, at most 1024) messages per sendmsg, one chunk in flight
+//       at a time, each message with its own ACK; one failure fails only itself.
 //   nl.close()
 //
 //   const sub = NetlinkSubscription.open(NETLINK_ROUTE, [RTNLGRP_LINK, ...], {
@@ -56,7 +58,8 @@ export interface NetlinkSocketOptions {
 
 const RECV_SIZE = 256 * 1024; // larger than any datagram the kernel builds for a dump (32 KiB pages)
 const MAX_READS_PER_WAKEUP = 256; // then yield to the event loop; the poll is level-triggered
-const BATCH_CHUNK = 256; // messages per sendmsg: two iovecs each, under the kernel's UIO_MAXIOV of 1024
+const BATCH_CHUNK = 256; // messages per sendmsg by default
+const MAX_IOV = 1024; // the kernel's UIO_MAXIOV (and the addon's limit)
 const PAD = Buffer.alloc(4);
 
 /** The iovec for one request as the transport sends it: header (REQUEST plus ACK, or DUMP), payload, padding. */
@@ -106,6 +109,7 @@ export class NetlinkSocket {
   private readonly pending = new Map<number, Pending>();
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private dumpChain: Promise<unknown> = Promise.resolve();
+  private lost: NetlinkSocketError | undefined;
   private closed = false;
   readonly portId: number;
   readonly timeoutMs: number;
@@ -154,7 +158,7 @@ export class NetlinkSocket {
 
   /** Sends many requests, several per datagram; each gets its own result, in order. */
   async batch(reqs: NetlinkRequest[], opts: { timeoutMs?: number; chunk?: number } = {}): Promise<BatchResult[]> {
-    const chunk = Math.max(1, Math.min(opts.chunk ?? BATCH_CHUNK, 340)); // 3 iovecs each, under 1024
+    const chunk = Math.max(1, Math.min(opts.chunk ?? BATCH_CHUNK, MAX_IOV));
     const results: BatchResult[] = [];
     for (let i = 0; i < reqs.length; i += chunk) {
       // One chunk in flight at a time, so the ACKs of a chunk never outgrow the receive buffer.
@@ -172,7 +176,9 @@ export class NetlinkSocket {
     const entries: Pending[] = [];
     const promises = reqs.map((req) => {
       const seq = this.nextSeq();
-      iov.push(...frameRequest(req, seq, dump));
+      const parts = frameRequest(req, seq, dump);
+      // Up to 3 iovecs per message; a big batch gets one (copied) buffer per message instead.
+      if (reqs.length * 3 <= MAX_IOV) iov.push(...parts); else iov.push(Buffer.concat(parts));
       return new Promise<NetlinkMessage[]>((resolve, reject) => {
         const p: Pending = { seq, type: req.type, dump, interrupted: false, replies: [], resolve, reject };
         entries.push(p);
@@ -214,12 +220,22 @@ export class NetlinkSocket {
       try {
         r = this.sock.recv({ size: RECV_SIZE });
       } catch (e) {
+        // ENOBUFS: some answers were dropped. Keep reading the ones that made it; see below.
         const err = e as { message: string; code?: string; errno?: number };
-        // ENOBUFS: answers were dropped; nobody can tell which, so every waiting request fails now.
-        this.failAll(new NetlinkSocketError(`netlink receive failed: ${err.message}`, err.code ?? 'EIO', err.errno));
+        this.lost ??= new NetlinkSocketError(`netlink answers lost: ${err.message}`, err.code ?? 'EIO', err.errno);
         continue;
       }
-      if (!r) return;
+      if (!r) {
+        // The queue is empty. The kernel answers a non-dump request inside our sendmsg, so every such
+        // request still waiting after an overflow lost its answer: it fails now (its outcome is unknown:
+        // the kernel may have applied it). Dumps are paced by our reads and are not lost.
+        if (this.lost) {
+          const e = this.lost;
+          this.lost = undefined;
+          for (const [seq, p] of this.pending) if (!p.dump) { this.pending.delete(seq); p.reject(e); }
+        }
+        return;
+      }
       let messages: NetlinkMessage[];
       try { messages = decodeMessages(r.data); } catch { continue; } // unmatched garbage: its request times out
       for (const m of messages) this.dispatch(m);

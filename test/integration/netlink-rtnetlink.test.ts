@@ -131,9 +131,28 @@ test('a batch sends many requests per datagram and reports each result on its ow
   const failed = results[300]!;
   assert.ok(!failed.ok && failed.error instanceof NetlinkError && failed.error.code === 'EEXIST');
   assert.equal(addrsOf('v0').filter((a) => a.local.startsWith('10.')).length, 600);
-  const removed = await rt.socket.batch(specs.map((s) => encodeAddressRequest('remove', s)));
+  const removed = await rt.socket.batch(specs.map((s) => encodeAddressRequest('remove', s)), { chunk: 1000 }); // one datagram
   assert.ok(removed.every((r) => r.ok));
   assert.equal(addrsOf('v0').filter((a) => a.local.startsWith('10.')).length, 0);
+});
+
+test('ACKs lost to a receive-buffer overflow fail only their own requests (ENOBUFS), and the socket keeps working', async (t) => {
+  const small = Rtnetlink.open({ netns: ns, receiveBuffer: 1 }); // the kernel's minimum, a few ACKs' worth
+  try {
+    const specs = Array.from({ length: 300 }, (_, i) => ({ ifindex: v0.index, address: `10.200.${i >> 8}.${i & 255}`, prefixLength: 32 }));
+    const results = await small.socket.batch(specs.map((s) => encodeAddressRequest('add', s)), { chunk: 300 });
+    const lost = results.filter((r) => !r.ok);
+    t.diagnostic(`${results.length - lost.length} ACKs received, ${lost.length} lost`);
+    assert.ok(lost.length > 0 && lost.length < 300);
+    for (const r of lost) assert.ok(!r.ok && r.error.code === 'ENOBUFS');
+    // Lost answers, not lost requests: the kernel applied all of them.
+    assert.equal(addrsOf('v0').filter((a) => a.local.startsWith('10.200.')).length, 300);
+    await small.removeAddress(specs[0]!);
+    assert.equal((await small.listAddresses({ family: 'inet' })).filter((a) => a.address.startsWith('10.200.')).length, 299);
+    await rt.socket.batch(specs.slice(1).map((s) => encodeAddressRequest('remove', s)));
+  } finally {
+    small.close();
+  }
 });
 
 test('many requests and several dumps in flight on one socket all complete', async () => {
