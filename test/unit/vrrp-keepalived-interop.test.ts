@@ -32,6 +32,7 @@ jobs = json.load(sys.stdin)
 idx = socket.if_nametoindex('va')
 s4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
 s4.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+s4.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 255)
 s4.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton('192.0.2.1'))
 s4.bind(('192.0.2.1', 0))
 s6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 112)
@@ -53,6 +54,8 @@ for j in sorted(jobs, key=lambda j: j['at']):
 
 interface Instance {
   name: string;
+  /** Where our adverts go: the multicast group unless the instance is unicast. */
+  dst?: string;
   input: Omit<AdvertInput, 'priority'>;
   conf: string;
 }
@@ -73,9 +76,15 @@ const instances: Instance[] = [
     input: { version: 3, family: 'ipv6', vrid: 63, advertIntervalMs: 1000, addresses: ['fe80::63', '2001:db8::163'], src: 'fe80::ff:fe00:a', dst: 'ff02::12' },
     conf: `version 3\n  virtual_router_id 63\n  virtual_ipaddress {\n    fe80::63/64\n    2001:db8::163/128\n  }`,
   },
+  {
+    name: 'i_v3_unicast',
+    dst: '192.0.2.2',
+    input: { version: 3, family: 'ipv4', vrid: 64, advertIntervalMs: 1000, addresses: ['192.0.2.180'], src: '192.0.2.1', dst: '192.0.2.2' },
+    conf: `version 3\n  virtual_router_id 64\n  unicast_src_ip 192.0.2.2\n  unicast_peer {\n    192.0.2.1\n  }\n  virtual_ipaddress {\n    192.0.2.180/32\n  }`,
+  },
 ];
 
-test('keepalived 2.2.7 accepts our adverts (v2+PASS, v3 IPv4, v3 IPv6) and takes over on our priority 0', { skip: !canRun && 'needs root, keepalived and /usr/bin/python3', timeout: 60_000 }, async (t) => {
+test('keepalived 2.2.7 accepts our adverts (v2+PASS, v3 IPv4, v3 IPv6, v3 unicast) and takes over on our priority 0', { skip: !canRun && 'needs root, keepalived and /usr/bin/python3', timeout: 60_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lvsd-vrrp-interop-'));
   const cleanup = () => {
     spawnSync('ip', ['netns', 'del', NSA]);
@@ -122,10 +131,10 @@ test('keepalived 2.2.7 accepts our adverts (v2+PASS, v3 IPv4, v3 IPv6) and takes
     const jobs: object[] = [];
     for (const i of instances) {
       for (let k = 0; k < 6; k++) {
-        jobs.push({ name: i.name, at: k * 1000, family: i.input.family, dst: i.input.family === 'ipv4' ? '224.0.0.18' : 'ff02::12',
+        jobs.push({ name: i.name, at: k * 1000, family: i.input.family, dst: i.dst ?? (i.input.family === 'ipv4' ? '224.0.0.18' : 'ff02::12'),
           hex: Buffer.from(encodeAdvert({ ...i.input, priority: 200 })).toString('hex') });
       }
-      jobs.push({ name: i.name, at: 5500, family: i.input.family, dst: i.input.family === 'ipv4' ? '224.0.0.18' : 'ff02::12',
+      jobs.push({ name: i.name, at: 5500, family: i.input.family, dst: i.dst ?? (i.input.family === 'ipv4' ? '224.0.0.18' : 'ff02::12'),
         hex: Buffer.from(encodeAdvert({ ...i.input, priority: 0 })).toString('hex') });
     }
     // Asynchronously, so keepalived's log lines are timestamped as they come.
@@ -152,7 +161,7 @@ test('keepalived 2.2.7 accepts our adverts (v2+PASS, v3 IPv4, v3 IPv6) and takes
       t.diagnostic(`${i.name}: keepalived MASTER ${(master.at - stopAt).toFixed(1)} ms after our priority-0 advert (Skew_Time 609.375)`);
     }
     const addrs = sh('ip', '-n', NSB, 'addr', 'show', 'dev', 'vb');
-    for (const a of ['192.0.2.161', '192.0.2.162', '192.0.2.170', '2001:db8::163']) assert.ok(addrs.includes(a), `${a} missing on keepalived's side`);
+    for (const a of ['192.0.2.161', '192.0.2.162', '192.0.2.170', '2001:db8::163', '192.0.2.180']) assert.ok(addrs.includes(a), `${a} missing on keepalived's side`);
   } finally {
     if (keepalived?.pid) {
       keepalived.kill('SIGTERM');
