@@ -14,7 +14,6 @@ import {
   formatAddress,
   isMulticast,
   parseAddress,
-  parseIpv4,
   type Family,
 } from './address.js';
 import { internetChecksum, onesComplementSum, pseudoHeader } from './checksum.js';
@@ -30,7 +29,7 @@ import {
   VRRP_V2_MAX_ADVER_INT_S,
   VRRP_V3_MAX_ADVER_INT_CS,
 } from './constants.js';
-import { REASON_SENTENCES, type PacketDropReason } from './reasons.js';
+import type { PacketDropReason } from './reasons.js';
 
 export type VrrpVersion = 2 | 3;
 
@@ -363,9 +362,4 @@ export function computeChecksum(
   return internetChecksum(zeroed, onesComplementSum(pseudoHeader(src, dst, zeroed.length)));
 }
 
-/** Convenience for callers that hold text: `224.0.0.18` etc. as bytes, or null. */
-export const ipv4Bytes = parseIpv4;
-
 const hex4 = (n: number) => n.toString(16).padStart(4, '0');
-
-export { REASON_SENTENCES };
