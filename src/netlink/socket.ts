@@ -113,6 +113,8 @@ export class NetlinkSocket {
   private closed = false;
   readonly portId: number;
   readonly timeoutMs: number;
+  /** Dumps run again because the kernel flagged them NLM_F_DUMP_INTR (the table changed mid-dump). */
+  dumpRetries = 0;
 
   private constructor(sock: Socket, timeoutMs: number) {
     this.sock = sock;
@@ -147,6 +149,7 @@ export class NetlinkSocket {
           return await this.sendAll([req], true, opts.timeoutMs ?? this.timeoutMs)[0]!;
         } catch (e) {
           if (!(e instanceof NetlinkSocketError && e.code === 'EINTR') || attempt >= retries) throw e;
+          this.dumpRetries++;
         }
       }
     };

@@ -4,12 +4,12 @@
 // and keeps receiving events afterwards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rtnetlink, watchRtnetlink, type RtnlEvent } from '../../src/netlink/index.js';
+import { Rtnetlink, watchRtnetlink, NetlinkSocketError, type RtnlEvent } from '../../src/netlink/index.js';
 
 test('an overflowing subscription signals resync, the consumer re-dumps to the right state, and events keep flowing', async (t) => {
   const ns = `lvsd-t-${randomBytes(4).toString('hex')}`;
@@ -75,6 +75,42 @@ test('an overflowing subscription signals resync, the consumer re-dumps to the r
     assert.ok(events > before);
   } finally {
     sub?.close();
+    rt.close();
+    rmSync(batchFile, { force: true });
+    execFileSync('ip', ['netns', 'del', ns]);
+  }
+});
+
+test('dumps the kernel marks interrupted (NLM_F_DUMP_INTR) are retried and never returned half-changed', async (t) => {
+  const ns = `lvsd-t-${randomBytes(4).toString('hex')}`;
+  const batchFile = join(tmpdir(), `${ns}.batch`);
+  execFileSync('ip', ['netns', 'add', ns]);
+  const rt = Rtnetlink.open({ netns: ns });
+  let churn: ReturnType<typeof spawn> | undefined;
+  try {
+    execFileSync('ip', ['-n', ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
+    // Enough addresses that one dump spans several datagrams, so changes can land between them.
+    writeFileSync(batchFile, Array.from({ length: 3000 }, (_, i) => `addr add 10.50.${i >> 8}.${i & 255}/32 dev v0`).join('\n') + '\n');
+    execFileSync('ip', ['-n', ns, '-batch', batchFile]);
+    churn = spawn('bash', ['-c', `while ip -n ${ns} addr add 10.99.0.1/32 dev v0 && ip -n ${ns} addr del 10.99.0.1/32 dev v0; do :; done`], { stdio: 'ignore' });
+    let dumps = 0, exhausted = 0;
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      try {
+        const list = await rt.listAddresses({ family: 'inet' });
+        dumps++;
+        assert.equal(list.filter((a) => a.address.startsWith('10.50.')).length, 3000);
+      } catch (e) {
+        // Only when the table kept changing through every retry, and then said plainly.
+        assert.ok(e instanceof NetlinkSocketError && e.code === 'EINTR', String(e));
+        exhausted++;
+      }
+    }
+    t.diagnostic(`${dumps} complete dumps, ${rt.socket.dumpRetries} retries, ${exhausted} gave up after 5 retries`);
+    assert.ok(rt.socket.dumpRetries > 0, 'the churn never interrupted a dump');
+    assert.ok(dumps > 0);
+  } finally {
+    churn?.kill();
     rt.close();
     rmSync(batchFile, { force: true });
     execFileSync('ip', ['netns', 'del', ns]);

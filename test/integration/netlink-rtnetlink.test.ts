@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   Rtnetlink, GenericNetlink, watchRtnetlink, NetlinkError, encodeAddressRequest, IFA_F_NODAD, IFA_F_NOPREFIXROUTE,
-  IFA_F_PERMANENT, type RtnlEvent, type Link,
+  IFA_F_PERMANENT, NetlinkTimeoutError, RTM_GETADDR, NLM_F_DUMP, type RtnlEvent, type Link,
 } from '../../src/netlink/index.js';
 
 const ns = `lvsd-t-${randomBytes(4).toString('hex')}`;
@@ -187,6 +187,16 @@ test('generic netlink resolves families by name as `genl ctrl get` does, and ENO
   } finally {
     genl.close();
   }
+});
+
+test('a request the kernel never completes times out with NetlinkTimeoutError, and the socket stays usable', async () => {
+  // A dump sent through request() (which waits for an ACK the kernel does not send after a dump) is a
+  // real request that never completes: what a lost answer looks like.
+  const started = Date.now();
+  await assert.rejects(rt.socket.request({ type: RTM_GETADDR, flags: NLM_F_DUMP, payload: Buffer.alloc(8) }, { timeoutMs: 150 }),
+    (e: NetlinkTimeoutError) => e instanceof NetlinkTimeoutError && e.code === 'ETIMEDOUT' && e.request.type === RTM_GETADDR);
+  assert.ok(Date.now() - started >= 140);
+  assert.ok((await rt.listLinks()).some((l) => l.name === 'v0'));
 });
 
 test('a closed socket rejects new and pending requests instead of hanging', async () => {
