@@ -23,7 +23,10 @@ export interface ExecResult {
   error?: string;                    // spawn failure or timeout
 }
 
-export type SpawnRequest = Omit<ExecRequest, 'input' | 'timeoutMs'>;
+export type SpawnRequest = Omit<ExecRequest, 'input' | 'timeoutMs'> & {
+  /** Run on this terminal (stdin/out/err, controlling tty, new session) instead of pipes: `lab shell`. */
+  tty?: string | undefined;
+};
 
 export type ProcEvent =
   | { ev: 'data'; handle: number; fd: 1 | 2; data: string }

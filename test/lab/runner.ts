@@ -3,6 +3,7 @@
 // (agent.ts) wraps it in the console protocol. Namespaces are entered with `ip netns exec`, which also
 // gives each process the namespace's own /sys and /etc/netns view, exactly what a person would type.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import type { ExecRequest, ExecResult, ProcEvent, SpawnRequest } from './protocol.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -64,16 +65,23 @@ export class ProcessTable {
 
   /** Starts argv and streams its output through `emit`; returns the handle that names it. */
   spawn(req: SpawnRequest, emit: (ev: ProcEvent) => void): { handle: number; pid: number } {
-    const argv = commandLine(req, this.prefix);
     const handle = this.next++;
-    const child = spawn(argv[0]!, argv.slice(1), {
-      cwd: req.cwd, env: environment(req.env), stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    let child: ChildProcess;
+    if (req.tty) {
+      // setsid -c: a new session whose controlling terminal is the tty, so job control and ^C work.
+      const fd = openSync(req.tty, 'r+');
+      const argv = commandLine({ ...req, argv: ['setsid', '-c', '-w', ...(req.ns ? ['ip', 'netns', 'exec', req.ns] : []), ...req.argv], ns: undefined }, this.prefix);
+      child = spawn(argv[0]!, argv.slice(1), { cwd: req.cwd, env: environment(req.env), stdio: [fd, fd, fd] });
+      closeSync(fd);
+    } else {
+      const argv = commandLine(req, this.prefix);
+      child = spawn(argv[0]!, argv.slice(1), { cwd: req.cwd, env: environment(req.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    }
     this.procs.set(handle, child);
     let spawnError: string | undefined;
-    child.stdout!.on('data', (b: Buffer) => emit({ ev: 'data', handle, fd: 1, data: b.toString('base64') }));
-    child.stderr!.on('data', (b: Buffer) => emit({ ev: 'data', handle, fd: 2, data: b.toString('base64') }));
-    child.stdin!.on('error', () => { /* reader went away; the exit event reports why */ });
+    child.stdout?.on('data', (b: Buffer) => emit({ ev: 'data', handle, fd: 1, data: b.toString('base64') }));
+    child.stderr?.on('data', (b: Buffer) => emit({ ev: 'data', handle, fd: 2, data: b.toString('base64') }));
+    child.stdin?.on('error', () => { /* reader went away; the exit event reports why */ });
     child.on('error', (e) => { spawnError = e.message; });
     child.on('close', (code, signal) => {
       this.procs.delete(handle);
