@@ -3,13 +3,15 @@
 // pktinfo control messages, multicast joins, AF_PACKET frames, and the error and EAGAIN paths.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import {
   Socket, addon, ifNameToIndex, addressBytes, AF_INET, AF_INET6, AF_PACKET, AF_NETLINK, SOCK_RAW, SOCK_DGRAM, SOL_IP, SOL_IPV6,
   SOL_SOCKET, SO_RCVBUF, IP_TTL, IP_PKTINFO, IP_RECVTTL, IP_MULTICAST_TTL, IP_ADD_MEMBERSHIP, IPV6_RECVHOPLIMIT,
   IPV6_RECVPKTINFO, IPV6_UNICAST_HOPS, IPV6_MULTICAST_HOPS, IPV6_ADD_MEMBERSHIP, IPPROTO_VRRP, ETH_P_ARP, MSG_TRUNC,
-  type Received,
+  SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, SO_RCVBUFFORCE, type Received,
 } from '../../src/native/index.js';
 
 const tag = randomBytes(3).toString('hex');
@@ -217,4 +219,41 @@ test('polling stops on request and close is idempotent', async () => {
   assert.equal(rx.recv()?.data.toString(), 'two');
   rx.close();
   rx.close();
+});
+
+test('after a socket error event (netlink overflow) polling is re-armed: the error is read, then data keeps coming', async () => {
+  const s = sock(AF_NETLINK, SOCK_RAW, 0, B);
+  s.setsockopt(SOL_SOCKET, SO_RCVBUFFORCE, 1); // the kernel's minimum
+  s.bind({ family: 'netlink' });
+  s.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, 5 /* RTNLGRP_IPV4_IFADDR */);
+  const statuses: number[] = [];
+  const errors: string[] = [];
+  let datagrams = 0;
+  s.onReadable((status) => {
+    statuses.push(status);
+    for (;;) {
+      try { if (!s.recv()) break; datagrams++; } catch (e) { errors.push((e as { code: string }).code); }
+    }
+  });
+  const file = `/tmp/lvsd-native-${tag}.batch`;
+  writeFileSync(file, Array.from({ length: 400 }, (_, i) => `addr ${i < 200 ? 'add' : 'del'} 10.77.0.${(i % 200) + 1}/32 dev b0`).join('\n') + '\n');
+  try { execFileSync('ip', ['-n', B, '-batch', file]); } finally { rmSync(file, { force: true }); } // the loop is blocked meanwhile
+  for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual([...new Set(errors)], ['ENOBUFS']);
+  assert.ok(statuses.some((x) => x < 0), `libuv reported no error event: ${statuses.join(',')}`);
+  const before = datagrams;
+  sh('ip', '-n', B, 'addr', 'add', '10.77.1.1/32', 'dev', 'b0');
+  for (let i = 0; i < 100 && datagrams === before; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(datagrams > before, 'no datagram after the error event: polling was not re-armed');
+  s.stopPolling();
+});
+
+test('a poll with keepAlive false does not keep the process alive; the default does', () => {
+  const index = fileURLToPath(new URL('../../src/native/index.js', import.meta.url));
+  const script = (keepAlive: boolean) => `import { Socket, AF_NETLINK, SOCK_RAW } from ${JSON.stringify(index)};
+    const s = Socket.open(AF_NETLINK, SOCK_RAW, 0); s.bind({ family: 'netlink' }); s.onReadable(() => {}, { keepAlive: ${keepAlive} });`;
+  const quiet = spawnSync(process.execPath, ['--input-type=module', '-e', script(false)], { timeout: 5000 });
+  assert.equal(quiet.status, 0, quiet.stderr.toString());
+  const held = spawnSync(process.execPath, ['--input-type=module', '-e', script(true)], { timeout: 1000 });
+  assert.equal(held.signal, 'SIGTERM'); // still running when the timeout killed it
 });
