@@ -215,7 +215,7 @@ static napi_value js_sendmsg(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   int32_t fd, flags = 0;
   uint32_t count, ncontrol = 0;
-  static struct iovec iov[MAX_IOV];
+  static __thread struct iovec iov[MAX_IOV]; /* per thread: worker threads may load the addon too */
   union {
     char buf[CONTROL_SPACE];
     struct cmsghdr align;
@@ -286,8 +286,8 @@ static napi_value js_recvmsg(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], out, v, list;
   int32_t fd, size, flags = 0;
-  static char *buf = NULL;
-  static size_t buf_size = 0;
+  static __thread char *buf = NULL;
+  static __thread size_t buf_size = 0;
   struct sockaddr_storage from;
   union {
     char buf[CONTROL_SPACE];
