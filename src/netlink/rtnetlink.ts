@@ -1,7 +1,7 @@
 // rtnetlink: links and addresses (the virtual IPs VRRP adds and removes) and their change events.
 //
 //   const rt = Rtnetlink.open({ netns? });
-//   await rt.listLinks() -> Link[];  await rt.listAddresses({ family?, ifindex? }) -> Address[]
+//   await rt.listLinks() -> Link[];  await rt.getLink('eth0' | 2) -> Link;  await rt.listAddresses({ family?, ifindex? }) -> Address[]
 //   await rt.addAddress({ ifindex, address: '192.0.2.1', prefixLength: 24, flags?: IFA_F_NODAD | ..., label?, scope? })
 //   await rt.removeAddress({ ifindex, address, prefixLength })
 //   rt.close()
@@ -211,6 +211,19 @@ export class Rtnetlink {
     w.u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS); // statistics are most of a link's bytes; we never read them
     const replies = await this.socket.dump({ type: RTM_GETLINK, payload: w.finish() });
     return replies.filter((m) => m.type === RTM_NEWLINK).map(decodeLink);
+  }
+
+  /** One link by name or index, from this socket's namespace (if_nametoindex only sees the host's).
+   * Rejects with NetlinkError code 'ENODEV' when there is no such link. */
+  async getLink(nameOrIndex: string | number): Promise<Link> {
+    const hdr = Buffer.alloc(16); // struct ifinfomsg
+    if (typeof nameOrIndex === 'number') hdr.writeInt32LE(nameOrIndex, 4);
+    const w = new AttributeWriter(48).raw(hdr).u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+    if (typeof nameOrIndex === 'string') w.string(IFLA_IFNAME, nameOrIndex);
+    const replies = await this.socket.request({ type: RTM_GETLINK, payload: w.finish() });
+    const m = replies.find((r) => r.type === RTM_NEWLINK);
+    if (!m) throw new NetlinkDecodeError('RTM_GETLINK answered without RTM_NEWLINK');
+    return decodeLink(m);
   }
 
   async listAddresses(filter: { family?: Family; ifindex?: number } = {}): Promise<Address[]> {

@@ -40,6 +40,9 @@ test('links listed through netlink match `ip -j link show`', async () => {
   }
   v0 = links.find((l) => l.name === 'v0')!;
   assert.equal(v0.kind, 'veth');
+  assert.deepEqual(await rt.getLink('v0'), v0);
+  assert.deepEqual(await rt.getLink(v0.index), v0);
+  await assert.rejects(rt.getLink('nosuchlink0'), (e: NetlinkError) => e.code === 'ENODEV');
 });
 
 test('add, list and remove IPv4 and IPv6 addresses; ip -j addr agrees at each step', async () => {
