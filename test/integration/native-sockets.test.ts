@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import {
   Socket, addon, ifNameToIndex, addressBytes, AF_INET, AF_INET6, AF_PACKET, AF_NETLINK, SOCK_RAW, SOCK_DGRAM, SOL_IP, SOL_IPV6,
   SOL_SOCKET, SO_RCVBUF, IP_TTL, IP_PKTINFO, IP_RECVTTL, IP_MULTICAST_TTL, IP_ADD_MEMBERSHIP, IPV6_RECVHOPLIMIT,
-  IPV6_RECVPKTINFO, IPV6_UNICAST_HOPS, IPV6_MULTICAST_HOPS, IPV6_ADD_MEMBERSHIP, IPPROTO_VRRP, ETH_P_ARP, MSG_TRUNC,
+  IPV6_RECVPKTINFO, IPV6_UNICAST_HOPS, IPPROTO_ICMPV6, IPV6_MULTICAST_HOPS, IPV6_ADD_MEMBERSHIP, IPPROTO_VRRP, ETH_P_ARP, MSG_TRUNC,
   SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, SO_RCVBUFFORCE, type Received,
 } from '../../src/native/index.js';
 
@@ -156,6 +156,29 @@ test('AF_PACKET: a gratuitous ARP sent on a0 arrives as a broadcast frame on b0'
     assert.deepEqual([r.from.ifindex, r.from.protocol, r.from.pktType], [b0, ETH_P_ARP, 1 /* PACKET_BROADCAST */]);
     assert.ok(r.from.hwAddress.equals(mac));
   }
+});
+
+test('raw ICMPv6: an unsolicited neighbour advertisement to ff02::1 arrives with hop limit 255 and a kernel-made checksum', async () => {
+  const rx = sock(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, B);
+  rx.setsockopt(SOL_IPV6, IPV6_RECVHOPLIMIT, 1);
+  const tx = sock(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, A);
+  tx.setsockopt(SOL_IPV6, IPV6_MULTICAST_HOPS, 255); // RFC 4861 §7.1.2: receivers drop NAs with any other hop limit
+  const mac = Buffer.from(a0mac.replace(/:/g, ''), 'hex');
+  // RFC 4861 §4.4: type 136, code 0, checksum (the kernel fills it), flags O (override), target, target link-layer option.
+  const na = Buffer.concat([Buffer.from('88000000' + '20000000', 'hex'), addressBytes('fd00::3'), Buffer.from([2, 1]), mac]);
+  const p = next(rx, (r) => r.data[0] === 136 && r.data.subarray(8, 24).equals(addressBytes('fd00::3')));
+  tx.send(na, { to: { family: 'inet6', address: 'ff02::1' }, pktinfo: { ifindex: a0, source: 'fe80::a' } });
+  const r = await p;
+  assert.equal(r.hopLimit, 255);
+  // RFC 4443 §2.3: the one's-complement sum over the pseudo-header and the message, checksum included, is 0xffff.
+  const pseudo = Buffer.concat([addressBytes('fe80::a'), addressBytes('ff02::1'), Buffer.from([0, 0, 0, r.data.length, 0, 0, 0, IPPROTO_ICMPV6])]);
+  const all = Buffer.concat([pseudo, r.data, Buffer.alloc(r.data.length % 2)]);
+  let sum = 0;
+  for (let i = 0; i < all.length; i += 2) sum += all.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  assert.equal(sum, 0xffff);
+  assert.ok(r.data.subarray(26, 32).equals(mac));
+  assert.equal(r.from.family === 'inet6' && r.from.address, 'fe80::a');
 });
 
 test('recv returns null when nothing waits (EAGAIN), and reports truncation with MSG_TRUNC', async () => {
