@@ -23,7 +23,7 @@
 //   sub.close()
 import {
   AF_NETLINK, NETLINK_ADD_MEMBERSHIP, NETLINK_CAP_ACK, NETLINK_EXT_ACK, SOCK_RAW, SOL_NETLINK, SOL_SOCKET,
-  SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF, SO_SNDBUFFORCE, Socket,
+  SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF, SO_SNDBUFFORCE, Socket, type Received,
 } from '../native/index.js';
 import { NetlinkError, NetlinkSocketError, NetlinkTimeoutError } from './errors.js';
 import {
@@ -71,6 +71,11 @@ export function frameRequest(req: NetlinkRequest, seq: number, dump: boolean): B
   const pad = nlmsgAlign(payload.length) - payload.length;
   if (pad) iov.push(PAD.subarray(0, pad));
   return iov;
+}
+
+/** Datagrams from port id 0 come from the kernel; anything else is another process. */
+function fromKernel(r: Received): boolean {
+  return r.from.family === 'netlink' && r.from.pid === 0;
 }
 
 function setBuffer(s: Socket, force: number, plain: number, bytes: number): void {
@@ -239,9 +244,20 @@ export class NetlinkSocket {
         }
         return;
       }
+      if (!fromKernel(r)) continue; // only the kernel answers requests
       let messages: NetlinkMessage[];
       try { messages = decodeMessages(r.data); } catch { continue; } // unmatched garbage: its request times out
-      for (const m of messages) this.dispatch(m);
+      for (const m of messages) {
+        try {
+          this.dispatch(m);
+        } catch (e) { // a malformed answer fails its own request, never the process
+          const p = this.pending.get(m.seq);
+          if (p) {
+            this.pending.delete(m.seq);
+            p.reject(new NetlinkSocketError(`undecodable answer: ${(e as Error).message}`, 'EPROTO'));
+          }
+        }
+      }
     }
   }
 
@@ -249,20 +265,15 @@ export class NetlinkSocket {
     const p = this.pending.get(m.seq);
     if (!p) return; // a late answer to a request that timed out, or a notification
     if (m.type === NLMSG_ERROR) {
-      let ack;
-      try { ack = decodeAck(m); } catch (e) {
-        this.pending.delete(m.seq);
-        p.reject(new NetlinkSocketError(`undecodable acknowledgement: ${(e as Error).message}`, 'EPROTO'));
-        return;
-      }
+      const ack = decodeAck(m);
       this.pending.delete(m.seq);
       if (ack.errno === 0) p.resolve(p.replies);
       else p.reject(new NetlinkError(ack.errno, ack.extAck, { type: p.type, seq: p.seq }));
       return;
     }
     if (m.type === NLMSG_DONE && p.dump) {
-      this.pending.delete(m.seq);
       const done = decodeDone(m);
+      this.pending.delete(m.seq);
       if (done.errno) p.reject(new NetlinkError(done.errno, done.extAck, { type: p.type, seq: p.seq }));
       else if (p.interrupted || m.flags & NLM_F_DUMP_INTR) p.reject(new NetlinkSocketError('dump interrupted by a concurrent change', 'EINTR'));
       else p.resolve(p.replies);
@@ -296,6 +307,8 @@ export interface SubscriptionHandlers {
 
 export interface SubscriptionOptions {
   netns?: string;
+  /** Accept datagrams from other processes too (NETLINK_USERSOCK and the like); default: the kernel's only. */
+  acceptFromUserspace?: boolean;
   /** Receive buffer in bytes. Default 8 MiB. */
   receiveBuffer?: number;
 }
@@ -306,8 +319,13 @@ export class NetlinkSubscription {
   /** How many times the socket overflowed (ENOBUFS) since it was opened. */
   overflows = 0;
 
-  private constructor(sock: Socket, private readonly handlers: SubscriptionHandlers) {
+  /** This socket's netlink port id. */
+  readonly portId: number;
+
+  private constructor(sock: Socket, private readonly handlers: SubscriptionHandlers, private readonly acceptFromUserspace: boolean) {
     this.sock = sock;
+    const local = sock.localAddress();
+    this.portId = local.family === 'netlink' ? local.pid : 0;
     sock.onReadable(() => this.drain());
   }
 
@@ -319,7 +337,7 @@ export class NetlinkSubscription {
       s.close();
       throw e;
     }
-    return new NetlinkSubscription(s, handlers);
+    return new NetlinkSubscription(s, handlers, opts.acceptFromUserspace ?? false);
   }
 
   /** Joins another multicast group (e.g. a genl family's group id resolved at run time). */
@@ -337,6 +355,7 @@ export class NetlinkSubscription {
         break;
       }
       if (!r) break;
+      if (!this.acceptFromUserspace && !fromKernel(r)) continue;
       let messages: NetlinkMessage[];
       try { messages = decodeMessages(r.data); } catch (e) { this.report(e as Error); continue; }
       for (const m of messages) {

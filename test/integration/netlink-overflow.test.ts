@@ -9,7 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rtnetlink, watchRtnetlink, NetlinkSocketError, type RtnlEvent } from '../../src/netlink/index.js';
+import {
+  Rtnetlink, watchRtnetlink, NetlinkSocketError, NetlinkSubscription, NetlinkDecodeError, encodeMessage, NLMSG_ERROR,
+  type RtnlEvent, type NetlinkMessage,
+} from '../../src/netlink/index.js';
+import { Socket, AF_NETLINK, SOCK_RAW, NETLINK_USERSOCK, NETLINK_ROUTE } from '../../src/native/index.js';
 
 test('an overflowing subscription signals resync, the consumer re-dumps to the right state, and events keep flowing', async (t) => {
   const ns = `lvsd-t-${randomBytes(4).toString('hex')}`;
@@ -114,5 +118,38 @@ test('dumps the kernel marks interrupted (NLM_F_DUMP_INTR) are retried and never
     rt.close();
     rmSync(batchFile, { force: true });
     execFileSync('ip', ['netns', 'del', ns]);
+  }
+});
+
+test('malformed datagrams are reported, never thrown; datagrams from other processes are ignored unless asked for', async () => {
+  const got: NetlinkMessage[] = [];
+  const errors: Error[] = [];
+  const handlers = { message: (m: NetlinkMessage) => got.push(m), resync: () => undefined, error: (e: Error) => errors.push(e) };
+  const open = NetlinkSubscription.open(NETLINK_USERSOCK, [], handlers, { acceptFromUserspace: true });
+  const strict = NetlinkSubscription.open(NETLINK_USERSOCK, [], handlers);
+  const rt = Rtnetlink.open();
+  const peer = Socket.open(AF_NETLINK, SOCK_RAW, NETLINK_USERSOCK);
+  const routePeer = Socket.open(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+  try {
+    peer.bind({ family: 'netlink' });
+    routePeer.bind({ family: 'netlink' });
+    const valid = encodeMessage({ type: 0x20, flags: 0, seq: 1, payload: Buffer.from('ok!!') });
+    const garbage = [Buffer.from('0500000000'), Buffer.from('ffffffff000000000000000000000000', 'hex'), Buffer.alloc(3), valid.subarray(0, 18)];
+    for (const g of [...garbage, valid]) {
+      peer.send(g, { to: { family: 'netlink', pid: open.portId } });
+      peer.send(g, { to: { family: 'netlink', pid: strict.portId } });
+    }
+    // A forged ACK and garbage to a request socket: ignored (not from the kernel), requests still work.
+    routePeer.send(Buffer.concat([encodeMessage({ type: NLMSG_ERROR, flags: 0, seq: 1, payload: Buffer.alloc(20) }), Buffer.alloc(5)]),
+      { to: { family: 'netlink', pid: rt.socket.portId } });
+    for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(got.length, 1, 'the strict subscription must ignore userspace datagrams');
+    assert.equal(got[0]!.payload.toString(), 'ok!!');
+    assert.equal(errors.length, garbage.length); // each one reported once, by the subscription that accepts them
+    assert.ok(errors.every((e) => e instanceof NetlinkDecodeError));
+    assert.ok((await rt.listLinks()).some((l) => l.name === 'lo'));
+  } finally {
+    open.close(); strict.close(); rt.close(); peer.close(); routePeer.close();
   }
 });
