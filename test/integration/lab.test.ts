@@ -41,6 +41,10 @@ describe('lab (default backend)', () => {
     assert.equal(slow.signal, 'SIGKILL');
     assert.match(slow.error ?? '', /timed out/);
     await assert.rejects(h.run(['ls', '/nonexistent']), (e: unknown) => e instanceof LabCommandError && e.result.code === 2 && /nonexistent/.test(e.message));
+    // Big output (it takes a file in the shared directory instead of the console channel in UML).
+    const big = await h.run(['seq', '1', '100000']);
+    assert.equal(big.length, 588895);
+    assert.ok(big.startsWith('1\n2\n') && big.endsWith('\n99999\n100000\n'));
     const missing = await h.exec(['/no/such/binary']);
     assert.notEqual(missing.code, 0);
     // Each host is its own network namespace: it sees only its own interfaces.

@@ -2,13 +2,14 @@
 // console channel (a tty in raw mode, wired to pipes of the test process) and runs them with the
 // same ProcessTable the host backend uses. When the channel closes, the test process is gone: the
 // agent kills what it started and exits, and init powers the kernel off.
-import { openSync } from 'node:fs';
+import { openSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ReadStream, WriteStream } from 'node:tty';
 import { ProcessTable } from './runner.js';
-import { encode, LineDecoder, type Reply, type Request } from './protocol.js';
+import { encode, LineDecoder, SPOOL_THRESHOLD, type Reply, type Request } from './protocol.js';
 import { uptime } from 'node:os';
 
-function main(ttyPath: string): void {
+function main(ttyPath: string, spool: string | undefined): void {
   const fd = openSync(ttyPath, 'r+');
   const input = new ReadStream(fd);
   input.setRawMode(true);
@@ -31,7 +32,14 @@ function main(ttyPath: string): void {
       switch (req.op) {
         case 'exec': {
           const { id: _id, op: _op, ...rest } = req;
-          send({ ev: 'reply', id: req.id, ok: true, result: await table.exec(rest) });
+          const result = await table.exec(rest);
+          if (spool && result.stdout.length > SPOOL_THRESHOLD) {
+            const file = join(spool, `stdout-${process.pid}-${req.id}`);
+            writeFileSync(file, result.stdout);
+            result.stdout = '';
+            result.stdoutFile = file;
+          }
+          send({ ev: 'reply', id: req.id, ok: true, result });
           return;
         }
         case 'spawn': {
@@ -74,4 +82,4 @@ function main(ttyPath: string): void {
   send({ ev: 'ready', uptime: uptime(), node: process.version });
 }
 
-main(process.argv[2] ?? '/dev/tty1');
+main(process.argv[2] ?? '/dev/tty1', process.argv[3]);

@@ -26,6 +26,8 @@ export class LabCommandError extends Error {
 
 export interface ExecOptions {
   env?: Record<string, string>;
+  /** Default: the test process's working directory (the same path inside UML), so relative
+   *  paths such as dist/src/... mean the same on both backends. */
   cwd?: string;
   input?: string;
   timeoutMs?: number;
@@ -41,7 +43,7 @@ export class LabHost {
 
   /** Runs argv in this host; resolves with its status and output even when it fails. */
   exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    return this.lab.kernel.exec({ argv, ns: this.ns, ...opts });
+    return this.lab.kernel.exec({ argv, ns: this.ns, ...opts, cwd: opts.cwd ?? process.cwd() });
   }
 
   /** Runs argv and returns its stdout; throws LabCommandError unless it exits 0. */
@@ -195,7 +197,7 @@ export class Lab implements AsyncDisposable {
     this.processes.add(p);
     void p.exited.then(() => this.processes.delete(p));
     try {
-      const { handle, pid } = await this.kernel.spawn({ argv, ns: host.ns, ...opts }, (ev) => p.event(ev));
+      const { handle, pid } = await this.kernel.spawn({ argv, ns: host.ns, ...opts, cwd: opts.cwd ?? process.cwd() }, (ev) => p.event(ev));
       p.handle = handle;
       p.pid = pid;
     } catch (e) {

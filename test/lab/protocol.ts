@@ -21,7 +21,13 @@ export interface ExecResult {
   stderr: string;
   ms: number;                        // wall time measured where the command ran
   error?: string;                    // spawn failure or timeout
+  /** Agent to host only: stdout too big for the console channel, left in this file instead. */
+  stdoutFile?: string;
 }
+
+/** Above this, the agent hands stdout over through a file in the shared directory (the console
+ *  channel carries about 1 MB/s; hostfs is a plain host write). */
+export const SPOOL_THRESHOLD = 64 * 1024;
 
 export type SpawnRequest = Omit<ExecRequest, 'input' | 'timeoutMs'> & {
   /** Run on this terminal (stdin/out/err, controlling tty, new session) instead of pipes: `lab shell`. */

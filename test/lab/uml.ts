@@ -79,7 +79,7 @@ for m in ${mods}; do insmod "$m" || echo "lvsdlab: insmod $m failed"; done
 ip link set lo up
 hostname lvsdlab
 echo "lvsdlab: init done $(cut -d' ' -f1 /proc/uptime)"
-${shq(opts.node)} ${shq(opts.agent)} /dev/tty1
+${shq(opts.node)} ${shq(opts.agent)} /dev/tty1 ${shq(opts.dir)}
 echo "lvsdlab: agent exited with $?"
 systemctl poweroff -ff || echo o > /proc/sysrq-trigger
 sleep 10
@@ -223,7 +223,17 @@ export class UmlKernel implements LabKernel {
     });
   }
 
-  exec(req: ExecRequest): Promise<ExecResult> { return this.request<ExecResult>({ op: 'exec', ...req }); }
+  async exec(req: ExecRequest): Promise<ExecResult> {
+    const r = await this.request<ExecResult>({ op: 'exec', ...req });
+    if (r.stdoutFile) {
+      // Only ever a file the agent made in our own directory.
+      if (!r.stdoutFile.startsWith(this.dir + '/')) throw new Error(`lab agent named a file outside the lab: ${r.stdoutFile}`);
+      r.stdout = readFileSync(r.stdoutFile, 'utf8');
+      rmSync(r.stdoutFile, { force: true });
+      delete r.stdoutFile;
+    }
+    return r;
+  }
 
   async spawn(req: SpawnRequest, onEvent: (ev: ProcEvent) => void): Promise<{ handle: number; pid: number }> {
     // Output can follow the reply in the same chunk: listen before the promise settles.

@@ -1,0 +1,11 @@
+// The lab's public surface, for tests and benchmarks: import { Lab } from '../lab/index.js'.
+export { Lab, LabHost, LabCommandError, type ExecOptions, type SpawnOptions, type LabOptions } from './lab.js';
+export { LabProcess, type ExitStatus } from './process.js';
+export { bootKernel, chooseBackend, hostHasIpvs, isRoot, type Backend, type LabKernel, type KernelOptions } from './kernel.js';
+export { singleDirector, directorPair, TOPOLOGIES, ADDRESSES, REAL_SERVERS, topologyByName } from './topologies.js';
+export type { Topology, HostSpec, IfaceSpec, LanSpec, RouteSpec, ServiceSpec } from './topology.js';
+export type { ExecResult } from './protocol.js';
+export { RealServerHandle, type RealServerOptions } from './realserver-handle.js';
+export type { RealServerState } from './realserver.js';
+export { takeSnapshot, diffSnapshots, leaks, isEmpty, describeDiff, type Snapshot } from './snapshot.js';
+export { MissingPackagesError, missingPackages, requirePackages } from './prereq.js';
