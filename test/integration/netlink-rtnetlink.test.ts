@@ -62,6 +62,11 @@ test('add, list and remove IPv4 and IPv6 addresses; ip -j addr agrees at each st
   assert.equal(ours.find((a) => a.family === 'inet')!.label, 'v0:vip');
   assert.deepEqual((await rt.listAddresses({ family: 'inet6', ifindex: v0.index })).map((a) => a.family).filter((f) => f !== 'inet6'), []);
 
+  // replace: no EEXIST, and the new flags take effect (IPv6 updates flags in place).
+  await rt.replaceAddress({ ifindex: v0.index, address: '2001:db8::1', prefixLength: 64, flags: IFA_F_NODAD });
+  assert.equal(addrsOf('v0').find((a) => a.family === 'inet6')!.noprefixroute, undefined);
+  await rt.replaceAddress({ ifindex: v0.index, address: '192.0.2.1', prefixLength: 24, label: 'v0:vip' });
+
   await rt.removeAddress({ ifindex: v0.index, address: '192.0.2.1', prefixLength: 24 });
   await rt.removeAddress({ ifindex: v0.index, address: '2001:db8::1', prefixLength: 64 });
   assert.deepEqual(addrsOf('v0'), []);
