@@ -80,14 +80,14 @@ export class IpvsTableSync {
     return report;
   }
 
-  /** Applies a command the kernel accepted to our copy of its table. */
+  /** Applies a command the kernel accepted to our copy of its table (copies: callers may mutate theirs). */
   private record(op: IpvsOp): void {
     const kernel = this.kernel!;
     switch (op.kind) {
-      case 'IPVS_CMD_NEW_SERVICE': kernel.set(serviceKey(op.service), { service: op.service, dests: new Map() }); break;
-      case 'IPVS_CMD_SET_SERVICE': { const e = kernel.get(serviceKey(op.service)); if (e) e.service = op.service; break; }
+      case 'IPVS_CMD_NEW_SERVICE': kernel.set(serviceKey(op.service), { service: { ...op.service }, dests: new Map() }); break;
+      case 'IPVS_CMD_SET_SERVICE': { const e = kernel.get(serviceKey(op.service)); if (e) e.service = { ...op.service }; break; }
       case 'IPVS_CMD_DEL_SERVICE': kernel.delete(serviceKey(op.service)); break;
-      case 'IPVS_CMD_NEW_DEST': case 'IPVS_CMD_SET_DEST': kernel.get(serviceKey(op.service))?.dests.set(destinationKey(op.dest), op.dest); break;
+      case 'IPVS_CMD_NEW_DEST': case 'IPVS_CMD_SET_DEST': kernel.get(serviceKey(op.service))?.dests.set(destinationKey(op.dest), { ...op.dest }); break;
       case 'IPVS_CMD_DEL_DEST': kernel.get(serviceKey(op.service))?.dests.delete(destinationKey(op.dest)); break;
       default: break;
     }
