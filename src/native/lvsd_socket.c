@@ -423,6 +423,7 @@ static napi_value js_if_nametoindex(napi_env env, napi_callback_info info) {
   size_t len;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   NAPI_CALL(env, napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len));
+  if (len >= IF_NAMESIZE) return throw_errno(env, ENODEV, "if_nametoindex"); /* too long to name a link */
   unsigned int index = if_nametoindex(name);
   if (index == 0) return throw_errno(env, errno, "if_nametoindex");
   return int_value(env, index);

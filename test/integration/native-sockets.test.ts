@@ -206,6 +206,7 @@ test('errors carry code, errno and syscall', () => {
   expectErr(() => s.setsockopt(SOL_IP, 9999, 1), 'ENOPROTOOPT', 92, 'setsockopt');
   expectErr(() => s.send(Buffer.from('x'), { to: { family: 'inet', address: '10.200.0.1' } }), 'ENETUNREACH', 101, 'sendmsg');
   expectErr(() => ifNameToIndex('lvsdnope0'), 'ENODEV', 19, 'if_nametoindex');
+  expectErr(() => ifNameToIndex('lo'.padEnd(40, 'x')), 'ENODEV', 19, 'if_nametoindex'); // not truncated to a real name
   const fd = addon.socket(AF_INET, SOCK_DGRAM, 0);
   addon.close(fd);
   expectErr(() => addon.getsockopt(fd, SOL_SOCKET, SO_RCVBUF), 'EBADF', 9, 'getsockopt');
