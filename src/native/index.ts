@@ -2,15 +2,20 @@
 // by `npm ci` through binding.gyp). The addon moves bytes; this module builds the sockaddr structures and
 // decodes control messages, so all layout knowledge lives in TypeScript.
 //
-// API (all sockets are non-blocking; nothing here blocks the event loop):
-//   openSocket(domain, type, protocol, { netns? }) -> Socket      netns: a name under /run/netns or a path
+// API (all sockets are non-blocking; nothing here blocks the event loop; use from the main thread or a worker):
+//   Socket.open(domain, type, protocol, { netns? }) -> Socket   netns: a name under /run/netns or a path;
+//                             the socket is made inside that namespace (setns there and back) and stays in it
 //   socket.setsockopt(level, name, number | Buffer) / getsockopt(level, name) -> number
 //   socket.bind(address)      address: { family: 'netlink', pid?, groups? } | { family: 'inet'|'inet6',
-//                             address, port?, scopeId? } | { family: 'packet', ifindex, protocol? }
-//   socket.send(buffers, { to?, control?, flags? }) -> bytes sent | null (EAGAIN)
+//                             address, port?, scopeId? } | { family: 'packet', ifindex, protocol?, hwAddress? }
+//   socket.localAddress()     getsockname, decoded (e.g. the netlink port id)
+//   socket.send(buffer | buffers, { to?, pktinfo?: { ifindex, source? }, control?, flags? }) -> bytes | null (EAGAIN)
+//                             several buffers go out as one datagram; pktinfo picks interface/source address
 //   socket.recv({ size?, flags? }) -> { data, length, truncated, from, control, ttl?, hopLimit?, pktinfo? } | null
-//   socket.onReadable(cb(status)) / socket.close()
-//   ifNameToIndex(name)
+//                             ttl needs IP_RECVTTL, hopLimit IPV6_RECVHOPLIMIT, pktinfo IP_PKTINFO/IPV6_RECVPKTINFO
+//   socket.onReadable(cb(status), { keepAlive? }) / stopPolling() / close()
+//                             status < 0: libuv saw a socket error (read it with recv); polling continues
+//   ifNameToIndex(name)       host namespace only; inside a namespace use Rtnetlink.getLink(name)
 // Errors are the addon's: Error with code ('ENOBUFS'), errno (positive) and syscall.
 import { createRequire } from 'node:module';
 import { addressBytes, formatAddress } from './addresses.js';
