@@ -6,12 +6,18 @@
 //   const report = await sync.apply(desiredTable);       // first call reads the kernel (adoption)
 //   await sync.apply(desiredTable, { only: [serviceKey(s)] });  // a checker changed one service
 //   sync.owned                                           // what to remember for next time
-import type { IpvsClient } from './client.js';
+import type { IpvsOpResult } from './client.js';
 import { destinationKey } from './destination.js';
 import type { IpvsCommandError } from './errors.js';
 import { indexTable, reconcile, type IndexedTable, type IpvsOp } from './reconcile.js';
 import { serviceKey } from './service.js';
-import type { IpvsTableEntry } from './table.js';
+import type { IpvsKernelTable, IpvsTableEntry } from './table.js';
+
+/** What the shell needs of IpvsClient (a model of the kernel stands in for it in unit tests). */
+export interface IpvsTableClient {
+  table(): Promise<IpvsKernelTable>;
+  apply(ops: IpvsOp[]): Promise<IpvsOpResult[]>;
+}
 
 export interface ApplyReport {
   /** Commands sent, over all rounds. */
@@ -35,7 +41,7 @@ export class IpvsTableSync {
   private ownedKeys: Set<string>;
   private readonly maxRounds: number;
 
-  constructor(private readonly client: IpvsClient, opts: IpvsTableSyncOptions = {}) {
+  constructor(private readonly client: IpvsTableClient, opts: IpvsTableSyncOptions = {}) {
     this.ownedKeys = new Set(opts.owned ?? []);
     this.maxRounds = opts.maxRounds ?? 3;
   }
