@@ -1,11 +1,14 @@
 // A small schema language: each configuration type is declared once, and from that declaration come
 // the TypeScript type (Infer<>), the validator that walks the YAML AST keeping positions, and the
 // published JSON Schema (draft 2020-12). Validators collect every problem instead of stopping at the first.
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, visit, type Document, type LineCounter } from 'yaml';
 import { suggest } from './suggest.js';
 import { formatDuration, parseDuration, type ParseResult } from './duration.js';
 
 export type JsonSchema = { [k: string]: unknown };
+
+/** Values decoded through YAML aliases, at most; generous for anchors reused across thousands of services. */
+export const MAX_ALIASED_NODES = 1_000_000;
 
 export const INVALID: unique symbol = Symbol('invalid');
 export type Invalid = typeof INVALID;
@@ -17,7 +20,21 @@ export class DecodeContext {
   readonly issues: RawIssue[] = [];
   /** key path -> offset of its value node (or of its key, when the value is empty). */
   readonly positions = new Map<string, number>();
-  constructor(readonly doc: Document.Parsed, readonly lineCounter: LineCounter) {}
+  aliasDepth = 0;
+  aliasedNodes = 0;
+  aliasLimitReported = false;
+  /** Each alias node's target, found in one pass: Alias.resolve() walks the whole document every time. */
+  readonly aliasTargets = new Map<unknown, unknown>();
+  constructor(readonly doc: Document.Parsed, readonly lineCounter: LineCounter) {
+    const anchors = new Map<string, unknown>();
+    // Document order: an alias refers to the latest anchor of its name before it (YAML 1.2 section 3.2.2.2).
+    visit(doc, {
+      Node: (_key, node) => {
+        if (isAlias(node)) this.aliasTargets.set(node, anchors.get(node.source));
+        else if (node.anchor) anchors.set(node.anchor, node);
+      },
+    });
+  }
   report(offset: number, path: string, message: string): void { this.issues.push({ offset, path, message }); }
   /** Offset of a path, or of its nearest ancestor that appeared in the file (defaults have no position). */
   offsetOf(path: string): number {
@@ -45,7 +62,7 @@ type YNode = unknown;
 
 function resolve(node: YNode, ctx: DecodeContext): YNode {
   let n = node;
-  for (let i = 0; i < 32 && isAlias(n); i++) n = n.resolve(ctx.doc);
+  for (let i = 0; i < 32 && isAlias(n); i++) n = ctx.aliasTargets.get(n) ?? n.resolve(ctx.doc);
   return n;
 }
 function offsetOfNode(node: YNode, fallback: number): number {
@@ -74,10 +91,26 @@ export abstract class Type<T> {
   constructor(description?: string) { this.description = description; }
   /** Validate one YAML node; record every issue in ctx; INVALID when this value cannot be used. */
   decode(node: YNode, at: At, ctx: DecodeContext): T | Invalid {
+    const viaAlias = isAlias(node);
     const n = resolve(node, ctx);
-    const offset = offsetOfNode(n, at.offset);
+    if (viaAlias && n === undefined) {
+      const name = (node as { source: string }).source;
+      ctx.report(offsetOfNode(node, at.offset), at.path, `alias *${name} refers to no anchor; define &${name} before it`);
+      return INVALID;
+    }
+    const offset = offsetOfNode(viaAlias ? node : n, at.offset);
     ctx.positions.set(at.path, offset);
-    return this.decodeNode(n, { path: at.path, offset }, ctx);
+    // Aliases of lists of aliases multiply (a "billion laughs"): bound the work done through them.
+    if (viaAlias || ctx.aliasDepth > 0) {
+      if (++ctx.aliasedNodes > MAX_ALIASED_NODES) {
+        if (!ctx.aliasLimitReported) ctx.report(offset, at.path, `YAML aliases expand to more than ${MAX_ALIASED_NODES} values; write the configuration out instead`);
+        ctx.aliasLimitReported = true;
+        return INVALID;
+      }
+    }
+    if (!viaAlias) return this.decodeNode(n, { path: at.path, offset }, ctx);
+    ctx.aliasDepth++;
+    try { return this.decodeNode(n, { path: at.path, offset }, ctx); } finally { ctx.aliasDepth--; }
   }
   protected abstract decodeNode(node: YNode, at: At, ctx: DecodeContext): T | Invalid;
   protected abstract schema(): JsonSchema;
@@ -349,7 +382,22 @@ type VariantValues<V extends Record<string, Obj<any>>> = { [K in keyof V]: Infer
 
 /** Mappings told apart by a tag key (`type: http`); each variant declares the tag as a one-value Enum. */
 export class Tagged<V extends Record<string, Obj<any>>> extends Type<VariantValues<V>> {
-  constructor(private readonly tag: string, private readonly variants: V, description?: string) { super(description); }
+  /** Per variant: messages for keys that belong to other variants ("'tls' applies only to type https"). */
+  private readonly hints = new Map<string, Record<string, string>>();
+  constructor(private readonly tag: string, private readonly variants: V, description?: string) {
+    super(description);
+    for (const [name, variant] of Object.entries(variants)) {
+      const h: Record<string, string> = {};
+      for (const other of Object.values(variants)) {
+        for (const k of Object.keys(other.fields)) {
+          if (Object.hasOwn(variant.fields, k) || h[k]) continue;
+          const owners = Object.entries(variants).filter(([, o]) => Object.hasOwn(o.fields, k)).map(([n]) => n);
+          h[k] = `'${k}' applies only to ${tag} ${owners.join(' or ')}, not ${name}`;
+        }
+      }
+      this.hints.set(name, h);
+    }
+  }
   protected decodeNode(node: YNode, at: At, ctx: DecodeContext): VariantValues<V> | Invalid {
     const names = Object.keys(this.variants);
     if (!isMap(node)) { ctx.report(at.offset, at.path, `expected a mapping with '${this.tag}: ${names.join('|')}', got ${describe(node)}`); return INVALID; }
@@ -363,16 +411,7 @@ export class Tagged<V extends Record<string, Obj<any>>> extends Type<VariantValu
       new Enum(names).decode(pair.value, { path: joinKey(at.path, this.tag), offset: offsetOfNode(pair.key, at.offset) }, ctx);
       return INVALID;
     }
-    // A key that belongs to another variant gets a message naming the variants that have it.
-    const hints: Record<string, string> = {};
-    for (const [name, v] of Object.entries(this.variants)) {
-      for (const k of Object.keys(v.fields)) {
-        if (Object.hasOwn(variant.fields, k)) continue;
-        const owners = Object.entries(this.variants).filter(([, o]) => Object.hasOwn(o.fields, k)).map(([n]) => n);
-        hints[k] ??= `'${k}' applies only to ${this.tag} ${owners.join(' or ')}, not ${String(tag)}`;
-        void name;
-      }
-    }
+    const hints = this.hints.get(tag as string)!;
     return variant.decodeMap(node, at, ctx, hints) as VariantValues<V> | Invalid;
   }
   protected schema(): JsonSchema { return { oneOf: Object.values(this.variants).map((v) => v.jsonSchema()) }; }

@@ -55,7 +55,10 @@ export function parseConfig(bytes: string | Uint8Array, file: string): LoadResul
   // An error found at end of input (an unclosed bracket) is blamed on the end of the last line, not on a line after it.
   const lastChar = text.replace(/\s+$/, '').length;
   for (const d of list) {
-    for (const e of d.errors) push(Math.min(e.pos[0], lastChar), '(yaml)', `YAML syntax error: ${e.message.split('\n')[0]}`);
+    for (const e of d.errors) {
+      const first = e.message.split('\n')[0]!;
+      push(Math.min(e.pos[0], lastChar), '(yaml)', /call stack/i.test(first) ? 'YAML nested too deeply' : `YAML syntax error: ${first}`);
+    }
   }
   if (list.length > 1) push(list[1]!.range[0], '(yaml)', 'more than one YAML document; lvsd.yaml is a single document');
   if (errors.length) return { ok: false, errors: errors.sort(compareIssues) };

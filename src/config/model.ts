@@ -131,7 +131,7 @@ export const vrrpInstanceSchema = obj({
     peers: arr(ipAddress('A peer director.'), 'Send adverts to these addresses instead of the multicast group.', { minItems: 1 }),
   }, 'Unicast VRRP (no multicast on the wire).', { hints: { unicast_peer: "write 'peers'", unicast_src_ip: "write 'source'" } })),
   authentication: opt(obj({
-    type: oneOf(['pass'], 'Simple password (RFC 2338 section 5.3.6.1); VRRPv2 only.', { ah: 'AH authentication is not supported (RFC 3768 removed it); use type: pass or none' }),
+    type: oneOf(['pass'], 'Simple password (RFC 2338 section 5.3.6.1); VRRPv2 only.', { ah: 'AH authentication is not supported (RFC 3768 removed it); use type: pass, or leave authentication out' }),
     password: str('Password, 1-8 characters (the v2 header has 8 bytes for it).', { minLength: 1, maxLength: 8 }),
   }, 'VRRPv2 authentication, for interoperating with keepalived configured with auth_type PASS.', {
     hints: { auth_type: "write 'type'", auth_pass: "write 'password'" },
@@ -250,7 +250,7 @@ const http = {
   digest: opt(str('MD5 of the response body in hex, as keepalived genhash prints it.', { pattern: /^[0-9a-fA-F]{32}$/, patternHelp: 'is not an MD5 digest (32 hex digits)' })),
   body_regex: opt(str('The body must match this JavaScript regular expression.', {
     minLength: 1,
-    check: (s) => { try { new RegExp(s); return undefined; } catch (e) { return `invalid regular expression: ${(e as Error).message}`; } },
+    check: (s) => { try { new RegExp(s); return undefined; } catch (e) { return (e as Error).message; } },
   })),
   max_body_bytes: def(int(0, 64 * 1024 * 1024, 'Read at most this much of the body (for digest and body_regex); more fails the check.'), 1024 * 1024),
 };

@@ -206,3 +206,50 @@ test('positions are 1-based: an unknown key points at the key, a bad value at th
   if (r.ok) return;
   assert.deepEqual(r.errors.map((e) => [e.line, e.col, e.path]), [[2, 3, 'global.router_idd'], [4, 12, 'global.log.level']]);
 });
+
+test('YAML aliases that multiply ("billion laughs") are cut off with a clear error, quickly', () => {
+  const s = 'x: &c {type: tcp}\n' +
+    `y: &r {address: 10.0.0.1, checks: [${Array(300).fill('*c').join(',')}]}\n` +
+    `z: &v {name: a, address: "192.0.2.1:80", forwarding: nat, real_servers: [${Array(300).fill('*r').join(',')}]}\n` +
+    `virtual_services: [${Array(300).fill('*v').join(',')}]\n`;
+  const t0 = Date.now();
+  const r = parseConfig(s, 'laughs.yaml');
+  const ms = Date.now() - t0;
+  assert.ok(!r.ok);
+  if (r.ok) return;
+  assert.equal(r.errors.filter((e) => /aliases expand to more than/.test(e.message)).length, 1);
+  assert.ok(ms < 20_000, `${ms} ms`);
+});
+
+test('anchors reused across many services resolve in one pass (no quadratic alias lookup)', () => {
+  const services = Array.from({ length: 3000 }, (_, i) => `  - {name: s${i}, address: "198.18.${i >> 8}.${i & 255}:80", forwarding: dr, real_servers: *pool}`);
+  const text = `x-pool: &pool\n  - {address: "198.19.0.1:80"}\n  - {address: "198.19.0.2:80"}\nvirtual_services:\n${services.join('\n')}\n`;
+  // The x-pool key is unknown (an error), but every service still got the pool.
+  const t0 = Date.now();
+  const r = parseConfig(text, 'pool.yaml');
+  assert.ok(Date.now() - t0 < 5000);
+  assert.ok(!r.ok);
+  if (!r.ok) assert.deepEqual(r.errors.map((e) => e.path), ['x-pool']);
+});
+
+test('deeply nested YAML is an error, not a stack overflow', () => {
+  const r = parseConfig(`a: ${'['.repeat(5000)}${']'.repeat(5000)}`, 'deep.yaml');
+  assert.ok(!r.ok);
+  if (!r.ok) assert.match(r.errors[0]!.message, /nested too deeply|syntax error/);
+});
+
+test('mixed address families are accepted with tunnel forwarding (IPVS allows it there)', () => {
+  const r = parseConfig('virtual_services:\n  - {name: t, address: "192.0.2.10:80", forwarding: tunnel, real_servers: [{address: "[2001:db8::5]:80"}]}\n', 'mem.yaml');
+  assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
+});
+
+test('semantic rules of one object and cross-references are reported together', () => {
+  const r = parseConfig(`
+vrrp_instances:
+  - {name: a, interface: eth0, vrid: 1, priority: 255, virtual_ips: [192.0.2.10/24]}
+vrrp_sync_groups:
+  - {name: g, instances: [a, b]}
+`, 'mem.yaml');
+  assert.ok(!r.ok);
+  if (!r.ok) assert.deepEqual(r.errors.map((e) => `${e.line}:${e.col}: ${e.path}`), ['3:51: vrrp_instances[0].priority', '5:30: vrrp_sync_groups[0].instances[1]']);
+});
