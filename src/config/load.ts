@@ -1,6 +1,6 @@
 // Reading lvsd.yaml: bytes -> YAML AST with positions -> typed, defaults-filled LvsdConfig, or every
 // problem found, each with file:line:col and key path. Never throws on bad input.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { compareIssues, type ConfigIssue } from './issues.js';
 import { DecodeContext, INVALID } from './dsl.js';
@@ -81,6 +81,11 @@ export function parseConfig(bytes: string | Uint8Array, file: string): LoadResul
 export async function loadConfig(file: string): Promise<LoadResult> {
   let bytes: Uint8Array;
   try {
+    // Only regular files: reading /dev/zero or a FIFO would never end.
+    const st = await stat(file);
+    if (st.isDirectory()) return fail(file, 1, 1, 'cannot read: is a directory, not a file (EISDIR)', '(file)');
+    if (!st.isFile()) return fail(file, 1, 1, 'cannot read: not a regular file', '(file)');
+    if (st.size > MAX_CONFIG_BYTES) return fail(file, 1, 1, `the file is larger than ${MAX_CONFIG_BYTES} bytes; is it really lvsd.yaml?`, '(file)');
     bytes = await readFile(file);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

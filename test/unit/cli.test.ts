@@ -63,6 +63,10 @@ test('lvsd check on a missing file and on a directory exits 1 naming the file', 
   const d = run('check', '-c', tmpdir());
   assert.equal(d.status, 1);
   assert.match(d.stderr, /:1:1: \(file\): cannot read: is a directory/);
+  // A device that never ends is refused, not read forever.
+  const z = spawnSync(process.execPath, [lvsd, 'check', '-c', '/dev/zero'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(z.status, 1);
+  assert.match(z.stderr, /^\/dev\/zero:1:1: \(file\): cannot read: not a regular file\n/);
 });
 
 test('lvsd run validates first, then says plainly that the engines are not built and exits 69', () => {
