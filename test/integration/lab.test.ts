@@ -89,6 +89,17 @@ describe('lab (default backend)', () => {
     assert.equal(await lab.host('rs2').run(['cat', outside]), 'written by the test\n');
   });
 
+  test('two labs in one kernel at once get their own namespaces', async (t) => {
+    const a = await Lab.start('single-director', { kernel, services: false });
+    t.after(() => a.stop());
+    const b = await Lab.start('single-director', { kernel, services: false });
+    t.after(() => b.stop());
+    assert.notEqual(a.host('director').ns, b.host('director').ns);
+    await b.host('client').run(['ping', '-c', '1', '-W', '2', '192.0.2.10']);
+    await a.stop();
+    await b.host('client').run(['ping', '-c', '1', '-W', '2', '192.0.2.2']);
+  });
+
   test('node real server in a host: runtime control of status, body, delay, hang; TLS', async (t) => {
     const lab = await Lab.start('single-director', { kernel, services: false });
     t.after(() => lab.stop());

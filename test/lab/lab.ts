@@ -127,8 +127,19 @@ export class Lab implements AsyncDisposable {
   private stopping: Promise<void> | undefined;
   private unregister: () => void = () => {};
 
+  /** Prefixes of the labs currently built in each kernel: a second lab in one kernel gets its own. */
+  private static readonly inUse = new WeakMap<LabKernel, Set<string>>();
+
+  private readonly prefix: string;
+
   private constructor(readonly kernel: LabKernel, readonly topology: Topology, private readonly ownsKernel: boolean) {
-    const ns = namespaces(topology, kernel.nsPrefix);
+    const used = Lab.inUse.get(kernel) ?? new Set<string>();
+    Lab.inUse.set(kernel, used);
+    let prefix = kernel.nsPrefix;
+    for (let n = 2; used.has(prefix); n++) prefix = `${kernel.nsPrefix}lab${n}-`;
+    used.add(prefix);
+    this.prefix = prefix;
+    const ns = namespaces(topology, prefix);
     this.switchNs = ns.switch;
     for (const [h, n] of Object.entries(ns.hosts)) this.hosts.set(h, new LabHost(this, h, n));
   }
@@ -156,7 +167,7 @@ export class Lab implements AsyncDisposable {
     }
     try {
       const t1 = Date.now();
-      for (const step of buildPlan(t, kernel.nsPrefix)) {
+      for (const step of buildPlan(t, lab.prefix)) {
         const r = await kernel.exec(step);
         if (r.code !== 0) throw new LabCommandError(step.ns ?? '(root)', step.argv, { ...r, stderr: `${r.stderr}${step.input ? `\ninput:\n${step.input}` : ''}` });
       }
@@ -225,6 +236,7 @@ export class Lab implements AsyncDisposable {
       }
     }
     this.unregister();
+    Lab.inUse.get(this.kernel)?.delete(this.prefix);
     if (this.ownsKernel) await this.kernel.stop().catch((e) => errors.push(e));
     if (errors.length) throw new AggregateError(errors, `lab ${this.topology.name}: teardown had ${errors.length} error(s)`);
   }

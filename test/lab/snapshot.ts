@@ -58,7 +58,8 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): SnapshotDiff {
 
 /** The tags a lab created by process `pid` puts in the names of what it creates. */
 export function ownerTags(pid: number): string[] {
-  return [`${LAB_PREFIX}-${pid}-`, `${LAB_PREFIX}${pid}x`];
+  // UML kernels: lvsdlab-PID-N-...; host labs: lvsdlab-PIDxN-... (directories), lvsdlabPIDxN- (namespaces).
+  return [`${LAB_PREFIX}-${pid}-`, `${LAB_PREFIX}-${pid}x`, `${LAB_PREFIX}${pid}x`];
 }
 
 /** Added items that belong to labs of process `pid`; empty means nothing leaked. */
