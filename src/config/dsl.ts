@@ -316,8 +316,8 @@ export class Obj<F extends Fields> extends Type<ObjValue<F>> {
       const path = joinKey(at.path, key);
       const first = seen.get(key);
       if (first !== undefined) {
+        // Reported, but the shape stays usable (the first value wins), so cross-reference rules still run.
         ctx.report(keyOffset, path, `duplicate key; first set on line ${ctx.line(first)}`);
-        bad = true;
         continue;
       }
       seen.set(key, keyOffset);
@@ -325,8 +325,9 @@ export class Obj<F extends Fields> extends Type<ObjValue<F>> {
       if (!field) {
         const hint = this.o.hints?.[key] ?? extraHints[key];
         const near = suggest(key, known);
+        // An unknown key is an error, but it does not spoil the keys that are known: cross-reference
+        // rules still run, so a typo and a dangling reference are reported in the same pass.
         ctx.report(keyOffset, path, hint ? `unknown key; ${hint}` : near ? `unknown key; did you mean '${near}'?` : `unknown key; expected one of: ${known.join(', ')}`);
-        bad = true;
         continue;
       }
       const type = field instanceof Type ? field : field.type;
@@ -339,7 +340,7 @@ export class Obj<F extends Fields> extends Type<ObjValue<F>> {
         ctx.report(at.offset, at.path || '(document)', `missing required key '${k}'`);
         bad = true;
       } else if (f.kind === 'def') {
-        out[k] = structuredClone(f.value);
+        out[k] = typeof f.value === 'object' && f.value !== null ? structuredClone(f.value) : f.value;
       }
     }
     if (bad) return INVALID;
