@@ -80,9 +80,15 @@ export class IpvsTableSync {
       only = undefined; // after a re-read, look at everything lvsd declares
     }
     // Owned from now on: what is desired, plus owned services we failed to delete (to try again later).
-    const next = new Set(desired.keys());
-    for (const k of this.ownedKeys) if (!desired.has(k) && this.kernel!.has(k)) next.add(k);
-    this.ownedKeys = next;
+    // An incremental apply updates only the keys it looked at: O(1) for one checker's change.
+    const update = (k: string) => { if (desired.has(k) || this.kernel!.has(k)) this.ownedKeys.add(k); else this.ownedKeys.delete(k); };
+    if (only) {
+      for (const k of only) if (desired.has(k) || this.ownedKeys.has(k)) update(k);
+    } else {
+      const next = new Set(desired.keys());
+      for (const k of this.ownedKeys) if (!desired.has(k) && this.kernel!.has(k)) next.add(k);
+      this.ownedKeys = next;
+    }
     return report;
   }
 

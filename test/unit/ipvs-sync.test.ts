@@ -107,3 +107,17 @@ test('owned services dropped from the table are deleted; if the delete fails the
   assert.ok(!k.entries.has('2|6|10.0.0.2|80'));
   assert.deepEqual([...sync.owned], ['2|6|10.0.0.1|80']);
 });
+
+test('an incremental apply (`only`) keeps ownership exact without walking the whole table', async () => {
+  const k = new ModelKernel();
+  const sync = new IpvsTableSync(k, { owned: ['2|6|10.0.0.9|80'] });
+  k.entries.set('2|6|10.0.0.8|80', { service: svc('10.0.0.8'), dests: new Map() }); // foreign
+  const desired = indexTable(table());
+  await sync.apply(desired);
+  desired.delete('2|6|10.0.0.2|80');
+  const r = await sync.apply(desired, { only: ['2|6|10.0.0.2|80', '2|6|10.0.0.8|80'] });
+  assert.equal(r.writes, 1);
+  assert.ok(!k.entries.has('2|6|10.0.0.2|80'));
+  assert.ok(k.entries.has('2|6|10.0.0.8|80'), 'a foreign key passed in `only` is still foreign');
+  assert.deepEqual([...sync.owned].sort(), ['2|6|10.0.0.1|80']);
+});
