@@ -84,6 +84,14 @@ export function parseEndpoint(input: unknown, opts: { portOptional?: boolean; al
   return fail(ip.value.family === 6 ? `'${s}' reads as an IPv6 address without a port; write IPv6 with a port as [ADDRESS]:PORT, e.g. [2001:db8::1]:443` : `'${s}' needs a port: ${s}:PORT`);
 }
 
+/** parseEndpoint() when the port is required, typed accordingly. */
+export function parseRequiredEndpoint(input: unknown, allowZeroPort = false): ParseResult<Endpoint> {
+  const r = parseEndpoint(input, { allowZeroPort });
+  if (!r.ok) return r;
+  const { port } = r.value;
+  return port === undefined ? fail('expected address:port') : { ok: true, value: { ...r.value, port } };
+}
+
 /** Dotted IPv4 netmask to a prefix length, refusing non-contiguous masks (IPVS masks the client address with it). */
 export function netmaskToPrefix(mask: string): ParseResult<number> {
   const ip = parseIp(mask);

@@ -1,7 +1,7 @@
 // The whole lvsd configuration, declared once. The exported types (LvsdConfig and its parts) are what
 // the engines consume; the same declarations validate lvsd.yaml and emit deploy/lvsd.schema.json.
 // Rules that need more than one key live in .refine() here (local) or in semantic.ts (cross-references).
-import { checkInterfaceName, netmaskToPrefix, parseEndpoint, parseIp, parsePrefix, type Endpoint, type IpAddress, type IpPrefix, type MaybeEndpoint } from './address.js';
+import { checkInterfaceName, netmaskToPrefix, parseEndpoint, parseIp, parseRequiredEndpoint, parsePrefix, type Endpoint, type IpAddress, type IpPrefix, type MaybeEndpoint } from './address.js';
 import { formatDuration } from './duration.js';
 import {
   alt, arr, bool, custom, def, defDuration, duration, int, mapped, obj, oneOf, opt, str, tagged, type Fields, type Infer, type JsonSchema,
@@ -18,9 +18,7 @@ const ifname = (description: string) => str(description, { check: checkInterface
 
 const ipAddress = (description: string) => custom<IpAddress>(parseIp, { type: 'string' }, description);
 const ipPrefix = (description: string) => custom<IpPrefix>(parsePrefix, { type: 'string' }, description);
-const endpoint = (description: string, allowZeroPort = false) => custom<Endpoint>(
-  (v) => parseEndpoint(v, { allowZeroPort }) as ReturnType<typeof parseEndpoint> & { value: Endpoint },
-  { type: 'string' }, description);
+const endpoint = (description: string, allowZeroPort = false) => custom<Endpoint>((v) => parseRequiredEndpoint(v, allowZeroPort), { type: 'string' }, description);
 const maybeEndpoint = (description: string) => custom<MaybeEndpoint>((v) => parseEndpoint(v, { portOptional: true }), { type: 'string' }, description);
 
 const ARGV_HELP = 'An argv list, run directly without a shell: the first item is an absolute path.';
@@ -37,26 +35,29 @@ const listen = (description: string, unix: boolean) => custom<Listen>((v) => {
     const path = v.slice(5);
     return path.startsWith('/') ? { ok: true, value: { kind: 'unix', path } } : { ok: false, message: `'${v}': the socket path must be absolute (unix:/run/lvsd/control.sock)` };
   }
-  const e = parseEndpoint(v);
-  return e.ok ? { ok: true, value: { kind: 'tcp', ...(e.value as Endpoint) } } : e;
+  const e = parseRequiredEndpoint(v);
+  return e.ok ? { ok: true, value: { kind: 'tcp', ...e.value } } : e;
 }, { type: 'string' }, description);
 
 const weightDelta = (description: string) => int(-254, 254, description);
 
 // ---- global ----
 
+const metricsSection = obj({
+  listen: def(listen('Prometheus endpoint address:port.', false), { kind: 'tcp', address: '127.0.0.1', port: 9641, family: 4 } as Listen, '127.0.0.1:9641'),
+}, 'Prometheus metrics.');
+const controlSection = obj({
+  listen: def(listen('Control API: unix:/path (default) or address:port.', true), { kind: 'unix', path: '/run/lvsd/control.sock' } as Listen, 'unix:/run/lvsd/control.sock'),
+  token_file: opt(str('File holding the bearer token the control API requires; required when it listens on TCP.', { minLength: 1 })),
+}, 'The local control API (drain, weights, status).').refine((c, report) => {
+  if (c.listen.kind === 'tcp' && c.token_file === undefined) report('listen', 'a TCP control listener needs token_file (anyone who can connect could drain servers)');
+  if (c.token_file !== undefined && !c.token_file.startsWith('/')) report('token_file', `'${c.token_file}' must be an absolute path`);
+});
+
 const globalSection = obj({
   router_id: opt(str('Identifies this director in logs, notifications and metrics. Default: the host name.', { minLength: 1, maxLength: 64 })),
-  metrics: def(obj({
-    listen: def(listen('Prometheus endpoint address:port.', false), { kind: 'tcp', address: '127.0.0.1', port: 9641, family: 4 }, '127.0.0.1:9641'),
-  }, 'Prometheus metrics.'), { listen: { kind: 'tcp', address: '127.0.0.1', port: 9641, family: 4 } as Listen }, {}),
-  control: def(obj({
-    listen: def(listen('Control API: unix:/path (default) or address:port.', true), { kind: 'unix', path: '/run/lvsd/control.sock' }, 'unix:/run/lvsd/control.sock'),
-    token_file: opt(str('File holding the bearer token the control API requires; required when it listens on TCP.', { minLength: 1 })),
-  }, 'The local control API (drain, weights, status).').refine((c, report) => {
-    if (c.listen.kind === 'tcp' && c.token_file === undefined) report('listen', 'a TCP control listener needs token_file (anyone who can connect could drain servers)');
-    if (c.token_file !== undefined && !c.token_file.startsWith('/')) report('token_file', `'${c.token_file}' must be an absolute path`);
-  }), { listen: { kind: 'unix', path: '/run/lvsd/control.sock' } as Listen }, {}),
+  metrics: def(metricsSection, metricsSection.defaults(), {}),
+  control: def(controlSection, controlSection.defaults(), {}),
   log: def(obj({
     level: def(oneOf(['debug', 'info', 'warn', 'error'], 'Least severe message logged.', { warning: "write 'warn'" }), 'info'),
     format: def(oneOf(['auto', 'json', 'text'], 'auto: text on a terminal, JSON lines to journald/pipes.'), 'auto'),
