@@ -54,14 +54,16 @@ const controlSection = obj({
   if (c.token_file !== undefined && !c.token_file.startsWith('/')) report('token_file', `'${c.token_file}' must be an absolute path`);
 });
 
+const logSection = obj({
+  level: def(oneOf(['debug', 'info', 'warn', 'error'], 'Least severe message logged.', { warning: "write 'warn'" }), 'info'),
+  format: def(oneOf(['auto', 'json', 'text'], 'auto: text on a terminal, JSON lines to journald/pipes.'), 'auto'),
+}, 'Logging.');
+
 const globalSection = obj({
   router_id: opt(str('Identifies this director in logs, notifications and metrics. Default: the host name.', { minLength: 1, maxLength: 64 })),
   metrics: def(metricsSection, metricsSection.defaults(), {}),
   control: def(controlSection, controlSection.defaults(), {}),
-  log: def(obj({
-    level: def(oneOf(['debug', 'info', 'warn', 'error'], 'Least severe message logged.', { warning: "write 'warn'" }), 'info'),
-    format: def(oneOf(['auto', 'json', 'text'], 'auto: text on a terminal, JSON lines to journald/pipes.'), 'auto'),
-  }, 'Logging.'), { level: 'info' as const, format: 'auto' as const }, {}),
+  log: def(logSection, logSection.defaults(), {}),
   script_user: def(str('User that scripts (track scripts, script checks, notify commands) run as unless they name their own.', { minLength: 1 }), 'nobody'),
 }, 'Settings of this director as a whole.', {
   hints: { script_security: 'lvsd always refuses scripts writable by non-root users; there is nothing to enable' },

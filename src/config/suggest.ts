@@ -18,9 +18,11 @@ export function editDistance(a: string, b: string): number {
 /**
  * The candidate nearest to `word`, if it is near enough to be a plausible typo: at most a third of
  * the word's length (minimum 1, maximum 3), compared case-insensitively. Ties go to the earlier candidate.
+ * Words under 3 characters get no suggestion: every short word is one edit from another.
  */
 export function suggest(word: string, candidates: readonly string[]): string | undefined {
   const w = word.toLowerCase();
+  if (w.length < 3) return undefined;
   const limit = Math.min(3, Math.max(1, Math.floor(w.length / 3)));
   let best: string | undefined;
   let bestD = Infinity;

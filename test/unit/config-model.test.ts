@@ -86,7 +86,8 @@ test('suggestions: near misses and transpositions, nothing for unrelated words',
   assert.equal(suggest('Interface', ['interface']), 'interface');
   assert.equal(suggest('wrrr', ['rr', 'wrr', 'lc']), 'wrr');
   assert.equal(suggest('banana', ['priority', 'preempt']), undefined);
-  assert.equal(suggest('x', ['y']), 'y');
+  assert.equal(suggest('x', ['y']), undefined);
+  assert.equal(suggest('rrr', ['rr', 'wrr']), 'rr');
 });
 
 test('deploy/lvsd.schema.json is exactly what the DSL emits (regenerate: node dist/src/config/emit-schema.js > deploy/lvsd.schema.json)', () => {
