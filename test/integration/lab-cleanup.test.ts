@@ -31,6 +31,12 @@ async function settle(before: Snapshot, pid: number, ms = 15_000): Promise<void>
   }
 }
 
+function withoutTestContext(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env.NODE_TEST_CONTEXT;
+  return env;
+}
+
 async function processesGone(pid: number, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
@@ -41,21 +47,27 @@ async function processesGone(pid: number, ms = 15_000): Promise<void> {
   }
 }
 
-function runChild(mode: string, backend: Backend, signal?: NodeJS.Signals): Promise<{ pid: number; code: number | null; signal: NodeJS.Signals | null; stderr: string; ready: boolean }> {
+function runChild(mode: string, backend: Backend, signal?: NodeJS.Signals, underTestRunner = false): Promise<{ pid: number; code: number | null; signal: NodeJS.Signals | null; stderr: string; ready: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, mode, backend], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = underTestRunner
+      // A runner of its own: without NODE_TEST_CONTEXT (inherited from ours) it reports in plain TAP.
+      ? spawn(process.execPath, ['--test', '--test-reporter=tap', CHILD], { stdio: ['ignore', 'pipe', 'pipe'], env: withoutTestContext({ LAB_CHILD_MODE: mode, LAB_CHILD_BACKEND: backend }) })
+      : spawn(process.execPath, [CHILD, mode, backend], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let ready = false;
-    child.stdout.resume();
-    child.stderr.on('data', (b: Buffer) => {
+    // The child reports on stderr; a test runner turns that into "# ..." lines on its stdout.
+    const onOutput = (b: Buffer): void => {
       stderr += b.toString();
       if (!ready && /child \d+ ready/.test(stderr)) {
         ready = true;
         if (signal) child.kill(signal);
       }
-    });
+    };
+    child.stdout.on('data', onOutput);
+    child.stderr.on('data', onOutput);
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`child ${mode} did not finish; stderr:\n${stderr}`)); }, 90_000);
-    child.on('exit', (code, sig) => { clearTimeout(timer); resolve({ pid: child.pid!, code, signal: sig, stderr, ready }); });
+    // The lab's owner is the process that printed "child PID ready" (under node --test, a grandchild).
+    child.on('exit', (code, sig) => { clearTimeout(timer); resolve({ pid: Number(/child (\d+) ready/.exec(stderr)?.[1] ?? child.pid), code, signal: sig, stderr, ready }); });
   });
 }
 
@@ -87,8 +99,10 @@ for (const { backend, skip } of backends) {
       assertNoLeaks(before, process.pid);
     });
 
-    const cases: { mode: string; signal?: NodeJS.Signals; expect: (r: { code: number | null; signal: NodeJS.Signals | null }) => boolean }[] = [
+    const cases: { mode: string; signal?: NodeJS.Signals; runner?: boolean; expect: (r: { code: number | null; signal: NodeJS.Signals | null }) => boolean }[] = [
       { mode: 'throw', expect: (r) => r.code === 1 },
+      // The file's tests pass and its process exits at once: the lab is stopped after the last test.
+      { mode: 'forget', runner: true, expect: (r) => r.code === 0 },
       { mode: 'abandon', expect: (r) => r.code === 3 },
       { mode: 'wait', signal: 'SIGTERM', expect: (r) => r.code === 143 },
       // Same handler as SIGTERM; a UML boot costs seconds, so only the host backend repeats it.
@@ -100,9 +114,11 @@ for (const { backend, skip } of backends) {
     // Each child is judged by its own pid's tag, so they can run at the same time (a UML boot is seconds).
     describe('test processes that die badly', { concurrency: true }, () => {
     for (const c of cases) {
-      test(`a test process that ${c.mode === 'throw' ? 'throws midway' : c.mode === 'abandon' ? 'exits without stopping its lab' : `gets ${c.signal}`} leaves nothing behind`, async () => {
+      const what = c.mode === 'throw' ? 'throws midway' : c.mode === 'abandon' ? 'exits without stopping its lab'
+        : c.mode === 'forget' ? 'never stops its lab (under node --test)' : `gets ${c.signal}`;
+      test(`a test process that ${what} leaves nothing behind`, async () => {
         const before = takeSnapshot();
-        const r = await runChild(c.mode, backend, c.signal);
+        const r = await runChild(c.mode, backend, c.signal, c.runner);
         assert.ok(r.ready, `the child never built its lab:\n${r.stderr}`);
         assert.ok(c.expect(r), `unexpected exit ${r.code ?? r.signal}:\n${r.stderr}`);
         if (c.signal === 'SIGKILL') {

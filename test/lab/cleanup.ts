@@ -10,6 +10,9 @@ import { join } from 'node:path';
 
 type Action = () => void;
 
+/** Labs and lab kernels not yet stopped, oldest first (each adds and removes itself). */
+export const liveResources = new Set<{ stop(): Promise<void> }>();
+
 const actions = new Map<number, { what: string; run: Action }>();
 let nextId = 1;
 let installed = false;

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessTable } from './runner.js';
-import { LAB_PREFIX, onEmergency, sweepStale } from './cleanup.js';
+import { LAB_PREFIX, liveResources, onEmergency, sweepStale } from './cleanup.js';
 import type { LabKernel } from './kernel.js';
 import type { ExecRequest, ExecResult, ProcEvent, SpawnRequest } from './protocol.js';
 
@@ -22,6 +22,7 @@ export class HostKernel implements LabKernel {
 
   private constructor(readonly nsPrefix: string, readonly dir: string) {
     this.unregister = onEmergency(`host lab ${dir}`, () => this.emergencyStop());
+    liveResources.add(this);
   }
 
   static create(): HostKernel {
@@ -64,6 +65,7 @@ export class HostKernel implements LabKernel {
     while (this.table.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     rmSync(this.dir, { recursive: true, force: true });
     this.unregister();
+    liveResources.delete(this);
   }
 
   async [Symbol.asyncDispose](): Promise<void> { await this.stop(); }

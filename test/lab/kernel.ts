@@ -3,6 +3,7 @@
 // IPVS and we are root. Tests never see the difference except through `backend`.
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { liveResources } from './cleanup.js';
 import type { ExecRequest, ExecResult, ProcEvent, SpawnRequest } from './protocol.js';
 
 export type Backend = 'uml' | 'host';
@@ -64,4 +65,17 @@ export async function bootKernel(opts: KernelOptions = {}): Promise<LabKernel> {
   }
   const { HostKernel } = await import('./hostkernel.js');
   return HostKernel.create();
+}
+
+/** Stops every lab and kernel still running, newest first (a lab before the kernel it lives in). */
+export async function stopAllLabs(): Promise<void> {
+  for (const r of [...liveResources].reverse()) await r.stop().catch(() => {});
+}
+
+// Under the test runner, a test file that forgets lab.stop() would otherwise keep its process alive
+// (nginx and friends are running) until the runner's timeout: stop what is left once the file's
+// tests are done. NODE_TEST_CONTEXT is how node --test marks the processes it runs files in.
+if (process.env.NODE_TEST_CONTEXT) {
+  const { after } = await import('node:test');
+  after(stopAllLabs);
 }

@@ -10,7 +10,7 @@ import { bootKernel, type Backend, type KernelOptions, type LabKernel } from './
 import { buildPlan, namespaces, teardownScript, validate, type ServiceSpec, type Topology } from './topology.js';
 import { topologyByName } from './topologies.js';
 import { LabProcess, type ExitStatus } from './process.js';
-import { killNamespaceProcesses, onEmergency, quietly } from './cleanup.js';
+import { killNamespaceProcesses, liveResources, onEmergency, quietly } from './cleanup.js';
 import type { ExecResult } from './protocol.js';
 import { nginxConfig, type NginxOptions } from './nginx.js';
 import { fileURLToPath } from 'node:url';
@@ -139,6 +139,7 @@ export class Lab implements AsyncDisposable {
     for (let n = 2; used.has(prefix); n++) prefix = `${kernel.nsPrefix}lab${n}-`;
     used.add(prefix);
     this.prefix = prefix;
+    liveResources.add(this);
     const ns = namespaces(topology, prefix);
     this.switchNs = ns.switch;
     for (const [h, n] of Object.entries(ns.hosts)) this.hosts.set(h, new LabHost(this, h, n));
@@ -155,6 +156,7 @@ export class Lab implements AsyncDisposable {
     validate(t);
     const t0 = Date.now();
     const kernel = opts.kernel ?? await bootKernel(opts);
+    if (kernel.stopped) throw new Error('lab kernel is stopped');
     const lab = new Lab(kernel, t, !opts.kernel);
     lab.timings.bootMs = opts.kernel ? 0 : Date.now() - t0;
     if (kernel.backend === 'host') {
@@ -237,6 +239,7 @@ export class Lab implements AsyncDisposable {
     }
     this.unregister();
     Lab.inUse.get(this.kernel)?.delete(this.prefix);
+    liveResources.delete(this);
     if (this.ownsKernel) await this.kernel.stop().catch((e) => errors.push(e));
     if (errors.length) throw new AggregateError(errors, `lab ${this.topology.name}: teardown had ${errors.length} error(s)`);
   }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import { encode, LineDecoder, type ExecRequest, type ExecResult, type ProcEvent, type Reply, type Request, type SpawnRequest } from './protocol.js';
-import { LAB_PREFIX, onEmergency, sweepStale } from './cleanup.js';
+import { LAB_PREFIX, liveResources, onEmergency, sweepStale } from './cleanup.js';
 import { requirePackages } from './prereq.js';
 import type { KernelOptions, LabKernel } from './kernel.js';
 
@@ -113,6 +113,7 @@ export class UmlKernel implements LabKernel {
     private readonly opts: KernelOptions,
   ) {
     this.unregister = onEmergency(`uml ${umid}`, () => this.emergencyStop());
+    liveResources.add(this);
     this.exited = new Promise((resolve) => child.on('exit', () => resolve()));
     let consoleTail = '';
     (child.stdout as Readable).setEncoding('utf8');
@@ -166,6 +167,7 @@ export class UmlKernel implements LabKernel {
     k.ready = k.waitReady(60_000);
     try {
       await k.ready;
+      k.updateRef();
     } catch (e) {
       await k.stop();
       throw e;
@@ -202,6 +204,7 @@ export class UmlKernel implements LabKernel {
         if (!p) return;
         this.pending.delete(msg.id);
         if (msg.ok) { p.first?.(msg.result); p.resolve(msg.result); } else p.reject(new Error(`lab agent: ${msg.error}`));
+        this.updateRef();
         return;
       }
       case 'data': this.listeners.get(msg.handle)?.(msg); return;
@@ -209,6 +212,7 @@ export class UmlKernel implements LabKernel {
         const l = this.listeners.get(msg.handle);
         this.listeners.delete(msg.handle);
         l?.(msg);
+        this.updateRef();
         return;
       }
     }
@@ -219,8 +223,19 @@ export class UmlKernel implements LabKernel {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, first: first as ((v: unknown) => void) | undefined });
+      this.updateRef();
       (this.child.stdio[3] as Writable).write(encode({ ...req, id } as Request));
     });
+  }
+
+  /**
+   * The kernel keeps this process alive only while something is under way (a request, a running
+   * process); an idle, forgotten kernel lets the process exit, and the exit hook powers it off.
+   */
+  private updateRef(): void {
+    const busy = this.pending.size + this.listeners.size > 0 && !this.stopped;
+    const handles = [this.child, this.child.stdio[4], this.child.stdio[3], this.child.stdout, this.child.stderr] as unknown as ({ ref?: () => void; unref?: () => void } | null)[];
+    for (const h of handles) { if (busy) h?.ref?.(); else h?.unref?.(); }
   }
 
   async exec(req: ExecRequest): Promise<ExecResult> {
@@ -289,6 +304,7 @@ export class UmlKernel implements LabKernel {
     this.failPending('lab kernel stopped');
     this.removeDirs();
     this.unregister();
+    liveResources.delete(this);
   }
 
   async [Symbol.asyncDispose](): Promise<void> { await this.stop(); }
