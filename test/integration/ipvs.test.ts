@@ -183,7 +183,9 @@ describe('IPVS through lvsd, judged by ipvsadm (lab kernel)', () => {
       assert.equal(list.stdout, await ours.run(['ipvsadm', '-Ln']), `lvsd ipvs list ${list.stderr}`);
       if (!c.compare) {
         assert.equal((await lvsd(ours, ['save'])).stdout, await ours.run(['ipvsadm', '-Sn']), 'lvsd ipvs save');
-        assert.equal((await lvsd(ours, ['list', '--thresholds'])).stdout, await ours.run(['ipvsadm', '-Ln', '--thresholds']), 'lvsd ipvs list --thresholds');
+        for (const f of ['--thresholds', '--persistent-conn', '--rate', '--stats']) {
+          assert.equal((await lvsd(ours, ['list', f])).stdout, await ours.run(['ipvsadm', '-Ln', f]), `lvsd ipvs list ${f}`);
+        }
         assert.equal(renderSave(c.table), await ref.run(['ipvsadm', '-Sn']), 'the records render as ipvsadm -Sn prints them');
       } else {
         assert.equal((await lvsd(ours, ['list', ...c.compare[0]!.slice(2)])).stdout, await ours.run(c.compare[0]!), `lvsd ipvs list ${c.compare[0]!.slice(2).join(' ')}`);
@@ -206,6 +208,13 @@ describe('IPVS through lvsd, judged by ipvsadm (lab kernel)', () => {
     table[7]!.dests[2]!.weight = 0;
     assert.equal((await apply(ours, { table })).writes, 1);
     assert.match(await ours.run(['ipvsadm', '-Ln', '-t', '10.1.0.8:80']), /192\.168\.2\.3:80\s+Masq\s+0\s/);
+    // Forwarding method, scheduler and persistence are edited in place too: one write each.
+    table[7]!.dests[2]!.fwdMethod = IP_VS_CONN_F_DROUTE;
+    assert.equal((await apply(ours, { table })).writes, 1);
+    assert.match(await ours.run(['ipvsadm', '-Sn']), /-a -t 10\.1\.0\.8:80 -r 192\.168\.2\.3:80 -g -w 0\n/);
+    table[3]!.service = { ...table[3]!.service, schedName: 'sh', flags: IP_VS_SVC_F_PERSISTENT, timeout: 120, netmask: 0xffffff00 };
+    assert.equal((await apply(ours, { table })).writes, 1);
+    assert.match(await ours.run(['ipvsadm', '-Sn']), /-A -t 10\.1\.0\.4:80 -s sh -p 120 -M 255\.255\.255\.0\n(-a -t 10\.1\.0\.4:80 .*\n){4}/);
     assert.equal(await ours.run(['ipvsadm', '-Ln', '-t', '10.9.9.9:80']), foreign, 'the foreign service is as it was');
   });
 
