@@ -72,14 +72,22 @@ for (let i = 0; i < Math.min(changes, 5); i++) {
   fullMs.push(performance.now() - t);
   if (client.writes - w0 !== 1) throw new Error('full reconcile wrote ' + (client.writes - w0));
 }
-console.log(JSON.stringify({ programMs, loadMs: start - t0, writes: report.writes, errors: report.errors.length, weightMs, fullMs }));
+// A restart: a new shell adopts the whole table (dump of services, one destination dump per service).
+let adoptMs = 0;
+if (changes) {
+  const t = performance.now();
+  const adopted = await new IpvsTableSync(client).apply(desired);
+  adoptMs = performance.now() - t;
+  if (adopted.writes !== 0) throw new Error('adoption wrote ' + adopted.writes);
+}
+console.log(JSON.stringify({ programMs, loadMs: start - t0, writes: report.writes, errors: report.errors.length, weightMs, fullMs, adoptMs }));
 client.close();
 `;
 
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 
-interface LvsdRun { programMs: number; loadMs: number; writes: number; errors: number; weightMs: number[]; fullMs: number[]; processMs: number }
+interface LvsdRun { programMs: number; loadMs: number; writes: number; errors: number; weightMs: number[]; fullMs: number[]; adoptMs: number; processMs: number }
 
 /** One fresh kernel: runs `what` in the director namespace and returns its result. */
 async function onFreshKernel<T>(what: (lab: Lab) => Promise<T>): Promise<T> {
@@ -122,12 +130,14 @@ async function lvsdProgram(services: number, changes: number): Promise<LvsdRun> 
 }
 
 /** ipvsadm -e of one destination in the same 10k table: what an operator (or keepalived's fork) pays. */
-async function ipvsadmEdit(services: number): Promise<number[]> {
+async function ipvsadmEdit(services: number): Promise<{ edits: number[]; listMs: number }> {
   return onFreshKernel(async (l) => {
     const file = join(l.dir, 'table.sn');
     writeFileSync(file, renderSave(benchTable(services), { nosort: true }));
-    const script = `ipvsadm -R < ${file}; for i in 1 2 3 4 5 6 7 8 9 10; do a=$(date +%s%N); ipvsadm -e -t 10.0.1.1:80 -r 192.168.58.2:8080 -m -w $((i + 1)); b=$(date +%s%N); echo $(( (b - a) / 1000 )); done`;
-    return (await l.host('director').sh(script, { timeoutMs: 300_000 })).trim().split('\n').map((x) => Number(x) / 1000);
+    const script = `ipvsadm -R < ${file}; for i in 1 2 3 4 5 6 7 8 9 10; do a=$(date +%s%N); ipvsadm -e -t 10.0.1.1:80 -r 192.168.58.2:8080 -m -w $((i + 1)); b=$(date +%s%N); echo $(( (b - a) / 1000 )); done; ` +
+      `a=$(date +%s%N); ipvsadm -Ln > /dev/null; b=$(date +%s%N); echo $(( (b - a) / 1000 ))`;
+    const times = (await l.host('director').sh(script, { timeoutMs: 300_000 })).trim().split('\n').map((x) => Number(x) / 1000);
+    return { edits: times.slice(0, -1), listMs: times.at(-1)! };
   });
 }
 
@@ -156,12 +166,16 @@ export async function run(args: string[]): Promise<BenchResult[]> {
   }
   if (lastLvsd) {
     const size = Math.max(...sizes);
-    const edits = await ipvsadmEdit(size);
+    const { edits, listMs } = await ipvsadmEdit(size);
     const w = median(lastLvsd.weightMs), e = median(edits);
     results.push({
       bench: 'ipvs', metric: `weight_change_${size / 1000}k`, lvsd: round(w, 3), reference: round(e, 3), ratio: round(w / e, 4), unit: 'ms',
       lvsd_p90: round([...lastLvsd.weightMs].sort((a, b) => a - b)[Math.floor(lastLvsd.weightMs.length * 0.9)]!, 3), lvsd_max: round(Math.max(...lastLvsd.weightMs), 3), samples: lastLvsd.weightMs.length, writes_per_change: 1,
       lvsd_full_reconcile_ms: round(median(lastLvsd.fullMs), 2), reference_tool: 'ipvsadm -e (one process per change)',
+    });
+    results.push({
+      bench: 'ipvs', metric: `adopt_${size / 1000}k_x4`, lvsd: round(lastLvsd.adoptMs), reference: round(listMs), ratio: round(lastLvsd.adoptMs / listMs, 3), unit: 'ms',
+      writes: 0, reference_tool: 'ipvsadm -Ln (reading the same table)', note: 'lvsd: dump + reconcile on restart, zero writes',
     });
   }
   return results;
