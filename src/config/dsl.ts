@@ -20,6 +20,15 @@ export class DecodeContext {
   readonly issues: RawIssue[] = [];
   /** key path -> offset of its value node (or of its key, when the value is empty). */
   readonly positions = new Map<string, number>();
+  /** For partial lists with dropped elements: position in the value -> index in the file. */
+  readonly sectionIndex = new Map<string, number[]>();
+  /** Names of dropped list elements, per list path. */
+  private readonly droppedNames = new Map<string, Set<string>>();
+  dropped(listPath: string): Set<string> {
+    let set = this.droppedNames.get(listPath);
+    if (!set) this.droppedNames.set(listPath, (set = new Set()));
+    return set;
+  }
   aliasDepth = 0;
   aliasedNodes = 0;
   aliasLimitReported = false;
@@ -215,7 +224,12 @@ export class Enum<const V extends string | number> extends Type<V> {
 
 // ---- containers ----
 
-export interface ArrOpts { minItems?: number; maxItems?: number }
+export interface ArrOpts {
+  minItems?: number;
+  maxItems?: number;
+  /** Keep valid elements when others are invalid (errors are still reported); see DecodeContext.sectionIndex. */
+  partial?: boolean;
+}
 export class Arr<T> extends Type<T[]> {
   constructor(readonly item: Type<T>, private readonly o: ArrOpts = {}, description?: string) { super(description); }
   protected decodeNode(node: YNode, at: At, ctx: DecodeContext): T[] | Invalid {
@@ -224,11 +238,22 @@ export class Arr<T> extends Type<T[]> {
       return INVALID;
     }
     const out: T[] = [];
+    const kept: number[] = [];
     let bad = false;
     node.items.forEach((item, i) => {
       const v = this.item.decode(item, { path: joinIndex(at.path, i), offset: offsetOfNode(item, at.offset) }, ctx);
-      if (v === INVALID) bad = true; else out.push(v);
+      if (v !== INVALID) { out.push(v); kept.push(i); return; }
+      bad = true;
+      // Remember the name of a dropped element, so references to it are not also called unknown.
+      const m = resolve(item, ctx);
+      const name = isMap(m) ? m.items.find((p) => isScalar(p.key) && p.key.value === 'name')?.value : undefined;
+      if (isScalar(name) && typeof name.value === 'string') ctx.dropped(at.path).add(name.value);
     });
+    if (bad && this.o.partial && out.length >= (this.o.minItems ?? 0)) {
+      // Top-level sections: keep the valid elements so cross-reference rules can still run on them.
+      ctx.sectionIndex.set(at.path, kept);
+      return out;
+    }
     if (this.o.minItems !== undefined && node.items.length < this.o.minItems) {
       ctx.report(at.offset, at.path, this.o.minItems === 1 ? 'must list at least one item' : `must list at least ${this.o.minItems} items`);
       return INVALID;

@@ -67,8 +67,15 @@ export function parseConfig(bytes: string | Uint8Array, file: string): LoadResul
 
   const ctx = new DecodeContext(doc, lineCounter);
   const cfg = lvsdConfigSchema.decode(doc.contents, { path: '', offset: 0 }, ctx);
-  // Cross-reference rules only make sense on a fully valid tree; shape errors are reported first.
-  if (cfg !== INVALID) for (const s of checkSemantics(cfg)) ctx.report(ctx.offsetOf(s.path), s.path, s.message);
+  // Cross-reference rules run on whatever decoded: broken list elements were dropped (and reported),
+  // the rest keep their place in the file through sectionIndex.
+  if (cfg !== INVALID) {
+    const info = {
+      index: (section: string, i: number) => ctx.sectionIndex.get(section)?.[i] ?? i,
+      dropped: (section: string) => ctx.dropped(section),
+    };
+    for (const s of checkSemantics(cfg, info)) ctx.report(ctx.offsetOf(s.path), s.path, s.message);
+  }
   for (const i of ctx.issues) push(i.offset, i.path === '' ? '(document)' : i.path, i.message);
   if (errors.length || cfg === INVALID) {
     if (!errors.length) push(0, '(document)', 'invalid configuration');

@@ -421,13 +421,14 @@ export const virtualServiceSchema = obj({
 
 // ---- the whole file ----
 
+// The sections are partial lists: one broken element does not stop the cross-reference rules on the rest.
 export const lvsdConfigSchema = obj({
   global: def(globalSection, globalSection.defaults(), {}),
-  vrrp_instances: def(arr(vrrpInstanceSchema, 'VRRP instances (keepalived vrrp_instance).'), [], []),
-  vrrp_sync_groups: def(arr(syncGroupSchema, 'Sync groups (keepalived vrrp_sync_group).'), [], []),
-  track_scripts: def(arr(trackScriptSchema, 'Scripts instances can track (keepalived vrrp_script).'), [], []),
-  checks: def(arr(namedCheckSchema, 'Named health checks that services and real servers refer to by name.'), [], []),
-  virtual_services: def(arr(virtualServiceSchema, 'IPVS virtual services (keepalived virtual_server).'), [], []),
+  vrrp_instances: def(arr(vrrpInstanceSchema, 'VRRP instances (keepalived vrrp_instance).', { partial: true }), [], []),
+  vrrp_sync_groups: def(arr(syncGroupSchema, 'Sync groups (keepalived vrrp_sync_group).', { partial: true }), [], []),
+  track_scripts: def(arr(trackScriptSchema, 'Scripts instances can track (keepalived vrrp_script).', { partial: true }), [], []),
+  checks: def(arr(namedCheckSchema, 'Named health checks that services and real servers refer to by name.', { partial: true }), [], []),
+  virtual_services: def(arr(virtualServiceSchema, 'IPVS virtual services (keepalived virtual_server).', { partial: true }), [], []),
 }, 'lvsd configuration (lvsd.yaml).', {
   hints: {
     global_defs: "write 'global'", vrrp_instance: "write 'vrrp_instances' (a list)", virtual_server: "write 'virtual_services' (a list)",

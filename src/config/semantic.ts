@@ -4,55 +4,73 @@ import type { CheckRef, LvsdConfig } from './model.js';
 
 export interface SemanticIssue { readonly path: string; readonly message: string }
 
-function uniqueNames(items: ReadonlyArray<{ name?: string | undefined }>, section: string, what: string, out: SemanticIssue[]): Map<string, number> {
-  const index = new Map<string, number>();
-  items.forEach((it, i) => {
-    if (it.name === undefined) return;
-    const j = index.get(it.name);
-    if (j !== undefined) out.push({ path: `${section}[${i}].name`, message: `duplicate ${what} name '${it.name}'; already ${section}[${j}]` });
-    else index.set(it.name, i);
-  });
-  return index;
+type Section = 'vrrp_instances' | 'vrrp_sync_groups' | 'track_scripts' | 'checks' | 'virtual_services';
+
+/**
+ * What the loader knows about sections from which broken elements were dropped: where each kept
+ * element sits in the file, and the names of the dropped ones (so they are not also "unknown").
+ */
+export interface SectionInfo {
+  index(section: Section, i: number): number;
+  dropped(section: Section): ReadonlySet<string>;
 }
+const complete: SectionInfo = { index: (_s, i) => i, dropped: () => new Set() };
 
 function nameList(names: Iterable<string>): string {
   const all = [...names];
   return all.length ? `defined: ${all.map((n) => `'${n}'`).join(', ')}` : 'none is defined';
 }
 
-export function checkSemantics(cfg: LvsdConfig): SemanticIssue[] {
+export function checkSemantics(cfg: LvsdConfig, info: SectionInfo = complete): SemanticIssue[] {
   const out: SemanticIssue[] = [];
-  const instances = uniqueNames(cfg.vrrp_instances, 'vrrp_instances', 'VRRP instance', out);
-  uniqueNames(cfg.vrrp_sync_groups, 'vrrp_sync_groups', 'sync group', out);
-  const scripts = uniqueNames(cfg.track_scripts, 'track_scripts', 'track script', out);
-  const checks = uniqueNames(cfg.checks, 'checks', 'check', out);
-  const services = uniqueNames(cfg.virtual_services, 'virtual_services', 'virtual service', out);
+  const at = (section: Section, i: number): string => `${section}[${info.index(section, i)}]`;
+
+  function uniqueNames(section: Section, what: string): Map<string, number> {
+    const index = new Map<string, number>();
+    (cfg[section] as ReadonlyArray<{ name?: string | undefined }>).forEach((it, i) => {
+      if (it.name === undefined) return;
+      const j = index.get(it.name);
+      if (j !== undefined) out.push({ path: `${at(section, i)}.name`, message: `duplicate ${what} name '${it.name}'; already ${at(section, j)}` });
+      else index.set(it.name, i);
+    });
+    return index;
+  }
+  /** Does a reference resolve? Names of elements dropped for other errors count as defined. */
+  function resolves(section: Section, names: Map<string, number>, name: string): boolean {
+    return names.has(name) || info.dropped(section).has(name);
+  }
+
+  const instances = uniqueNames('vrrp_instances', 'VRRP instance');
+  uniqueNames('vrrp_sync_groups', 'sync group');
+  const scripts = uniqueNames('track_scripts', 'track script');
+  const checks = uniqueNames('checks', 'check');
+  const services = uniqueNames('virtual_services', 'virtual service');
 
   // One virtual router per (interface, family, VRID): the VRID picks the virtual MAC 00-00-5E-00-01-{VRID}
   // (IPv4) or 00-00-5E-00-02-{VRID} (IPv6), RFC 5798 section 7.3.
   const vrids = new Map<string, number>();
   const vips = new Map<string, string>();
   cfg.vrrp_instances.forEach((v, i) => {
+    const base = at('vrrp_instances', i);
     const family = v.virtual_ips[0]!.family;
     const key = `${v.interface}/${family}/${v.vrid}`;
     const j = vrids.get(key);
-    if (j !== undefined) out.push({ path: `vrrp_instances[${i}].vrid`, message: `VRID ${v.vrid} is already used on ${v.interface} for IPv${family} by vrrp_instances[${j}] ('${cfg.vrrp_instances[j]!.name}')` });
+    if (j !== undefined) out.push({ path: `${base}.vrid`, message: `VRID ${v.vrid} is already used on ${v.interface} for IPv${family} by ${at('vrrp_instances', j)} ('${cfg.vrrp_instances[j]!.name}')` });
     else vrids.set(key, i);
     v.virtual_ips.forEach((ip, k) => {
       const other = vips.get(ip.address);
-      if (other !== undefined) out.push({ path: `vrrp_instances[${i}].virtual_ips[${k}]`, message: `${ip.address} is already a virtual IP of ${other}; two instances would fight over it` });
-      else vips.set(ip.address, `vrrp_instances[${i}] ('${v.name}')`);
+      if (other !== undefined) out.push({ path: `${base}.virtual_ips[${k}]`, message: `${ip.address} is already a virtual IP of ${other}; two instances would fight over it` });
+      else vips.set(ip.address, `${base} ('${v.name}')`);
     });
-    const t = v.track;
-    t.scripts.forEach((s, k) => {
-      if (!scripts.has(s.name)) out.push({ path: `vrrp_instances[${i}].track.scripts[${k}].name`, message: `unknown track script '${s.name}'; ${nameList(scripts.keys())}` });
+    v.track.scripts.forEach((s, k) => {
+      if (!resolves('track_scripts', scripts, s.name)) out.push({ path: `${base}.track.scripts[${k}].name`, message: `unknown track script '${s.name}'; ${nameList([...scripts.keys(), ...info.dropped('track_scripts')])}` });
     });
-    t.virtual_services.forEach((s, k) => {
-      if (!services.has(s.name)) out.push({ path: `vrrp_instances[${i}].track.virtual_services[${k}].name`, message: `unknown virtual service '${s.name}'; ${nameList(services.keys())}` });
+    v.track.virtual_services.forEach((s, k) => {
+      if (!resolves('virtual_services', services, s.name)) out.push({ path: `${base}.track.virtual_services[${k}].name`, message: `unknown virtual service '${s.name}'; ${nameList([...services.keys(), ...info.dropped('virtual_services')])}` });
     });
     const seenIf = new Set<string>();
-    t.interfaces.forEach((f, k) => {
-      if (seenIf.has(f.name)) out.push({ path: `vrrp_instances[${i}].track.interfaces[${k}].name`, message: `interface '${f.name}' is tracked twice` });
+    v.track.interfaces.forEach((f, k) => {
+      if (seenIf.has(f.name)) out.push({ path: `${base}.track.interfaces[${k}].name`, message: `interface '${f.name}' is tracked twice` });
       seenIf.add(f.name);
     });
   });
@@ -62,8 +80,8 @@ export function checkSemantics(cfg: LvsdConfig): SemanticIssue[] {
   cfg.vrrp_sync_groups.forEach((g, i) => {
     const inThis = new Set<string>();
     g.instances.forEach((n, k) => {
-      const path = `vrrp_sync_groups[${i}].instances[${k}]`;
-      if (!instances.has(n)) { out.push({ path, message: `unknown VRRP instance '${n}'; ${nameList(instances.keys())}` }); return; }
+      const path = `${at('vrrp_sync_groups', i)}.instances[${k}]`;
+      if (!resolves('vrrp_instances', instances, n)) { out.push({ path, message: `unknown VRRP instance '${n}'; ${nameList([...instances.keys(), ...info.dropped('vrrp_instances')])}` }); return; }
       if (inThis.has(n)) { out.push({ path, message: `'${n}' is listed twice in this group` }); return; }
       inThis.add(n);
       const j = groupOf.get(n);
@@ -74,21 +92,22 @@ export function checkSemantics(cfg: LvsdConfig): SemanticIssue[] {
 
   const checkRefs = (refs: readonly CheckRef[] | undefined, base: string): void => {
     refs?.forEach((c, k) => {
-      if (typeof c === 'string' && !checks.has(c)) out.push({ path: `${base}[${k}]`, message: `unknown check '${c}'; ${nameList(checks.keys())}` });
+      if (typeof c === 'string' && !resolves('checks', checks, c)) out.push({ path: `${base}[${k}]`, message: `unknown check '${c}'; ${nameList([...checks.keys(), ...info.dropped('checks')])}` });
     });
   };
 
   const serviceKeys = new Map<string, number>();
   cfg.virtual_services.forEach((s, i) => {
+    const base = at('virtual_services', i);
     const key = s.address
       ? `${s.protocol} ${s.address.family === 6 ? `[${s.address.address}]` : s.address.address}:${s.address.port}`
       : `fwmark ${s.fwmark} ${s.family ?? 'ipv4'}`;
     const j = serviceKeys.get(key);
     if (j !== undefined) {
-      out.push({ path: `virtual_services[${i}].${s.address ? 'address' : 'fwmark'}`, message: `duplicate virtual service ${key}; already virtual_services[${j}] ('${cfg.virtual_services[j]!.name}')` });
+      out.push({ path: `${base}.${s.address ? 'address' : 'fwmark'}`, message: `duplicate virtual service ${key}; already ${at('virtual_services', j)} ('${cfg.virtual_services[j]!.name}')` });
     } else serviceKeys.set(key, i);
-    checkRefs(s.checks, `virtual_services[${i}].checks`);
-    s.real_servers.forEach((r, k) => checkRefs(r.checks, `virtual_services[${i}].real_servers[${k}].checks`));
+    checkRefs(s.checks, `${base}.checks`);
+    s.real_servers.forEach((r, k) => checkRefs(r.checks, `${base}.real_servers[${k}].checks`));
   });
   return out;
 }
