@@ -1,7 +1,7 @@
 // Durations, addresses, suggestions, schema emission, defaults and the loader's refusal to throw.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { formatDuration, parseDuration } from '../../src/config/duration.js';
@@ -191,6 +191,24 @@ test('the loader never throws: random bytes and mutated examples give results, n
     const buf = Buffer.from(base);
     for (let k = 0; k < 1 + (rand() % 8); k++) buf[rand() % buf.length] = 32 + (rand() % 95);
     const r = parseConfig(buf, 'fuzz.yaml');
+    if (!r.ok) for (const e of r.errors) assert.ok(e.line >= 1 && e.col >= 1 && e.path.length > 0 && e.message.length > 0, JSON.stringify(e));
+  }
+  // Line-level surgery: delete, duplicate, transplant lines between examples and broken configs.
+  const texts = [
+    ...readdirSync(join(root, 'deploy/examples')).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(join(root, 'deploy/examples', f), 'utf8')),
+    ...readdirSync(join(root, 'test/config/broken')).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(join(root, 'test/config/broken', f), 'utf8')),
+  ];
+  for (let i = 0; i < 1500; i++) {
+    const lines = texts[rand() % texts.length]!.split('\n');
+    const donor = texts[rand() % texts.length]!.split('\n');
+    for (let k = 0; k < 1 + (rand() % 4); k++) {
+      const at = rand() % lines.length;
+      const op = rand() % 3;
+      if (op === 0) lines.splice(at, 1);
+      else if (op === 1) lines.splice(at, 0, lines[rand() % lines.length]!);
+      else lines.splice(at, 0, donor[rand() % donor.length]!);
+    }
+    const r = parseConfig(lines.join('\n'), 'surgery.yaml');
     if (!r.ok) for (const e of r.errors) assert.ok(e.line >= 1 && e.col >= 1 && e.path.length > 0 && e.message.length > 0, JSON.stringify(e));
   }
   for (let i = 0; i < 100; i++) {
