@@ -17,6 +17,8 @@ const HELP = `lvsd ${pkg.version} — a load balancer for Linux directors (IPVS 
 Usage:
   lvsd check [-c FILE]   validate a configuration; exit 0 when valid, 1 with every error when not
   lvsd run [-c FILE]     run the daemon
+  lvsd ipvs [list|save|apply] ...
+                         read or program the kernel's IPVS table (lvsd ipvs --help)
   lvsd --version         print the version
   lvsd --help            print this help
   lvsd COMMAND --help    help for one command
@@ -76,6 +78,11 @@ export async function main(argv: string[], out: Out = processOut): Promise<numbe
     if (values.version) { out.stdout(`lvsd ${pkg.version}\n`); return EXIT_OK; }
     if (values.help) { out.stdout(HELP); return EXIT_OK; }
     return usage(out, 'missing command', HELP);
+  }
+  if (command === 'ipvs') {
+    // Loaded on demand: `lvsd check` must not need the netlink code to validate a file.
+    const { ipvsCommand } = await import('./ipvs-command.js');
+    return ipvsCommand(argv.slice(1), out);
   }
   const help = COMMAND_HELP[command];
   if (help === undefined) return usage(out, `unknown command '${command}'`, HELP);

@@ -77,3 +77,10 @@ test('lvsd run validates first, then says plainly that the engines are not built
   const bad = run('run', '-c', '/nonexistent/lvsd.yaml');
   assert.equal(bad.status, 1);
 });
+
+test('lvsd ipvs is dispatched to the IPVS command (its help, without touching the kernel)', () => {
+  const r = run('ipvs', '--help');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^Usage: lvsd ipvs/);
+  assert.match(run('--help').stdout, /lvsd ipvs/);
+});
