@@ -1,0 +1,77 @@
+// HTTP_GET / SSL_GET with undici: one GET per probe on a fresh connection (closed after the answer, as
+// keepalived does), judged on status, then digest / body regex. One deadline covers connect, headers
+// and the whole body, so a server that trickles its body fails.
+import { readFileSync } from 'node:fs';
+import { Client } from 'undici';
+import { judgeBody, statusExpected } from './http-match.js';
+import { describeSocketError, down, formatMs, up, type CheckOutcome, type CheckTarget } from './outcome.js';
+import type { StatusRange } from '../src/config/model.js';
+
+export interface HttpProbeOptions {
+  timeout: number;
+  path: string;
+  host?: string | undefined;
+  status: readonly StatusRange[];
+  digest?: string | undefined;
+  bodyRegex?: RegExp | undefined;
+  maxBodyBytes: number;
+  sourceAddress?: string | undefined;
+  tls?: { sni?: string | undefined; verify: boolean; ca?: string | Buffer | undefined } | undefined;
+}
+
+const hostPart = (t: CheckTarget) => (t.family === 6 ? `[${t.address}]` : t.address);
+
+/** Reads a CA bundle once per check definition (not per probe). */
+export function readCa(file: string | undefined): Buffer | undefined {
+  return file ? readFileSync(file) : undefined;
+}
+
+export async function probeHttp(t: CheckTarget, o: HttpProbeOptions): Promise<CheckOutcome> {
+  const scheme = o.tls ? 'https' : 'http';
+  const origin = `${scheme}://${hostPart(t)}:${t.port}`;
+  const hostHeader = o.host ?? (t.family === 6 ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`);
+  const servername = o.tls ? (o.tls.sni ?? o.host?.replace(/:\d+$/, '')) : undefined;
+  const client = new Client(origin, {
+    connectTimeout: o.timeout,
+    headersTimeout: o.timeout,
+    bodyTimeout: o.timeout,
+    pipelining: 0,
+    ...(o.sourceAddress ? { localAddress: o.sourceAddress } : {}),
+    connect: o.tls
+      ? { rejectUnauthorized: o.tls.verify, ...(o.tls.ca ? { ca: o.tls.ca } : {}), ...(servername && !/^[\d.:]+$/.test(servername) ? { servername } : {}) }
+      : {},
+  });
+  const abort = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => { timedOut = true; abort.abort(); }, o.timeout);
+  try {
+    const res = await client.request({ method: 'GET', path: o.path, headers: { host: hostHeader, 'user-agent': 'lvsd-checker', connection: 'close' }, signal: abort.signal });
+    const needBody = o.digest !== undefined || o.bodyRegex !== undefined;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (needBody) {
+        if (size > o.maxBodyBytes) {
+          abort.abort();
+          return down(`body longer than ${o.maxBodyBytes} bytes`);
+        }
+        chunks.push(chunk);
+      }
+    }
+    if (!statusExpected(res.statusCode, o.status)) return down(`status ${res.statusCode}`);
+    if (needBody) {
+      const bad = judgeBody(Buffer.concat(chunks, size), { digest: o.digest, regex: o.bodyRegex });
+      if (bad) return down(bad);
+    }
+    return up();
+  } catch (e) {
+    if (timedOut) return down(`timed out after ${formatMs(o.timeout)}`);
+    const code = (e as { code?: string }).code;
+    if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return down(`timed out after ${formatMs(o.timeout)}`);
+    return down(describeSocketError(e));
+  } finally {
+    clearTimeout(timer);
+    client.destroy().catch(() => {});
+  }
+}

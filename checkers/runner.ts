@@ -1,0 +1,192 @@
+// The checker shell: one CheckInstance per distinct (check definition, target address, port, alpha),
+// however many virtual services point at it, each with its own timer. A probe's outcome goes through the
+// pure core (verdict.ts); transitions go to every subscriber. Counters (by reason) and duration histograms
+// are plain numbers here; the metrics layer maps them to prom-client.
+import type { CheckConfig, CheckRef } from '../src/config/model.js';
+import { probeHttp, readCa } from './http.js';
+import { formatMs, type CheckOutcome, type CheckTarget } from './outcome.js';
+import { runScript } from './script.js';
+import { probeTcp } from './tcp.js';
+import { lookupUser } from './users.js';
+import { firstDelay, initialState, step, type VerdictChange, type VerdictState } from './verdict.js';
+
+/** A check as the runner needs it: the config record (its name is irrelevant to what it probes). */
+export type CheckDefinition = CheckConfig | Exclude<CheckRef, string>;
+export type Log = (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
+export type VerdictListener = (instance: CheckInstance, change: VerdictChange) => void;
+
+/** Upper bounds (ms) of the probe-duration histogram buckets; the last bucket is +Inf. */
+export const DURATION_BUCKETS_MS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
+
+export class CheckCounters {
+  probes = 0;
+  /** Outcomes by reason: 'ok' for passes, the failure reason otherwise (e.g. 'connection refused'). */
+  readonly byReason = new Map<string, number>();
+  /** Per check type: counts per bucket of DURATION_BUCKETS_MS (+1 for +Inf), and the sum in ms. */
+  readonly durations = new Map<string, { buckets: number[]; sumMs: number; count: number }>();
+
+  record(type: string, outcome: CheckOutcome, ms: number): void {
+    this.probes++;
+    // Reasons with figures in them ("digest mismatch (got ...)", "exit 7") are counted by their stem.
+    const key = outcome.ok ? 'ok' : outcome.reason.replace(/ \(got .*\)$/, '').replace(/^timed out after .*/, 'timed out');
+    this.byReason.set(key, (this.byReason.get(key) ?? 0) + 1);
+    let h = this.durations.get(type);
+    if (!h) this.durations.set(type, h = { buckets: new Array(DURATION_BUCKETS_MS.length + 1).fill(0), sumMs: 0, count: 0 });
+    let i = DURATION_BUCKETS_MS.findIndex((b) => ms <= b);
+    if (i < 0) i = DURATION_BUCKETS_MS.length;
+    h.buckets[i]!++;
+    h.sumMs += ms;
+    h.count++;
+  }
+}
+
+export interface RunnerOptions {
+  /** global.script_user: scripts without their own user run as this one. */
+  scriptUser?: string;
+  log?: Log;
+  random?: () => number;
+}
+
+export function dedupeKey(check: CheckDefinition, target: CheckTarget, alpha: boolean): string {
+  const { name: _name, ...def } = check as CheckConfig;
+  return JSON.stringify([def, target.address, target.port, alpha]);
+}
+
+/** Where a check probes: its own address/port when set, else the real server's. */
+export function checkTarget(check: CheckDefinition, server: { address: string; family: 4 | 6; port: number }): CheckTarget {
+  if (check.type === 'script') return server;
+  return {
+    address: check.address?.address ?? server.address,
+    family: check.address?.family ?? server.family,
+    port: check.port ?? server.port,
+  };
+}
+
+export class CheckInstance {
+  state: VerdictState;
+  /** Whether a probe has finished at least once. */
+  known = false;
+  readonly listeners = new Set<VerdictListener>();
+  timer: NodeJS.Timeout | undefined;
+  running = false;
+  probes = 0;
+  lastOutcome: CheckOutcome | undefined;
+
+  constructor(readonly key: string, readonly check: CheckDefinition, readonly target: CheckTarget, readonly alpha: boolean,
+    readonly probe: () => Promise<CheckOutcome>) {
+    this.state = initialState(alpha);
+  }
+
+  describe(): string {
+    const t = this.target.family === 6 ? `[${this.target.address}]:${this.target.port}` : `${this.target.address}:${this.target.port}`;
+    return `${this.check.type} check of ${t}`;
+  }
+}
+
+export class CheckRunner {
+  readonly instances = new Map<string, CheckInstance>();
+  readonly counters = new CheckCounters();
+  private started = false;
+  private stopped = false;
+  private readonly log: Log;
+  private readonly random: () => number;
+  private readonly warned = new Set<string>();
+
+  constructor(private readonly opts: RunnerOptions = {}) {
+    this.log = opts.log ?? (() => {});
+    this.random = opts.random ?? Math.random;
+  }
+
+  /** The shared instance for this check and target (created on first use); listener gets its transitions. */
+  acquire(check: CheckDefinition, target: CheckTarget, alpha: boolean, listener: VerdictListener): CheckInstance {
+    const key = dedupeKey(check, target, alpha);
+    let inst = this.instances.get(key);
+    if (!inst) {
+      inst = new CheckInstance(key, check, target, alpha, this.buildProbe(check, target));
+      this.instances.set(key, inst);
+      if (this.started) this.schedule(inst, firstDelay(check, this.random()));
+    }
+    inst.listeners.add(listener);
+    return inst;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const inst of this.instances.values()) this.schedule(inst, firstDelay(inst.check, this.random()));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const inst of this.instances.values()) { clearTimeout(inst.timer); inst.timer = undefined; }
+  }
+
+  private schedule(inst: CheckInstance, ms: number): void {
+    if (this.stopped) return;
+    clearTimeout(inst.timer);
+    inst.timer = setTimeout(() => { void this.run(inst); }, ms);
+  }
+
+  /** Runs one probe now (also used by tests and by a future "check now" control command). */
+  async run(inst: CheckInstance): Promise<void> {
+    if (inst.running) return;
+    inst.running = true;
+    const t0 = performance.now();
+    let outcome: CheckOutcome;
+    try {
+      outcome = await inst.probe();
+    } catch (e) {
+      outcome = { ok: false, reason: `probe error: ${(e as Error).message}` };
+    }
+    inst.running = false;
+    if (this.stopped) return;
+    const ms = performance.now() - t0;
+    inst.probes++;
+    inst.lastOutcome = outcome;
+    this.counters.record(inst.check.type, outcome, ms);
+    const r = step(inst.check, inst.state, outcome);
+    inst.state = r.state;
+    inst.known = true;
+    if (!outcome.ok && inst.state.up) this.log('debug', `${inst.describe()} failed (${outcome.reason}), ${inst.state.failures}/${inst.check.retries}, retry in ${formatMs(r.nextDelayMs)}`);
+    for (const change of r.changes) for (const l of inst.listeners) l(inst, change);
+    this.schedule(inst, r.nextDelayMs);
+  }
+
+  private warnOnce(what: string): void {
+    if (this.warned.has(what)) return;
+    this.warned.add(what);
+    this.log('warn', what);
+  }
+
+  private buildProbe(check: CheckDefinition, target: CheckTarget): () => Promise<CheckOutcome> {
+    switch (check.type) {
+      case 'tcp': case 'http': case 'https': {
+        // Node's net module cannot set SO_MARK or SO_BINDTODEVICE on the sockets it creates.
+        if (check.fwmark !== undefined) this.warnOnce(`${check.type} checks: fwmark (SO_MARK) is not applied yet; probes follow the main routing table`);
+        if (check.bind_interface !== undefined) this.warnOnce(`${check.type} checks: bind_interface (SO_BINDTODEVICE) is not applied yet; use source to pick the path`);
+        const src = check.source;
+        if (check.type === 'tcp') {
+          const o = { timeout: check.timeout, sourceAddress: src?.address, sourcePort: src?.port };
+          return () => probeTcp(target, o);
+        }
+        const regex = check.body_regex !== undefined ? new RegExp(check.body_regex) : undefined;
+        const tls = check.type === 'https' ? { sni: check.tls.sni, verify: check.tls.verify, ca: readCa(check.tls.ca_file) } : undefined;
+        if (src?.port !== undefined) this.warnOnce('http checks: a source port is not supported (undici picks it); the source address is used');
+        const o = { timeout: check.timeout, path: check.path, host: check.host, status: check.status, digest: check.digest, bodyRegex: regex,
+          maxBodyBytes: check.max_body_bytes, sourceAddress: src?.address, tls };
+        return () => probeHttp(target, o);
+      }
+      case 'script': {
+        const userName = check.user ?? this.opts.scriptUser ?? 'nobody';
+        const user = lookupUser(userName);
+        if (!user) return async () => ({ ok: false, reason: `no such user ${userName}` });
+        const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LVSD_ADDRESS: target.address, LVSD_PORT: String(target.port) };
+        return async () => {
+          const r = await runScript({ argv: check.argv, timeout: check.timeout, user, dynamicWeight: check.dynamic_weight, env });
+          if (r.output.trim()) this.log(r.outcome.ok ? 'debug' : 'info', `script ${check.argv[0]} for ${target.address}:${target.port}: ${r.output.trim()}`);
+          return r.outcome;
+        };
+      }
+    }
+  }
+}

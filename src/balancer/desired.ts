@@ -1,0 +1,66 @@
+// The balancer's pure core: a virtual service's config + its real servers' verdicts (+ the previous
+// quorum state) -> the service's desired IPVS entry and its quorum state.
+//
+// keepalived's rules (check/ipwrapper.c update_quorum_state), which users rely on:
+// - Live weight = sum of the weights of real servers that are up. Quorum (default 1, so "no server up"
+//   counts as lost) is regained when live weight >= min + hysteresis and lost when < min - hysteresis;
+//   in between it keeps its previous state.
+// - While quorum is lost and a sorry server is configured, the sorry server is the only destination
+//   (live real servers are taken out, or set to weight 0 with inhibit_on_failure).
+// - A real server that is down is removed, or kept at weight 0 with inhibit_on_failure (existing
+//   connections live on).
+import type { IpvsDestination } from '../../ipvs/destination.js';
+import type { IpvsTableEntry } from '../../ipvs/table.js';
+import type { VirtualServiceConfig } from '../config/model.js';
+import { destinationRecord, serviceRecord, sorryRecord } from './records.js';
+
+export interface ServerVerdict {
+  up: boolean;
+  /** Weight a script check reported (misc_dynamic); undefined = the configured weight. */
+  weight?: number | undefined;
+}
+
+export interface QuorumPolicy { min: number; hysteresis: number }
+
+export function quorumPolicy(vs: VirtualServiceConfig): QuorumPolicy {
+  return { min: vs.quorum?.min ?? 1, hysteresis: vs.quorum?.hysteresis ?? 0 };
+}
+
+export function effectiveWeight(vs: VirtualServiceConfig, i: number, v: ServerVerdict): number {
+  return v.weight ?? vs.real_servers[i]!.weight;
+}
+
+export function liveWeight(vs: VirtualServiceConfig, verdicts: readonly ServerVerdict[]): number {
+  let sum = 0;
+  verdicts.forEach((v, i) => { if (v.up) sum += effectiveWeight(vs, i, v); });
+  return sum;
+}
+
+/** Next quorum state; `previous` undefined = first evaluation (no hysteresis band yet: plain min). */
+export function nextQuorum(p: QuorumPolicy, live: number, previous: boolean | undefined): boolean {
+  if (previous === undefined) return live >= p.min;
+  if (previous) return !(live < p.min - p.hysteresis);
+  return live >= p.min + p.hysteresis;
+}
+
+export interface ServiceDecision {
+  entry: IpvsTableEntry;
+  quorum: boolean;
+  liveWeight: number;
+  sorryActive: boolean;
+}
+
+export function decideService(vs: VirtualServiceConfig, verdicts: readonly ServerVerdict[], previousQuorum: boolean | undefined): ServiceDecision {
+  const live = liveWeight(vs, verdicts);
+  const quorum = nextQuorum(quorumPolicy(vs), live, previousQuorum);
+  const sorry = quorum ? undefined : sorryRecord(vs);
+  const dests: IpvsDestination[] = [];
+  vs.real_servers.forEach((rs, i) => {
+    const v = verdicts[i] ?? { up: true };
+    const serving = v.up && !sorry;
+    if (serving) dests.push(destinationRecord(vs, rs, effectiveWeight(vs, i, v)));
+    else if (vs.inhibit_on_failure) dests.push(destinationRecord(vs, rs, 0));
+  });
+  if (sorry && !dests.some((d) => d.addr === sorry.addr && d.port === sorry.port)) dests.push(sorry);
+  return { entry: { service: serviceRecord(vs), dests }, quorum, liveWeight: live, sorryActive: sorry !== undefined };
+}
