@@ -1,0 +1,276 @@
+// Checkers: the pure verdict core (retries, rise, delay before retry, alpha, warmup, script weights), the
+// HTTP judgements (genhash's digest: keepalived's own genhash is the independent reader), and the probes
+// against real sockets and processes on this machine (refused, slow body, TLS, script group kill).
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createTcpServer } from 'node:net';
+import { mkdtempSync, readFileSync, writeFileSync, chmodSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { firstDelay, initialState, step, type VerdictPolicy, type VerdictState } from '../../checkers/verdict.js';
+import { bodyDigest, judgeBody, statusExpected } from '../../checkers/http-match.js';
+import { probeHttp } from '../../checkers/http.js';
+import { probeTcp } from '../../checkers/tcp.js';
+import { judgeExit, runScript } from '../../checkers/script.js';
+import { lookupUser, parsePasswd } from '../../checkers/users.js';
+import { CheckRunner, dedupeKey } from '../../checkers/runner.js';
+import { down, up, type CheckOutcome } from '../../checkers/outcome.js';
+import { parseConfig } from '../../src/config/index.js';
+import type { CheckConfig } from '../../src/config/model.js';
+
+const P: VerdictPolicy = { interval: 1000, retries: 2, rise: 2, delay_before_retry: 300, warmup: 0 };
+
+function feed(p: VerdictPolicy, s: VerdictState, outcomes: CheckOutcome[]) {
+  const log: string[] = [];
+  const delays: number[] = [];
+  for (const o of outcomes) {
+    const r = step(p, s, o);
+    s = r.state;
+    delays.push(r.nextDelayMs);
+    for (const c of r.changes) log.push(c.kind === 'down' ? `down:${c.reason}` : c.kind === 'up' ? `up` : `weight:${c.weight}`);
+  }
+  return { s, log, delays };
+}
+
+describe('verdict core', () => {
+  test('an up check goes down after `retries` failures in a row, retrying after delay_before_retry', () => {
+    const r = feed(P, initialState(false), [down('connection refused'), down('connection refused')]);
+    assert.deepEqual(r.log, ['down:connection refused']);
+    assert.deepEqual(r.delays, [300, 1000]);
+    assert.equal(r.s.up, false);
+  });
+  test('a success between failures resets the count', () => {
+    const r = feed(P, initialState(false), [down('x'), up(), down('x'), up()]);
+    assert.deepEqual(r.log, []);
+    assert.deepEqual(r.delays, [300, 1000, 300, 1000]);
+  });
+  test('a down check needs `rise` successes in a row', () => {
+    const s0 = feed(P, initialState(false), [down('a'), down('b')]).s;
+    const r = feed(P, s0, [up(), down('c'), up(), up()]);
+    assert.deepEqual(r.log, ['up']);
+    assert.equal(r.s.up, true);
+    assert.equal(r.s.reason, '2 successes in a row');
+  });
+  test('alpha starts down; retries 1 goes down on the first failure (keepalived retry 0)', () => {
+    const p = { ...P, retries: 1, rise: 1 };
+    assert.equal(initialState(true).up, false);
+    assert.deepEqual(feed(p, initialState(true), [up()]).log, ['up']);
+    assert.deepEqual(feed(p, initialState(false), [down('status 503')]).log, ['down:status 503']);
+  });
+  test('script weights: a change while up is a weight change; the weight rides along with up', () => {
+    const r = feed({ ...P, rise: 1 }, initialState(false), [up(5), up(5), up(7), up()]);
+    assert.deepEqual(r.log, ['weight:5', 'weight:7', 'weight:undefined']);
+    const r2 = feed({ ...P, retries: 1, rise: 1 }, initialState(false), [down('exit 1'), up(3)]);
+    assert.deepEqual(r2.log, ['down:exit 1', 'up']);
+    assert.equal(r2.s.weight, 3);
+  });
+  test('warmup spreads first probes uniformly over [0, warmup)', () => {
+    assert.equal(firstDelay({ ...P, warmup: 0 }, 0.99), 0);
+    assert.equal(firstDelay({ ...P, warmup: 1000 }, 0.5), 500);
+    const ds = Array.from({ length: 4000 }, () => firstDelay({ ...P, warmup: 1000 }, Math.random()));
+    const perBucket = new Array(10).fill(0);
+    for (const d of ds) perBucket[Math.floor(d / 100)]++;
+    for (const n of perBucket) assert.ok(n > 300 && n < 500, `bucket ${n}`);
+  });
+});
+
+describe('HTTP judgements', () => {
+  test('status lists and ranges (default 200-299)', () => {
+    assert.ok(statusExpected(200));
+    assert.ok(statusExpected(299));
+    assert.ok(!statusExpected(301));
+    assert.ok(statusExpected(302, [[200, 200], [301, 302]]));
+    assert.ok(!statusExpected(503, [[200, 200], [301, 302]]));
+  });
+  test('digest = MD5 of the body bytes, hex (RFC 1321 vector, md5sum)', () => {
+    assert.equal(bodyDigest(Buffer.from('')), 'd41d8cd98f00b204e9800998ecf8427e');
+    assert.equal(bodyDigest(Buffer.from('The quick brown fox jumps over the lazy dog')), '9e107d9d372bb6826bd81d3542a419d6');
+    assert.equal(bodyDigest(Buffer.from('rs1\n')), '7a6c0d2ef5a9e6e1776090916c66ba3a');
+    assert.equal(judgeBody(Buffer.from('rs1\n'), { digest: '7A6C0D2EF5A9E6E1776090916C66BA3A' }), undefined);
+    assert.match(judgeBody(Buffer.from('rs2\n'), { digest: '7a6c0d2ef5a9e6e1776090916c66ba3a' })!, /^digest mismatch/);
+    assert.equal(judgeBody(Buffer.from('status: OK'), { regex: /OK$/ }), undefined);
+    assert.equal(judgeBody(Buffer.from('status: KO'), { regex: /OK$/ }), 'body does not match the regex');
+  });
+});
+
+describe('probes against real sockets', () => {
+  let server: Server;
+  let port = 0;
+  let body = Buffer.from('hello lvsd\n');
+  let status = 200;
+  let trickle = false;
+  before(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/slow' || trickle) {
+        res.writeHead(200);
+        let n = 0;
+        const t = setInterval(() => { res.write('x'); if (++n === 20) { clearInterval(t); res.end(); } }, 50);
+        res.on('close', () => clearInterval(t));
+        return;
+      }
+      if (req.url === '/big') { res.end(Buffer.alloc(100_000, 'a')); return; }
+      if (req.url === '/host') { res.end(req.headers.host ?? ''); return; }
+      res.writeHead(status); res.end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => server.close());
+  const t = () => ({ address: '127.0.0.1', family: 4 as const, port });
+  const http = (x: Partial<Parameters<typeof probeHttp>[1]> = {}) => probeHttp(t(), { timeout: 500, path: '/', status: [[200, 299]], maxBodyBytes: 1 << 20, ...x });
+
+  test('our digest equals keepalived genhash on the same server', async () => {
+    const out = await new Promise<string>((res, rej) => execFile('genhash', ['-s', '127.0.0.1', '-p', String(port), '-u', '/'], (e, o) => (e ? rej(e) : res(o))));
+    const genhash = out.trim().split(/\s+/).pop()!;
+    assert.equal(genhash, bodyDigest(body));
+    assert.deepEqual(await http({ digest: genhash }), { ok: true });
+    body = Buffer.from('changed\n');
+    assert.match((await http({ digest: genhash }) as { reason: string }).reason, /^digest mismatch/);
+    body = Buffer.from('hello lvsd\n');
+  });
+  test('status 503 fails with "status 503"; listed statuses pass', async () => {
+    status = 503;
+    assert.deepEqual(await http(), { ok: false, reason: 'status 503' });
+    assert.deepEqual(await http({ status: [[200, 200], [500, 503]] }), { ok: true });
+    status = 200;
+  });
+  test('a body trickled past the timeout fails (the timeout covers the whole response)', async () => {
+    const t0 = Date.now();
+    assert.deepEqual(await http({ path: '/slow', timeout: 300 }), { ok: false, reason: 'timed out after 300ms' });
+    assert.ok(Date.now() - t0 < 600);
+    assert.deepEqual(await http({ path: '/slow', timeout: 2000 }), { ok: true });
+  });
+  test('body bound: more than max_body_bytes fails when the body is judged', async () => {
+    assert.deepEqual(await http({ path: '/big', maxBodyBytes: 1000, bodyRegex: /a/ }), { ok: false, reason: 'body longer than 1000 bytes' });
+    assert.deepEqual(await http({ path: '/big', maxBodyBytes: 200_000, bodyRegex: /^a+$/ }), { ok: true });
+  });
+  test('Host header: configured, else address:port', async () => {
+    assert.deepEqual(await http({ path: '/host', bodyRegex: /^www\.example\.org$/, host: 'www.example.org' }), { ok: true });
+    assert.deepEqual(await http({ path: '/host', bodyRegex: new RegExp(`^127\\.0\\.0\\.1:${port}$`) }), { ok: true });
+  });
+  test('TCP: connect ok, refused, source address', async () => {
+    assert.deepEqual(await probeTcp(t(), { timeout: 500 }), { ok: true });
+    assert.deepEqual(await probeTcp(t(), { timeout: 500, sourceAddress: '127.0.0.2' }), { ok: true });
+    const s = createTcpServer(); await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const dead = (s.address() as AddressInfo).port; s.close();
+    assert.deepEqual(await probeTcp({ ...t(), port: dead }, { timeout: 500 }), { ok: false, reason: 'connection refused' });
+    assert.deepEqual(await http({}).then(() => probeHttp({ ...t(), port: dead }, { timeout: 500, path: '/', status: [[200, 299]], maxBodyBytes: 10 })), { ok: false, reason: 'connection refused' });
+  });
+
+  test('HTTPS: SNI and verification against a CA file; an untrusted certificate fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsd-ck-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+        '-subj', '/CN=rs.example', '-addext', 'subjectAltName=DNS:rs.example', '-keyout', join(dir, 'k'), '-out', join(dir, 'c')], { stdio: 'ignore' });
+      let sni: string | undefined;
+      const s = createHttpsServer({ key: readFileSync(join(dir, 'k')), cert: readFileSync(join(dir, 'c')) }, (_q, r) => r.end('tls ok'));
+      s.on('secureConnection', (sock) => { sni = (sock as unknown as { servername?: string }).servername; });
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      const tp = { address: '127.0.0.1', family: 4 as const, port: (s.address() as AddressInfo).port };
+      const o = { timeout: 1000, path: '/', status: [[200, 299]] as [number, number][], maxBodyBytes: 100 };
+      assert.deepEqual(await probeHttp(tp, { ...o, tls: { sni: 'rs.example', verify: true, ca: readFileSync(join(dir, 'c')) } }), { ok: true });
+      assert.equal(sni, 'rs.example');
+      const bad = await probeHttp(tp, { ...o, tls: { sni: 'rs.example', verify: true } });
+      assert.equal(bad.ok, false);
+      assert.match((bad as { reason: string }).reason, /certificate/);
+      assert.deepEqual(await probeHttp(tp, { ...o, tls: { verify: false } }), { ok: true });
+      const wrongName = await probeHttp(tp, { ...o, tls: { sni: 'other.example', verify: true, ca: readFileSync(join(dir, 'c')) } });
+      assert.equal(wrongName.ok, false);
+      s.close();
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+});
+
+describe('scripts', () => {
+  let dir: string;
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'lvsd-script-')); chmodSync(dir, 0o755); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const script = (name: string, body: string) => { const p = join(dir, name); writeFileSync(p, `#!/bin/sh\n${body}\n`); chmodSync(p, 0o755); return p; };
+
+  test('exit codes: 0 up, 1 down, 2-255 up with weight exit-2 when dynamic (keepalived misc_dynamic)', async () => {
+    assert.deepEqual(judgeExit(0, true), { ok: true });
+    assert.deepEqual(judgeExit(1, true), { ok: false, reason: 'exit 1' });
+    assert.deepEqual(judgeExit(7, true), { ok: true, weight: 5 });
+    assert.deepEqual(judgeExit(255, true), { ok: true, weight: 253 });
+    assert.deepEqual(judgeExit(7, false), { ok: false, reason: 'exit 7' });
+    const r = await runScript({ argv: [script('w', 'exit 12')], timeout: 2000, dynamicWeight: true });
+    assert.deepEqual(r.outcome, { ok: true, weight: 10 });
+  });
+  test('argv without a shell: metacharacters reach the program as they are', async () => {
+    const r = await runScript({ argv: [script('echo', 'echo "$1"; exit 0'), '$(id); *'], timeout: 2000, dynamicWeight: false });
+    assert.equal(r.output, '$(id); *\n');
+  });
+  test('runs as the given unprivileged user', async () => {
+    const nobody = lookupUser('nobody')!;
+    const r = await runScript({ argv: [script('id', 'id -u; id -g')], timeout: 2000, dynamicWeight: false, user: nobody });
+    assert.equal(r.output, `${nobody.uid}\n${nobody.gid}\n`);
+    assert.deepEqual(parsePasswd('root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n', 'nobody'), { uid: 65534, gid: 65534 });
+    assert.equal(parsePasswd('root:x:0:0::/root:/bin/sh\n', 'nobody'), undefined);
+  });
+  test('a timeout kills the whole process group (a grandchild too)', async () => {
+    const marker = join(dir, 'grandchild-alive');
+    const p = script('hang', `(sleep 1; touch ${marker}) & sleep 30`);
+    const t0 = Date.now();
+    const r = await runScript({ argv: [p], timeout: 300, dynamicWeight: false });
+    assert.deepEqual(r.outcome, { ok: false, reason: 'timed out after 300ms, killed' });
+    assert.ok(Date.now() - t0 < 1000);
+    await new Promise((res) => setTimeout(res, 1300));
+    assert.equal(existsSync(marker), false, 'the grandchild survived the timeout');
+    assert.throws(() => process.kill(-r.pid!, 0), /ESRCH/);
+  });
+  test('output is bounded', async () => {
+    const r = await runScript({ argv: [script('big', 'head -c 100000 /dev/zero | tr "\\0" a')], timeout: 2000, dynamicWeight: false, maxOutput: 100 });
+    assert.equal(r.output.length, 101);
+  });
+  test('a missing program is a failure with a reason, not a crash', async () => {
+    const r = await runScript({ argv: ['/nonexistent/prog'], timeout: 2000, dynamicWeight: false });
+    assert.deepEqual(r.outcome, { ok: false, reason: 'cannot run /nonexistent/prog: ENOENT' });
+  });
+});
+
+describe('runner', () => {
+  const cfg = parseConfig(`
+checks:
+  - {name: web, type: tcp, interval: 100ms, timeout: 50ms}
+virtual_services: []
+`, 'x.yaml');
+  test('one instance per (check, target, alpha): services sharing a check share the probe', () => {
+    assert.ok(cfg.ok);
+    const check = cfg.config.checks[0] as CheckConfig;
+    const r = new CheckRunner();
+    const calls: string[] = [];
+    const a = r.acquire(check, { address: '10.0.1.11', family: 4, port: 80 }, false, () => calls.push('a'));
+    const b = r.acquire({ ...check, name: 'other-name' }, { address: '10.0.1.11', family: 4, port: 80 }, false, () => calls.push('b'));
+    const c = r.acquire(check, { address: '10.0.1.12', family: 4, port: 80 }, false, () => calls.push('c'));
+    assert.equal(a, b);
+    assert.notEqual(a, c);
+    assert.equal(r.instances.size, 2);
+    assert.equal(a.listeners.size, 2);
+    assert.notEqual(dedupeKey(check, a.target, false), dedupeKey({ ...check, interval: 200 }, a.target, false));
+  });
+  test('probes on its timers, shares one probe among listeners, counts by reason and duration', async () => {
+    assert.ok(cfg.ok);
+    const check = { ...(cfg.config.checks[0] as CheckConfig), retries: 1 };
+    const s = createTcpServer((c) => c.destroy()); await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
+    const port = (s.address() as AddressInfo).port;
+    const r = new CheckRunner();
+    const seen: string[] = [];
+    const inst = r.acquire(check, { address: '127.0.0.1', family: 4, port }, false, (_i, ch) => seen.push(`1:${ch.kind}`));
+    r.acquire(check, { address: '127.0.0.1', family: 4, port }, false, (_i, ch) => seen.push(`2:${ch.kind}`));
+    r.start();
+    await new Promise((res) => setTimeout(res, 250));
+    s.close();
+    await new Promise((res) => setTimeout(res, 250));
+    r.stop();
+    assert.deepEqual(seen, ['1:down', '2:down']);
+    assert.ok(inst.probes >= 4 && inst.probes <= 7, `probes ${inst.probes}`);
+    assert.equal(r.counters.probes, inst.probes);
+    assert.ok((r.counters.byReason.get('ok') ?? 0) >= 2);
+    assert.ok((r.counters.byReason.get('connection refused') ?? 0) >= 1);
+    assert.equal(r.counters.durations.get('tcp')!.count, inst.probes);
+  });
+});
