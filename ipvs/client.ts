@@ -9,7 +9,8 @@
 //   ipvs.close();
 import { GenericNetlink } from '../src/netlink/genl.js';
 import { NetlinkError } from '../src/netlink/errors.js';
-import type { NetlinkRequest } from '../src/netlink/socket.js';
+import { NetlinkSocket, type NetlinkRequest, type NetlinkSocketOptions } from '../src/netlink/socket.js';
+import { NETLINK_GENERIC } from '../src/native/index.js';
 import { IPVS_GENL_NAME } from './constants.js';
 import type { IpvsDaemon } from './daemon.js';
 import type { IpvsDestinationEntry } from './destination.js';
@@ -43,19 +44,26 @@ export interface IpvsClientOptions {
   timeoutMs?: number;
   /** Commands per sendmsg in apply() (the transport caps it at 500). */
   batchSize?: number;
+  /** Destination dumps in flight at once when reading the whole table (one socket each). Default 8. */
+  dumpParallelism?: number;
 }
 
 export class IpvsClient {
   /** Write commands sent (each counts once, whatever the kernel answered). */
   writes = 0;
 
-  private constructor(private readonly genl: GenericNetlink, readonly familyId: number, private readonly batchSize: number) {}
+  /** Extra sockets for parallel destination dumps (the kernel runs one dump per socket at a time). */
+  private readonly dumpPool: NetlinkSocket[] = [];
+
+  private constructor(private readonly genl: GenericNetlink, readonly familyId: number, private readonly opts: IpvsClientOptions,
+    private readonly sockOpts: NetlinkSocketOptions) {}
 
   static async open(opts: IpvsClientOptions = {}): Promise<IpvsClient> {
-    const genl = GenericNetlink.open({ ...(opts.netns ? { netns: opts.netns } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+    const sockOpts: NetlinkSocketOptions = { ...(opts.netns ? { netns: opts.netns } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
+    const genl = GenericNetlink.open(sockOpts);
     try {
       const fam = await genl.resolveFamily(IPVS_GENL_NAME);
-      return new IpvsClient(genl, fam.id, opts.batchSize ?? 500);
+      return new IpvsClient(genl, fam.id, opts, sockOpts);
     } catch (e) {
       genl.close();
       if (e instanceof NetlinkError && e.code === 'ENOENT') throw new IpvsUnavailableError(e);
@@ -75,22 +83,35 @@ export class IpvsClient {
     return r.filter((m) => m.type === this.familyId).map((m) => msg.decodeServiceMessage(m.payload));
   }
 
-  async destinations(k: IpvsServiceKey): Promise<IpvsDestinationEntry[]> {
-    const r = await this.genl.socket.dump(this.req(msg.getDests(k)));
+  async destinations(k: IpvsServiceKey, socket: NetlinkSocket = this.genl.socket): Promise<IpvsDestinationEntry[]> {
+    const r = await socket.dump(this.req(msg.getDests(k)));
     return r.filter((m) => m.type === this.familyId).map((m) => msg.decodeDestMessage(m.payload, k.af));
   }
 
-  /** Every service with its destinations. A service deleted between the two dumps is left out. */
+  /**
+   * Every service with its destinations, in the kernel's order. GET_DEST takes one service per dump, so
+   * a big table is thousands of dumps: they run on several sockets at once, which saves event-loop round
+   * trips (measured inside UML at 10k services). A service deleted between the dumps is left out.
+   */
   async table(): Promise<IpvsKernelTable> {
-    const out: IpvsKernelTable = [];
-    for (const service of await this.services()) {
-      try {
-        out.push({ service, dests: await this.destinations(service) });
-      } catch (e) {
-        if (!(e instanceof NetlinkError && (e.code === 'ESRCH' || e.code === 'ENOENT'))) throw e;
+    const services = await this.services();
+    const parallel = Math.max(1, Math.min(this.opts.dumpParallelism ?? 8, services.length));
+    while (this.dumpPool.length < parallel - 1) this.dumpPool.push(NetlinkSocket.open(NETLINK_GENERIC, this.sockOpts));
+    const sockets = [this.genl.socket, ...this.dumpPool.slice(0, parallel - 1)];
+    const out: (IpvsKernelTable[number] | undefined)[] = new Array(services.length);
+    let next = 0;
+    await Promise.all(sockets.map(async (socket) => {
+      while (next < services.length) {
+        const i = next++;
+        const service = services[i]!;
+        try {
+          out[i] = { service, dests: await this.destinations(service, socket) };
+        } catch (e) {
+          if (!(e instanceof NetlinkError && (e.code === 'ESRCH' || e.code === 'ENOENT'))) throw e;
+        }
       }
-    }
-    return out;
+    }));
+    return out.filter((e): e is IpvsKernelTable[number] => e !== undefined);
   }
 
   async timeouts(): Promise<IpvsTimeouts> {
@@ -113,12 +134,15 @@ export class IpvsClient {
   async apply(ops: IpvsOp[]): Promise<IpvsOpResult[]> {
     if (!ops.length) return [];
     this.writes += ops.length;
-    const results = await this.genl.socket.batch(ops.map((op) => this.req(commandFor(op))), { chunk: this.batchSize });
+    const results = await this.genl.socket.batch(ops.map((op) => this.req(commandFor(op))), { chunk: this.opts.batchSize ?? 500 });
     return results.map((r, i) => (r.ok ? { ok: true } : { ok: false, error: explain(ops[i]!, r.error) }));
   }
 
   async zero(k?: IpvsServiceKey): Promise<void> { this.writes++; await this.genl.socket.request(this.req(msg.zero(k))); }
   async flush(): Promise<void> { this.writes++; await this.genl.socket.request(this.req(msg.flush())); }
 
-  close(): void { this.genl.close(); }
+  close(): void {
+    this.genl.close();
+    for (const s of this.dumpPool.splice(0)) s.close();
+  }
 }

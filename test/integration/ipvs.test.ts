@@ -129,15 +129,18 @@ const pair: Topology = {
 
 interface Report { writes: number; rounds: number; reread: boolean; errors: { message: string; code: string }[] }
 
+// One lab kernel for the file; each suite builds its own namespaces in it.
+let kernel: LabKernel;
+before(async () => { kernel = await bootKernel(); });
+after(async () => { await kernel?.stop(); });
+
 describe('IPVS through lvsd, judged by ipvsadm (lab kernel)', () => {
-  let kernel: LabKernel;
   let lab: Lab;
   let ref: LabHost, ours: LabHost;
   let peSip = false;
   let n = 0;
 
   before(async () => {
-    kernel = await bootKernel();
     lab = await Lab.start(pair, { kernel });
     ref = lab.host('ref');
     ours = lab.host('lvsd');
@@ -146,7 +149,7 @@ describe('IPVS through lvsd, judged by ipvsadm (lab kernel)', () => {
     const r = await ref.exec(['sh', '-c', `insmod ${mods}/nf_conntrack_sip.ko; insmod ${mods}/ipvs/ip_vs_pe_sip.ko; grep -q ip_vs_pe_sip /proc/modules`]);
     peSip = r.code === 0;
   });
-  after(async () => { await lab?.stop(); await kernel?.stop(); });
+  after(async () => { await lab?.stop(); });
 
   const lvsd = (host: LabHost, args: string[], input?: string) => host.exec([process.execPath, '--input-type=module', '-e', DRIVER, ...args], input === undefined ? {} : { input });
   async function apply(host: LabHost, input: object | string, args: string[] = []): Promise<Report> {
@@ -274,9 +277,6 @@ describe('IPVS through lvsd, judged by ipvsadm (lab kernel)', () => {
 });
 
 describe('IPVS statistics through lvsd after real traffic (lab kernel, NAT)', () => {
-  let kernel: LabKernel;
-  before(async () => { kernel = await bootKernel(); });
-  after(async () => { await kernel?.stop(); });
 
   test('lvsd ipvs list --stats equals ipvsadm -Ln --stats after curl through a NAT VIP; a drain keeps the connections', async (t) => {
     const lab = await Lab.start('single-director', { kernel });
