@@ -5,10 +5,13 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../lab/cli.js', import.meta.url));
+// As people run it: not as a child of a test runner.
+const env = { ...process.env };
+delete env.NODE_TEST_CONTEXT;
 
 test('lab smoke passes on this machine', async () => {
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [CLI, 'smoke'], { timeout: 120_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [CLI, 'smoke'], { timeout: 120_000, env }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }));
   });
   assert.equal(code, 0, `${stdout}\n${stderr}`);
@@ -21,7 +24,7 @@ test('lab smoke passes on this machine', async () => {
 
 test('lab CLI: usage errors exit 2, unknown topologies are named', async () => {
   const run = (args: string[]): Promise<{ code: number | null; stderr: string }> => new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], (err, _out, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }));
+    execFile(process.execPath, [CLI, ...args], { env }, (err, _out, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr }));
   });
   assert.equal((await run(['frobnicate'])).code, 2);
   const r = await run(['shell', 'no-such-topology']);

@@ -41,6 +41,8 @@ describe('lab (default backend)', () => {
     assert.equal(slow.signal, 'SIGKILL');
     assert.match(slow.error ?? '', /timed out/);
     await assert.rejects(h.run(['ls', '/nonexistent']), (e: unknown) => e instanceof LabCommandError && e.result.code === 2 && /nonexistent/.test(e.message));
+    // A request far over UML's 4 KiB console buffer (it stalled the channel before flow control).
+    assert.equal(await h.run(['sh', '-c', 'echo ${#PAD}'], { env: { PAD: 'x'.repeat(20_000) } }), '20000\n');
     // Big output (it takes a file in the shared directory instead of the console channel in UML).
     const big = await h.run(['seq', '1', '100000']);
     assert.equal(big.length, 588895);

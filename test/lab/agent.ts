@@ -8,6 +8,7 @@ import { ReadStream, WriteStream } from 'node:tty';
 import { ProcessTable } from './runner.js';
 import { encode, LineDecoder, SPOOL_THRESHOLD, type Reply, type Request } from './protocol.js';
 import { uptime } from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
 
 function main(ttyPath: string, spool: string | undefined): void {
   const fd = openSync(ttyPath, 'r+');
@@ -68,9 +69,14 @@ function main(ttyPath: string, spool: string | undefined): void {
     }
   };
 
-  input.setEncoding('utf8');
-  input.on('data', (chunk: string) => {
-    for (const msg of decoder.push(chunk)) {
+  // Bytes, not characters: the host counts what it wrote in bytes. A multi-byte character split
+  // across reads is reassembled by the decoder.
+  const utf8 = new StringDecoder('utf8');
+  let received = 0;
+  input.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    send({ ev: 'rx', bytes: received });
+    for (const msg of decoder.push(utf8.write(chunk))) {
       if (msg && typeof msg === 'object' && typeof (msg as Request).id === 'number' && typeof (msg as Request).op === 'string') {
         void handle(msg as Request);
       }

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { bootKernel, type Backend, type KernelOptions, type LabKernel } from './kernel.js';
-import { buildPlan, namespaces, teardownScript, validate, type ServiceSpec, type Topology } from './topology.js';
+import { buildPlan, namespaces, planScript, teardownScript, validate, type ServiceSpec, type Topology } from './topology.js';
 import { topologyByName } from './topologies.js';
 import { LabProcess, type ExitStatus } from './process.js';
 import { killNamespaceProcesses, liveResources, onEmergency, quietly } from './cleanup.js';
@@ -169,10 +169,10 @@ export class Lab implements AsyncDisposable {
     }
     try {
       const t1 = Date.now();
-      for (const step of buildPlan(t, lab.prefix)) {
-        const r = await kernel.exec(step);
-        if (r.code !== 0) throw new LabCommandError(step.ns ?? '(root)', step.argv, { ...r, stderr: `${r.stderr}${step.input ? `\ninput:\n${step.input}` : ''}` });
-      }
+      const script = planScript(buildPlan(t, lab.prefix));
+      const r = await kernel.exec(script);
+      // stderr names each step before running it: the last one named is the one that failed.
+      if (r.code !== 0) throw new LabCommandError('(lab kernel)', ['sh', '-c', `build ${t.name}`], { ...r, stderr: r.stderr.split('\n').slice(-12).join('\n') });
       lab.timings.buildMs = Date.now() - t1;
       if (opts.services !== false) {
         const t2 = Date.now();

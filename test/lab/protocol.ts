@@ -48,9 +48,18 @@ export type Request =
 
 export type Reply =
   | { ev: 'ready'; uptime: number; node: string }
+  /** Flow control: bytes of requests the agent has read so far (see RX_WINDOW). */
+  | { ev: 'rx'; bytes: number }
   | { ev: 'reply'; id: number; ok: true; result: unknown }
   | { ev: 'reply'; id: number; ok: false; error: string }
   | ProcEvent;
+
+/**
+ * At most this many request bytes may be unread by the agent. UML's tty layer throttles a console
+ * whose 4 KiB input buffer fills, and in UML 6.1 the channel then never resumes (measured: one
+ * 4,200-byte request stalled it for good; 4,000 passed), so the host sends on credit.
+ */
+export const RX_WINDOW = 2048;
 
 export function encode(msg: Request | Reply): string {
   return MARKER + JSON.stringify(msg) + '\n';

@@ -196,6 +196,23 @@ export function buildPlan(t: Topology, prefix: string): ExecRequest[] {
   return plan;
 }
 
+function shq(s: string): string { return `'${s.replace(/'/g, `'\\''`)}'`; }
+
+/**
+ * The plan as one shell script: a single process start for the whole build (inside UML every start
+ * of a process from node costs 50-130 ms; sh starting `ip` costs about a fifth of that).
+ */
+export function planScript(plan: ExecRequest[]): ExecRequest {
+  const lines = ['set -e'];
+  plan.forEach((step, i) => {
+    const argv = step.ns ? ['ip', 'netns', 'exec', step.ns, ...step.argv] : step.argv;
+    const cmd = argv.map(shq).join(' ');
+    lines.push(`echo ${shq(`lab: step ${i + 1}: ${argv.join(' ')}`)} >&2`);
+    lines.push(step.input !== undefined ? `${cmd} <<'LVSDLAB_EOF'\n${step.input.replace(/\n$/, '')}\nLVSDLAB_EOF` : cmd);
+  });
+  return { argv: ['sh', '-c', lines.join('\n')] };
+}
+
 /** One shell command that removes a lab's namespaces and everything running in them. */
 export function teardownScript(nsNames: string[]): ExecRequest {
   // Processes first: a namespace with a live process survives `ip netns del` (only its name goes).

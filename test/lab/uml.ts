@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
-import { encode, LineDecoder, type ExecRequest, type ExecResult, type ProcEvent, type Reply, type Request, type SpawnRequest } from './protocol.js';
+import { encode, LineDecoder, RX_WINDOW, type ExecRequest, type ExecResult, type ProcEvent, type Reply, type Request, type SpawnRequest } from './protocol.js';
 import { LAB_PREFIX, liveResources, onEmergency, sweepStale } from './cleanup.js';
 import { requirePackages } from './prereq.js';
 import type { KernelOptions, LabKernel } from './kernel.js';
@@ -199,6 +199,7 @@ export class UmlKernel implements LabKernel {
     if (!msg || typeof msg !== 'object') return;
     switch (msg.ev) {
       case 'ready': this.onReady(); return;
+      case 'rx': this.acked = msg.bytes; this.pump(); return;
       case 'reply': {
         const p = this.pending.get(msg.id);
         if (!p) return;
@@ -224,8 +225,29 @@ export class UmlKernel implements LabKernel {
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, first: first as ((v: unknown) => void) | undefined });
       this.updateRef();
-      (this.child.stdio[3] as Writable).write(encode({ ...req, id } as Request));
+      this.send(encode({ ...req, id } as Request));
     });
+  }
+
+  private readonly outbox: Buffer[] = [];
+  private sent = 0;
+  private acked = 0;
+
+  /** Queues bytes for the agent and writes as much as the agent's credit allows (RX_WINDOW). */
+  private send(line: string): void {
+    this.outbox.push(Buffer.from(line));
+    this.pump();
+  }
+
+  private pump(): void {
+    const channel = this.child.stdio[3] as Writable;
+    while (this.outbox.length > 0 && this.sent - this.acked < RX_WINDOW && !channel.destroyed) {
+      const head = this.outbox[0]!;
+      const n = Math.min(head.length, RX_WINDOW - (this.sent - this.acked));
+      channel.write(head.subarray(0, n));
+      this.sent += n;
+      if (n === head.length) this.outbox.shift(); else this.outbox[0] = head.subarray(n);
+    }
   }
 
   /**
@@ -291,7 +313,8 @@ export class UmlKernel implements LabKernel {
     if (running) {
       // Ask the agent to exit (init then powers off); kill the group if that does not happen soon.
       const id = this.nextId++;
-      (this.child.stdio[3] as Writable).write(encode({ id, op: 'shutdown' }));
+      this.child.ref();
+      this.send(encode({ id, op: 'shutdown' }));
       this.stopped = true;
       const timer = setTimeout(() => { try { process.kill(-this.child.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5000);
       await this.exited;
