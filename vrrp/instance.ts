@@ -1,0 +1,206 @@
+// One VRRP instance: the pure state machine driven by a precise timer, the shared channel, the VIPs
+// (rtnetlink) and GARP / unsolicited NA (AF_PACKET). Carries out the machine's actions in order.
+import { performance } from 'node:perf_hooks';
+import type { VrrpInstanceConfig } from '../src/config/model.js';
+import { AF_PACKET, SOCK_RAW, Socket } from '../src/native/index.js';
+import { IFA_F_NODAD, type Rtnetlink } from '../src/netlink/rtnetlink.js';
+import { VRRP_MULTICAST_IPV4, VRRP_MULTICAST_IPV6, type Family } from './address.js';
+import { announceFrame } from './announce.js';
+import { matchInstance, type InstanceView } from './match.js';
+import { encodeAdvert, type AdvertAuth, type VrrpAdvertisement } from './packet.js';
+import { INSTANCE_NOTES, type InstanceNote } from './reasons.js';
+import type { VrrpChannel } from './socket.js';
+import { PreciseTimer } from './precise-timer.js';
+import { VrrpStateMachine, type TransitionReason, type VrrpAction, type VrrpEvent, type VrrpState } from './state-machine.js';
+
+export interface LinkInfo { ifindex: number; mac: string }
+
+export interface InstanceContext {
+  rtnl: Rtnetlink;
+  channel: VrrpChannel;
+  link: LinkInfo;
+  /** ifindex of another device named by a VIP (`device:`). */
+  deviceIndex(name: string): number;
+  /** The source of our adverts: configured unicast source, else the interface's primary (IPv6: link-local) address. */
+  primaryAddress: string;
+  ownAddresses: string[];
+  log(line: string): void;
+  onState(inst: VrrpInstance, from: VrrpState, to: VrrpState, reason: TransitionReason): void;
+}
+
+export interface InstanceCounters {
+  advertsSent: number;
+  advertsReceived: number;
+  becameMaster: number;
+  announcements: number;
+  vipErrors: number;
+  notes: Record<InstanceNote, number>;
+  drops: Record<string, number>;
+  /** performance.now() of the last VIP add finished and of the first announcement after it (benchmarks). */
+  lastVipAddedAt: number;
+  lastAnnounceAt: number;
+}
+
+export class VrrpInstance {
+  readonly machine: VrrpStateMachine;
+  readonly family: Family;
+  readonly counters: InstanceCounters;
+  private readonly timer: PreciseTimer;
+  private readonly auth: AdvertAuth | undefined;
+  private readonly vipTexts: string[];
+  private packetSocket: Socket | null = null;
+  private announceTimers: NodeJS.Timeout[] = [];
+  /** VIP operations run one after another; an announce waits for the add before it. */
+  private vipQueue: Promise<void> = Promise.resolve();
+  basePriority: number;
+
+  constructor(readonly config: VrrpInstanceConfig, private readonly ctx: InstanceContext) {
+    this.family = config.virtual_ips[0]!.family === 4 ? 'ipv4' : 'ipv6';
+    this.basePriority = config.priority;
+    this.auth = config.authentication ? { type: 1, password: config.authentication.password } : undefined;
+    this.vipTexts = config.virtual_ips.map((v) => v.address);
+    this.machine = new VrrpStateMachine({
+      version: config.version as 2 | 3, family: this.family, priority: config.priority, advertIntervalMs: config.advert_interval,
+      preempt: config.preempt, preemptDelayMs: config.preempt_delay, primaryAddress: ctx.primaryAddress,
+    });
+    this.counters = {
+      advertsSent: 0, advertsReceived: 0, becameMaster: 0, announcements: 0, vipErrors: 0,
+      notes: Object.fromEntries(INSTANCE_NOTES.map((n) => [n, 0])) as Record<InstanceNote, number>, drops: {},
+      lastVipAddedAt: 0, lastAnnounceAt: 0,
+    };
+    this.timer = new PreciseTimer(() => this.handle({ type: 'timer' }));
+    ctx.channel.handlers.set(config.vrid, (p) => this.receive(p));
+  }
+
+  get name(): string { return this.config.name; }
+  get state(): VrrpState { return this.machine.state; }
+
+  /** Removes VIPs a crashed run left behind, then starts the machine (§6.4.1). */
+  async start(): Promise<void> {
+    await this.removeVips(true);
+    this.handle({ type: 'startup' });
+  }
+
+  handle(event: VrrpEvent): void {
+    const actions = this.machine.handle(event, performance.now());
+    for (const a of actions) this.act(a);
+  }
+
+  private view(): InstanceView {
+    return {
+      vrid: this.config.vrid, version: this.config.version as 2 | 3, family: this.family, priority: this.machine.priority,
+      advertIntervalMs: this.config.advert_interval, addresses: this.vipTexts, ownAddresses: this.ctx.ownAddresses,
+      ...(this.auth ? { auth: this.auth } : {}),
+    };
+  }
+
+  private receive(p: VrrpAdvertisement): void {
+    const m = matchInstance(p, this.view());
+    for (const n of m.notes) this.counters.notes[n.note]++;
+    if (!m.accept) { this.counters.drops[m.reason] = (this.counters.drops[m.reason] ?? 0) + 1; return; }
+    this.counters.advertsReceived++;
+    this.handle({ type: 'advert', priority: p.priority, advertIntervalMs: p.advertIntervalMs, src: p.src });
+  }
+
+  private act(a: VrrpAction): void {
+    switch (a.type) {
+      case 'state':
+        if (a.to === 'master') this.counters.becameMaster++;
+        if (a.from === 'master') this.stopAnnouncing();
+        this.ctx.log(`${this.name}: ${a.from} -> ${a.to} (${a.reason}) priority ${this.machine.priority}`);
+        this.ctx.onState(this, a.from, a.to, a.reason);
+        break;
+      case 'send-advert': this.sendAdvert(a.priority); break;
+      case 'add-vips': this.vipQueue = this.vipQueue.then(() => this.addVips()); break;
+      case 'remove-vips': this.vipQueue = this.vipQueue.then(() => this.removeVips(false)); break;
+      case 'announce': this.vipQueue = this.vipQueue.then(() => this.startAnnouncing()); break;
+      case 'arm-timer': this.timer.arm(a.at); break;
+      case 'cancel-timer': this.timer.cancel(); break;
+      case 'priority': this.basePriority = a.priority; break;
+    }
+  }
+
+  private sendAdvert(priority: number): void {
+    const c = this.config;
+    const src = this.ctx.primaryAddress;
+    const peers = c.unicast ? c.unicast.peers.map((p) => p.address) : [this.family === 'ipv4' ? VRRP_MULTICAST_IPV4 : VRRP_MULTICAST_IPV6];
+    for (const dst of peers) {
+      try {
+        const msg = encodeAdvert({ version: c.version as 2 | 3, family: this.family, vrid: c.vrid, priority,
+          advertIntervalMs: c.advert_interval, addresses: this.vipTexts, ...(this.auth ? { auth: this.auth } : {}), src, dst });
+        this.ctx.channel.send(msg, dst, src);
+        this.counters.advertsSent++;
+      } catch (e) {
+        this.ctx.log(`${this.name}: advert to ${dst} failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private vipSpecs() {
+    return this.config.virtual_ips.map((v) => ({
+      ifindex: v.device ? this.ctx.deviceIndex(v.device) : this.ctx.link.ifindex,
+      address: v.address,
+      prefixLength: v.prefix,
+      ...(v.family === 6 ? { flags: IFA_F_NODAD } : {}),
+      ...(v.label ? { label: v.label } : {}),
+    }));
+  }
+
+  private async addVips(): Promise<void> {
+    await Promise.all(this.vipSpecs().map(async (s) => {
+      try { await this.ctx.rtnl.addAddress(s); } catch (e) {
+        if ((e as { code?: string }).code !== 'EEXIST') { this.counters.vipErrors++; this.ctx.log(`${this.name}: add ${s.address}: ${(e as Error).message}`); }
+      }
+    }));
+    this.counters.lastVipAddedAt = performance.now();
+  }
+
+  private async removeVips(quiet: boolean): Promise<void> {
+    await Promise.all(this.vipSpecs().map(async (s) => {
+      try { await this.ctx.rtnl.removeAddress(s); } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (!quiet && code !== 'EADDRNOTAVAIL') { this.counters.vipErrors++; this.ctx.log(`${this.name}: remove ${s.address}: ${(e as Error).message}`); }
+      }
+    }));
+  }
+
+  /** garp.repeat messages per VIP now, the same again after garp.delay, then every garp.refresh. */
+  private startAnnouncing(): void {
+    if (this.machine.state !== 'master') return;
+    this.stopAnnouncing();
+    const g = this.config.garp;
+    this.burst(g.repeat);
+    this.counters.lastAnnounceAt = performance.now();
+    if (g.delay > 0) this.announceTimers.push(setTimeout(() => this.burst(g.repeat), g.delay));
+    if (g.refresh > 0) this.announceTimers.push(setInterval(() => this.burst(g.refresh_repeat), g.refresh));
+  }
+
+  private stopAnnouncing(): void {
+    for (const t of this.announceTimers) clearTimeout(t);
+    this.announceTimers = [];
+  }
+
+  private burst(count: number): void {
+    if (this.machine.state !== 'master') return;
+    try {
+      if (!this.packetSocket) {
+        this.packetSocket = Socket.open(AF_PACKET, SOCK_RAW, 0);
+        this.packetSocket.bind({ family: 'packet', ifindex: this.ctx.link.ifindex });
+      }
+      const frames = this.vipTexts.map((v) => announceFrame(this.family, this.ctx.link.mac, v));
+      for (let i = 0; i < count; i++) for (const f of frames) { this.packetSocket.send(f); this.counters.announcements++; }
+    } catch (e) {
+      this.ctx.log(`${this.name}: announce failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Priority-0 advert if master, VIPs removed (§6.4.3 Shutdown). Resolves when the VIPs are gone. */
+  async stop(): Promise<void> {
+    this.handle({ type: 'shutdown' });
+    this.timer.cancel();
+    this.stopAnnouncing();
+    await this.vipQueue;
+    this.packetSocket?.close();
+    this.ctx.channel.handlers.delete(this.config.vrid);
+  }
+}

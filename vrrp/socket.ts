@@ -1,0 +1,135 @@
+// The VRRP wire shell: one raw IP protocol 112 socket per (interface, family), shared by every
+// instance on that interface and demultiplexed by VRID. Sends with TTL / hop limit 255 and DSCP CS6
+// (RFC 5798 §5.1.1.3, §5.1.2.3), receives with the TTL / hop limit and destination the cores check
+// (§7.1). Every dropped packet is counted by reason (the metrics issue exports `drops`).
+import {
+  AF_INET, AF_INET6, IPPROTO_VRRP, IP_ADD_MEMBERSHIP, IP_MULTICAST_IF, IP_MULTICAST_LOOP, IP_MULTICAST_TTL,
+  IP_PKTINFO, IP_RECVTTL, IP_TTL, IPV6_ADD_MEMBERSHIP, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_IF, IPV6_MULTICAST_LOOP,
+  IPV6_RECVHOPLIMIT, IPV6_RECVPKTINFO, IPV6_UNICAST_HOPS, SO_BINDTODEVICE, SOCK_RAW, SOL_IP, SOL_IPV6, SOL_SOCKET,
+  Socket, addressBytes,
+} from '../src/native/index.js';
+import { VRRP_MULTICAST_IPV4, VRRP_MULTICAST_IPV6, type Family } from './address.js';
+import { parseIpv4Datagram, parseVrrp, type VrrpAdvertisement } from './packet.js';
+import { DROP_REASONS, type DropReason } from './reasons.js';
+
+const IP_TOS = 1, IPV6_TCLASS = 67;
+/** DSCP CS6 (network control) in the TOS / traffic class byte, as keepalived sends. */
+export const VRRP_TOS = 0xc0;
+
+export type DropCounters = Record<DropReason, number>;
+export const newDropCounters = (): DropCounters =>
+  Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as DropCounters;
+
+export interface ChannelOptions {
+  ifname: string;
+  ifindex: number;
+  family: Family;
+  /** Unicast-only channel: no multicast group joined. */
+  joinGroup: boolean;
+  checkUnicastTtl?: boolean;
+  unicastChecksumCompat?: boolean;
+}
+
+export type AdvertHandler = (packet: VrrpAdvertisement) => void;
+
+export class VrrpChannel {
+  readonly socket: Socket;
+  readonly drops: DropCounters = newDropCounters();
+  /** Datagrams received (before any check), and adverts handed to an instance. */
+  received = 0;
+  delivered = 0;
+  readonly handlers = new Map<number, AdvertHandler>();
+  private closed = false;
+
+  constructor(readonly opts: ChannelOptions) {
+    const v4 = opts.family === 'ipv4';
+    const s = Socket.open(v4 ? AF_INET : AF_INET6, SOCK_RAW, IPPROTO_VRRP);
+    try {
+      // Only this interface's packets: one socket per (interface, family).
+      s.setsockopt(SOL_SOCKET, SO_BINDTODEVICE, Buffer.from(`${opts.ifname}\0`));
+      if (v4) {
+        s.setsockopt(SOL_IP, IP_MULTICAST_TTL, 255);
+        s.setsockopt(SOL_IP, IP_TTL, 255);
+        s.setsockopt(SOL_IP, IP_TOS, VRRP_TOS);
+        s.setsockopt(SOL_IP, IP_MULTICAST_LOOP, 0);
+        s.setsockopt(SOL_IP, IP_RECVTTL, 1);
+        s.setsockopt(SOL_IP, IP_PKTINFO, 1);
+        s.setsockopt(SOL_IP, IP_MULTICAST_IF, ipMreqn('0.0.0.0', opts.ifindex));
+        if (opts.joinGroup) s.setsockopt(SOL_IP, IP_ADD_MEMBERSHIP, ipMreqn(VRRP_MULTICAST_IPV4, opts.ifindex));
+      } else {
+        s.setsockopt(SOL_IPV6, IPV6_MULTICAST_HOPS, 255);
+        s.setsockopt(SOL_IPV6, IPV6_UNICAST_HOPS, 255);
+        s.setsockopt(SOL_IPV6, IPV6_TCLASS, VRRP_TOS);
+        s.setsockopt(SOL_IPV6, IPV6_MULTICAST_LOOP, 0);
+        s.setsockopt(SOL_IPV6, IPV6_RECVHOPLIMIT, 1);
+        s.setsockopt(SOL_IPV6, IPV6_RECVPKTINFO, 1);
+        s.setsockopt(SOL_IPV6, IPV6_MULTICAST_IF, opts.ifindex);
+        if (opts.joinGroup) s.setsockopt(SOL_IPV6, IPV6_ADD_MEMBERSHIP, ipv6Mreq(VRRP_MULTICAST_IPV6, opts.ifindex));
+      }
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+    this.socket = s;
+    s.onReadable(() => this.drain());
+  }
+
+  /** Sends one VRRP message from `source` (IP_PKTINFO / IPV6_PKTINFO) out of this interface. */
+  send(message: Uint8Array, dst: string, source: string): void {
+    const to = this.opts.family === 'ipv4'
+      ? { family: 'inet' as const, address: dst }
+      : { family: 'inet6' as const, address: dst, scopeId: this.opts.ifindex };
+    this.socket.send(Buffer.from(message.buffer, message.byteOffset, message.byteLength),
+      { to, pktinfo: { ifindex: this.opts.ifindex, source } });
+  }
+
+  private drain(): void {
+    for (let i = 0; i < 64 && !this.closed; i++) {
+      let r;
+      try { r = this.socket.recv({ size: 2048 }); } catch { continue; } // an ICMP error queued on the socket
+      if (!r) return;
+      this.received++;
+      this.receive(r.data, r.from.family === 'inet6' ? r.from.address : '', r.hopLimit ?? -1, r.pktinfo?.destination ?? '');
+    }
+  }
+
+  /** One datagram as the socket handed it over (IPv4: with its IP header). Public for tests. */
+  receive(data: Uint8Array, from6: string, hopLimit: number, dst6: string): void {
+    let result;
+    if (this.opts.family === 'ipv4') {
+      const d = parseIpv4Datagram(data);
+      if (!d.ok) { this.drops[d.reason]++; return; }
+      result = parseVrrp(d.datagram.payload, { family: 'ipv4', src: d.datagram.src, dst: d.datagram.dst, ttlOrHopLimit: d.datagram.ttl,
+        checkUnicastTtl: this.opts.checkUnicastTtl ?? true, unicastChecksumCompat: this.opts.unicastChecksumCompat ?? true });
+    } else {
+      result = parseVrrp(data, { family: 'ipv6', src: from6, dst: dst6, ttlOrHopLimit: hopLimit,
+        checkUnicastTtl: this.opts.checkUnicastTtl ?? true });
+    }
+    if (!result.ok) { this.drops[result.reason]++; return; }
+    const h = this.handlers.get(result.packet.vrid);
+    if (!h) { this.drops.vrid_unknown++; return; }
+    this.delivered++;
+    h(result.packet);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket.close();
+  }
+}
+
+/** struct ip_mreqn { in_addr multiaddr; in_addr address; int ifindex; } */
+function ipMreqn(group: string, ifindex: number): Buffer {
+  const b = Buffer.alloc(12);
+  addressBytes(group).copy(b, 0);
+  b.writeInt32LE(ifindex, 8);
+  return b;
+}
+
+/** struct ipv6_mreq { in6_addr multiaddr; int ifindex; } */
+function ipv6Mreq(group: string, ifindex: number): Buffer {
+  const b = Buffer.alloc(20);
+  addressBytes(group).copy(b, 0);
+  b.writeInt32LE(ifindex, 16);
+  return b;
+}

@@ -1,0 +1,78 @@
+// Track scripts (keepalived vrrp_script): argv run periodically without a shell, as an unprivileged
+// user, in its own process group so a timeout kills everything it started; rise/fall debounce.
+import { spawn } from 'node:child_process';
+import type { TrackScriptConfig } from '../src/config/model.js';
+import type { UserIds } from './notify.js';
+
+/** rise/fall counting (pure): returns the new up/down state after one result. */
+export class RiseFall {
+  private run = 0;
+  constructor(private readonly rise: number, private readonly fall: number, public up: boolean | null = null) {}
+  result(ok: boolean): boolean | null {
+    const towards = ok;
+    if (this.up === towards) { this.run = 0; return this.up; }
+    this.run++;
+    if (this.run >= (ok ? this.rise : this.fall)) { this.up = ok; this.run = 0; }
+    return this.up;
+  }
+}
+
+export class TrackScript {
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private readonly rf: RiseFall;
+  private stopped = false;
+
+  constructor(readonly config: TrackScriptConfig, private readonly user: UserIds | null,
+    private readonly onChange: (up: boolean) => void, private readonly log: (line: string) => void) {
+    // keepalived starts a script as failed when rise > 1 is needed to go up; with rise 1 the first
+    // success makes it up. Unknown until the first result.
+    this.rf = new RiseFall(config.rise, config.fall);
+  }
+
+  get up(): boolean | null { return this.rf.up; }
+
+  start(): void {
+    this.runOnce();
+    this.timer = setInterval(() => this.runOnce(), this.config.interval);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private runOnce(): void {
+    if (this.running || this.stopped) return; // an overrunning script is never started twice
+    this.running = true;
+    const argv = this.config.argv;
+    const timeoutMs = this.config.timeout ?? this.config.interval;
+    let done = false;
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(killer);
+      this.running = false;
+      if (this.stopped) return;
+      const before = this.rf.up;
+      const after = this.rf.result(ok);
+      if (after !== null && after !== before) this.onChange(after);
+    };
+    let child;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), {
+        stdio: 'ignore', detached: true, ...(this.user && process.getuid?.() === 0 ? { uid: this.user.uid, gid: this.user.gid } : {}),
+      });
+    } catch (e) {
+      this.log(`track script ${this.config.name}: ${(e as Error).message}`);
+      this.running = false;
+      return;
+    }
+    const killer = setTimeout(() => {
+      try { if (child.pid) process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      finish(false);
+    }, timeoutMs);
+    child.on('error', (e) => { this.log(`track script ${this.config.name}: ${e.message}`); finish(false); });
+    child.on('exit', (code) => finish(code === 0));
+  }
+}
