@@ -122,7 +122,9 @@ for (const { backend, skip } of backends) {
         assert.ok(r.ready, `the child never built its lab:\n${r.stderr}`);
         assert.ok(c.expect(r), `unexpected exit ${r.code ?? r.signal}:\n${r.stderr}`);
         if (c.signal === 'SIGKILL') {
-          await processesGone(r.pid);
+          // Processes go on their own: a UML kernel powers off when its agent's channel closes,
+          // host-backend processes get SIGKILL from the kernel (parent-death signal).
+          await processesGone(r.pid, 15_000);
           // The next lab started on this machine does this; another child's boot may have done it already.
           sweepStale();
         }

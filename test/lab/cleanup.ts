@@ -104,6 +104,16 @@ export function sweepStale(): string[] {
     quietly(['ip', 'netns', 'del', ns]);
     removed.push(`netns ${ns}`);
   }
+  // A UML kernel whose owner vanished normally powers off, but UML's own exit on SIGTERM can leave a
+  // helper process behind (seen: one orphan of a kernel whose test process was killed). They carry
+  // umid=lvsdlab-PID-N on their command line.
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const cmd = cmdline(Number(d));
+    const m = /(?:^|\s)umid=(lvsdlab-\d+-\d+)(?:\s|$)/.exec(cmd);
+    if (!m || !cmd.includes('linux.uml') || !stale(m[1]!)) continue;
+    try { process.kill(Number(d), 'SIGKILL'); removed.push(`process ${d} (${m[1]})`); } catch { /* gone */ }
+  }
   for (const base of [tmpdir(), '/dev/shm']) {
     let names: string[] = [];
     try { names = readdirSync(base); } catch { continue; }

@@ -15,7 +15,6 @@ import type { KernelOptions, LabKernel } from './kernel.js';
 
 export const UML_BINARY = '/usr/bin/linux.uml';
 export const UML_MODULES_ROOT = '/usr/lib/uml/modules';
-const SETPRIV = '/usr/bin/setpriv';
 
 /** What the lab loads, dependencies first (resolved from modules.dep). */
 export const LAB_MODULES = [
@@ -60,8 +59,12 @@ export function resolveModules(modulesDep: string, wanted: string[]): { files: s
 
 function shq(s: string): string { return `'${s.replace(/'/g, `'\\''`)}'`; }
 
-export function initScript(opts: { dir: string; moduleDir: string; modules: string[]; agent: string; node: string }): string {
+export function initScript(opts: { dir: string; moduleDir: string; modules: string[]; agent: string; node: string; passthrough?: string[] }): string {
   const mods = opts.modules.map((m) => shq(join(opts.moduleDir, m))).join(' ');
+  // The private tmpfs on /tmp hides every host path below it: the lab's own directory, and the checkout
+  // itself when it was cloned under /tmp (CI may do that). Mount those through hostfs again.
+  const underTmp = [opts.dir, ...(opts.passthrough ?? [])].filter((p, i, all) => p.startsWith('/tmp/') && all.indexOf(p) === i).sort((a, b) => a.length - b.length); // parents before children
+  const passthrough = underTmp.map((p) => `mkdir -p ${shq(p)} && mount -t hostfs -o ${shq(p)} none ${shq(p)}`).join('\n');
   return `#!/bin/sh
 # lvsd lab init (generated): mounts private /run /tmp /dev so nothing lands on the host, loads the
 # lab's modules, then hands /dev/tty1 to the agent. Powers off when the agent exits.
@@ -74,7 +77,7 @@ mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
-mkdir -p ${shq(opts.dir)} && mount -t hostfs -o ${shq(opts.dir)} none ${shq(opts.dir)}
+${passthrough}
 for m in ${mods}; do insmod "$m" || echo "lvsdlab: insmod $m failed"; done
 ip link set lo up
 hostname lvsdlab
@@ -145,7 +148,8 @@ export class UmlKernel implements LabKernel {
     mkdirSync(memDir, { recursive: true });
     const agent = fileURLToPath(new URL('./agent.js', import.meta.url));
     const init = join(dir, 'init.sh');
-    writeFileSync(init, initScript({ dir, moduleDir, modules: files, agent, node: process.execPath }));
+    const repoRoot = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
+    writeFileSync(init, initScript({ dir, moduleDir, modules: files, agent, node: process.execPath, passthrough: [repoRoot, process.cwd()] }));
     chmodSync(init, 0o755);
     const umid = `${LAB_PREFIX}-${id}`;
     const args = [
@@ -158,11 +162,10 @@ export class UmlKernel implements LabKernel {
     const started = Date.now();
     // Its own process group: a terminal's Ctrl-C reaches us, not the kernel, and clean-up can end
     // the kernel with all its helper processes by the group id.
-    // setpriv --pdeathsig: should this process die without a word (SIGKILL), UML gets SIGTERM, which it
-    // answers by killing its helper processes and exiting (SIGKILL would orphan them). Normally the
-    // agent sees its channel close first and powers off.
-    const [cmd, ...pre] = existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'TERM', '--', UML_BINARY] : [UML_BINARY];
-    const child = spawn(cmd!, [...pre, ...args], { stdio, detached: true, env: { ...process.env, TMPDIR: memDir } });
+    // No parent-death signal on purpose: should this process be SIGKILLed, the agent sees its
+    // channel close and powers the kernel off cleanly. UML ending on a signal instead (tried:
+    // setpriv --pdeathsig KILL, TERM) can orphan its helper processes; sweepStale() is the net.
+    const child = spawn(UML_BINARY, args, { stdio, detached: true, env: { ...process.env, TMPDIR: memDir } });
     const k = new UmlKernel(child, dir, memDir, release, umid, opts);
     k.ready = k.waitReady(60_000);
     try {
