@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../lab/lab.js';
-import { isRoot, type Backend } from '../lab/kernel.js';
+import { isRoot, LabKernelError, type Backend } from '../lab/kernel.js';
+import { bootUml } from '../lab/uml.js';
 import { sweepStale } from '../lab/cleanup.js';
 import { describeDiff, diffSnapshots, isEmpty, leaks, takeSnapshot, type Snapshot } from '../lab/snapshot.js';
 
@@ -97,6 +98,17 @@ for (const { backend, skip } of backends) {
         await lab.host('director').run(['true']);
       }
       assertNoLeaks(before, process.pid);
+    });
+
+    test('a kernel that dies under a test fails what waits on it, with a typed error, and leaves nothing', { skip: backend === 'uml' ? false : 'only a UML kernel can die' }, async () => {
+      const before = takeSnapshot();
+      const kernel = await bootUml();
+      const waiting = kernel.exec({ argv: ['sleep', '30'] });
+      process.kill(-kernel.pid!, 'SIGKILL'); // the kernel this test booted, by its process group
+      await assert.rejects(waiting, (e: unknown) => e instanceof LabKernelError && /exited unexpectedly/.test(e.message));
+      await assert.rejects(kernel.exec({ argv: ['true'] }), LabKernelError);
+      await kernel.stop();
+      await settle(before, process.pid);
     });
 
     const cases: { mode: string; signal?: NodeJS.Signals; runner?: boolean; expect: (r: { code: number | null; signal: NodeJS.Signals | null }) => boolean }[] = [

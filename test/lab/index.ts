@@ -1,8 +1,9 @@
 // The lab's public surface, for tests and benchmarks: import { Lab } from '../lab/index.js'.
 export { Lab, LabHost, LabCommandError, type ExecOptions, type SpawnOptions, type LabOptions } from './lab.js';
 export { LabProcess, type ExitStatus } from './process.js';
-export { bootKernel, chooseBackend, hostHasIpvs, isRoot, type Backend, type LabKernel, type KernelOptions } from './kernel.js';
+export { bootKernel, chooseBackend, hostHasIpvs, isRoot, LabKernelError, stopAllLabs, type Backend, type LabKernel, type KernelOptions } from './kernel.js';
 export { singleDirector, directorPair, TOPOLOGIES, ADDRESSES, REAL_SERVERS, topologyByName } from './topologies.js';
+export { TopologyError } from './topology.js';
 export type { Topology, HostSpec, IfaceSpec, LanSpec, RouteSpec, ServiceSpec } from './topology.js';
 export type { ExecResult } from './protocol.js';
 export { RealServerHandle, type RealServerOptions } from './realserver-handle.js';

@@ -8,6 +8,14 @@ import type { ExecRequest, ExecResult, ProcEvent, SpawnRequest } from './protoco
 
 export type Backend = 'uml' | 'host';
 
+/** The lab kernel itself failed: did not boot, died, or was used after stop. Carries the console tail. */
+export class LabKernelError extends Error {
+  constructor(message: string, readonly consoleTail: string[] = []) {
+    super(consoleTail.length ? `${message}; console:\n${consoleTail.join('\n')}` : message);
+    this.name = 'LabKernelError';
+  }
+}
+
 export interface LabKernel extends AsyncDisposable {
   readonly backend: Backend;
   /** Prepended to namespace names so concurrent labs on one host kernel never collide. */

@@ -11,7 +11,7 @@ import type { Readable, Writable } from 'node:stream';
 import { encode, LineDecoder, RX_WINDOW, type ExecRequest, type ExecResult, type ProcEvent, type Reply, type Request, type SpawnRequest } from './protocol.js';
 import { LAB_PREFIX, liveResources, onEmergency, sweepStale } from './cleanup.js';
 import { requirePackages } from './prereq.js';
-import type { KernelOptions, LabKernel } from './kernel.js';
+import { LabKernelError, type KernelOptions, type LabKernel } from './kernel.js';
 
 export const UML_BINARY = '/usr/bin/linux.uml';
 export const UML_MODULES_ROOT = '/usr/lib/uml/modules';
@@ -25,7 +25,7 @@ export const LAB_MODULES = [
 
 export function umlRelease(): string {
   const releases = existsSync(UML_MODULES_ROOT) ? readdirSync(UML_MODULES_ROOT) : [];
-  if (releases.length === 0) throw new Error(`no UML modules under ${UML_MODULES_ROOT} (install user-mode-linux)`);
+  if (releases.length === 0) throw new LabKernelError(`no UML modules under ${UML_MODULES_ROOT} (install user-mode-linux)`);
   return releases.sort().at(-1)!;
 }
 
@@ -97,6 +97,8 @@ export class UmlKernel implements LabKernel {
   readonly backend = 'uml' as const;
   readonly nsPrefix = '';
   stopped = false;
+  /** Why the kernel died on its own, if it did. */
+  death: string | undefined;
   readonly console: string[] = [];
   bootMs = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; first?: (v: unknown) => void }>();
@@ -118,6 +120,17 @@ export class UmlKernel implements LabKernel {
     this.unregister = onEmergency(`uml ${umid}`, () => this.emergencyStop());
     liveResources.add(this);
     this.exited = new Promise((resolve) => child.on('exit', () => resolve()));
+    // A kernel that dies on its own (panic, OOM, killed) fails whatever waits on it, with its console.
+    child.on('exit', (code, signal) => {
+      if (this.stopped) return;
+      this.death = `UML kernel exited unexpectedly (${code ?? signal})`;
+      this.stopped = true;
+      this.failPending(this.death);
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* no helpers left */ }
+      this.removeDirs();
+      this.unregister();
+      liveResources.delete(this);
+    });
     let consoleTail = '';
     (child.stdout as Readable).setEncoding('utf8');
     (child.stdout as Readable).on('data', (s: string) => {
@@ -136,11 +149,11 @@ export class UmlKernel implements LabKernel {
   static async boot(opts: KernelOptions = {}): Promise<UmlKernel> {
     requirePackages();
     sweepStale();
-    if (!existsSync(UML_BINARY)) throw new Error(`${UML_BINARY} not found: install user-mode-linux`);
+    if (!existsSync(UML_BINARY)) throw new LabKernelError(`${UML_BINARY} not found: install user-mode-linux`);
     const release = umlRelease();
     const moduleDir = join(UML_MODULES_ROOT, release);
     const { files, missing } = resolveModules(readFileSync(join(moduleDir, 'modules.dep'), 'utf8'), LAB_MODULES);
-    if (missing.includes('ip_vs')) throw new Error(`the UML kernel ${release} has no ip_vs module`);
+    if (missing.includes('ip_vs')) throw new LabKernelError(`the UML kernel ${release} has no ip_vs module`);
     const id = `${process.pid}-${++counter}`;
     const dir = mkdtempSync(join(tmpdir(), `${LAB_PREFIX}-${id}-`));
     // UML backs its memory with a file in TMPDIR; tmpfs keeps that off the disk.
@@ -187,11 +200,11 @@ export class UmlKernel implements LabKernel {
 
   private waitReady(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`UML kernel did not start its agent within ${timeoutMs} ms; console:\n${this.console.slice(-30).join('\n')}`)), timeoutMs);
+      const timer = setTimeout(() => reject(new LabKernelError(`UML kernel did not start its agent within ${timeoutMs} ms`, this.console.slice(-30))), timeoutMs);
       this.onReady = () => { clearTimeout(timer); resolve(); };
       this.child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`UML kernel exited (${code ?? signal}) before its agent was ready; console:\n${this.console.slice(-30).join('\n')}`));
+        reject(new LabKernelError(`UML kernel exited (${code ?? signal}) before its agent was ready`, this.console.slice(-30)));
       });
     });
   }
@@ -223,7 +236,7 @@ export class UmlKernel implements LabKernel {
   }
 
   private request<T>(req: RequestBody, first?: (v: T) => void): Promise<T> {
-    if (this.stopped) return Promise.reject(new Error('lab kernel is stopped'));
+    if (this.stopped) return Promise.reject(new LabKernelError(`lab kernel is stopped${this.death ? ` (${this.death})` : ''}`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, first: first as ((v: unknown) => void) | undefined });
@@ -291,7 +304,7 @@ export class UmlKernel implements LabKernel {
   get pid(): number | undefined { return this.child.pid; }
 
   private failPending(why: string): void {
-    for (const p of this.pending.values()) p.reject(new Error(why));
+    for (const p of this.pending.values()) p.reject(new LabKernelError(why, this.death ? this.console.slice(-30) : []));
     this.pending.clear();
     for (const [h, l] of this.listeners) l({ ev: 'exit', handle: h, code: null, signal: 'SIGKILL', error: why });
     this.listeners.clear();
