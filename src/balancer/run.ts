@@ -13,7 +13,7 @@ export async function runBalancer(file: string, out: (line: string) => void = (l
   if (!loaded.ok) throw new Error(loaded.errors.map((e) => formatIssue(e)).join('\n'));
   const client = await IpvsClient.open();
   const sync = new IpvsTableSync(client);
-  const b = new Balancer(loaded.config, { sync, log: (level, msg) => out(`log ${level} ${msg}`) });
+  const b = new Balancer(loaded.config, { sync, log: (level, msg) => out(`log ${level} ${Date.now()} ${msg}`) });
   b.on('verdict', (e: VerdictEvent) => out(`verdict ${JSON.stringify(e)}`));
   b.on('quorum', (e: QuorumEvent) => out(`quorum ${JSON.stringify(e)}`));
   b.on('applied', (e: AppliedEvent) => out(`applied ${JSON.stringify({ services: e.services.length, writes: e.report.writes, errors: e.report.errors.length, ms: Math.round(e.ms * 1000) / 1000, at: e.at })}`));
