@@ -103,6 +103,7 @@ export class VrrpEngine {
       if (!(l.up && l.lowerUp)) inst.handle({ type: 'interface', up: false });
       this.applyTracking(inst);
     }
+    for (const g of this.config.vrrp_sync_groups) this.syncFaults(g.name);
     await Promise.all([...this.instances.values()].map((i) => i.start()));
     for (const s of this.scripts) s.start();
   }
@@ -115,6 +116,7 @@ export class VrrpEngine {
     if (was === up) return;
     for (const inst of this.instances.values()) if (inst.config.interface === l.name) inst.handle({ type: 'interface', up });
     this.setTracked(`interface:${l.name}`, up);
+    for (const g of this.config.vrrp_sync_groups) this.syncFaults(g.name);
   }
 
   /** Checkers call this when a virtual service loses (false) or regains (true) quorum. */
@@ -124,6 +126,7 @@ export class VrrpEngine {
     if (this.tracked.get(key) === up) return;
     this.tracked.set(key, up);
     for (const inst of this.instances.values()) this.applyTracking(inst);
+    if (!this.stopping) for (const g of this.config.vrrp_sync_groups) this.syncFaults(g.name);
   }
 
   private applyTracking(inst: VrrpInstance): void {
@@ -144,18 +147,34 @@ export class VrrpEngine {
     if (!gname || this.stopping) return;
     const group = this.config.vrrp_sync_groups.find((g) => g.name === gname)!;
     const members = group.instances.map((n) => this.instances.get(n)).filter((m): m is VrrpInstance => !!m && m !== inst);
-    // Sync group (keepalived vrrp_sync_group): one member's fault faults all; one becoming master
-    // takes the others along; one leaving master for backup makes the others give it up too.
+    // Sync group (keepalived vrrp_sync_group): one becoming master takes the others along; one
+    // leaving master for backup makes the others give it up too. Faults: syncFaults().
     queueMicrotask(() => {
-      if (to === 'fault') for (const m of members) m.handle({ type: 'fault', cause: `sync-group:${gname}`, active: true });
-      if (from === 'fault') for (const m of members) m.handle({ type: 'fault', cause: `sync-group:${gname}`, active: false });
       if (to === 'master') for (const m of members) m.handle({ type: 'force-master' });
       if (from === 'master' && to === 'backup') for (const m of members) if (m.state === 'master') m.handle({ type: 'give-up', holdMs: 0 });
+      this.syncFaults(gname);
       const all = [inst, ...members];
       if (all.every((m) => m.state === to)) {
         for (const argv of notifyCommands(group.notify, 'GROUP', gname, to, 0)) this.runNotify(argv);
       }
     });
+  }
+
+  /**
+   * A group is faulty while any member has a fault of its own (not the group's); then every member
+   * carries the group's fault cause. Recomputed from the members' own causes, so clearing the one
+   * real fault clears the group (propagating transitions instead would latch the group in FAULT).
+   */
+  private syncFaults(gname: string): void {
+    const group = this.config.vrrp_sync_groups.find((g) => g.name === gname);
+    if (!group) return;
+    const cause = `sync-group:${gname}`;
+    const members = group.instances.map((n) => this.instances.get(n)).filter((m): m is VrrpInstance => !!m);
+    const faulty = members.some((m) => m.machine.faultCauses.some((c) => !c.startsWith('sync-group:')));
+    for (const m of members) {
+      const has = m.machine.faultCauses.includes(cause);
+      if (has !== faulty) m.handle({ type: 'fault', cause, active: faulty });
+    }
   }
 
   /** Admin: leave mastership now (priority-0 advert) and do not preempt for holdMs. */
