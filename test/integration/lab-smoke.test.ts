@@ -1,7 +1,8 @@
 // `npm run lab -- smoke` as people run it (the built CLI), judged by its exit status and report.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../lab/cli.js', import.meta.url));
@@ -30,4 +31,25 @@ test('lab CLI: usage errors exit 2, unknown topologies are named', async () => {
   const r = await run(['shell', 'no-such-topology']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /unknown topology "no-such-topology"; known: single-director, director-pair/);
+});
+
+test('lab shell: an interactive shell on a real terminal inside a lab host, torn down on exit', { skip: existsSync('/usr/bin/script') ? false : 'script(1) from util-linux is needed for a pseudo-terminal' }, async () => {
+  // script(1) gives the CLI a pseudo-terminal, as a person's terminal would.
+  const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} shell single-director --host rs1 --no-services`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+  const waitFor = (re: RegExp, ms: number): Promise<void> => new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const tick = (): void => { if (re.test(out)) resolve(); else if (Date.now() - t0 > ms) reject(new Error(`no ${re} in:\n${out}`)); else setTimeout(tick, 50); };
+    tick();
+  });
+  await waitFor(/\[lab rs1\] .*# $/m, 90_000);
+  child.stdin.write('echo "tty=$(tty) host=$LVSD_LAB_HOST"; ip -4 -o addr show dev eth0\n');
+  await waitFor(/10\.0\.1\.11\/24/, 20_000);
+  child.stdin.write('exit 7\n');
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  assert.equal(code, 7, out);
+  assert.match(out, /tty=\/dev\/(tty2|pts\/\d+) host=rs1/);
+  assert.match(out, /lab: torn down/);
 });
