@@ -18,7 +18,7 @@ export async function runBalancer(file: string, out: (line: string) => void = (l
   b.on('quorum', (e: QuorumEvent) => out(`quorum ${JSON.stringify(e)}`));
   b.on('applied', (e: AppliedEvent) => out(`applied ${JSON.stringify({ services: e.services.length, writes: e.report.writes, errors: e.report.errors.length, ms: Math.round(e.ms * 1000) / 1000, at: e.at })}`));
   const report = await b.start();
-  out(`ready ${JSON.stringify({ writes: report.writes, checks: b.runner.instances.size })}`);
+  out(`ready ${JSON.stringify({ writes: report.writes, checks: b.runner.instances.size, pid: process.pid })}`);
   const stop = async () => {
     await b.stop();
     client.close();

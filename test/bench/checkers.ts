@@ -1,0 +1,221 @@
+// `npm run bench -- checkers [scale|reaction|all] [SECONDS]`: lvsd's checkers against keepalived 2.2.7
+// (Debian package), same lab kernel build (UML, 1 vCPU), same targets, a fresh kernel per phase.
+//
+// scale: 1,000 virtual services x 4 real servers (4,000 distinct addresses, answered by one nginx through
+//   an AnyIP route in a "servers" namespace), TCP checks every 1 s. Checks/s are counted by an independent
+//   reader, the servers namespace's TCP PassiveOpens (/proc/net/snmp); CPU from /proc/PID/stat
+//   (utime+stime of every process of the implementation) and RSS from /proc/PID/status, over SECONDS
+//   (default 20) after a warm-up.
+// reaction: single-director lab, one service over rs1-3, keepalived's settings (interval 1 s, keepalived
+//   retry 1 = lvsd retries 2, 1 s delay before retry, 1 s connect timeout); nginx on rs2 is killed and the
+//   time until its destination leaves the kernel table is measured inside the lab (a shell loop reading
+//   /proc/net/ip_vs), TCP and HTTP, RUNS=5 each.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchResult } from './main.js';
+import { bootKernel, Lab, type LabHost, type LabProcess } from '../lab/index.js';
+import type { Topology } from '../lab/topology.js';
+
+const RUN = fileURLToPath(new URL('../../src/balancer/run.js', import.meta.url));
+const log = (s: string) => process.stderr.write(`checkers bench: ${s}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
+const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
+
+const scaleTopology: Topology = {
+  name: 'checkers-bench',
+  hosts: {
+    director: { ifaces: { eth0: { peer: 'servers:eth0', addrs: ['10.0.0.1/24'] } }, routes: [{ dst: '10.1.0.0/16', via: '10.0.0.2' }] },
+    servers: { ifaces: { eth0: { peer: 'director:eth0', addrs: ['10.0.0.2/24'] } } },
+  },
+};
+
+const SERVICES = 1000, PER = 4;
+const vip = (i: number) => `10.2.${i >> 8}.${(i & 255) + 0}`;
+const rsAddr = (i: number, d: number) => { const k = i * PER + d + 1; return `10.1.${k >> 8}.${k & 255}`; };
+
+function lvsdScaleConfig(): string {
+  const lines = ['checks:', '  - {name: tcp1s, type: tcp, interval: 1s, timeout: 1s, retries: 2, delay_before_retry: 1s, warmup: 1s}', 'virtual_services:'];
+  for (let i = 0; i < SERVICES; i++) {
+    lines.push(`  - {name: s${i}, address: "${vip(i)}:80", forwarding: nat, scheduler: wlc, checks: [tcp1s], real_servers: [${
+      Array.from({ length: PER }, (_, d) => `{address: "${rsAddr(i, d)}:8080"}`).join(', ')}]}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function keepalivedScaleConfig(): string {
+  const out = ['global_defs {\n  router_id bench\n}'];
+  for (let i = 0; i < SERVICES; i++) {
+    out.push(`virtual_server ${vip(i)} 80 {\n  delay_loop 1\n  lb_algo wlc\n  lb_kind NAT\n  protocol TCP\n${Array.from({ length: PER }, (_, d) =>
+      `  real_server ${rsAddr(i, d)} 8080 {\n    weight 1\n    TCP_CHECK {\n      connect_timeout 1\n      retry 1\n      delay_before_retry 1\n    }\n  }`).join('\n')}\n}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+async function passiveOpens(h: LabHost): Promise<number> {
+  const snmp = await h.run(['cat', '/proc/net/snmp']);
+  const tcp = snmp.split('\n').filter((l) => l.startsWith('Tcp:'));
+  const names = tcp[0]!.split(/\s+/), values = tcp[1]!.split(/\s+/);
+  return Number(values[names.indexOf('PassiveOpens')]);
+}
+
+/** CPU seconds (utime+stime, USER_HZ 100) and RSS (kB) summed over pids. */
+async function procUsage(h: LabHost, pids: number[]): Promise<{ cpuS: number; rssKb: number }> {
+  const out = await h.sh(pids.map((p) => `cat /proc/${p}/stat; grep VmRSS /proc/${p}/status`).join('; '));
+  let ticks = 0, rss = 0;
+  for (const l of out.split('\n')) {
+    if (l.startsWith('VmRSS')) rss += Number(l.split(/\s+/)[1]);
+    else if (l.trim()) { const f = l.slice(l.lastIndexOf(')') + 2).split(' '); ticks += Number(f[11]) + Number(f[12]); }
+  }
+  return { cpuS: ticks / 100, rssKb: rss };
+}
+
+async function destinations(h: LabHost): Promise<number> {
+  return Number((await h.sh('grep -c -- "-> [0-9A-F]" /proc/net/ip_vs || true')).trim());
+}
+
+interface ScaleFigures { checksPerS: number; cpuPercent: number; cpuSPer1000: number; rssMb: number; programmedMs: number }
+
+async function scalePhase(impl: 'lvsd' | 'keepalived', seconds: number): Promise<ScaleFigures> {
+  const kernel = await bootKernel();
+  try {
+    const lab = await Lab.start(scaleTopology, { kernel, services: false });
+    try {
+      const d = lab.host('director'), s = lab.host('servers');
+      await s.run(['ip', 'route', 'add', 'local', '10.1.0.0/16', 'dev', 'lo']);
+      await s.startNginx({ port: 8080 });
+      let proc: LabProcess;
+      let pids: number[];
+      const t0 = Date.now();
+      if (impl === 'lvsd') {
+        const file = join(lab.dir, 'lvsd.yaml');
+        writeFileSync(file, lvsdScaleConfig());
+        proc = await d.spawn(['sh', '-c', `exec ${process.execPath} ${RUN} ${file} > ${join(lab.dir, 'lvsd.out')} 2>&1`]);
+      } else {
+        const file = join(lab.dir, 'keepalived.conf');
+        writeFileSync(file, keepalivedScaleConfig());
+        proc = await d.spawn(['keepalived', '-n', '-C', '-f', file, '-p', join(lab.dir, 'k.pid'), '-c', join(lab.dir, 'kc.pid'), '--vrrp_pid', join(lab.dir, 'kv.pid')]);
+      }
+      let programmedMs = -1;
+      for (let i = 0; i < 600 && programmedMs < 0; i++) {
+        if ((await destinations(d)) >= SERVICES * PER) programmedMs = Date.now() - t0;
+        else await sleep(100);
+      }
+      if (programmedMs < 0) throw new Error(`${impl} never programmed ${SERVICES * PER} destinations; ${proc.output.slice(-500)}${proc.errors.slice(-500)}`);
+      log(`${impl}: launch -> ${SERVICES * PER} destinations in ${programmedMs} ms`);
+      if (impl === 'lvsd') {
+        let m: RegExpExecArray | null = null;
+        for (let i = 0; i < 100 && !m; i++) { m = /"pid":(\d+)/.exec(await d.run(['cat', join(lab.dir, 'lvsd.out')])); if (!m) await sleep(100); }
+        pids = [Number(m![1])];
+      }
+      else pids = [Number((await d.run(['cat', join(lab.dir, 'k.pid')])).trim()), Number((await d.run(['cat', join(lab.dir, 'kc.pid')])).trim())];
+      await sleep(5000); // warm-up: past the first (warmup-spread) round
+      const o0 = await passiveOpens(s), u0 = await procUsage(d, pids), w0 = Date.now();
+      await sleep(seconds * 1000);
+      const o1 = await passiveOpens(s), u1 = await procUsage(d, pids), w1 = Date.now();
+      const wall = (w1 - w0) / 1000;
+      const checksPerS = (o1 - o0) / wall;
+      const cpu = u1.cpuS - u0.cpuS;
+      const stillUp = await destinations(d);
+      await proc.stop(10_000);
+      const f = { checksPerS: round(checksPerS), cpuPercent: round((cpu / wall) * 100), cpuSPer1000: round(cpu / ((o1 - o0) / 1000), 3), rssMb: round(u1.rssKb / 1024), programmedMs };
+      log(`${impl}: ${JSON.stringify(f)} (destinations still up: ${stillUp})`);
+      if (stillUp !== SERVICES * PER) log(`${impl}: WARNING ${SERVICES * PER - stillUp} destinations were taken out (false verdicts under load)`);
+      return f;
+    } finally { await lab.stop(); }
+  } finally { await kernel.stop(); }
+}
+
+async function scale(seconds: number): Promise<BenchResult[]> {
+  const k = await scalePhase('keepalived', seconds);
+  const l = await scalePhase('lvsd', seconds);
+  const base = { bench: 'checkers', services: SERVICES, realServers: PER, interval_s: 1, due_per_s: SERVICES * PER, seconds };
+  return [
+    { ...base, metric: 'scale checks per second', lvsd: l.checksPerS, reference: k.checksPerS, ratio: round(l.checksPerS / k.checksPerS, 3), unit: 'checks/s' },
+    { ...base, metric: 'scale CPU seconds per 1000 checks', lvsd: l.cpuSPer1000, reference: k.cpuSPer1000, ratio: round(l.cpuSPer1000 / k.cpuSPer1000, 3), unit: 's', lvsd_cpu_percent: l.cpuPercent, reference_cpu_percent: k.cpuPercent },
+    { ...base, metric: 'scale RSS', lvsd: l.rssMb, reference: k.rssMb, ratio: round(l.rssMb / k.rssMb, 3), unit: 'MB', reference_note: 'keepalived parent + checker process' },
+    { ...base, metric: 'scale launch to all destinations programmed', lvsd: l.programmedMs, reference: k.programmedMs, ratio: round(l.programmedMs / k.programmedMs, 3), unit: 'ms' },
+  ];
+}
+
+// ---- reaction ----
+
+function lvsdReactionConfig(type: 'tcp' | 'http'): string {
+  return `virtual_services:
+  - name: web
+    address: 192.0.2.10:80
+    forwarding: nat
+    checks: [{type: ${type}, interval: 1s, timeout: 1s, retries: 2, delay_before_retry: 1s}]
+    real_servers: [{address: "10.0.1.11:8080"}, {address: "10.0.1.12:8080"}, {address: "10.0.1.13:8080"}]
+`;
+}
+function keepalivedReactionConfig(type: 'tcp' | 'http'): string {
+  const check = type === 'tcp'
+    ? 'TCP_CHECK {\n      connect_timeout 1\n      retry 1\n      delay_before_retry 1\n    }'
+    : 'HTTP_GET {\n      url {\n        path /\n        status_code 200\n      }\n      connect_timeout 1\n      retry 1\n      delay_before_retry 1\n    }';
+  return `global_defs {\n  router_id bench\n}\nvirtual_server 192.0.2.10 80 {\n  delay_loop 1\n  lb_algo wlc\n  lb_kind NAT\n  protocol TCP\n${
+    [11, 12, 13].map((n) => `  real_server 10.0.1.${n} 8080 {\n    weight 1\n    ${check}\n  }`).join('\n')}\n}\n`;
+}
+
+async function reactionPhase(impl: 'lvsd' | 'keepalived', type: 'tcp' | 'http', runs: number): Promise<{ downMs: number[]; upMs: number[] }> {
+  const kernel = await bootKernel();
+  try {
+    const lab = await Lab.start('single-director', { kernel, services: false });
+    try {
+      const d = lab.host('director');
+      const rs2 = lab.host('rs2');
+      for (const h of ['rs1', 'rs3']) await lab.host(h).startNginx({ port: 8080 });
+      let nginx = await rs2.startNginx({ port: 8080 });
+      const file = join(lab.dir, impl === 'lvsd' ? 'lvsd.yaml' : 'keepalived.conf');
+      writeFileSync(file, impl === 'lvsd' ? lvsdReactionConfig(type) : keepalivedReactionConfig(type));
+      const proc = impl === 'lvsd'
+        ? await d.spawnNode(RUN, [file])
+        : await d.spawn(['keepalived', '-n', '-C', '-f', file, '-p', join(lab.dir, 'k.pid'), '-c', join(lab.dir, 'kc.pid'), '--vrrp_pid', join(lab.dir, 'kv.pid')]);
+      const has = (n: number) => `grep -q "0A00010${n.toString(16).toUpperCase()}:1F90" /proc/net/ip_vs`;
+      const waitFor = async (cond: string) => {
+        for (let i = 0; i < 300; i++) { if ((await d.exec(['sh', '-c', cond])).code === 0) return; await sleep(100); }
+        throw new Error(`never: ${cond}; ${proc.output.slice(-500)}`);
+      };
+      await waitFor(`${has(1)} && ${has(2)} && ${has(3)}`);
+      const downMs: number[] = [], upMs: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        await sleep(1000 + Math.random() * 1000); // a random phase against the check interval
+        const pid = (await d.run(['cat', join(lab.dir, `nginx-rs2-8080`, 'nginx.pid')])).trim();
+        // Kill and watch in one shell inside the lab, so the figure has no round trip through the console.
+        const out = await d.sh(`a=$(date +%s%N); kill -9 ${pid}; while ${has(2)}; do sleep 0.01; done; b=$(date +%s%N); echo $(( (b - a) / 1000 ))`, { timeoutMs: 60_000 });
+        downMs.push(Number(out.trim()) / 1000);
+        await nginx.exited.catch(() => {});
+        const t = Date.now();
+        nginx = await rs2.startNginx({ port: 8080 });
+        await waitFor(has(2));
+        upMs.push(Date.now() - t);
+        log(`${impl} ${type} run ${i + 1}: down ${round(downMs.at(-1)!)} ms, back ${upMs.at(-1)} ms (incl. nginx start and polling)`);
+      }
+      await proc.stop(10_000);
+      return { downMs, upMs };
+    } finally { await lab.stop(); }
+  } finally { await kernel.stop(); }
+}
+
+async function reaction(runs: number): Promise<BenchResult[]> {
+  const out: BenchResult[] = [];
+  for (const type of ['tcp', 'http'] as const) {
+    const k = await reactionPhase('keepalived', type, runs);
+    const l = await reactionPhase('lvsd', type, runs);
+    const lm = median(l.downMs), km = median(k.downMs);
+    out.push({ bench: 'checkers', metric: `reaction ${type} real server stopped -> destination removed (median)`, lvsd: round(lm), reference: round(km), ratio: round(lm / km, 3), unit: 'ms',
+      runs, lvsd_all: l.downMs.map((x) => round(x)), reference_all: k.downMs.map((x) => round(x)),
+      settings: 'interval 1s, keepalived retry 1 (= lvsd retries 2), delay_before_retry 1s, connect timeout 1s' });
+  }
+  return out;
+}
+
+export async function run(args: string[]): Promise<BenchResult[]> {
+  const what = args[0] ?? 'all';
+  const n = Number(args[1] ?? 0);
+  const results: BenchResult[] = [];
+  if (what === 'scale' || what === 'all') results.push(...await scale(n || 20));
+  if (what === 'reaction' || what === 'all') results.push(...await reaction(n || 5));
+  return results;
+}
