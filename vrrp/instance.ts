@@ -13,6 +13,9 @@ import type { VrrpChannel } from './socket.js';
 import { PreciseTimer } from './precise-timer.js';
 import { VrrpStateMachine, type TransitionReason, type VrrpAction, type VrrpEvent, type VrrpState } from './state-machine.js';
 
+/** LVSD_VRRP_TRACE=1 logs each timer's lateness (benchmarks, debugging). */
+const TRACE = process.env.LVSD_VRRP_TRACE === '1';
+
 export interface LinkInfo { ifindex: number; mac: string }
 
 export interface InstanceContext {
@@ -53,6 +56,8 @@ export class VrrpInstance {
   /** VIP operations run one after another; an announce waits for the add before it. */
   private vipQueue: Promise<void> = Promise.resolve();
   basePriority: number;
+  /** The machine's clock never runs backwards, even for a packet that arrived before the last event. */
+  private lastEventAt = 0;
 
   constructor(readonly config: VrrpInstanceConfig, private readonly ctx: InstanceContext) {
     this.family = config.virtual_ips[0]!.family === 4 ? 'ipv4' : 'ipv6';
@@ -68,8 +73,11 @@ export class VrrpInstance {
       notes: Object.fromEntries(INSTANCE_NOTES.map((n) => [n, 0])) as Record<InstanceNote, number>, drops: {},
       lastVipAddedAt: 0, lastAnnounceAt: 0,
     };
-    this.timer = new PreciseTimer(() => this.handle({ type: 'timer' }));
-    ctx.channel.handlers.set(config.vrid, (p) => this.receive(p));
+    this.timer = new PreciseTimer(() => {
+      if (TRACE) { const t = this.machine.timer; if (t) ctx.log(`${config.name}: ${t.kind} timer late ${(performance.now() - t.at).toFixed(3)} ms at ${(performance.timeOrigin + performance.now()).toFixed(3)}`); }
+      this.handle({ type: 'timer' });
+    });
+    ctx.channel.handlers.set(config.vrid, (p, rx) => this.receive(p, rx));
   }
 
   get name(): string { return this.config.name; }
@@ -81,9 +89,17 @@ export class VrrpInstance {
     this.handle({ type: 'startup' });
   }
 
-  handle(event: VrrpEvent): void {
-    const actions = this.machine.handle(event, performance.now());
-    for (const a of actions) this.act(a);
+  /** at: when the event happened (default now); adverts pass the kernel's receive time. */
+  handle(event: VrrpEvent, at = performance.now()): void {
+    this.lastEventAt = Math.max(this.lastEventAt, at);
+    const actions = this.machine.handle(event, at);
+    // Wire first: a transition's log line and notify wait until its advert / VIP work is under way.
+    const states: Extract<VrrpAction, { type: 'state' }>[] = [];
+    for (const a of actions) {
+      if (a.type === 'state') { states.push(a); if (a.from === 'master') this.stopAnnouncing(); continue; }
+      this.act(a);
+    }
+    for (const a of states) this.act(a);
   }
 
   private view(): InstanceView {
@@ -94,12 +110,13 @@ export class VrrpInstance {
     };
   }
 
-  private receive(p: VrrpAdvertisement): void {
+  private receive(p: VrrpAdvertisement, rxTime: number): void {
     const m = matchInstance(p, this.view());
     for (const n of m.notes) this.counters.notes[n.note]++;
     if (!m.accept) { this.counters.drops[m.reason] = (this.counters.drops[m.reason] ?? 0) + 1; return; }
     this.counters.advertsReceived++;
-    this.handle({ type: 'advert', priority: p.priority, advertIntervalMs: p.advertIntervalMs, src: p.src });
+    if (TRACE) this.ctx.log(`${this.name}: advert from ${p.src} priority ${p.priority} at ${(performance.timeOrigin + performance.now()).toFixed(3)}`);
+    this.handle({ type: 'advert', priority: p.priority, advertIntervalMs: p.advertIntervalMs, src: p.src }, Math.max(rxTime, this.lastEventAt));
   }
 
   private act(a: VrrpAction): void {

@@ -8,11 +8,14 @@ import {
   IPV6_RECVHOPLIMIT, IPV6_RECVPKTINFO, IPV6_UNICAST_HOPS, SO_BINDTODEVICE, SOCK_RAW, SOL_IP, SOL_IPV6, SOL_SOCKET,
   Socket, addressBytes,
 } from '../src/native/index.js';
+import { performance } from 'node:perf_hooks';
 import { VRRP_MULTICAST_IPV4, VRRP_MULTICAST_IPV6, type Family } from './address.js';
 import { parseIpv4Datagram, parseVrrp, type VrrpAdvertisement } from './packet.js';
 import { DROP_REASONS, type DropReason } from './reasons.js';
 
 const IP_TOS = 1, IPV6_TCLASS = 67;
+/** SO_TIMESTAMPNS (x86_64 / generic): the kernel's receive time as struct timespec, CLOCK_REALTIME. */
+const SO_TIMESTAMPNS = 35;
 /** DSCP CS6 (network control) in the TOS / traffic class byte, as keepalived sends. */
 export const VRRP_TOS = 0xc0;
 
@@ -30,7 +33,8 @@ export interface ChannelOptions {
   unicastChecksumCompat?: boolean;
 }
 
-export type AdvertHandler = (packet: VrrpAdvertisement) => void;
+/** rxTime: when the kernel received the packet, on the performance.now() clock. */
+export type AdvertHandler = (packet: VrrpAdvertisement, rxTime: number) => void;
 
 export class VrrpChannel {
   readonly socket: Socket;
@@ -45,6 +49,9 @@ export class VrrpChannel {
     const v4 = opts.family === 'ipv4';
     const s = Socket.open(v4 ? AF_INET : AF_INET6, SOCK_RAW, IPPROTO_VRRP);
     try {
+      // Kernel receive timestamps: Master_Down_Timer counts from the packet's arrival, not from
+      // when the event loop got to it (RFC 5798 §6.4.2 resets it "on receipt").
+      s.setsockopt(SOL_SOCKET, SO_TIMESTAMPNS, 1);
       // Only this interface's packets: one socket per (interface, family).
       s.setsockopt(SOL_SOCKET, SO_BINDTODEVICE, Buffer.from(`${opts.ifname}\0`));
       if (v4) {
@@ -89,12 +96,12 @@ export class VrrpChannel {
       try { r = this.socket.recv({ size: 2048 }); } catch { continue; } // an ICMP error queued on the socket
       if (!r) return;
       this.received++;
-      this.receive(r.data, r.from.family === 'inet6' ? r.from.address : '', r.hopLimit ?? -1, r.pktinfo?.destination ?? '');
+      this.receive(r.data, r.from.family === 'inet6' ? r.from.address : '', r.hopLimit ?? -1, r.pktinfo?.destination ?? '', receiveTime(r.control));
     }
   }
 
   /** One datagram as the socket handed it over (IPv4: with its IP header). Public for tests. */
-  receive(data: Uint8Array, from6: string, hopLimit: number, dst6: string): void {
+  receive(data: Uint8Array, from6: string, hopLimit: number, dst6: string, rxTime = performance.now()): void {
     let result;
     if (this.opts.family === 'ipv4') {
       const d = parseIpv4Datagram(data);
@@ -109,13 +116,25 @@ export class VrrpChannel {
     const h = this.handlers.get(result.packet.vrid);
     if (!h) { this.drops.vrid_unknown++; return; }
     this.delivered++;
-    h(result.packet);
+    h(result.packet, rxTime);
   }
 
   close(): void {
     this.closed = true;
     this.socket.close();
   }
+}
+
+/**
+ * The kernel's receive time mapped onto performance.now(). Clamped to the last 5 ms: a realtime clock
+ * step (NTP) must never move a timer by more than the loop latency it corrects.
+ */
+export function receiveTime(control: readonly { level: number; type: number; data: Buffer }[], now = performance.now()): number {
+  const c = control.find((x) => x.level === SOL_SOCKET && x.type === SO_TIMESTAMPNS && x.data.length >= 16);
+  if (!c) return now;
+  const realtimeMs = Number(c.data.readBigInt64LE(0)) * 1000 + Number(c.data.readBigInt64LE(8)) / 1e6;
+  const t = realtimeMs - performance.timeOrigin;
+  return Math.min(now, Math.max(now - 5, t));
 }
 
 /** struct ip_mreqn { in_addr multiaddr; in_addr address; int ifindex; } */

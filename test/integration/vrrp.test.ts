@@ -216,7 +216,7 @@ test('sync group + track script + notify: one member\'s failing script faults th
 test('tshark decodes our adverts with good checksums, and our GARP / NA (v2, v3 IPv4, v3 IPv6)', { skip: skip || (spawnSync('tshark', ['-v']).status !== 0 && 'needs tshark'), timeout: 40_000 }, async (t) => {
   const l = lan(t);
   const pcap = `${l.dir}/c.pcap`;
-  const dump = l.spawn('c', ['tcpdump', '-i', 'eth0', '-U', '-w', pcap, 'ip proto 112 or ip6 proto 112 or arp or icmp6']);
+  const dump = l.spawn('c', ['tcpdump', '-i', 'eth0', '--immediate-mode', '-U', '-w', pcap, 'ip proto 112 or ip6 proto 112 or arp or icmp6']);
   await dump.waitFor(/listening/, 5000);
   const a = l.lvsd('a', configYaml([
     instanceYaml({ name: 'v2', vrid: 1, priority: 200, version: 2, interval: '1s', vips: ['192.0.2.21/24'], extra: '    authentication: {type: pass, password: secret}' }),
