@@ -172,7 +172,8 @@ async function reactionPhase(impl: 'lvsd' | 'keepalived', type: 'tcp' | 'http', 
       const proc = impl === 'lvsd'
         ? await d.spawnNode(RUN, [file])
         : await d.spawn(['keepalived', '-n', '-C', '-f', file, '-p', join(lab.dir, 'k.pid'), '-c', join(lab.dir, 'kc.pid'), '--vrrp_pid', join(lab.dir, 'kv.pid')]);
-      const has = (n: number) => `grep -q "0A00010${n.toString(16).toUpperCase()}:1F90" /proc/net/ip_vs`;
+      // /proc/net/ip_vs prints addresses and ports in hex: 10.0.1.1N:8080 = 0A00010x:1F90.
+      const has = (n: number) => `grep -q "0A0001${(10 + n).toString(16).toUpperCase().padStart(2, '0')}:1F90" /proc/net/ip_vs`;
       const waitFor = async (cond: string) => {
         for (let i = 0; i < 300; i++) { if ((await d.exec(['sh', '-c', cond])).code === 0) return; await sleep(100); }
         throw new Error(`never: ${cond}; ${proc.output.slice(-500)}`);

@@ -147,3 +147,44 @@ virtual_services:
     s.close();
   });
 });
+
+describe('notify commands', () => {
+  test('down/up notifications and quorum commands run as argv (no shell); omega runs them on stop', async () => {
+    const { mkdtempSync, existsSync, rmSync, chmodSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'lvsd-notify-'));
+    chmodSync(dir, 0o777);
+    const s = await listen('127.0.0.1');
+    const port = (s.address() as AddressInfo).port;
+    const f = (n: string) => join(dir, n);
+    const cfg = config(`
+global: {script_user: nobody}
+virtual_services:
+  - name: a
+    address: "192.0.2.10:80"
+    forwarding: nat
+    omega: true
+    quorum: {min: 1, up: [/usr/bin/touch, ${f('quorum-up')}], down: [/usr/bin/touch, ${f('quorum-down')}]}
+    checks: [{type: tcp, interval: 100ms, timeout: 50ms}]
+    real_servers: [{address: "127.0.0.1:${port}", notify: {up: [/usr/bin/touch, ${f('up')}], down: [/usr/bin/touch, "${f('down')} $(id)"]}}]
+`);
+    const bal = new Balancer(cfg, { sync: new RecordingSink() });
+    await bal.start();
+    s.close();
+    await wait(300);
+    assert.ok(existsSync(`${f('down')} $(id)`), 'down notification ran, its argument untouched by any shell');
+    assert.ok(existsSync(f('quorum-down')));
+    const s2 = await listen('127.0.0.1', port);
+    await wait(300);
+    assert.ok(existsSync(f('up')));
+    assert.ok(existsSync(f('quorum-up')));
+    rmSync(`${f('down')} $(id)`); rmSync(f('quorum-down'));
+    await bal.stop();
+    await wait(200);
+    assert.ok(existsSync(`${f('down')} $(id)`), 'omega: down notification on stop');
+    assert.ok(existsSync(f('quorum-down')), 'omega: quorum down on stop');
+    s2.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
