@@ -1,6 +1,8 @@
 // Runs only the VRRP engine: `node dist/vrrp/main.js -c lvsd.yaml` (tests, benchmarks), until the
 // daemon merges the subsystems into `lvsd run`. SIGTERM/SIGINT: graceful stop (priority 0, VIPs
 // removed). SIGUSR2: every master gives up mastership (no preemption until restart).
+// --synthetic-load RATE:US (benchmarks): RATE tasks/s of US microseconds each on the same loop.
+import { performance } from 'node:perf_hooks';
 import { loadConfig, formatIssue } from '../src/config/index.js';
 import { VrrpEngine } from './engine.js';
 
@@ -21,8 +23,23 @@ async function main(): Promise<number> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('SIGUSR2', () => { for (const n of engine.instances.keys()) engine.giveUp(n); });
+  const li = args.indexOf('--synthetic-load');
+  if (li >= 0) syntheticLoad(args[li + 1] ?? '4000:100');
   process.stdout.write(`${new Date().toISOString()} vrrp: ${engine.instances.size} instance(s) running\n`);
   return -1;
+}
+
+/**
+ * Benchmarks only, until the checkers share this loop: RATE tasks per second that each keep the
+ * loop busy for US microseconds, spread over 1 ms ticks (what 4,000 checks/s will cost the loop).
+ */
+function syntheticLoad(spec: string): void {
+  const [rate, us] = spec.split(':').map(Number) as [number, number];
+  let due = 0;
+  setInterval(() => {
+    due += rate / 1000;
+    for (; due >= 1; due--) { const end = performance.now() + us / 1000; while (performance.now() < end) { /* busy */ } }
+  }, 1);
 }
 
 main().then((code) => { if (code >= 0) process.exit(code); }, (e) => {

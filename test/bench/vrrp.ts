@@ -9,7 +9,7 @@
 //   graceful_stop    priority-0 advert -> first advert of the backup as master (goal: Skew_Time + 5 ms)
 // Under load (4,000 checks/s in the same process) comes with the checkers: `--load` is reserved for it.
 import { spawnSync } from 'node:child_process';
-import { VrrpLan, canRunNetns, configYaml, haveKeepalived, instanceYaml, sleep, type Proc } from '../integration/vrrp-netns.js';
+import { VRRP_MAIN, VrrpLan, canRunNetns, configYaml, haveKeepalived, instanceYaml, sleep, type Proc } from '../integration/vrrp-netns.js';
 import { masterDownIntervalMs, skewTimeMs } from '../../vrrp/timers.js';
 import type { BenchResult } from './main.js';
 
@@ -143,6 +143,29 @@ async function advertToAnnounce(impl: Impl, m: Mode): Promise<number> {
   } finally { l.stop(); }
 }
 
+/**
+ * A lone master sending every 50 ms for 10 s: p99 of |advert gap - 50 ms| on the wire. lvsd runs
+ * idle, or with --synthetic-load (4,000 tasks/s of 100 us on its loop: a stand-in for the checkers
+ * until they exist); keepalived idle is the reference.
+ */
+async function advertJitterP99(impl: Impl, load: string | null): Promise<number> {
+  const l = new VrrpLan();
+  try {
+    const m: Mode = { key: 'v3_50ms', version: 3, intervalMs: 50, family: 'ipv4' };
+    let a: Proc;
+    if (impl === 'lvsd' && load) {
+      const cfg = l.file('load.yaml', configYaml([instanceYaml({ name: 'vi_1', vrid: 1, priority: 200, version: 3, interval: '50ms', vips: [vipOf(m)] })]));
+      a = l.spawn('a', [process.execPath, VRRP_MAIN, '-c', cfg, '--synthetic-load', load]);
+    } else a = start(l, impl, 'a', m, 200);
+    await until(() => isMaster(impl, a), 10_000, 'a master');
+    const rows = await capture(l, async () => { await sleep(10_000); });
+    const t = rows.filter((r) => r.vrid === '1').map((r) => r.t);
+    const dev = t.slice(1).map((x, i) => Math.abs(x - t[i]! - 50)).sort((p, q) => p - q);
+    if (dev.length < 100) throw new Error(`only ${dev.length} adverts`);
+    return dev[Math.floor(dev.length * 0.99)]!;
+  } finally { l.stop(); }
+}
+
 export async function run(args: string[]): Promise<BenchResult[]> {
   if (!canRunNetns()) throw new Error('needs root and ip netns');
   const ka = haveKeepalived();
@@ -168,6 +191,8 @@ export async function run(args: string[]): Promise<BenchResult[]> {
   };
   for (const m of modes) await both(`advert_gap_${m.key}`, (impl) => advertGap(impl, m), masterDownIntervalMs(m.version, 100, m.intervalMs));
   for (const m of modes.filter((x) => x.key === 'v3_100ms' || x.key === 'v3_ipv6_100ms')) await both(`advert_to_announce_${m.family}`, (impl) => advertToAnnounce(impl, m));
+  await both('advert_jitter_p99_idle', (impl) => advertJitterP99(impl, null));
+  await both('advert_jitter_p99_lvsd_loaded_4000x100us', (impl) => advertJitterP99(impl, impl === 'lvsd' ? '4000:100' : null));
   const g = quick ? MODES[1]! : MODES[0]!;
   await both(`graceful_stop_${g.key}`, (impl) => gracefulStop(impl, g), skewTimeMs(g.version, 100, g.intervalMs));
   return out;

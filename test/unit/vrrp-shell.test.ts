@@ -12,7 +12,7 @@ import { PreciseTimer } from '../../vrrp/precise-timer.js';
 import { RiseFall } from '../../vrrp/track.js';
 import { encodeAdvert } from '../../vrrp/packet.js';
 
-const vectors = JSON.parse(readFileSync(new URL('../../../test/vectors/vrrp/keepalived-announce.json', import.meta.url), 'utf8')) as {
+const vectors = JSON.parse(readFileSync(new URL('../../../test/vectors/vrrp/announce/keepalived.json', import.meta.url), 'utf8')) as {
   garp: { mac: string; vip: string; frame: string }; na: { mac: string; vip: string; frame: string };
 };
 
