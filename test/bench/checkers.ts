@@ -6,6 +6,8 @@
 //   reader, the servers namespace's TCP PassiveOpens (/proc/net/snmp); CPU from /proc/PID/stat
 //   (utime+stime of every process of the implementation) and RSS from /proc/PID/status, over SECONDS
 //   (default 20) after a warm-up.
+// soak [SECONDS] [INTERVAL_MS]: healthy servers, TCP and HTTP checks at INTERVAL_MS (default 50) with
+//   the timeout equal to the interval and retries 1, for SECONDS (default 600): every verdict is false.
 // reaction: single-director lab, one service over rs1-3, keepalived's settings (interval 1 s, keepalived
 //   retry 1 = lvsd retries 2, 1 s delay before retry, 1 s connect timeout); nginx on rs2 is killed and the
 //   time until its destination leaves the kernel table is measured inside the lab (a shell loop reading
@@ -212,11 +214,44 @@ async function reaction(runs: number): Promise<BenchResult[]> {
   return out;
 }
 
+// ---- soak: healthy servers, fast checks, any verdict change is a false one ----
+
+async function soak(seconds: number, intervalMs: number): Promise<BenchResult[]> {
+  const kernel = await bootKernel();
+  try {
+    const lab = await Lab.start('single-director', { kernel });
+    try {
+      const d = lab.host('director');
+      const file = join(lab.dir, 'soak.yaml');
+      const check = (type: string) => `{type: ${type}, interval: ${intervalMs}ms, timeout: ${intervalMs}ms, retries: 1}`;
+      writeFileSync(file, `virtual_services:
+  - {name: tcp, address: "192.0.2.10:80", forwarding: nat, checks: [${check('tcp')}], real_servers: [{address: "10.0.1.11:80"}, {address: "10.0.1.12:80"}, {address: "10.0.1.13:80"}]}
+  - {name: http, address: "192.0.2.10:81", forwarding: nat, checks: [${check('http')}], real_servers: [{address: "10.0.1.11:80"}, {address: "10.0.1.12:80"}, {address: "10.0.1.13:80"}]}
+`);
+      const p = await d.spawnNode(RUN, [file]);
+      await p.waitFor(/^ready /m, { timeoutMs: 30_000 });
+      const probesBefore = await passiveOpens(lab.host('rs1'));
+      const t0 = Date.now();
+      while (Date.now() - t0 < seconds * 1000) {
+        await sleep(10_000);
+        log(`soak: ${Math.round((Date.now() - t0) / 1000)} s, false verdicts so far: ${(p.output.match(/^verdict /gm) ?? []).length}`);
+      }
+      const opens = await passiveOpens(lab.host('rs1')) - probesBefore;
+      const falseVerdicts = (p.output.match(/^verdict /gm) ?? []).length;
+      const reasons = [...p.output.matchAll(/^verdict (.*)$/gm)].map((m) => (JSON.parse(m[1]!) as { reason: string }).reason);
+      await p.stop(10_000);
+      return [{ bench: 'checkers', metric: `soak false verdicts (${seconds} s, healthy servers, TCP+HTTP every ${intervalMs} ms, timeout ${intervalMs} ms, retries 1)`,
+        lvsd: falseVerdicts, reference: 0, ratio: falseVerdicts === 0 ? 1 : Infinity, unit: 'verdicts', probes_seen_by_rs1: opens, reasons }];
+    } finally { await lab.stop(); }
+  } finally { await kernel.stop(); }
+}
+
 export async function run(args: string[]): Promise<BenchResult[]> {
   const what = args[0] ?? 'all';
   const n = Number(args[1] ?? 0);
   const results: BenchResult[] = [];
   if (what === 'scale' || what === 'all') results.push(...await scale(n || 20));
   if (what === 'reaction' || what === 'all') results.push(...await reaction(n || 5));
+  if (what === 'soak') results.push(...await soak(n || 600, Number(args[2] ?? 50)));
   return results;
 }
