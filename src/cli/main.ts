@@ -19,6 +19,8 @@ Usage:
   lvsd run [-c FILE]     run the daemon
   lvsd ipvs [list|save|apply] ...
                          read or program the kernel's IPVS table (lvsd ipvs --help)
+  lvsd import-keepalived KEEPALIVED.CONF
+                         print the equivalent lvsd.yaml; list what cannot be converted
   lvsd --version         print the version
   lvsd --help            print this help
   lvsd COMMAND --help    help for one command
@@ -83,6 +85,18 @@ export async function main(argv: string[], out: Out = processOut): Promise<numbe
     // Loaded on demand: `lvsd check` must not need the netlink code to validate a file.
     const { ipvsCommand } = await import('./ipvs-command.js');
     return ipvsCommand(argv.slice(1), out);
+  }
+  if (command === 'import-keepalived') {
+    const { IMPORT_HELP, importCommand } = await import('../import/index.js');
+    let parsed;
+    try {
+      parsed = parseArgs({ args: argv.slice(1), strict: true, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+    } catch (e) {
+      return usage(out, (e as Error).message, IMPORT_HELP);
+    }
+    if (parsed.values.help) { out.stdout(IMPORT_HELP); return EXIT_OK; }
+    if (parsed.positionals.length !== 1 || parsed.positionals[0] === '') return usage(out, 'import-keepalived needs exactly one file', IMPORT_HELP);
+    return importCommand(parsed.positionals[0]!, out);
   }
   const help = COMMAND_HELP[command];
   if (help === undefined) return usage(out, `unknown command '${command}'`, HELP);
