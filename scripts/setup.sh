@@ -17,7 +17,8 @@ cd "$(dirname "$0")/.."
 #   strace           captures the netlink bytes iproute2 and ipvsadm send (outside test vectors)
 #   procps psmisc    ps/pkill for the lab's clean-up checks
 #   iputils-ping     ping in lab hosts (reachability, and a SOCK_RAW ICMP socket in the lab smoke check)
-DEBIAN_PACKAGES=(user-mode-linux kmod ipvsadm iproute2 nginx-light curl tcpdump tshark keepalived strace procps psmisc iputils-ping)
+#   systemd          systemd-analyze and systemd-sysusers judge deploy/systemd (installed, not run as init)
+DEBIAN_PACKAGES=(user-mode-linux kmod ipvsadm iproute2 nginx-light curl tcpdump tshark keepalived strace procps psmisc iputils-ping systemd)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do

@@ -208,13 +208,19 @@ test('a sink that throws or falls behind loses records, never the caller; the lo
 const logModule = fileURLToPath(new URL('../../src/log/index.js', import.meta.url));
 const childScript = (body: string) => `import(${JSON.stringify(logModule)}).then(({ createLogger }) => { ${body} });`;
 
-test('real stderr: auto is JSON into a pipe (jq reads every line), text on a pseudo-terminal', () => {
+test('real stderr: auto is JSON into a pipe (jq reads it), text on a pseudo-terminal', () => {
   const body = `const log = createLogger({ level: 'info' }).child({ component: 'daemon' }); log.info('started', { pid: 1, reason: 'boot' }); log.debug('hidden');`;
   const piped = spawnSync(process.execPath, ['-e', childScript(body)], { encoding: 'utf8', env: { ...process.env, JOURNAL_STREAM: '' } });
   assert.equal(piped.status, 0, piped.stderr);
+  // jq, when installed, is the reader that did not write the line; JSON.parse otherwise.
   const jq = spawnSync('jq', ['-c', '[.level, .component, .msg, .reason]'], { input: piped.stderr, encoding: 'utf8' });
-  assert.equal(jq.status, 0, jq.stderr);
-  assert.equal(jq.stdout, '["info","daemon","started","boot"]\n');
+  if (jq.error === undefined) {
+    assert.equal(jq.status, 0, jq.stderr);
+    assert.equal(jq.stdout, '["info","daemon","started","boot"]\n');
+  } else {
+    const r = parse(piped.stderr.split(/(?<=\n)/));
+    assert.deepEqual(r.map((x) => [x.level, x.component, x.msg, x.reason]), [['info', 'daemon', 'started', 'boot']]);
+  }
 
   const dir = mkdtempSync(join(tmpdir(), 'lvsd-log-'));
   const file = join(dir, 'child.mjs');
