@@ -1,6 +1,6 @@
 // One log record -> one line, as JSON (journald, pipes, log shippers) or as readable text (a terminal).
 // Pure: the record and options in, a string ending in '\n' out.
-import { safeString, toLogValue, type LogValue } from './value.js';
+import { record, safeString, toLogValue, type LogValue } from './value.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -43,7 +43,10 @@ function plainFields(fields: LogFields): Array<[string, LogValue]> {
 
 /** `{"ts":"2026-01-01T12:00:01.123Z","level":"info","msg":"...","component":"vrrp",...}\n` */
 export function formatJson(r: LogRecord): string {
-  const obj: Record<string, LogValue> = { ts: isoTime(r.time), level: r.level, msg: safeString(r.msg) };
+  const obj = record();
+  obj.ts = isoTime(r.time);
+  obj.level = r.level;
+  obj.msg = safeString(r.msg);
   for (const [k, v] of plainFields(r.fields)) obj[k] = v;
   return `${JSON.stringify(obj)}\n`;
 }

@@ -124,7 +124,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       /* a sink without events */
     }
   }
-  return new CoreLogger(core, {});
+  return new CoreLogger(core, Object.create(null) as LogFields);
 }
 
 /** A logger that writes nothing (tests, library use without a daemon). */
@@ -149,11 +149,15 @@ class CoreLogger implements Logger {
   transition(from: string, to: string, reason?: string, fields?: LogFields): void {
     const f = safeString(from);
     const t = safeString(to);
-    this.log('info', `${f} -> ${t}`, { ...copyFields(fields), from: f, to: t, ...(reason !== undefined ? { reason } : {}) });
+    const all = copyFields(fields);
+    all.from = f;
+    all.to = t;
+    if (reason !== undefined) all.reason = reason;
+    this.log('info', `${f} -> ${t}`, all);
   }
 
   child(fields: LogFields): Logger {
-    return new CoreLogger(this.core, { ...this.bound, ...copyFields(fields) });
+    return new CoreLogger(this.core, Object.assign(Object.create(null) as LogFields, this.bound, copyFields(fields)));
   }
 
   configure(settings: Partial<LogSettings>): void {
@@ -182,7 +186,7 @@ class CoreLogger implements Logger {
         c.droppedReported = c.dropped;
         this.emit({ time: c.now(), level: 'warn', msg: `${n} log records dropped: the log reader fell behind`, fields: { component: 'log', dropped: n } });
       }
-      this.emit({ time: c.now(), level, msg: typeof msg === 'string' ? msg : safeString(msg), fields: { ...this.bound, ...copyFields(fields) } });
+      this.emit({ time: c.now(), level, msg: typeof msg === 'string' ? msg : safeString(msg), fields: Object.assign(Object.create(null) as LogFields, this.bound, copyFields(fields)) });
     } catch {
       c.dropped++; // a sink that throws (closed fd written synchronously) loses the record, not the daemon
     }
@@ -201,8 +205,8 @@ function bufferedBytes(sink: LogSink): number {
 
 /** Own enumerable fields of a caller's object; nothing when it is not an object or refuses. */
 function copyFields(fields: unknown): LogFields {
-  if (fields === null || typeof fields !== 'object') return {};
-  const out: LogFields = {};
+  const out = Object.create(null) as LogFields; // keeps a `__proto__` field as a field
+  if (fields === null || typeof fields !== 'object') return out;
   try {
     for (const k of Object.keys(fields)) {
       try {

@@ -9,6 +9,11 @@ const MAX_BYTES_SHOWN = 64;
 
 export type LogValue = null | boolean | number | string | LogValue[] | { [key: string]: LogValue };
 
+/** A prototype-less object: a field named `__proto__` (JSON.parse makes those) stays a field. */
+export function record(): { [key: string]: LogValue } {
+  return Object.create(null) as { [key: string]: LogValue };
+}
+
 export function truncate(s: string): string {
   return s.length <= MAX_STRING ? s : `${s.slice(0, MAX_STRING)}...(+${s.length - MAX_STRING} chars)`;
 }
@@ -37,7 +42,7 @@ function describeThrow(e: unknown): string {
  * untyped one is a bug whose stack is the point.
  */
 function errorValue(e: Error, depth: number, seen: Set<object>): LogValue {
-  const out: { [key: string]: LogValue } = {};
+  const out = record();
   const get = (k: string): unknown => {
     try {
       return (e as unknown as Record<string, unknown>)[k];
@@ -105,7 +110,7 @@ export function toLogValue(v: unknown, depth = 0, seen: Set<object> = new Set())
     if (Array.isArray(o)) return listValue(o, depth, seen);
     if (o instanceof Set) return listValue([...o], depth, seen);
     if (o instanceof Map) {
-      const out: { [key: string]: LogValue } = {};
+      const out = record();
       let n = 0;
       for (const [k, val] of o) {
         if (n++ >= MAX_ITEMS) break;
@@ -116,7 +121,7 @@ export function toLogValue(v: unknown, depth = 0, seen: Set<object> = new Set())
     // An object's own toJSON (a Date-like, an address class) says how it wants to be seen.
     const toJSON = (o as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === 'function') return toLogValue(toJSON.call(o), depth + 1, seen);
-    const out: { [key: string]: LogValue } = {};
+    const out = record();
     const keys = Object.keys(o);
     for (const k of keys.slice(0, MAX_ITEMS)) {
       let val: unknown;

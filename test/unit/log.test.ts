@@ -41,6 +41,16 @@ test('a field named ts, level or msg cannot overwrite the frame; it is kept with
   assert.deepEqual(parse(sink.lines)[0], { ts: '2026-01-01T12:00:01.123Z', level: 'info', msg: 'real', _level: 'x', _ts: 5, _msg: 'fake' });
 });
 
+test('a field named __proto__ (JSON.parse makes them) stays a field, at the top and nested', () => {
+  const sink = capture();
+  const hostile = JSON.parse('{"__proto__": {"polluted": 1}, "peer": {"__proto__": "x"}}');
+  createLogger({ sink, format: 'json' }).child(hostile).info('m', hostile);
+  const line = sink.lines[0]!;
+  assert.match(line, /"__proto__":\{"polluted":1\}/);
+  assert.match(line, /"peer":\{"__proto__":"x"\}/);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
 test('text form: the issue\'s example line, reason in parentheses, other fields key=value', () => {
   const sink = capture({ tty: true });
   const log = createLogger({ sink, format: 'auto', now: () => T0 });
@@ -174,7 +184,7 @@ test('Errors keep name, message, code, errno, the kernel\'s extended ACK and the
   const nl = new NetlinkError(17, { message: 'ipv4: Address already assigned', offset: 20 }, { type: 20, seq: 7 });
   const sys = Object.assign(new Error('connect ECONNREFUSED 192.0.2.1:80'), { code: 'ECONNREFUSED', errno: -111, syscall: 'connect', address: '192.0.2.1' });
   const wrapped = new Error('VIP add failed', { cause: nl });
-  const v = toLogValue({ nl, sys, wrapped }) as Record<string, Record<string, unknown>>;
+  const v = JSON.parse(JSON.stringify(toLogValue({ nl, sys, wrapped }))) as Record<string, Record<string, unknown>>;
   assert.deepEqual(v.nl, {
     name: 'NetlinkError', message: 'ipv4: Address already assigned (EEXIST, errno 17)', code: 'EEXIST', errno: 17, syscall: 'netlink',
     extAck: { message: 'ipv4: Address already assigned', offset: 20 }, request: { type: 20, seq: 7 },
