@@ -103,7 +103,7 @@ function convertScript(block: Statement, ctx: Ctx, names: Names): YMap | undefin
   const original = block.args[0] ?? '';
   const where = `vrrp_script ${original}`;
   if (!original) { ctx.skip(block, 'vrrp_script', 'has no name'); return undefined; }
-  const m = new YMap().set('name', names.add(original, block, ctx));
+  const m = new YMap();
   let interval = 1000, timeout: number | undefined, timeoutStmt: Statement | undefined;
   for (const s of block.children ?? []) {
     switch (s.key) {
@@ -125,6 +125,8 @@ function convertScript(block: Statement, ctx: Ctx, names: Names): YMap | undefin
     }
   }
   if (m.get('argv') === undefined) { ctx.skip(block, where, "has no usable 'script'; not converted (instances tracking it lose that track)"); return undefined; }
+  // Named only once converted, so instances tracking a script that was skipped are told so.
+  m.set('name', names.add(original, block, ctx));
   m.set('interval', dur(interval));
   if (timeout !== undefined) {
     if (timeout > interval) m.set('timeout', dur(interval), ctx.change(timeoutStmt!, where, `timeout ${dur(timeout)} cut to the interval ${dur(interval)} (lvsd does not overlap runs)`));
@@ -184,7 +186,8 @@ function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: Names, s
   for (const s of block.children ?? []) {
     switch (s.key) {
       case 'state':
-        comments.push(`keepalived 'state ${s.args[0] ?? ''}' dropped: lvsd starts as BACKUP and the election picks the master by priority`);
+        // Every lvsd instance starts as BACKUP, as keepalived's BACKUP does; only MASTER changes meaning.
+        if ((s.args[0] ?? '').toUpperCase() !== 'BACKUP') comments.push(`keepalived 'state ${s.args[0] ?? ''}' dropped: lvsd starts as BACKUP and the election picks the master by priority`);
         break;
       case 'interface': if (s.args[0]) m.set('interface', s.args[0]); break;
       case 'virtual_router_id': { const v = integer(s, ctx, where, 1, 255); if (v !== undefined) m.set('vrid', v); break; }
@@ -284,7 +287,7 @@ function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: Names, s
   });
   if (family === 6 && version === 2) {
     version = 3;
-    const why = 'version 3: IPv6 virtual addresses need VRRPv3 (RFC 3768 is IPv4 only; keepalived switches too)';
+    const why = 'version 3: IPv6 virtual addresses need VRRPv3 (RFC 3768 is IPv4 only)';
     comments.push(why);
     ctx.change(versionStmt ?? block, where, `written as ${why}`);
   }
@@ -590,6 +593,10 @@ function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): YMap | 
       case 'real_server': realServers.push(s); break;
       default: ctx.unsupported(s, where);
     }
+  }
+  if (m.get('address') !== undefined && m.get('protocol') === undefined) {
+    // keepalived (check_parser.c) reports "no protocol set - defaulting to UDP" and runs the service as UDP.
+    m.set('protocol', 'udp', ctx.change(block, where, "no 'protocol': written as udp, which keepalived uses then (it reports a config error); write tcp if that was meant"));
   }
   m.set('forwarding', forwarding ?? 'nat', forwarding === undefined ? "keepalived's default lb_kind is NAT; lvsd needs it written" : undefined);
   if (tunnel.size > 0) {

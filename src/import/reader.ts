@@ -34,6 +34,12 @@ function tokenize(text: string, file: string, names: Namer): Token[] {
   const lines = text.split(/\r?\n/);
   lines.forEach((raw, i) => {
     const line = i + 1;
+    // An include line is read whole: its file name may hold braces ({a,b}), which glob expands.
+    const inc = /^\s*(include[rmwba]?)\s+("[^"]*"|[^\s#!]+)/.exec(raw);
+    if (inc) {
+      out.push({ text: inc[1]!, quoted: false, file: shown, line }, { text: inc[2]!.replace(/^"(.*)"$/, '$1'), quoted: true, file: shown, line }, { text: '\n', quoted: false, file: shown, line });
+      return;
+    }
     let j = 0;
     while (j < raw.length) {
       const c = raw[j]!;

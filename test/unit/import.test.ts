@@ -1,0 +1,333 @@
+// lvsd import-keepalived: golden conversions of keepalived configs written for these tests (test/import/),
+// each accepted by lvsd's own validator, each proven a valid keepalived config by keepalived 2.2.7 -t.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { parseConfig } from '../../src/config/index.js';
+import { importKeepalived, readKeepalived, splitCommand, ReadError } from '../../src/import/index.js';
+import { scalar } from '../../src/import/emit.js';
+
+const lvsd = fileURLToPath(new URL('../../../bin/lvsd.js', import.meta.url));
+const fixtures = fileURLToPath(new URL('../../../test/import/', import.meta.url));
+const run = (args: string[], cwd = fixtures) => spawnSync(process.execPath, [lvsd, ...args], { encoding: 'utf8', cwd });
+
+const FIXTURES: Record<string, number> = {
+  'nat-http': 0, 'dr-pair': 0, 'active-active': 0, 'ipv6-v3': 0, include: 3, unsupported: 3,
+};
+
+test('the fixture list covers every keepalived config in test/import', () => {
+  assert.deepEqual(readdirSync(fixtures).filter((f) => f.endsWith('.conf')).map((f) => f.slice(0, -5)).sort(), Object.keys(FIXTURES).sort());
+});
+
+for (const [name, exit] of Object.entries(FIXTURES)) {
+  test(`import-keepalived ${name}.conf: golden YAML and notes, exit ${exit}, and lvsd's validator accepts the YAML`, () => {
+    const r = run(['import-keepalived', `${name}.conf`]);
+    if (process.env.UPDATE_GOLDEN) {
+      writeFileSync(join(fixtures, `${name}.yaml`), r.stdout);
+      writeFileSync(join(fixtures, `${name}.stderr`), r.stderr);
+    }
+    assert.equal(r.status, exit, r.stderr);
+    assert.equal(r.stdout, readFileSync(join(fixtures, `${name}.yaml`), 'utf8'));
+    assert.equal(r.stderr, readFileSync(join(fixtures, `${name}.stderr`), 'utf8'));
+    const v = parseConfig(r.stdout, `${name}.yaml`);
+    assert.ok(v.ok, v.ok ? '' : JSON.stringify(v.errors, null, 1));
+    // Every note points at a real line, and a note naming a keyword points at the line that has it.
+    for (const line of r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('lvsd: '))) {
+      const m = /^([^:]+):(\d+): (.*)$/.exec(line);
+      assert.ok(m, `note without file:line: ${line}`);
+      const source = readFileSync(join(fixtures, m[1]!), 'utf8').split('\n')[Number(m[2]) - 1];
+      assert.ok(source !== undefined && source.trim() !== '', `${line}: no such line`);
+      const key = /'([A-Za-z_]+)' (has no|command|needs)/.exec(m[3]!)?.[1];
+      if (key) assert.ok(source.includes(key), `${line}: line ${m[2]} is '${source.trim()}', not the '${key}' statement`);
+    }
+    if (exit === 3) assert.match(r.stderr, /^lvsd: \d+ item\(s\) not converted\n$/m);
+  });
+}
+
+test('unsupported.conf: each thing lvsd cannot express is listed once with its line', () => {
+  const r = importKeepalived(join(fixtures, 'unsupported.conf'));
+  assert.ok(r.ok);
+  const skipped = r.notes.filter((n) => n.kind === 'skipped').map((n) => `${n.line} ${n.message.replace(/:.*?'([^']+)'.*/, ' $1')}`);
+  const keys = ['notification_email', 'notification_email_from', 'smtp_server', 'smtp_connect_timeout', 'lvs_flush', 'use_vmac', 'vmac_xmit_base',
+    'dont_track_primary', 'mcast_src_ip', 'smtp_alert', 'ha_suspend', 'inhibit_on_failure', 'SMTP_CHECK', 'virtual_server_group'];
+  const text = readFileSync(join(fixtures, 'unsupported.conf'), 'utf8').split('\n');
+  for (const k of keys) {
+    const line = text.findIndex((l) => new RegExp(`^\\s*${k}\\b`).test(l)) + 1;
+    assert.ok(line > 0, k);
+    assert.ok(r.notes.some((n) => n.kind === 'skipped' && n.line === line && n.message.includes(`'${k}'`)), `${k} at line ${line} not listed: ${skipped.join('\n')}`);
+  }
+  // Shell-only and relative commands, AH, a second family, a lonely sync group, a group service.
+  for (const re of [/needs a shell: a pipe/, /needs a shell: & or &&/, /needs a shell: a \$ or ` expansion/, /'check_web.sh' is a relative path/,
+    /'logger' is a relative path/, /auth_type AH/, /IPv6 address in an IPv4 instance/, /SG_SOLO: has 1 converted member/,
+    /virtual_server group VSG_WEB/, /track_script 'chk_shell' is not a converted vrrp_script/, /'brd 192.0.2.255'/, /'scope global'/]) {
+    assert.ok(r.notes.some((n) => n.kind === 'skipped' && re.test(n.message)), `${re} not listed`);
+  }
+});
+
+test('keepalived 2.2.7 -t accepts every fixture (independent check that they are real keepalived configs)', (t) => {
+  if (process.getuid?.() !== 0 || spawnSync('keepalived', ['--version']).error) { t.skip('needs root and keepalived'); return; }
+  // keepalived -t wants the interfaces and the scripts to exist: a private mount namespace puts stub scripts
+  // on a tmpfs over /usr/local, a private network namespace holds veths named as the fixtures use.
+  // keepalived 2.2.7 -t ends with SIGTERM whenever scripts are configured (even on errors), so the verdict is
+  // its messages: a config error prints a line such as "(file: Line 15) Unknown keyword 'x'".
+  const script = `set -e
+mount -t tmpfs -o mode=755 lvsd-import-test /usr/local
+for p in $(cat *.conf | grep -o '/usr/local/[A-Za-z0-9_./-]*' | sort -u); do
+  mkdir -p "$(dirname "$p")"; printf '#!/bin/sh\\nexit 0\\n' > "$p"; chmod 755 "$p"
+done
+ip link set lo up
+for i in eth0 eth1 eth2 bond0; do ip link add $i type veth peer name p-$i; ip link set $i up; ip link set p-$i up; done
+for f in *.conf; do echo "== $f"; timeout 20 keepalived -t -f "$f" 2>&1 || echo "rc=$?"; done
+`;
+  const r = spawnSync('unshare', ['-m', '-n', 'sh', '-c', script], { cwd: fixtures, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const byFile = new Map<string, string[]>();
+  let current = '';
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('== ')) { current = line.slice(3); byFile.set(current, []); continue; }
+    if (line === '' || line === 'Terminated' || /^rc=(0|143)$/.test(line)) continue; // 143: the SIGTERM above, reported by sh
+    byFile.get(current)!.push(line);
+  }
+  assert.deepEqual([...byFile.keys()].sort(), Object.keys(FIXTURES).map((n) => `${n}.conf`).sort());
+  for (const [file, messages] of byFile) {
+    if (file === 'unsupported.conf') {
+      // keepalived makes the same two corrections the importer writes (and notes) for this file.
+      assert.deepEqual(messages, [
+        'Virtual server [192.0.2.90]:tcp:80: hysteresis 3 >= quorum 2; setting hysteresis to 1',
+        "WARNING - virtual server [192.0.2.90]:tcp:80 and real server [192.0.2.91]:tcp:8080 ports don't match - resetting",
+      ]);
+    } else assert.deepEqual(messages, [], `${file}: keepalived -t said:\n${messages.join('\n')}`);
+  }
+  const u = readFileSync(join(fixtures, 'unsupported.yaml'), 'utf8');
+  assert.match(u, /hysteresis: 1\n/);
+  assert.match(u, /- address: 192\.0\.2\.91:80\n/);
+});
+
+// ---- exit codes and usage ----
+
+test('usage: exit 2 without exactly one file; --help exits 0; an unreadable or malformed file exits 1', () => {
+  for (const args of [['import-keepalived'], ['import-keepalived', 'a', 'b'], ['import-keepalived', '--bogus', 'x']]) {
+    const r = run(args);
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^lvsd: .+\n\nUsage: lvsd import-keepalived FILE/);
+  }
+  const h = run(['import-keepalived', '--help']);
+  assert.equal(h.status, 0);
+  assert.match(h.stdout, /Exit status: 0 everything converted, 3 some items skipped/);
+  assert.match(run(['--help']).stdout, /lvsd import-keepalived KEEPALIVED\.CONF/);
+
+  const missing = run(['import-keepalived', '/nonexistent/keepalived.conf']);
+  assert.equal(missing.status, 1);
+  assert.equal(missing.stdout, '');
+  assert.match(missing.stderr, /^lvsd: \/nonexistent\/keepalived\.conf: cannot read: ENOENT\n$/);
+
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-import-'));
+  const cases: Array<[string, RegExp]> = [
+    ['vrrp_instance X {\n  interface eth0\n', /bad\.conf:1: '\{' is never closed/],
+    ['global_defs {\n}\n}\n', /bad\.conf:3: '\}' without a matching '\{'/],
+    ['vrrp_script x {\n  script "/bin/true\n}\n', /bad\.conf:2: unterminated quoted string/],
+    ['include missing-dir/\0\n', /not a text file/],
+  ];
+  for (const [text, re] of cases) {
+    writeFileSync(join(dir, 'bad.conf'), text);
+    const r = run(['import-keepalived', 'bad.conf'], dir);
+    assert.equal(r.status, 1, text);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, re);
+  }
+});
+
+test('an empty keepalived config converts to an empty, valid lvsd.yaml with exit 0', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-import-'));
+  writeFileSync(join(dir, 'k.conf'), '! nothing here\n# really\n');
+  const r = run(['import-keepalived', 'k.conf'], dir);
+  assert.equal(r.status, 0);
+  assert.equal(r.stderr, '');
+  assert.ok(parseConfig(r.stdout, 'x.yaml').ok);
+});
+
+// ---- the reader ----
+
+test('reader: comments start anywhere with # or !, quotes keep blanks, a brace may sit on the next line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-import-'));
+  writeFileSync(join(dir, 'k.conf'), 'global_defs   # the globals\n{\n  router_id "my router" ! trailing\n}\nvrrp_script s { script "/bin/x a#b" }\n');
+  const s = readKeepalived(join(dir, 'k.conf'), () => assert.fail('no notes expected'));
+  assert.deepEqual(s.map((x) => [x.key, x.args, x.line]), [['global_defs', [], 1], ['vrrp_script', ['s'], 5]]);
+  assert.deepEqual(s[0]!.children!.map((x) => [x.key, x.args, x.line]), [['router_id', ['my router'], 3]]);
+  assert.deepEqual(s[1]!.children!.map((x) => [x.key, x.args]), [['script', ['/bin/x a#b']]]);
+});
+
+test('reader: include globs are relative to the including file, sorted, nested; no match is a note; a loop is refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-import-'));
+  mkdirSync(join(dir, 'd'));
+  writeFileSync(join(dir, 'main.conf'), 'include d/*.conf\ninclude none/*.conf\n');
+  writeFileSync(join(dir, 'd', 'b.conf'), 'global_defs {\n  router_id b\n}\n');
+  writeFileSync(join(dir, 'd', 'a.conf'), 'include ../leaf.{x,y}\n');
+  writeFileSync(join(dir, 'd', '.hidden.conf'), 'bogus\n');
+  writeFileSync(join(dir, 'leaf.y'), 'vrrp_script s {\n}\n');
+  const notes: string[] = [];
+  const s = readKeepalived(join(dir, 'main.conf'), (f, l, m) => notes.push(`${f}:${l}: ${m}`));
+  assert.deepEqual(s.map((x) => `${x.file}:${x.line} ${x.key}`), [`${dir}/leaf.y:1 vrrp_script`, `${dir}/d/b.conf:1 global_defs`]);
+  assert.deepEqual(notes, [`${join(dir, 'main.conf')}:2: include none/*.conf: no file matches (keepalived ignores this too)`]);
+
+  writeFileSync(join(dir, 'loop.conf'), 'include loop.conf\n');
+  assert.throws(() => readKeepalived(join(dir, 'loop.conf'), () => {}), (e: unknown) => e instanceof ReadError && /nested deeper than 16/.test(e.message));
+});
+
+// ---- commands ----
+
+test('splitCommand: shell word splitting with quotes, and refusal of anything that needs a shell', () => {
+  assert.deepEqual(splitCommand('/usr/local/bin/notify.sh master'), { ok: true, argv: ['/usr/local/bin/notify.sh', 'master'] });
+  assert.deepEqual(splitCommand(`/bin/x 'a b' "c \\"d\\"" e\\ f  ''`), { ok: true, argv: ['/bin/x', 'a b', 'c "d"', 'e f', ''] });
+  assert.deepEqual(splitCommand('/bin/x a=b --k=v x~y'), { ok: true, argv: ['/bin/x', 'a=b', '--k=v', 'x~y'] });
+  for (const [cmd, why] of [['/bin/a | /bin/b', 'pipe'], ['/bin/a && /bin/b', '&'], ['/bin/a; /bin/b', ';'], ['/bin/a > /tmp/x', 'redirection'],
+    ['/bin/a $HOME', '$'], ['/bin/a `id`', '`'], ['/bin/a "$X"', '$'], ['/bin/ls *.conf', 'glob'], ['/bin/a ~/x', '~'], ['(/bin/a)', 'subshell'],
+    ['FOO=1 /bin/a', 'assignment'], ["/bin/a 'open", 'unterminated'], ['', 'empty']] as const) {
+    const r = splitCommand(cmd);
+    assert.ok(!r.ok && r.reason.includes(why), `${cmd}: ${JSON.stringify(r)}`);
+  }
+});
+
+// ---- the YAML writer ----
+
+test('scalar: strings YAML would read as something else are quoted, and read back unchanged', () => {
+  for (const s of ['1111', 'true', 'no', 'on', 'null', '~', '-x', '0x10', '1e3', '.5', 'a: b', 'x#y', '#c', '[2001:db8::1]:80', '12:30', 'a,b', '', ' lead', 'with "quote"', '*star', '&anchor', '!tag', '%p', '@at', '`tick`', '1_000']) {
+    assert.equal(parseYaml(`k: ${scalar(s)}`).k, s, `${s} -> ${scalar(s)}`);
+    assert.deepEqual(parseYaml(`k: [${scalar(s, true)}]`).k, [s], `${s} in a flow list`);
+  }
+  for (const s of ['eth0', '/usr/bin/x', '192.0.2.1/24', '2001:db8::1', 'vs-192.0.2.1-80', 'VI_1']) assert.equal(scalar(s), s);
+});
+
+// ---- conversions beyond the fixtures ----
+
+function convert(text: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-import-'));
+  writeFileSync(join(dir, 'k.conf'), text);
+  const r = importKeepalived(join(dir, 'k.conf'));
+  assert.ok(r.ok);
+  const v = parseConfig(r.yaml, 'k.yaml');
+  assert.ok(v.ok, v.ok ? '' : `${r.yaml}\n${JSON.stringify(v.errors, null, 1)}`);
+  return { ...r, config: v.config };
+}
+
+test('nearest valid forms: sub-second v2 adverts, long passwords, v3 with authentication, port-0 services, no protocol', () => {
+  const r = convert(`vrrp_instance A {
+  interface eth0
+  virtual_router_id 1
+  advert_int 0.3
+  authentication {
+    auth_type PASS
+    auth_pass 0123456789
+  }
+  virtual_ipaddress {
+    192.0.2.1
+  }
+}
+vrrp_instance B {
+  interface eth0
+  version 3
+  virtual_router_id 2
+  advert_int 0.123
+  authentication {
+    auth_type PASS
+    auth_pass x
+  }
+  virtual_ipaddress {
+    192.0.2.2
+  }
+}
+virtual_server 192.0.2.1 0 {
+  lb_kind DR
+  protocol TCP
+}
+virtual_server 192.0.2.1 53 {
+  lb_kind NAT
+}
+`);
+  const [a, b] = r.config.vrrp_instances;
+  assert.equal(a!.advert_interval, 1000);
+  assert.equal(a!.authentication?.password, '01234567');
+  assert.equal(b!.advert_interval, 120);
+  assert.equal(b!.authentication, undefined);
+  assert.equal(r.config.virtual_services[0]!.persistence?.timeout, 360_000);
+  assert.equal(r.config.virtual_services[1]!.protocol, 'udp');
+  assert.equal(r.exitCode, 3); // v3 authentication was dropped
+  assert.deepEqual(r.notes.map((n) => [n.line, n.kind]), [[4, 'changed'], [5, 'changed'], [17, 'changed'], [18, 'skipped'], [26, 'changed'], [30, 'changed']]);
+});
+
+test('checks: per-checker delay_loop, several url blocks, MISC default timeout, checks differing per real server stay per server', () => {
+  const r = convert(`virtual_server 192.0.2.1 80 {
+  delay_loop 20
+  lb_kind NAT
+  protocol TCP
+  virtualhost www.example.org
+  real_server 10.0.0.1 80 {
+    HTTP_GET {
+      url {
+        path /a
+      }
+      url {
+        path /b
+        status_code 204
+      }
+      delay_loop 8
+    }
+  }
+  real_server 10.0.0.2 80 {
+    MISC_CHECK {
+      misc_path /usr/local/bin/check
+    }
+  }
+}
+`);
+  assert.equal(r.exitCode, 0);
+  const vs = r.config.virtual_services[0]!;
+  assert.deepEqual(vs.checks, []);
+  const c1 = vs.real_servers[0]!.checks as Array<Record<string, unknown>>;
+  assert.deepEqual(c1.map((c) => [c.type, c.path, c.host, c.status, c.interval, c.timeout]), [
+    ['http', '/a', 'www.example.org', [[200, 299]], 8000, 5000], ['http', '/b', 'www.example.org', [[204, 204]], 8000, 5000]]);
+  const c2 = vs.real_servers[1]!.checks as Array<Record<string, unknown>>;
+  assert.deepEqual(c2.map((c) => [c.type, c.argv, c.interval, c.timeout]), [['script', ['/usr/local/bin/check'], 20000, 20000]]);
+});
+
+test('names keepalived accepts but lvsd does not are renamed consistently, and references follow', () => {
+  const r = convert(`vrrp_script chk:web {
+  script /bin/true
+}
+vrrp_instance "VI 1" {
+  interface eth0
+  virtual_router_id 1
+  virtual_ipaddress {
+    192.0.2.1
+  }
+  track_script {
+    chk:web
+  }
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 2
+  virtual_ipaddress {
+    192.0.2.2
+  }
+}
+vrrp_sync_group G {
+  group {
+    "VI 1"
+    VI_2
+  }
+}
+`);
+  assert.deepEqual(r.config.track_scripts.map((s) => s.name), ['chk_web']);
+  assert.deepEqual(r.config.vrrp_instances.map((s) => s.name), ['VI_1', 'VI_2']);
+  assert.deepEqual(r.config.vrrp_instances[0]!.track.scripts.map((s) => s.name), ['chk_web']);
+  assert.deepEqual(r.config.vrrp_sync_groups[0]!.instances, ['VI_1', 'VI_2']);
+  assert.equal(r.exitCode, 0);
+  assert.equal(r.notes.filter((n) => n.kind === 'changed').length, 2);
+});
