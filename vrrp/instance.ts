@@ -52,6 +52,7 @@ export class VrrpInstance {
   private readonly auth: AdvertAuth | undefined;
   private readonly vipTexts: string[];
   private packetSocket: Socket | null = null;
+  private frames: Buffer[] | null = null;
   private announceTimers: NodeJS.Timeout[] = [];
   /** VIP operations run one after another; an announce waits for the add before it. */
   private vipQueue: Promise<void> = Promise.resolve();
@@ -85,6 +86,8 @@ export class VrrpInstance {
 
   /** Removes VIPs a crashed run left behind, then starts the machine (§6.4.1). */
   async start(): Promise<void> {
+    // Opened and built now, so taking over costs no socket setup between the VIP add and the first GARP/NA.
+    this.openPacketSocket();
     await this.removeVips(true);
     this.handle({ type: 'startup' });
   }
@@ -188,6 +191,7 @@ export class VrrpInstance {
     const g = this.config.garp;
     this.burst(g.repeat);
     this.counters.lastAnnounceAt = performance.now();
+    if (TRACE) this.ctx.log(`${this.name}: VIPs added -> first GARP/NA sent ${(this.counters.lastAnnounceAt - this.counters.lastVipAddedAt).toFixed(3)} ms`);
     if (g.delay > 0) this.announceTimers.push(setTimeout(() => this.burst(g.repeat), g.delay));
     if (g.refresh > 0) this.announceTimers.push(setInterval(() => this.burst(g.refresh_repeat), g.refresh));
   }
@@ -197,15 +201,24 @@ export class VrrpInstance {
     this.announceTimers = [];
   }
 
-  private burst(count: number): void {
-    if (this.machine.state !== 'master') return;
+  private openPacketSocket(): void {
     try {
+      if (!this.frames) this.frames = this.vipTexts.map((v) => announceFrame(this.family, this.ctx.link.mac, v));
       if (!this.packetSocket) {
         this.packetSocket = Socket.open(AF_PACKET, SOCK_RAW, 0);
         this.packetSocket.bind({ family: 'packet', ifindex: this.ctx.link.ifindex });
       }
-      const frames = this.vipTexts.map((v) => announceFrame(this.family, this.ctx.link.mac, v));
-      for (let i = 0; i < count; i++) for (const f of frames) { this.packetSocket.send(f); this.counters.announcements++; }
+    } catch (e) {
+      this.ctx.log(`${this.name}: cannot open the GARP/NA socket: ${(e as Error).message}`);
+    }
+  }
+
+  private burst(count: number): void {
+    if (this.machine.state !== 'master') return;
+    try {
+      if (!this.packetSocket || !this.frames) this.openPacketSocket();
+      const sock = this.packetSocket!;
+      for (let i = 0; i < count; i++) for (const f of this.frames!) { sock.send(f); this.counters.announcements++; }
     } catch (e) {
       this.ctx.log(`${this.name}: announce failed: ${(e as Error).message}`);
     }

@@ -110,3 +110,19 @@ test('channel counts every drop by reason and delivers by VRID', { skip: process
     assert.equal(ch.drops.checksum_invalid, 1);
   } finally { ch.close(); }
 });
+
+test('receive time: SO_TIMESTAMPNS mapped onto performance.now(), clamped to the last 5 ms, now without one', async () => {
+  const { receiveTime } = await import('../../vrrp/socket.js');
+  const ts = (realtimeMs: number) => {
+    const b = Buffer.alloc(16);
+    b.writeBigInt64LE(BigInt(Math.floor(realtimeMs / 1000)), 0);
+    b.writeBigInt64LE(BigInt(Math.round((realtimeMs % 1000) * 1e6)), 8);
+    return [{ level: 1, type: 35, data: b }];
+  };
+  const now = performance.now();
+  const at = (msAgo: number) => receiveTime(ts(performance.timeOrigin + now - msAgo), now);
+  assert.ok(Math.abs(at(1.25) - (now - 1.25)) < 0.01);
+  assert.equal(at(60_000), now - 5, 'a clock step back is clamped');
+  assert.equal(at(-60_000), now, 'never in the future');
+  assert.equal(receiveTime([], now), now);
+});
