@@ -16,6 +16,11 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 class Ctx {
   readonly notes: ImportNote[] = [];
+  // What lvsd requires to be unique across the whole file (semantic.ts): taken by the first converted owner.
+  readonly vrids = new Map<string, string>();
+  readonly vipOwners = new Map<string, string>();
+  readonly groupOf = new Map<string, string>();
+  readonly serviceKeys = new Map<string, string>();
   skip(s: Statement, where: string, why: string): void {
     this.notes.push({ file: s.file, line: s.line, seq: s.seq, kind: 'skipped', message: `${where}${where ? ': ' : ''}${why}` });
   }
@@ -169,7 +174,7 @@ function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: Names, s
   const original = block.args[0] ?? '';
   const where = `vrrp_instance ${original}`;
   if (!original) { ctx.skip(block, 'vrrp_instance', 'has no name'); return undefined; }
-  const m = new YMap().set('name', names.add(original, block, ctx));
+  const m = new YMap().set('name', original);
   const comments: string[] = [];
   let version: 2 | 3 = g.version, versionStmt: Statement | undefined;
   let advert = 1000, advertStmt: Statement | undefined;
@@ -223,6 +228,7 @@ function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: Names, s
           const p = parseIp(c.key);
           if (!p.ok) { ctx.skip(c, where, `unicast_peer: ${p.message}`); continue; }
           if (c.args.length > 0) ctx.skip(c, where, `unicast_peer ${c.key}: '${c.args.join(' ')}' has no lvsd equivalent (not supported)`);
+          if (peers.some((x) => x.ip.address === p.value.address)) { ctx.skip(c, where, `unicast_peer ${c.key} is listed twice; the first is kept`); continue; }
           peers.push({ ip: p.value, s: c });
         }
         break;
@@ -239,6 +245,12 @@ function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: Names, s
         const list: YMap[] = [];
         for (const c of s.children ?? []) {
           let name = c.key;
+          const already = track.get(s.key === 'track_interface' ? 'interfaces' : 'scripts');
+          if (already instanceof YList && already.items.some((x) => x instanceof YMap && x.get('name') === (s.key === 'track_script' ? scriptNames.get(c.key) : c.key))
+            || list.some((x) => x.get('name') === (s.key === 'track_script' ? scriptNames.get(c.key) : c.key))) {
+            ctx.skip(c, where, `${s.key} ${c.key} is listed twice; the first is kept`);
+            continue;
+          }
           if (s.key === 'track_script') {
             const n = scriptNames.get(c.key);
             if (n === undefined) { ctx.skip(c, where, `track_script '${c.key}' is not a converted vrrp_script`); continue; }
@@ -277,14 +289,30 @@ function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: Names, s
   if (m.get('interface') === undefined) { ctx.skip(block, where, "has no 'interface'; instance not converted"); return undefined; }
   if (m.get('vrid') === undefined) { ctx.skip(block, where, "has no 'virtual_router_id'; instance not converted"); return undefined; }
   if (vips.length === 0) { ctx.skip(block, where, 'has no virtual addresses; instance not converted (lvsd needs at least one)'); return undefined; }
+  // Named only once converted, so sync groups naming a skipped instance are told so.
+  m.set('name', names.add(original, block, ctx));
 
   // One family per instance (RFC 5798 section 5.2.9): keep the first address's family.
   const family = vips[0]!.ip.value.family;
+  const mine = new Set<string>();
   const kept = vips.filter((v) => {
-    if (v.ip.value.family === family) return true;
-    ctx.skip(v.s, where, `${v.s.key}: IPv${v.ip.value.family} address in an IPv${family} instance (lvsd needs one family per instance; add a second vrrp instance with its own virtual_router_id)`);
-    return false;
+    const a = v.ip.value.address;
+    if (v.ip.value.family !== family) {
+      ctx.skip(v.s, where, `${v.s.key}: IPv${v.ip.value.family} address in an IPv${family} instance (lvsd needs one family per instance; add a second vrrp instance with its own virtual_router_id)`);
+      return false;
+    }
+    if (mine.has(a)) { ctx.skip(v.s, where, `${v.s.key}: ${a} is listed twice; the first is kept`); return false; }
+    const owner = ctx.vipOwners.get(a);
+    if (owner !== undefined) { ctx.skip(v.s, where, `${v.s.key}: ${a} is already a virtual address of vrrp_instance ${owner} (two instances would fight over it); left out`); return false; }
+    mine.add(a);
+    return true;
   });
+  if (kept.length === 0) { ctx.skip(block, where, 'has no usable virtual addresses left; instance not converted'); return undefined; }
+  const vridKey = `${String(m.get('interface'))} ${family} ${String(m.get('vrid'))}`;
+  const vridOwner = ctx.vrids.get(vridKey);
+  if (vridOwner !== undefined) { ctx.skip(block, where, `virtual_router_id ${String(m.get('vrid'))} is already used on ${String(m.get('interface'))} for IPv${family} by vrrp_instance ${vridOwner}; instance not converted`); return undefined; }
+  ctx.vrids.set(vridKey, original);
+  for (const a of mine) ctx.vipOwners.set(a, original);
   if (family === 6 && version === 2) {
     version = 3;
     const why = 'version 3: IPv6 virtual addresses need VRRPv3 (RFC 3768 is IPv4 only)';
@@ -348,7 +376,7 @@ function convertSyncGroup(block: Statement, ctx: Ctx, names: Names, instanceName
   const original = block.args[0] ?? '';
   const where = `vrrp_sync_group ${original}`;
   if (!original) { ctx.skip(block, 'vrrp_sync_group', 'has no name'); return undefined; }
-  const members: string[] = [];
+  const members: string[] = [], originals: string[] = [];
   const notify = new YMap();
   for (const s of block.children ?? []) {
     switch (s.key) {
@@ -356,7 +384,11 @@ function convertSyncGroup(block: Statement, ctx: Ctx, names: Names, instanceName
         for (const c of s.children ?? []) {
           for (const n of [c.key, ...c.args]) {
             const mapped = instanceNames.get(n);
-            if (mapped === undefined) ctx.skip(c, where, `member '${n}' is not a converted vrrp_instance`); else members.push(mapped);
+            const other = ctx.groupOf.get(n);
+            if (mapped === undefined) ctx.skip(c, where, `member '${n}' is not a converted vrrp_instance`);
+            else if (members.includes(mapped)) ctx.skip(c, where, `member '${n}' is listed twice`);
+            else if (other !== undefined) ctx.skip(c, where, `member '${n}' is already in vrrp_sync_group ${other} (an instance can be in one group)`);
+            else { members.push(mapped); originals.push(n); }
           }
         }
         break;
@@ -369,6 +401,7 @@ function convertSyncGroup(block: Statement, ctx: Ctx, names: Names, instanceName
     }
   }
   if (members.length < 2) { ctx.skip(block, where, `has ${members.length} converted member${members.length === 1 ? '' : 's'}; lvsd sync groups need at least 2 (not converted)`); return undefined; }
+  for (const n of originals) ctx.groupOf.set(n, original);
   const m = new YMap().set('name', names.add(original, block, ctx)).set('instances', new YList(members, true));
   if (notify.size > 0) m.set('notify', reorder(notify, ['master', 'backup', 'fault', 'stop', 'any']));
   return m;
@@ -533,6 +566,7 @@ function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): YMap | 
   let sorry: { addr: string; s: Statement } | undefined;
   let sorryFwd: string | undefined;
   const realServers: Statement[] = [];
+  let familyStmt: Statement | undefined;
   for (const s of block.children ?? []) {
     switch (s.key) {
       case 'delay_loop': { const v = seconds(s, ctx, where); if (v !== undefined) d.interval = Math.max(v, 10); break; }
@@ -590,6 +624,11 @@ function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): YMap | 
       case 'alpha': m.set('alpha', true); break;
       case 'omega': m.set('omega', true); break;
       case 'virtualhost': d.host = s.args[0]; break;
+      case 'ip_family':
+        if (block.args[0] !== 'fwmark') break; // an address carries its own family
+        if (s.args[0] === 'inet6') family = 6; else if (s.args[0] === 'inet') family = 4; else ctx.skip(s, where, `ip_family '${s.args[0] ?? ''}' is not inet or inet6`);
+        familyStmt = s;
+        break;
       case 'real_server': realServers.push(s); break;
       default: ctx.unsupported(s, where);
     }
@@ -598,6 +637,16 @@ function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): YMap | 
     // keepalived (check_parser.c) reports "no protocol set - defaulting to UDP" and runs the service as UDP.
     m.set('protocol', 'udp', ctx.change(block, where, "no 'protocol': written as udp, which keepalived uses then (it reports a config error); write tcp if that was meant"));
   }
+  if (block.args[0] === 'fwmark' && !familyStmt) {
+    // keepalived takes a fwmark service's family from its real servers.
+    const first = realServers.map((r) => parseIp(r.args[0])).find((p) => p.ok);
+    if (first?.ok) family = first.value.family;
+  }
+  if (block.args[0] === 'fwmark' && family === 6) m.set('family', 'ipv6');
+  const serviceKey = block.args[0] === 'fwmark' ? `fwmark ${String(m.get('fwmark'))} ${family}` : `${String(m.get('protocol'))} ${String(m.get('address'))}`;
+  const dupOf = ctx.serviceKeys.get(serviceKey);
+  if (dupOf !== undefined) { ctx.skip(block, where, `the same service as ${dupOf}; not converted again`); return undefined; }
+  ctx.serviceKeys.set(serviceKey, where);
   m.set('forwarding', forwarding ?? 'nat', forwarding === undefined ? "keepalived's default lb_kind is NAT; lvsd needs it written" : undefined);
   if (tunnel.size > 0) {
     if (forwarding === 'tunnel') m.set('tunnel', reorder(tunnel, ['type', 'port', 'checksum']));
@@ -675,7 +724,7 @@ function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): YMap | 
   if (shared) m.set('checks', new YList(servers[0]!.checks));
   for (const r of servers) if (!shared && r.checks.length > 0) r.m.set('checks', new YList(r.checks));
   if (servers.length > 0) m.set('real_servers', new YList(servers.map((r) => reorder(r.m, ['address', 'weight', 'upper_threshold', 'lower_threshold', 'forwarding', 'checks', 'notify']))));
-  return reorder(m, ['name', 'address', 'fwmark', 'protocol', 'scheduler', 'scheduler_flags', 'forwarding', 'tunnel', 'persistence', 'quorum', 'sorry_server', 'inhibit_on_failure', 'alpha', 'omega', 'checks', 'real_servers']);
+  return reorder(m, ['name', 'address', 'fwmark', 'family', 'protocol', 'scheduler', 'scheduler_flags', 'forwarding', 'tunnel', 'persistence', 'quorum', 'sorry_server', 'inhibit_on_failure', 'alpha', 'omega', 'checks', 'real_servers']);
 }
 
 // ---- the whole file ----

@@ -331,3 +331,38 @@ vrrp_sync_group G {
   assert.equal(r.exitCode, 0);
   assert.equal(r.notes.filter((n) => n.kind === 'changed').length, 2);
 });
+
+test('mutated fixtures never crash the importer, and whatever it prints passes lvsd\'s validator', () => {
+  // Deterministic mutations (delete, duplicate, replace a word, insert a line) of the six fixtures. Cross-instance
+  // rules (a VRID per interface, a VIP in one instance, a service once, a group per instance) are where
+  // keepalived-valid pieces combine into something lvsd refuses; the importer must resolve them, not pass them on.
+  let seed = 20261125;
+  const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  const words = ['lb_kind', 'persistence_granularity', '128', 'weight', 'uthreshold 5 lthreshold 9', 'hysteresis', 'quorum', 'advert_int', 'version 3',
+    'version 2', 'priority', 'sorry_server 2001:db8::9 80', 'real_server 2001:db8::2 80 {', 'delay_loop', 'connect_timeout', 'label', 'dev', 'eth1',
+    'unicast_peer {', 'virtual_ipaddress {', '2001:db8::7', '192.0.2.200', '192.0.2.21', 'interface', 'virtual_router_id 21', '0', '255', '256', '-1',
+    '0.001', '1e9', '99999999999', '::1', '10.0.0.1/33', 'eth0:very-long-label-x', '{', '}', '"', 'x'.repeat(80), 'DR', 'TUN', 'NAT', 'sh-port',
+    'MASTER', 'group', 'fwmark', 'ip_family inet6', '/bin/a|b', '300-200', 'include /nonexistent/*'];
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-import-fuzz-'));
+  const texts = Object.keys(FIXTURES).filter((n) => n !== 'include').map((n) => readFileSync(join(fixtures, `${n}.conf`), 'utf8'));
+  let converted = 0;
+  for (let i = 0; i < (Number(process.env.LVSD_FUZZ_N) || 1500); i++) {
+    const lines = texts[rnd(texts.length)]!.split('\n');
+    for (let k = 0, n = 1 + rnd(12); k < n; k++) {
+      const li = rnd(lines.length);
+      const op = rnd(5);
+      if (op === 0) lines.splice(li, 1);
+      else if (op === 1) lines.splice(li, 0, lines[rnd(lines.length)]!);
+      else if (op === 4) lines.splice(li, 0, Array.from({ length: 1 + rnd(3) }, () => words[rnd(words.length)]).join(' '));
+      else { const ws = lines[li]!.split(' '); ws[rnd(ws.length)] = words[rnd(words.length)]!; lines[li] = ws.join(' '); }
+    }
+    const text = lines.join('\n');
+    writeFileSync(join(dir, 'k.conf'), text);
+    const r = importKeepalived(join(dir, 'k.conf'));
+    if (!r.ok) { assert.match(r.error, /k\.conf(:\d+)?: /); continue; }
+    converted++;
+    const v = parseConfig(r.yaml, 'k.yaml');
+    assert.ok(v.ok, v.ok ? '' : `${text}\n---\n${r.yaml}\n${JSON.stringify(v.errors, null, 1)}`);
+  }
+  assert.ok(converted > 500, `only ${converted} mutants parsed`);
+});
