@@ -415,7 +415,8 @@ function checkTiming(kind: string, s: Statement, m: YMap, ctx: Ctx, where: strin
   switch (s.key) {
     case 'connect_timeout': { const v = seconds(s, ctx, where); if (v !== undefined) { timing.timeout = v; timing.timeoutStmt = s; } return true; }
     case 'delay_loop': { const v = seconds(s, ctx, where); if (v !== undefined) timing.interval = Math.max(v, 10); return true; }
-    case 'retry': case 'nb_get_retry': { const v = integer(s, ctx, where, 1, 100); if (v !== undefined) m.set('retries', v); return true; }
+    // keepalived's retry counts checks after the first failure; lvsd's retries counts failures in a row.
+    case 'retry': case 'nb_get_retry': { const v = integer(s, ctx, where, 0, 99); if (v !== undefined) m.set('retries', v + 1); return true; }
     case 'delay_before_retry': { const v = seconds(s, ctx, where); if (v !== undefined) m.set('delay_before_retry', dur(v)); return true; }
     case 'warmup': { const v = seconds(s, ctx, where); if (v !== undefined) m.set('warmup', dur(v)); return true; }
     default: void kind; return false;
@@ -506,6 +507,11 @@ function convertChecker(block: Statement, ctx: Ctx, where: string, d: CheckDefau
   timeout = Math.max(timeout, 10);
   const base = new YMap().set('type', type).set('interval', dur(timing.interval)).set('timeout', dur(timeout), timeoutComment);
   for (const e of common.entries) base.entries.push(e);
+  // keepalived's defaults where lvsd's differ (keepalived.conf(5)): retry 1 (0 for MISC_CHECK), so two failures
+  // in a row; delay_before_retry 3s for HTTP_GET/SSL_GET; warmup up to delay_loop.
+  if (base.get('retries') === undefined && type !== 'script') base.set('retries', 2);
+  if (base.get('delay_before_retry') === undefined && (type === 'http' || type === 'https')) base.set('delay_before_retry', '3s');
+  if (base.get('warmup') === undefined) base.set('warmup', dur(timing.interval));
 
   if (type === 'script') {
     if (!argv) { ctx.skip(block, w, "has no usable 'misc_path'; check not converted (the real server would be always up)"); return []; }
@@ -532,6 +538,28 @@ function convertChecker(block: Statement, ctx: Ctx, where: string, d: CheckDefau
 }
 
 const FORWARDING: Record<string, string> = { NAT: 'nat', DR: 'dr', TUN: 'tunnel' };
+
+/** `lvs_method TUN [type {ipip|gue port N|gre} [nocsum|csum|remcsum]]` (keepalived.conf(5)). */
+function tunnelOptions(s: Statement, ctx: Ctx, where: string, tunnel: YMap): void {
+  const a = s.args.slice(1);
+  let i = 0;
+  if (a[i] === 'type') {
+    const t = a[i + 1];
+    i += 2;
+    if (t === 'ipip' || t === 'gre' || t === 'gue') tunnel.set('type', t); else { ctx.skip(s, where, `tunnel type '${t ?? ''}' is not ipip, gue or gre; left out`); return; }
+    if (t === 'gue') {
+      const port = a[i] === 'port' ? Number(a[i + 1]) : NaN;
+      if (Number.isInteger(port) && port >= 1 && port <= 65535) { tunnel.set('port', port); i += 2; } else { tunnel.delete('type'); ctx.skip(s, where, "tunnel type gue needs 'port N'; left out"); return; }
+    }
+    const csum = { nocsum: 'none', csum: 'csum', remcsum: 'remcsum' }[a[i] ?? ''];
+    if (csum !== undefined) {
+      if (t === 'ipip' && csum !== 'none' || t === 'gre' && csum === 'remcsum') ctx.skip(s, where, `${a[i]} is not an option of ${t} tunnels; left out`);
+      else tunnel.set('checksum', csum);
+      i++;
+    }
+  }
+  if (i < a.length) ctx.skip(s, where, `${s.key} TUN: '${a.slice(i).join(' ')}' not understood; left out`);
+}
 
 function serviceName(args: string[]): string {
   const raw = args[0] === 'fwmark' ? `fwmark-${args[1] ?? ''}` : `vs-${(args[0] ?? '').replace(/:/g, '_')}-${args[1] ?? ''}`;
@@ -578,17 +606,10 @@ function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): YMap | 
       case 'lb_kind': case 'lvs_method': {
         const v = FORWARDING[(s.args[0] ?? '').toUpperCase()];
         if (v) forwarding = v; else ctx.skip(s, where, `${s.key} '${s.args[0] ?? ''}' is not NAT, DR or TUN`);
+        if (v === 'tunnel') tunnelOptions(s, ctx, where, tunnel);
+        else if (v && s.args.length > 1) ctx.skip(s, where, `${s.key} ${s.args[0]}: '${s.args.slice(1).join(' ')}' applies only to TUN; left out`);
         break;
       }
-      case 'tun_type': {
-        const t = s.args[0];
-        if (t === 'ipip' || t === 'gre' || t === 'gue') tunnel.set('type', t); else ctx.skip(s, where, `tun_type '${t ?? ''}' is not ipip, gue or gre`);
-        if (t === 'gue' && s.args[1] === 'port') { const v = integer({ ...s, args: s.args.slice(2) }, ctx, where, 1, 65535); if (v !== undefined) tunnel.set('port', v); }
-        break;
-      }
-      case 'tun_nocsum': tunnel.set('checksum', 'none'); break;
-      case 'tun_csum': tunnel.set('checksum', 'csum'); break;
-      case 'tun_remcsum': tunnel.set('checksum', 'remcsum'); break;
       case 'sh-fallback': case 'sh-port': case 'mh-fallback': case 'mh-port': flags.push(s.key); break;
       case 'persistence_timeout': {
         const v = s.args.length === 0 ? 360_000 : seconds(s, ctx, where); // keepalived: no value means 6 minutes
@@ -648,10 +669,7 @@ function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): YMap | 
   if (dupOf !== undefined) { ctx.skip(block, where, `the same service as ${dupOf}; not converted again`); return undefined; }
   ctx.serviceKeys.set(serviceKey, where);
   m.set('forwarding', forwarding ?? 'nat', forwarding === undefined ? "keepalived's default lb_kind is NAT; lvsd needs it written" : undefined);
-  if (tunnel.size > 0) {
-    if (forwarding === 'tunnel') m.set('tunnel', reorder(tunnel, ['type', 'port', 'checksum']));
-    else ctx.skip(block, where, `tun_type/tun_*csum without lb_kind TUN have no effect; left out`);
-  }
+  if (tunnel.size > 0 && forwarding === 'tunnel') m.set('tunnel', reorder(tunnel, ['type', 'port', 'checksum']));
   if (flags.length > 0) {
     const sched = m.get('scheduler');
     const good = flags.filter((f) => f.startsWith(`${String(sched)}-`));

@@ -366,3 +366,47 @@ test('mutated fixtures never crash the importer, and whatever it prints passes l
   }
   assert.ok(converted > 500, `only ${converted} mutants parsed`);
 });
+
+test("checker defaults follow keepalived.conf(5): retry counts extra checks, HTTP retries after 3s, warmup up to delay_loop", () => {
+  const r = convert(`virtual_server 192.0.2.1 80 {
+  delay_loop 7
+  lb_kind NAT
+  protocol TCP
+  real_server 10.0.0.1 80 {
+    TCP_CHECK {
+    }
+    HTTP_GET {
+      url {
+        path /
+      }
+      retry 0
+      warmup 0
+    }
+    MISC_CHECK {
+      misc_path /usr/local/bin/check
+    }
+  }
+}
+`);
+  const checks = r.config.virtual_services[0]!.checks as Array<Record<string, unknown>>;
+  assert.deepEqual(checks.map((c) => [c.type, c.retries, c.delay_before_retry, c.warmup, c.timeout]), [
+    ['tcp', 2, 1000, 7000, 5000], ['http', 1, 3000, 0, 5000], ['script', 1, 1000, 7000, 7000]]);
+});
+
+test('lb_kind TUN options: type, GUE port and checksum; options lvsd would refuse are left out with a note', () => {
+  const r = convert(`virtual_server 192.0.2.1 80 {
+  lb_kind TUN type gre remcsum
+  protocol TCP
+}
+virtual_server 192.0.2.2 80 {
+  lb_kind TUN type gue
+  protocol TCP
+}
+virtual_server 192.0.2.3 80 {
+  lvs_method TUN type gre csum
+  protocol TCP
+}
+`);
+  assert.deepEqual(r.config.virtual_services.map((s) => s.tunnel && [s.tunnel.type, s.tunnel.port, s.tunnel.checksum]), [['gre', undefined, 'none'], undefined, ['gre', undefined, 'csum']]);
+  assert.deepEqual(r.notes.map((n) => [n.line, n.message.replace(/^[^:]*: /, '')]), [[2, 'remcsum is not an option of gre tunnels; left out'], [6, "tunnel type gue needs 'port N'; left out"]]);
+});
