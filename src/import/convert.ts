@@ -187,11 +187,13 @@ function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: Names, s
   const notify = new YMap();
   const garp = new YMap();
   const garpStmts = new Map(g.garp);
+  let masterState: Statement | undefined;
 
   for (const s of block.children ?? []) {
     switch (s.key) {
       case 'state':
         // Every lvsd instance starts as BACKUP, as keepalived's BACKUP does; only MASTER changes meaning.
+        if ((s.args[0] ?? '').toUpperCase() === 'MASTER') masterState = s;
         if ((s.args[0] ?? '').toUpperCase() !== 'BACKUP') comments.push(`keepalived 'state ${s.args[0] ?? ''}' dropped: lvsd starts as BACKUP and the election picks the master by priority`);
         break;
       case 'interface': if (s.args[0]) m.set('interface', s.args[0]); break;
@@ -292,6 +294,11 @@ function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: Names, s
   // Named only once converted, so sync groups naming a skipped instance are told so.
   m.set('name', names.add(original, block, ctx));
 
+  if (m.get('priority') === undefined && masterState) {
+    // keepalived (vrrp_parser.c / vrrp.c): "If no priority has been set, derive it from the initial state".
+    m.set('priority', 255);
+    m.set('owner', true, ctx.change(masterState, where, 'state MASTER without a priority: written as priority 255 with owner: true, which keepalived derives from it; if these addresses are not this router\'s own, give it 1-254'));
+  }
   // One family per instance (RFC 5798 section 5.2.9): keep the first address's family.
   const family = vips[0]!.ip.value.family;
   const mine = new Set<string>();

@@ -410,3 +410,27 @@ virtual_server 192.0.2.3 80 {
   assert.deepEqual(r.config.virtual_services.map((s) => s.tunnel && [s.tunnel.type, s.tunnel.port, s.tunnel.checksum]), [['gre', undefined, 'none'], undefined, ['gre', undefined, 'csum']]);
   assert.deepEqual(r.notes.map((n) => [n.line, n.message.replace(/^[^:]*: /, '')]), [[2, 'remcsum is not an option of gre tunnels; left out'], [6, "tunnel type gue needs 'port N'; left out"]]);
 });
+
+test('state MASTER without a priority is the address owner in keepalived: priority 255, owner: true, noted', () => {
+  const r = convert(`vrrp_instance A {
+  state MASTER
+  interface eth0
+  virtual_router_id 1
+  virtual_ipaddress {
+    192.0.2.1
+  }
+}
+vrrp_instance B {
+  state BACKUP
+  interface eth0
+  virtual_router_id 2
+  virtual_ipaddress {
+    192.0.2.2
+  }
+}
+`);
+  assert.deepEqual(r.config.vrrp_instances.map((v) => [v.priority, v.owner]), [[255, true], [100, false]]);
+  assert.deepEqual(r.notes.map((n) => [n.line, n.kind]), [[2, 'changed']]);
+  assert.match(r.yaml, /# state MASTER without a priority: written as priority 255 with owner: true/);
+  assert.equal(r.exitCode, 0);
+});
