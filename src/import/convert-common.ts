@@ -1,0 +1,81 @@
+// What every part of the keepalived -> lvsd conversion shares: the notes it collects, keepalived's scalar
+// forms (seconds, integers, command strings), name mapping, and key order.
+import { type IpAddress } from '../config/address.js';
+import { formatDuration } from '../config/duration.js';
+import { splitCommand } from './command.js';
+import { YList, YMap } from './emit.js';
+import type { Statement } from './reader.js';
+
+/** skipped: not in the output (exit 3). changed: converted to the nearest valid lvsd form (exit 0). seq: reading order. */
+export type ImportNote = { file: string; line: number; seq: number; kind: 'skipped' | 'changed'; message: string };
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export class Ctx {
+  readonly notes: ImportNote[] = [];
+  // What lvsd requires to be unique across the whole file (semantic.ts): taken by the first converted owner.
+  readonly vrids = new Map<string, string>();
+  readonly vipOwners = new Map<string, string>();
+  readonly groupOf = new Map<string, string>();
+  readonly serviceKeys = new Map<string, string>();
+  skip(s: Statement, where: string, why: string): void {
+    this.notes.push({ file: s.file, line: s.line, seq: s.seq, kind: 'skipped', message: `${where}${where ? ': ' : ''}${why}` });
+  }
+  unsupported(s: Statement, where: string, why = 'has no lvsd equivalent (not supported)'): void {
+    this.skip(s, where, `'${s.key}' ${why}`);
+  }
+  change(s: Statement, where: string, what: string): string {
+    this.notes.push({ file: s.file, line: s.line, seq: s.seq, kind: 'changed', message: `${where}${where ? ': ' : ''}${what}` });
+    return what;
+  }
+}
+
+// ---- scalars ----
+
+/** keepalived timers are seconds, possibly fractional ("0.92"). */
+export function seconds(s: Statement, ctx: Ctx, where: string, i = 0): number | undefined {
+  const v = s.args[i];
+  if (v === undefined || !/^\d+(\.\d+)?$/.test(v)) { ctx.skip(s, where, `'${s.key}' needs a number of seconds, got '${v ?? ''}'`); return undefined; }
+  return Math.round(Number(v) * 1000);
+}
+export function integer(s: Statement, ctx: Ctx, where: string, min: number, max: number, i = 0): number | undefined {
+  const v = s.args[i];
+  if (v === undefined || !/^-?\d+$/.test(v) || Number(v) < min || Number(v) > max) { ctx.skip(s, where, `'${s.key}' needs an integer ${min}-${max}, got '${v ?? ''}'`); return undefined; }
+  return Number(v);
+}
+export const dur = (ms: number) => formatDuration(ms);
+export const hostPort = (ip: IpAddress, port?: number) => (port === undefined ? ip.address : ip.family === 6 ? `[${ip.address}]:${port}` : `${ip.address}:${port}`);
+
+export function command(s: Statement, ctx: Ctx, where: string, argIndex = 0): YList | undefined {
+  const text = s.args.slice(argIndex).join(' ');
+  // keepalived takes the command from one quoted argument or, unquoted, from the rest of the line.
+  const r = splitCommand(s.args.length - argIndex === 1 ? s.args[argIndex]! : text);
+  if (!r.ok) { ctx.skip(s, where, `'${s.key}' command ${JSON.stringify(text)} ${r.reason.startsWith('needs a shell') ? `${r.reason} (lvsd runs commands without a shell; put it in a script)` : r.reason}`); return undefined; }
+  if (!r.argv[0]!.startsWith('/')) { ctx.skip(s, where, `'${s.key}' command '${r.argv[0]}' is a relative path (lvsd runs absolute paths only, with no PATH lookup)`); return undefined; }
+  return new YList(r.argv, true);
+}
+
+export class Names {
+  private readonly map = new Map<string, string>();
+  private readonly used = new Set<string>();
+  constructor(private readonly what: string) {}
+  add(original: string, s: Statement, ctx: Ctx): string {
+    let n = NAME.test(original) ? original : original.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[_.-]+/, '').slice(0, 64) || this.what;
+    const base = n;
+    for (let i = 2; this.used.has(n); i++) n = `${base.slice(0, 60)}-${i}`;
+    if (n !== original) ctx.change(s, `${this.what} ${original}`, `renamed to '${n}' (lvsd names are letters, digits, _ . -, at most 64, unique)`);
+    this.map.set(original, n);
+    this.used.add(n);
+    return n;
+  }
+  get(original: string): string | undefined { return this.map.get(original); }
+}
+
+
+export function reorder(m: YMap, keys: string[]): YMap {
+  const out = new YMap();
+  for (const k of keys) { const e = m.entries.find((x) => x.key === k); if (e) out.entries.push(e); }
+  for (const e of m.entries) if (!keys.includes(e.key)) out.entries.push(e);
+  return out;
+}
+

@@ -1,0 +1,345 @@
+// keepalived's virtual_server blocks -> lvsd virtual services, real servers and health checks.
+import { netmaskToPrefix, parseIp, type IpAddress } from '../config/address.js';
+import { SCHEDULERS } from '../config/model.js';
+import { YList, YMap } from './emit.js';
+import type { Statement } from './reader.js';
+import { command, dur, hostPort, integer, reorder, seconds, type Ctx, type Names } from './convert-common.js';
+
+// ---- virtual_server ----
+
+type CheckDefaults = { interval: number; host?: string };
+
+function checkTiming(kind: string, s: Statement, m: YMap, ctx: Ctx, where: string, timing: { interval: number; timeout?: number; timeoutStmt?: Statement }): boolean {
+  switch (s.key) {
+    case 'connect_timeout': { const v = seconds(s, ctx, where); if (v !== undefined) { timing.timeout = v; timing.timeoutStmt = s; } return true; }
+    case 'delay_loop': { const v = seconds(s, ctx, where); if (v !== undefined) timing.interval = Math.max(v, 10); return true; }
+    // keepalived's retry counts checks after the first failure; lvsd's retries counts failures in a row.
+    case 'retry': case 'nb_get_retry': { const v = integer(s, ctx, where, 0, 99); if (v !== undefined) m.set('retries', v + 1); return true; }
+    case 'delay_before_retry': { const v = seconds(s, ctx, where); if (v !== undefined) m.set('delay_before_retry', dur(v)); return true; }
+    case 'warmup': { const v = seconds(s, ctx, where); if (v !== undefined) m.set('warmup', dur(v)); return true; }
+    default: void kind; return false;
+  }
+}
+
+function checkTarget(s: Statement, m: YMap, ctx: Ctx, where: string, bind: { ip?: IpAddress; port?: number }): boolean {
+  switch (s.key) {
+    case 'connect_port': { const v = integer(s, ctx, where, 1, 65535); if (v !== undefined) m.set('port', v); return true; }
+    case 'connect_ip': { const p = parseIp(s.args[0]); if (p.ok) m.set('address', p.value.address); else ctx.skip(s, where, `connect_ip: ${p.message}`); return true; }
+    case 'bindto': { const p = parseIp(s.args[0]); if (p.ok) bind.ip = p.value; else ctx.skip(s, where, `bindto: ${p.message}`); return true; }
+    case 'bind_port': { const v = integer(s, ctx, where, 1, 65535); if (v !== undefined) bind.port = v; return true; }
+    case 'bindif': if (s.args[0]) m.set('bind_interface', s.args[0]); return true;
+    case 'fwmark': { const v = integer(s, ctx, where, 1, 0xffffffff); if (v !== undefined) m.set('fwmark', v); return true; }
+    default: return false;
+  }
+}
+
+/** One keepalived checker block -> lvsd inline checks (HTTP_GET with several url blocks gives one per url). */
+function convertChecker(block: Statement, ctx: Ctx, where: string, d: CheckDefaults): YMap[] {
+  const w = `${where}: ${block.key}`;
+  const timing: { interval: number; timeout?: number; timeoutStmt?: Statement } = { interval: d.interval };
+  const common = new YMap();
+  const bind: { ip?: IpAddress; port?: number } = {};
+  let type: string;
+  const urls: YMap[] = [];
+  let argv: YList | undefined;
+  switch (block.key) {
+    case 'TCP_CHECK': type = 'tcp'; break;
+    case 'HTTP_GET': type = 'http'; break;
+    case 'SSL_GET': type = 'https'; break;
+    case 'MISC_CHECK': type = 'script'; break;
+    default: ctx.unsupported(block, where, 'has no lvsd equivalent (lvsd checks: TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK)'); return [];
+  }
+  let host = d.host;
+  let sni = false;
+  for (const s of block.children ?? []) {
+    if (checkTiming(type, s, common, ctx, w, timing)) continue;
+    if (type !== 'script' && checkTarget(s, common, ctx, w, bind)) continue;
+    if (type === 'http' || type === 'https') {
+      if (s.key === 'virtualhost') { host = s.args[0]; continue; }
+      if (s.key === 'enable_sni') { sni = true; continue; }
+      if (s.key === 'url') {
+        const u = new YMap();
+        const statuses: Array<string | number> = [];
+        for (const c of s.children ?? []) {
+          if (c.key === 'path') {
+            if (c.args[0]?.startsWith('/')) u.set('path', c.args[0]); else ctx.skip(c, w, `url path '${c.args[0] ?? ''}' must start with /`);
+          } else if (c.key === 'digest') {
+            if (/^[0-9a-fA-F]{32}$/.test(c.args[0] ?? '')) u.set('digest', c.args[0]!.toLowerCase()); else ctx.skip(c, w, `digest '${c.args[0] ?? ''}' is not an MD5 hex digest`);
+          } else if (c.key === 'status_code') {
+            for (const a of c.args) {
+              const r = /^(\d{3})(?:-(\d{3}))?$/.exec(a);
+              if (r && Number(r[1]) >= 100 && Number(r[2] ?? r[1]) <= 599 && Number(r[1]) <= Number(r[2] ?? r[1])) statuses.push(r[2] ? a : Number(a));
+              else ctx.skip(c, w, `status_code '${a}' is not an HTTP status or range`);
+            }
+          } else if (c.key === 'virtualhost') u.set('host', c.args[0]);
+          else ctx.unsupported(c, w);
+        }
+        if (statuses.length > 0) u.set('status', statuses.length === 1 ? statuses[0]! : new YList(statuses, true));
+        urls.push(u);
+        continue;
+      }
+    }
+    if (type === 'script') {
+      if (s.key === 'misc_path') { argv = command(s, ctx, w); continue; }
+      if (s.key === 'misc_timeout') { const v = seconds(s, ctx, w); if (v !== undefined) { timing.timeout = v; timing.timeoutStmt = s; } continue; }
+      if (s.key === 'misc_dynamic') { common.set('dynamic_weight', true); continue; }
+      if (s.key === 'user') {
+        if (s.args[0]) common.set('user', s.args[0]);
+        if (s.args[1]) ctx.skip(s, w, `user group '${s.args[1]}' dropped: lvsd runs scripts with the user's own groups`);
+        continue;
+      }
+    }
+    ctx.unsupported(s, w);
+  }
+  if (bind.ip) common.set('source', hostPort(bind.ip, bind.port));
+  else if (bind.port !== undefined) ctx.skip(block, w, "'bind_port' without 'bindto' has no lvsd equivalent (not supported)");
+
+  // keepalived defaults: connect_timeout 5s, misc_timeout the delay_loop. lvsd refuses timeout > interval.
+  let timeout = timing.timeout ?? (type === 'script' ? timing.interval : 5000);
+  let timeoutComment: string | undefined;
+  if (timeout > timing.interval) {
+    const why = `timeout ${dur(timeout)} cut to the interval ${dur(timing.interval)} (lvsd does not overlap checks)`;
+    timeoutComment = timing.timeoutStmt ? ctx.change(timing.timeoutStmt, w, why) : ctx.change(block, w, why);
+    timeout = timing.interval;
+  }
+  timeout = Math.max(timeout, 10);
+  const base = new YMap().set('type', type).set('interval', dur(timing.interval)).set('timeout', dur(timeout), timeoutComment);
+  for (const e of common.entries) base.entries.push(e);
+  // keepalived's defaults where lvsd's differ (keepalived.conf(5)): retry 1 (0 for MISC_CHECK), so two failures
+  // in a row; delay_before_retry 3s for HTTP_GET/SSL_GET; warmup up to delay_loop.
+  if (base.get('retries') === undefined && type !== 'script') base.set('retries', 2);
+  if (base.get('delay_before_retry') === undefined && (type === 'http' || type === 'https')) base.set('delay_before_retry', '3s');
+  if (base.get('warmup') === undefined) base.set('warmup', dur(timing.interval));
+
+  if (type === 'script') {
+    if (!argv) { ctx.skip(block, w, "has no usable 'misc_path'; check not converted (the real server would be always up)"); return []; }
+    base.set('argv', argv);
+    return [reorder(base, ['type', 'argv', 'interval', 'timeout'])];
+  }
+  const extra = (c: YMap) => {
+    if (host !== undefined && c.get('host') === undefined) c.set('host', host);
+    if (type === 'https') {
+      c.set('tls', new YMap().set('verify', false).set('sni', sni && host !== undefined ? host : undefined),
+        "keepalived's SSL_GET does not verify certificates; set verify: true once the CA is known");
+    }
+    return c;
+  };
+  if (type === 'tcp') return [base];
+  if (urls.length === 0) { ctx.skip(block, w, "has no 'url'; written as a check of '/'"); return [extra(base)]; }
+  // keepalived requires every url to pass; lvsd requires every check to pass: one check per url.
+  return urls.map((u) => {
+    const c = new YMap();
+    for (const e of base.entries) c.entries.push(e);
+    for (const e of u.entries) c.set(e.key, e.value);
+    return reorder(extra(c), ['type', 'path', 'host', 'status', 'digest', 'interval', 'timeout']);
+  });
+}
+
+const FORWARDING: Record<string, string> = { NAT: 'nat', DR: 'dr', TUN: 'tunnel' };
+
+/** `lvs_method TUN [type {ipip|gue port N|gre} [nocsum|csum|remcsum]]` (keepalived.conf(5)). */
+function tunnelOptions(s: Statement, ctx: Ctx, where: string, tunnel: YMap): void {
+  const a = s.args.slice(1);
+  let i = 0;
+  if (a[i] === 'type') {
+    const t = a[i + 1];
+    i += 2;
+    if (t === 'ipip' || t === 'gre' || t === 'gue') tunnel.set('type', t); else { ctx.skip(s, where, `tunnel type '${t ?? ''}' is not ipip, gue or gre; left out`); return; }
+    if (t === 'gue') {
+      const port = a[i] === 'port' ? Number(a[i + 1]) : NaN;
+      if (Number.isInteger(port) && port >= 1 && port <= 65535) { tunnel.set('port', port); i += 2; } else { tunnel.delete('type'); ctx.skip(s, where, "tunnel type gue needs 'port N'; left out"); return; }
+    }
+    const csum = { nocsum: 'none', csum: 'csum', remcsum: 'remcsum' }[a[i] ?? ''];
+    if (csum !== undefined) {
+      if (t === 'ipip' && csum !== 'none' || t === 'gre' && csum === 'remcsum') ctx.skip(s, where, `${a[i]} is not an option of ${t} tunnels; left out`);
+      else tunnel.set('checksum', csum);
+      i++;
+    }
+  }
+  if (i < a.length) ctx.skip(s, where, `${s.key} TUN: '${a.slice(i).join(' ')}' not understood; left out`);
+}
+
+function serviceName(args: string[]): string {
+  const raw = args[0] === 'fwmark' ? `fwmark-${args[1] ?? ''}` : `vs-${(args[0] ?? '').replace(/:/g, '_')}-${args[1] ?? ''}`;
+  return raw.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): YMap | undefined {
+  const where = `virtual_server ${block.args.join(' ')}`;
+  if (block.args[0] === 'group') { ctx.skip(block, where, 'virtual_server_group services have no lvsd equivalent (not converted; write one virtual service per address)'); return undefined; }
+  const m = new YMap();
+  let family: 4 | 6 = 4;
+  let port: number | undefined;
+  if (block.args[0] === 'fwmark') {
+    const v = integer({ ...block, key: 'fwmark', args: block.args.slice(1) }, ctx, where, 1, 0xffffffff);
+    if (v === undefined) return undefined;
+    m.set('name', names.add(serviceName(block.args), block, ctx)).set('fwmark', v);
+  } else {
+    const ip = parseIp(block.args[0]);
+    const p = Number(block.args[1]);
+    if (!ip.ok) { ctx.skip(block, where, `${ip.message}; not converted`); return undefined; }
+    if (!/^\d+$/.test(block.args[1] ?? '') || p > 65535) { ctx.skip(block, where, `port '${block.args[1] ?? ''}' is not 0-65535; not converted`); return undefined; }
+    family = ip.value.family;
+    port = p;
+    m.set('name', names.add(serviceName(block.args), block, ctx)).set('address', hostPort(ip.value, p));
+  }
+  const d: CheckDefaults = { interval: 60_000 }; // keepalived's delay_loop default
+  const quorum = new YMap();
+  const persistence = new YMap();
+  const tunnel = new YMap();
+  const flags: string[] = [];
+  let forwarding: string | undefined;
+  let sorry: { addr: string; s: Statement } | undefined;
+  let sorryFwd: string | undefined;
+  const realServers: Statement[] = [];
+  let familyStmt: Statement | undefined;
+  for (const s of block.children ?? []) {
+    switch (s.key) {
+      case 'delay_loop': { const v = seconds(s, ctx, where); if (v !== undefined) d.interval = Math.max(v, 10); break; }
+      case 'lb_algo': case 'lvs_sched': {
+        const v = (s.args[0] ?? '').toLowerCase();
+        if ((SCHEDULERS as readonly string[]).includes(v)) m.set('scheduler', v); else ctx.skip(s, where, `scheduler '${s.args[0] ?? ''}' is not one lvsd knows (${SCHEDULERS.join(', ')})`);
+        break;
+      }
+      case 'lb_kind': case 'lvs_method': {
+        const v = FORWARDING[(s.args[0] ?? '').toUpperCase()];
+        if (v) forwarding = v; else ctx.skip(s, where, `${s.key} '${s.args[0] ?? ''}' is not NAT, DR or TUN`);
+        if (v === 'tunnel') tunnelOptions(s, ctx, where, tunnel);
+        else if (v && s.args.length > 1) ctx.skip(s, where, `${s.key} ${s.args[0]}: '${s.args.slice(1).join(' ')}' applies only to TUN; left out`);
+        break;
+      }
+      case 'sh-fallback': case 'sh-port': case 'mh-fallback': case 'mh-port': flags.push(s.key); break;
+      case 'persistence_timeout': {
+        const v = s.args.length === 0 ? 360_000 : seconds(s, ctx, where); // keepalived: no value means 6 minutes
+        if (v !== undefined) persistence.set('timeout', dur(Math.max(1000, Math.round(v / 1000) * 1000)));
+        break;
+      }
+      case 'persistence_granularity': {
+        const a = s.args[0] ?? '';
+        const n = /^\d+$/.test(a) ? Number(a) : undefined;
+        if (n !== undefined && n >= 1 && n <= 128) persistence.set('netmask', n);
+        else if (netmaskToPrefix(a).ok) persistence.set('netmask', a);
+        else ctx.skip(s, where, `persistence_granularity '${a}' is not a netmask or prefix length`);
+        break;
+      }
+      case 'protocol': {
+        const v = (s.args[0] ?? '').toLowerCase();
+        if (v === 'tcp' || v === 'udp' || v === 'sctp') m.set('protocol', v); else ctx.skip(s, where, `protocol '${s.args[0] ?? ''}' is not TCP, UDP or SCTP`);
+        break;
+      }
+      case 'sorry_server': {
+        const ip = parseIp(s.args[0]);
+        const p = Number(s.args[1]);
+        if (!ip.ok) ctx.skip(s, where, `sorry_server: ${ip.message}`);
+        else if (!/^\d+$/.test(s.args[1] ?? '') || p < 1 || p > 65535) ctx.skip(s, where, `sorry_server port '${s.args[1] ?? ''}' is not 1-65535`);
+        else sorry = { addr: hostPort(ip.value, p), s };
+        break;
+      }
+      case 'sorry_server_lvs_method': { const v = FORWARDING[(s.args[0] ?? '').toUpperCase()]; if (v) sorryFwd = v; else ctx.skip(s, where, `sorry_server_lvs_method '${s.args[0] ?? ''}' is not NAT, DR or TUN`); break; }
+      case 'quorum': { const v = integer(s, ctx, where, 1, 2147483647); if (v !== undefined) quorum.set('min', v); break; }
+      case 'hysteresis': { const v = integer(s, ctx, where, 0, 2147483647); if (v !== undefined) quorum.set('hysteresis', v); break; }
+      case 'quorum_up': case 'quorum_down': { const argv = command(s, ctx, where); if (argv) quorum.set(s.key.slice('quorum_'.length), argv); break; }
+      case 'inhibit_on_failure': m.set('inhibit_on_failure', true); break;
+      case 'alpha': m.set('alpha', true); break;
+      case 'omega': m.set('omega', true); break;
+      case 'virtualhost': d.host = s.args[0]; break;
+      case 'ip_family':
+        if (block.args[0] !== 'fwmark') break; // an address carries its own family
+        if (s.args[0] === 'inet6') family = 6; else if (s.args[0] === 'inet') family = 4; else ctx.skip(s, where, `ip_family '${s.args[0] ?? ''}' is not inet or inet6`);
+        familyStmt = s;
+        break;
+      case 'real_server': realServers.push(s); break;
+      default: ctx.unsupported(s, where);
+    }
+  }
+  if (m.get('address') !== undefined && m.get('protocol') === undefined) {
+    // keepalived (check_parser.c) reports "no protocol set - defaulting to UDP" and runs the service as UDP.
+    m.set('protocol', 'udp', ctx.change(block, where, "no 'protocol': written as udp, which keepalived uses then (it reports a config error); write tcp if that was meant"));
+  }
+  if (block.args[0] === 'fwmark' && !familyStmt) {
+    // keepalived takes a fwmark service's family from its real servers.
+    const first = realServers.map((r) => parseIp(r.args[0])).find((p) => p.ok);
+    if (first?.ok) family = first.value.family;
+  }
+  if (block.args[0] === 'fwmark' && family === 6) m.set('family', 'ipv6');
+  const serviceKey = block.args[0] === 'fwmark' ? `fwmark ${String(m.get('fwmark'))} ${family}` : `${String(m.get('protocol'))} ${String(m.get('address'))}`;
+  const dupOf = ctx.serviceKeys.get(serviceKey);
+  if (dupOf !== undefined) { ctx.skip(block, where, `the same service as ${dupOf}; not converted again`); return undefined; }
+  ctx.serviceKeys.set(serviceKey, where);
+  m.set('forwarding', forwarding ?? 'nat', forwarding === undefined ? "keepalived's default lb_kind is NAT; lvsd needs it written" : undefined);
+  if (tunnel.size > 0 && forwarding === 'tunnel') m.set('tunnel', reorder(tunnel, ['type', 'port', 'checksum']));
+  if (flags.length > 0) {
+    const sched = m.get('scheduler');
+    const good = flags.filter((f) => f.startsWith(`${String(sched)}-`));
+    if (good.length < flags.length) ctx.skip(block, where, `scheduler flags ${flags.filter((f) => !good.includes(f)).join(', ')} do not belong to scheduler ${String(sched ?? 'wlc')}; left out`);
+    if (good.length > 0) m.set('scheduler_flags', new YList([...new Set(good)], true));
+  }
+  if (persistence.size > 0) {
+    if (persistence.get('timeout') === undefined) persistence.set('timeout', '6m', 'keepalived persistence_timeout default');
+    const nm = persistence.get('netmask');
+    if (typeof nm === 'number' && nm > (family === 4 ? 32 : 128)) { persistence.delete('netmask'); ctx.skip(block, where, `persistence_granularity /${nm} is longer than an IPv${family} address; left out`); }
+    m.set('persistence', reorder(persistence, ['timeout', 'netmask']));
+  } else if (port === 0) {
+    m.set('persistence', new YMap().set('timeout', '6m'), ctx.change(block, where, 'port 0 needs persistence in IPVS; written with keepalived\'s default 6m'));
+  }
+  if (quorum.size > 0) {
+    if (quorum.get('min') === undefined) quorum.set('min', 1);
+    const min = quorum.get('min') as number, hyst = quorum.get('hysteresis');
+    if (typeof hyst === 'number' && hyst >= min) {
+      quorum.set('hysteresis', Math.max(0, min - 1), ctx.change(block, where, `hysteresis ${hyst} lowered to ${min - 1} (lvsd needs it below quorum ${min})`));
+    }
+    m.set('quorum', reorder(quorum, ['min', 'hysteresis', 'up', 'down']));
+  }
+  if (sorry) m.set('sorry_server', sorryFwd ? new YMap().set('address', sorry.addr).set('forwarding', sorryFwd) : sorry.addr);
+
+  // Real servers, with their checks inline; checks every real server shares move to the service.
+  const servers: Array<{ m: YMap; checks: YMap[] }> = [];
+  const seen = new Set<string>();
+  for (const s of realServers) {
+    const w = `${where}: real_server ${s.args.join(' ')}`;
+    const ip = parseIp(s.args[0]);
+    if (!ip.ok) { ctx.skip(s, w, `${ip.message}; not converted`); continue; }
+    const rp = s.args[1] === undefined ? undefined : Number(s.args[1]);
+    if (rp !== undefined && (!/^\d+$/.test(s.args[1]!) || rp > 65535)) { ctx.skip(s, w, `port '${s.args[1]}' is not 0-65535; not converted`); continue; }
+    const rs = new YMap().set('address', hostPort(ip.value, rp === 0 ? undefined : rp));
+    const key = String(rs.get('address'));
+    if (seen.has(key)) { ctx.skip(s, w, 'duplicate real server; not converted again'); continue; }
+    seen.add(key);
+    const checks: YMap[] = [];
+    const rnotify = new YMap();
+    let rfwd: string | undefined;
+    for (const c of s.children ?? []) {
+      switch (c.key) {
+        case 'weight': { const v = integer(c, ctx, w, 0, 2147483647); if (v !== undefined) rs.set('weight', v); break; }
+        case 'uthreshold': { const v = integer(c, ctx, w, 0, 65535); if (v !== undefined) rs.set('upper_threshold', v); break; }
+        case 'lthreshold': { const v = integer(c, ctx, w, 0, 65535); if (v !== undefined) rs.set('lower_threshold', v); break; }
+        case 'lvs_method': { const v = FORWARDING[(c.args[0] ?? '').toUpperCase()]; if (v) rfwd = v; else ctx.skip(c, w, `lvs_method '${c.args[0] ?? ''}' is not NAT, DR or TUN`); break; }
+        case 'notify_up': case 'notify_down': { const argv = command(c, ctx, w); if (argv) rnotify.set(c.key.slice('notify_'.length), argv); break; }
+        case 'inhibit_on_failure':
+          if (m.get('inhibit_on_failure') !== true) ctx.skip(c, w, "'inhibit_on_failure' per real server has no lvsd equivalent (lvsd sets it per virtual service)");
+          break;
+        case 'TCP_CHECK': case 'HTTP_GET': case 'SSL_GET': case 'MISC_CHECK': case 'SMTP_CHECK': case 'DNS_CHECK': case 'UDP_CHECK': case 'PING_CHECK': case 'FILE_CHECK': case 'BFD_CHECK':
+          checks.push(...convertChecker(c, ctx, w, d)); break;
+        default: ctx.unsupported(c, w);
+      }
+    }
+    if (rfwd !== undefined && rfwd !== (forwarding ?? 'nat')) rs.set('forwarding', rfwd);
+    const lo = rs.get('lower_threshold'), hi = rs.get('upper_threshold');
+    if (typeof lo === 'number' && typeof hi === 'number' && lo > hi) { rs.delete('lower_threshold'); ctx.skip(s, w, `lthreshold ${lo} above uthreshold ${hi}; left out`); }
+    if (rnotify.size > 0) rs.set('notify', reorder(rnotify, ['up', 'down']));
+    // DR and TUN cannot translate ports: keepalived ignores the real server port there, lvsd refuses a different one.
+    const fwd = rfwd ?? forwarding ?? 'nat';
+    if (fwd !== 'nat' && port !== undefined && port !== 0 && rp !== undefined && rp !== 0 && rp !== port) {
+      rs.set('address', hostPort(ip.value, port), ctx.change(s, w, `port ${rp} written as ${port}: with ${fwd} forwarding IPVS keeps the service port`));
+    }
+    if (ip.value.family !== family && fwd !== 'tunnel') { ctx.skip(s, w, `IPv${ip.value.family} real server in an IPv${family} service (IPVS mixes families only with tunnel forwarding); not converted`); continue; }
+    servers.push({ m: rs, checks });
+  }
+  const canon = (cs: YMap[]) => JSON.stringify(cs, (_k, v: unknown) => (v instanceof YMap ? v.entries.map((e) => [e.key, e.value]) : v instanceof YList ? v.items : v));
+  const shared = servers.length > 0 && servers[0]!.checks.length > 0 && servers.every((r) => canon(r.checks) === canon(servers[0]!.checks));
+  if (shared) m.set('checks', new YList(servers[0]!.checks));
+  for (const r of servers) if (!shared && r.checks.length > 0) r.m.set('checks', new YList(r.checks));
+  if (servers.length > 0) m.set('real_servers', new YList(servers.map((r) => reorder(r.m, ['address', 'weight', 'upper_threshold', 'lower_threshold', 'forwarding', 'checks', 'notify']))));
+  return reorder(m, ['name', 'address', 'fwmark', 'family', 'protocol', 'scheduler', 'scheduler_flags', 'forwarding', 'tunnel', 'persistence', 'quorum', 'sorry_server', 'inhibit_on_failure', 'alpha', 'omega', 'checks', 'real_servers']);
+}
+
