@@ -22,6 +22,11 @@ export class Ctx {
     this.notes.push({ file: s.file, line: s.line, seq: s.seq, kind: 'skipped', message: `${where}${where ? ': ' : ''}${why}` });
   }
   unsupported(s: Statement, where: string, why = 'has no lvsd equivalent (not supported)'): void {
+    if (s.key.startsWith('@')) {
+      // keepalived's conditional lines apply only to the director started with that config id (keepalived -i).
+      this.skip(s, where, `'${[s.key, ...s.args].join(' ')}' is conditional on keepalived config id '${s.key.replace(/^@\^?/, '')}'; lvsd has no config ids: write this director's value by hand`);
+      return;
+    }
     this.skip(s, where, `'${s.key}' ${why}`);
   }
   change(s: Statement, where: string, what: string): string {

@@ -434,3 +434,20 @@ vrrp_instance B {
   assert.match(r.yaml, /# state MASTER without a priority: written as priority 255 with owner: true/);
   assert.equal(r.exitCode, 0);
 });
+
+test("keepalived's own sample configs (if installed) convert without a crash to YAML lvsd accepts", (t) => {
+  const dir = '/usr/share/doc/keepalived/samples';
+  let files: string[];
+  try { files = readdirSync(dir).filter((f) => f.startsWith('keepalived.conf') && !f.endsWith('.gz')); } catch { t.skip(`${dir} not installed`); return; }
+  if (files.length === 0) { t.skip(`no samples in ${dir}`); return; }
+  let owners = 0;
+  for (const f of files) {
+    const r = importKeepalived(join(dir, f));
+    assert.ok(r.ok, f);
+    const v = parseConfig(r.yaml, f);
+    assert.ok(v.ok, `${f}: ${v.ok ? '' : JSON.stringify(v.errors.slice(0, 3))}`);
+    for (const n of r.notes) assert.match(`${n.file}:${n.line}`, new RegExp(`${f.replace(/\./g, '\\.')}:\\d+$`));
+    if (r.notes.some((n) => /conditional on keepalived config id 'low'/.test(n.message))) owners++;
+  }
+  assert.equal(owners, files.includes('keepalived.conf.conditional_conf') ? 1 : 0);
+});
