@@ -150,8 +150,12 @@ export class Proc {
     });
   }
 
-  /** Waits for a line matching re that appears after the current output. */
-  waitForNext(re: RegExp, timeoutMs = 10_000): Promise<string> {
+  /** Waits for a line matching re that appears after the current output, or after line `mark`. */
+  waitForNext(re: RegExp, timeoutMs = 10_000, mark?: number): Promise<string> {
+    if (mark !== undefined) {
+      const seen = this.lines.slice(mark).find((l) => re.test(l));
+      if (seen) return Promise.resolve(seen);
+    }
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`timeout waiting for ${re}; output:\n${this.lines.join('\n')}`)), timeoutMs);
       this.waiters.push({ re, from: this.lines.length, resolve: (l) => { clearTimeout(t); resolve(l); } });

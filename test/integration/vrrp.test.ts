@@ -141,12 +141,15 @@ test('fault on link down: a goes to FAULT, b takes over; link up: a preempts aga
   await a.waitFor(MASTER, 5000);
   const b = l.lvsd('b', cfg.b);
   await b.waitFor(STATE('vi_1', 'backup'), 5000);
+  await sleep(300);
+  let ma = a.lines.length, mb = b.lines.length;
   l.exec('a', ['ip', 'link', 'set', 'eth0', 'down']);
-  await a.waitFor(STATE('vi_1', 'fault'), 2000);
-  await b.waitForNext(MASTER, 2000);
+  await a.waitForNext(STATE('vi_1', 'fault'), 2000, ma);
+  await b.waitForNext(MASTER, 2000, mb);
+  ma = a.lines.length; mb = b.lines.length;
   l.exec('a', ['ip', 'link', 'set', 'eth0', 'up']);
-  await a.waitForNext(MASTER, 5000);
-  await b.waitForNext(STATE('vi_1', 'backup'), 2000);
+  await a.waitForNext(MASTER, 5000, ma);
+  await b.waitForNext(STATE('vi_1', 'backup'), 2000, mb);
 });
 
 test('unicast peers: adverts go to the peer from the configured source; failover works', { skip, timeout: 30_000 }, async (t) => {
