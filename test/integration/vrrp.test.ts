@@ -250,3 +250,20 @@ test('tshark decodes our adverts with good checksums, and our GARP / NA (v2, v3 
   for (const x of nas) { assert.match(x[11]!, /^(1|True)$/); assert.equal(x[12], '1'); }
   t.diagnostic(`${vrrp.length} adverts, ${garps.length} GARP, ${nas.length} NA checked`);
 });
+
+test('admin give-up (SIGUSR2): the master hands over at once and does not preempt back', { skip, timeout: 30_000 }, async (t) => {
+  const l = lan(t);
+  const cfg = pair(l);
+  const a = l.lvsd('a', cfg.a);
+  await a.waitFor(MASTER, 5000);
+  const b = l.lvsd('b', cfg.b);
+  await b.waitFor(STATE('vi_1', 'backup'), 5000);
+  await sleep(300);
+  const mb = b.lines.length;
+  a.kill('SIGUSR2');
+  await a.waitFor(/vi_1: master -> backup \(give-up\)/, 2000);
+  await b.waitForNext(MASTER, 1000, mb);
+  await sleep(1000); // > a's Master_Down_Interval: a higher-priority backup would preempt, a held one must not
+  assert.ok(l.hasVip('b', V4) && !l.hasVip('a', V4));
+  assert.equal(a.lines.filter((x) => MASTER.test(x)).length, 1, a.lines.join('\n'));
+});
