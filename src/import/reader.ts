@@ -28,38 +28,39 @@ export type Namer = (path: string) => string;
 
 const MAX_INCLUDE_DEPTH = 16;
 
-function tokenize(text: string, file: string, names: Namer): Token[] {
-  const out: Token[] = [];
-  const shown = names(file);
-  const lines = text.split(/\r?\n/);
-  lines.forEach((raw, i) => {
-    const line = i + 1;
-    // An include line is read whole: its file name may hold braces ({a,b}), which glob expands.
-    const inc = /^\s*(include[rmwba]?)\s+("[^"]*"|[^\s#!]+)/.exec(raw);
-    if (inc) {
-      out.push({ text: inc[1]!, quoted: false, file: shown, line }, { text: inc[2]!.replace(/^"(.*)"$/, '$1'), quoted: true, file: shown, line }, { text: '\n', quoted: false, file: shown, line });
-      return;
+function tokenizeLine(raw: string, line: number, shown: string, out: Token[]): void {
+  let j = 0;
+  while (j < raw.length) {
+    const c = raw[j]!;
+    if (c === ' ' || c === '\t') { j++; continue; }
+    if (c === '#' || c === '!') break;
+    if (c === '{' || c === '}') { out.push({ text: c, quoted: false, file: shown, line }); j++; continue; }
+    if (c === '"') {
+      const end = raw.indexOf('"', j + 1);
+      if (end < 0) throw new ReadError(shown, line, 'unterminated quoted string');
+      out.push({ text: raw.slice(j + 1, end), quoted: true, file: shown, line });
+      j = end + 1;
+      continue;
     }
-    let j = 0;
-    while (j < raw.length) {
-      const c = raw[j]!;
-      if (c === ' ' || c === '\t') { j++; continue; }
-      if (c === '#' || c === '!') break;
-      if (c === '{' || c === '}') { out.push({ text: c, quoted: false, file: shown, line }); j++; continue; }
-      if (c === '"') {
-        const end = raw.indexOf('"', j + 1);
-        if (end < 0) throw new ReadError(shown, line, 'unterminated quoted string');
-        out.push({ text: raw.slice(j + 1, end), quoted: true, file: shown, line });
-        j = end + 1;
-        continue;
-      }
-      let k = j;
-      while (k < raw.length && !' \t{}"'.includes(raw[k]!) && !(raw[k] === '#' || raw[k] === '!')) k++;
-      out.push({ text: raw.slice(j, k), quoted: false, file: shown, line });
-      j = k;
-    }
-    out.push({ text: '\n', quoted: false, file: shown, line });
-  });
+    let k = j;
+    while (k < raw.length && !' \t{}"'.includes(raw[k]!) && !(raw[k] === '#' || raw[k] === '!')) k++;
+    out.push({ text: raw.slice(j, k), quoted: false, file: shown, line });
+    j = k;
+  }
+  out.push({ text: '\n', quoted: false, file: shown, line });
+}
+
+// keepalived.conf(5) "Parameter substitution": `$NAME=VALUE` defines; `${NAME}`, or `$NAME` before a blank or the
+// end of the line, is replaced at use, recursively; undefined names stay as they are.
+const DEFINITION = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
+function substitute(raw: string, params: Map<string, string>): string {
+  if (params.size === 0 || !raw.includes('$')) return raw;
+  let out = raw;
+  for (let round = 0; round < 32; round++) {
+    const next = out.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=\s|$)/g, (m, braced: string | undefined, bare: string | undefined) => params.get((braced ?? bare)!) ?? m);
+    if (next === out) return out;
+    out = next;
+  }
   return out;
 }
 
@@ -138,6 +139,7 @@ export function readKeepalived(file: string, onNote: (file: string, line: number
     return rel.startsWith('..') ? p : join(dirname(file), rel);
   };
   const tokens: Token[] = [];
+  const params = new Map<string, string>();
   const load = (path: string, depth: number, from?: { file: string; line: number }) => {
     let text: string;
     try { text = readFileSync(path, 'utf8'); } catch (e) {
@@ -146,24 +148,27 @@ export function readKeepalived(file: string, onNote: (file: string, line: number
       throw new ReadError(file, 0, `cannot read: ${err.code ?? err.message}`);
     }
     if (text.includes('\0')) throw new ReadError(names(path), 0, 'not a text file (NUL byte)');
-    const own = tokenize(text, path, names);
-    // Includes are spliced in at token level, so an included file may hold a whole block or part of one.
-    for (let i = 0; i < own.length; i++) {
-      const t = own[i]!;
-      const atLineStart = i === 0 || own[i - 1]!.text === '\n';
-      if (atLineStart && !t.quoted && /^include[rmwba]?$/.test(t.text)) {
-        const arg = own[i + 1];
-        if (!arg || arg.text === '\n') throw new ReadError(t.file, t.line, `${t.text} needs a file name`);
-        if (depth >= MAX_INCLUDE_DEPTH) throw new ReadError(t.file, t.line, `includes nested deeper than ${MAX_INCLUDE_DEPTH}`);
-        const pattern = isAbsolute(arg.text) ? arg.text : join(dirname(path), arg.text);
-        const matches = globFiles(pattern);
-        if (matches.length === 0) onNote(t.file, t.line, `include ${arg.text}: no file matches (keepalived ignores this too)`);
-        for (const m of matches) load(m, depth + 1, { file: t.file, line: t.line });
-        while (i < own.length && own[i]!.text !== '\n') i++;
-        continue;
+    const shown = names(path);
+    // Lines are handled in reading order, so definitions and includes apply where they appear.
+    text.split(/\r?\n/).forEach((original, i) => {
+      const line = i + 1;
+      const def = DEFINITION.exec(original);
+      if (def) { params.set(def[1]!, def[2]!.trim()); return; }
+      const raw = substitute(original, params);
+      // An include line is read whole: its file name may hold braces ({a,b}), which glob expands.
+      const inc = /^\s*(include[rmwba]?)(?:\s+("[^"]*"|[^\s#!]+))?\s*(?:[#!].*)?$/.exec(raw);
+      if (inc) {
+        if (inc[2] === undefined) throw new ReadError(shown, line, `${inc[1]} needs a file name`);
+        if (depth >= MAX_INCLUDE_DEPTH) throw new ReadError(shown, line, `includes nested deeper than ${MAX_INCLUDE_DEPTH}`);
+        const name = inc[2].replace(/^"(.*)"$/, '$1');
+        const matches = globFiles(isAbsolute(name) ? name : join(dirname(path), name));
+        if (matches.length === 0) onNote(shown, line, `include ${name}: no file matches (keepalived ignores this too)`);
+        // Spliced in at token level, so an included file may hold a whole block or part of one.
+        for (const m of matches) load(m, depth + 1, { file: shown, line });
+        return;
       }
-      tokens.push(t);
-    }
+      tokenizeLine(raw, line, shown, tokens);
+    });
   };
   load(top, 0);
 

@@ -451,3 +451,27 @@ test("keepalived's own sample configs (if installed) convert without a crash to 
   }
   assert.equal(owners, files.includes('keepalived.conf.conditional_conf') ? 1 : 0);
 });
+
+test('reader: $PARAMETER definitions substitute in reading order, recursively, across includes (keepalived.conf(5) example)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-import-'));
+  writeFileSync(join(dir, 'defs.conf'), '$IF=eth1\n');
+  writeFileSync(join(dir, 'k.conf'), `$ADDRESS_BASE=10.2.\${ADDRESS_BASE_SUB}
+$ADDRESS_BASE_SUB=0
+include defs.conf
+vrrp_instance A {
+  interface $IF
+  virtual_router_id 9
+  virtual_ipaddress {
+    \${ADDRESS_BASE}.100/32
+$ADDRESS_BASE_SUB=10
+    \${ADDRESS_BASE}.100/32
+  }
+  notify_master "/usr/local/bin/x \${UNDEFINED} $IFX"
+}
+`);
+  const s = readKeepalived(join(dir, 'k.conf'), () => {});
+  const kids = s[0]!.children!;
+  assert.deepEqual(kids[0]!.args, ['eth1']);
+  assert.deepEqual(kids[2]!.children!.map((c) => [c.key, c.line]), [['10.2.0.100/32', 8], ['10.2.10.100/32', 10]]);
+  assert.deepEqual(kids[3]!.args, ['/usr/local/bin/x ${UNDEFINED} $IFX']);
+});
