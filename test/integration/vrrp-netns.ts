@@ -22,6 +22,9 @@ export function sh(args: string[], opts: { allowFail?: boolean } = {}): string {
 export interface Node { ns: string; ifname: string; v4: string; v6: string; mac: string }
 
 let counter = 0;
+/** Lans not stopped yet: removed on process exit too, so a failing test or benchmark leaves nothing. */
+const live = new Set<VrrpLan>();
+process.on('exit', () => { for (const l of live) l.stop(); });
 
 export class VrrpLan {
   readonly prefix: string;
@@ -32,6 +35,7 @@ export class VrrpLan {
   constructor(names: string[] = ['a', 'b', 'c']) {
     this.prefix = `lvv${process.pid % 100000}x${counter++}`;
     this.dir = mkdtempSync(join(tmpdir(), `${this.prefix}-`));
+    live.add(this);
     const br = `${this.prefix}-br`;
     try {
       sh(['ip', 'netns', 'add', br]);
@@ -105,6 +109,7 @@ export class VrrpLan {
   }
 
   stop(): void {
+    if (!live.delete(this)) return;
     for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
     // ip netns exec's child keeps running after the wrapper dies only if it is not in our group: kill
     // whatever is left in the namespaces before deleting them.
