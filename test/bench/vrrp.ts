@@ -1,4 +1,4 @@
-// `npm run bench -- vrrp [--runs N] [--quick]`: lvsd's VRRP engine side by side with keepalived 2.2.7,
+// `npm run bench -- vrrp [--runs N] [--quick] [--only METRIC-PREFIX]`: lvsd's VRRP engine side by side with keepalived 2.2.7,
 // both measured the same way in host network namespaces (directors a, b, client c on one bridge).
 // Times come from the wire only: tcpdump in the client (kernel timestamps), decoded by tshark.
 // Figures (median of N runs):
@@ -174,7 +174,10 @@ export async function run(args: string[]): Promise<BenchResult[]> {
   const quick = args.includes('--quick');
   const modes = quick ? MODES.filter((m) => m.key !== 'v2_1s') : MODES;
   const out: BenchResult[] = [];
+  const oi = args.indexOf('--only');
+  const only = oi >= 0 ? args[oi + 1]! : '';
   const both = async (metric: string, f: (impl: Impl) => Promise<number>, ideal?: number) => {
+    if (!metric.startsWith(only)) return;
     const samples: Record<Impl, number[]> = { lvsd: [], keepalived: [] };
     for (let i = 0; i < runs; i++) {
       for (const impl of (ka ? ['lvsd', 'keepalived'] : ['lvsd']) as Impl[]) {
