@@ -18,6 +18,8 @@ export class Ctx {
   readonly vipOwners = new Map<string, string>();
   readonly groupOf = new Map<string, string>();
   readonly serviceKeys = new Map<string, string>();
+  /** The first command converted: scripts change user when keepalived's script_user was left to its default. */
+  firstCommand: Statement | undefined;
   skip(s: Statement, where: string, why: string): void {
     this.notes.push({ file: s.file, line: s.line, seq: s.seq, kind: 'skipped', message: `${where}${where ? ': ' : ''}${why}` });
   }
@@ -57,6 +59,7 @@ export function command(s: Statement, ctx: Ctx, where: string, argIndex = 0): YL
   const r = splitCommand(s.args.length - argIndex === 1 ? s.args[argIndex]! : text);
   if (!r.ok) { ctx.skip(s, where, `'${s.key}' command ${JSON.stringify(text)} ${r.reason.startsWith('needs a shell') ? `${r.reason} (lvsd runs commands without a shell; put it in a script)` : r.reason}`); return undefined; }
   if (!r.argv[0]!.startsWith('/')) { ctx.skip(s, where, `'${s.key}' command '${r.argv[0]}' is a relative path (lvsd runs absolute paths only, with no PATH lookup)`); return undefined; }
+  ctx.firstCommand ??= s;
   return new YList(r.argv, true);
 }
 

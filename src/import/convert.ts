@@ -33,6 +33,10 @@ export function convertKeepalived(statements: Statement[]): Conversion {
     }
   }
   const doc = new YMap();
+  if (ctx.firstCommand && global.get('script_user') === undefined) {
+    global.set('script_user', 'nobody', ctx.change(ctx.firstCommand, '',
+      "no script_user in global_defs: keepalived ran scripts as keepalived_script, or root without that user; lvsd runs them as this user (set the one they need)"));
+  }
   if (global.size > 0) doc.set('global', reorder(global, ['router_id', 'script_user']));
   if (instances.length > 0) doc.set('vrrp_instances', new YList(instances));
   if (groups.length > 0) doc.set('vrrp_sync_groups', new YList(groups));

@@ -329,7 +329,9 @@ vrrp_sync_group G {
   assert.deepEqual(r.config.vrrp_instances[0]!.track.scripts.map((s) => s.name), ['chk_web']);
   assert.deepEqual(r.config.vrrp_sync_groups[0]!.instances, ['VI_1', 'VI_2']);
   assert.equal(r.exitCode, 0);
-  assert.equal(r.notes.filter((n) => n.kind === 'changed').length, 2);
+  assert.equal(r.notes.filter((n) => n.kind === 'changed' && n.message.includes('renamed')).length, 2);
+  assert.equal(r.config.global.script_user, 'nobody');
+  assert.ok(r.notes.some((n) => n.line === 2 && n.message.startsWith('no script_user in global_defs')));
 });
 
 test('mutated fixtures never crash the importer, and whatever it prints passes lvsd\'s validator', () => {
