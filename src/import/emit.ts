@@ -29,6 +29,9 @@ export function scalar(v: YScalar, inFlow = false): string {
   return plain ? v : JSON.stringify(v);
 }
 
+/** A comment holding a line break (a file name can) would end the comment early: one comment line per line. */
+const commentLines = (c: string) => c.split(/\r\n|\r|\n|\u2028|\u2029|\u0085/);
+
 function isBlock(v: YValue): boolean {
   return (v instanceof YMap && v.size > 0) || (v instanceof YList && !v.flow && v.items.length > 0);
 }
@@ -43,7 +46,7 @@ function emitMap(m: YMap, indent: number, out: string[], firstPrefix?: string): 
   const pad = ' '.repeat(indent);
   m.entries.forEach((e, n) => {
     const lead = n === 0 && firstPrefix !== undefined ? firstPrefix : pad;
-    for (const c of e.comments) out.push(`${n === 0 && firstPrefix !== undefined ? firstPrefix.replace(/- $/, '') : pad}# ${c}`.replace(/\s+$/, ''));
+    for (const c of e.comments.flatMap(commentLines)) out.push(`${n === 0 && firstPrefix !== undefined ? firstPrefix.replace(/- $/, '') : pad}# ${c}`.replace(/\s+$/, ''));
     // A comment line between "- " and the first key would break the list item, so the comments above go first.
     const trailing = e.trailing !== undefined ? `  # ${e.trailing}` : '';
     if (isBlock(e.value)) {
@@ -66,7 +69,7 @@ function emitValue(v: YValue, indent: number, out: string[]): void {
 
 /** Render a document: header comment lines, then the mapping, sections separated by blank lines. */
 export function emitYaml(doc: YMap, header: string[]): string {
-  const out: string[] = header.map((h) => `# ${h}`.replace(/\s+$/, ''));
+  const out: string[] = header.flatMap(commentLines).map((h) => `# ${h}`.replace(/\s+$/, ''));
   doc.entries.forEach((e) => {
     if (out.length > 0) out.push('');
     const one = new YMap();

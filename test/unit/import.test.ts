@@ -477,3 +477,16 @@ $ADDRESS_BASE_SUB=10
   assert.deepEqual(kids[2]!.children!.map((c) => [c.key, c.line]), [['10.2.0.100/32', 8], ['10.2.10.100/32', 10]]);
   assert.deepEqual(kids[3]!.args, ['/usr/local/bin/x ${UNDEFINED} $IFX']);
 });
+
+test('odd file names (a line break, spaces) in includes cannot break the YAML comments that cite them', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-import-'));
+  mkdirSync(join(dir, 'd'));
+  writeFileSync(join(dir, 'd', 'odd\nname: x.conf'), 'vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  use_vmac\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n');
+  writeFileSync(join(dir, 'k.conf'), 'include d/*.conf\n');
+  const r = importKeepalived(join(dir, 'k.conf'));
+  assert.ok(r.ok);
+  assert.equal(r.exitCode, 3);
+  const v = parseConfig(r.yaml, 'k.yaml');
+  assert.ok(v.ok, r.yaml);
+  assert.equal(v.config.vrrp_instances.length, 1);
+});
