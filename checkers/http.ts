@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Client } from 'undici';
 import { judgeBody, statusExpected } from './http-match.js';
+import { expire } from './tcp.js';
 import { describeSocketError, down, formatMs, up, type CheckOutcome, type CheckTarget } from './outcome.js';
 import type { StatusRange } from '../src/config/model.js';
 
@@ -32,9 +33,10 @@ export async function probeHttp(t: CheckTarget, o: HttpProbeOptions): Promise<Ch
   const hostHeader = o.host ?? (t.family === 6 ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`);
   const servername = o.tls ? (o.tls.sni ?? o.host?.replace(/:\d+$/, '')) : undefined;
   const client = new Client(origin, {
-    connectTimeout: o.timeout,
-    headersTimeout: o.timeout,
-    bodyTimeout: o.timeout,
+    // The deadline below governs; undici's own timers are only a backstop (they would race it after a stall).
+    connectTimeout: o.timeout * 2 + 1000,
+    headersTimeout: o.timeout * 2 + 1000,
+    bodyTimeout: o.timeout * 2 + 1000,
     pipelining: 0,
     ...(o.sourceAddress ? { localAddress: o.sourceAddress } : {}),
     connect: o.tls
@@ -43,7 +45,8 @@ export async function probeHttp(t: CheckTarget, o: HttpProbeOptions): Promise<Ch
   });
   const abort = new AbortController();
   let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; abort.abort(); }, o.timeout);
+  // Deferred past the next poll phase (see expire in tcp.ts): an answer that arrived in time wins.
+  const timer = setTimeout(() => expire(() => { timedOut = true; abort.abort(); }), o.timeout);
   try {
     const res = await client.request({ method: 'GET', path: o.path, headers: { host: hostHeader, 'user-agent': 'lvsd-checker', connection: 'close' }, signal: abort.signal });
     const needBody = o.digest !== undefined || o.bodyRegex !== undefined;

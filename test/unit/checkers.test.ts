@@ -164,6 +164,15 @@ describe('probes against real sockets', () => {
     assert.deepEqual(await http({}).then(() => probeHttp({ ...t(), port: dead }, { timeout: 500, path: '/', status: [[200, 299]], maxBodyBytes: 10 })), { ok: false, reason: 'connection refused' });
   });
 
+  test('an event-loop stall past the timeout does not fail a connection that completed in time', async () => {
+    for (const sourceAddress of [undefined, '127.0.0.1']) {
+      const pr = probeTcp(t(), { timeout: 50, sourceAddress });
+      const end = Date.now() + 150;
+      while (Date.now() < end) { /* a stalled loop: GC, a busy tick */ }
+      assert.deepEqual(await pr, { ok: true });
+    }
+  });
+
   test('HTTPS: SNI and verification against a CA file; an untrusted certificate fails', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lvsd-ck-'));
     try {
