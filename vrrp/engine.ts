@@ -85,6 +85,7 @@ export class VrrpEngine {
       const inst = new VrrpInstance(ic, {
         rtnl: this.rtnl, channel: ch, link: { ifindex: link.index, mac: link.mac ?? '00:00:00:00:00:00' },
         deviceIndex: (n) => { const l = this.links.get(n); if (!l) throw new Error(`no interface ${n}`); return l.index; },
+        deviceLink: (n) => { const l = this.links.get(n); if (!l) throw new Error(`no interface ${n}`); return { ifindex: l.index, mac: l.mac ?? '00:00:00:00:00:00' }; },
         primaryAddress: primary, ownAddresses: mine.map((a) => a.address), log: this.log,
         onState: (i, from, to) => this.stateChanged(i, from, to),
       });

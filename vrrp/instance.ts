@@ -24,6 +24,8 @@ export interface InstanceContext {
   link: LinkInfo;
   /** ifindex of another device named by a VIP (`device:`). */
   deviceIndex(name: string): number;
+  /** Index and MAC of a device a VIP names (`device:`), for its GARP/NA. */
+  deviceLink(name: string): LinkInfo;
   /** The source of our adverts: configured unicast source, else the interface's primary (IPv6: link-local) address. */
   primaryAddress: string;
   ownAddresses: string[];
@@ -51,8 +53,8 @@ export class VrrpInstance {
   private readonly timer: PreciseTimer;
   private readonly auth: AdvertAuth | undefined;
   private readonly vipTexts: string[];
-  private packetSocket: Socket | null = null;
-  private frames: Buffer[] | null = null;
+  /** One AF_PACKET socket per device holding VIPs, with the frames it announces. */
+  private announcers: { socket: Socket; frames: Buffer[] }[] | null = null;
   private announceTimers: NodeJS.Timeout[] = [];
   /** VIP operations run one after another; an announce waits for the add before it. */
   private vipQueue: Promise<void> = Promise.resolve();
@@ -202,12 +204,28 @@ export class VrrpInstance {
   }
 
   private openPacketSocket(): void {
+    if (this.announcers) return;
+    const byDevice = new Map<number, { link: LinkInfo; vips: string[] }>();
     try {
-      if (!this.frames) this.frames = this.vipTexts.map((v) => announceFrame(this.family, this.ctx.link.mac, v));
-      if (!this.packetSocket) {
-        this.packetSocket = Socket.open(AF_PACKET, SOCK_RAW, 0);
-        this.packetSocket.bind({ family: 'packet', ifindex: this.ctx.link.ifindex });
+      this.config.virtual_ips.forEach((v) => {
+        const link = v.device ? this.ctx.deviceLink(v.device) : this.ctx.link;
+        const e = byDevice.get(link.ifindex) ?? { link, vips: [] };
+        e.vips.push(v.address);
+        byDevice.set(link.ifindex, e);
+      });
+      const out: { socket: Socket; frames: Buffer[] }[] = [];
+      try {
+        for (const { link, vips } of byDevice.values()) {
+          const socket = Socket.open(AF_PACKET, SOCK_RAW, 0);
+          out.push({ socket, frames: [] });
+          socket.bind({ family: 'packet', ifindex: link.ifindex });
+          out[out.length - 1]!.frames = vips.map((v) => announceFrame(this.family, link.mac, v));
+        }
+      } catch (e) {
+        for (const a of out) a.socket.close();
+        throw e;
       }
+      this.announcers = out;
     } catch (e) {
       this.ctx.log(`${this.name}: cannot open the GARP/NA socket: ${(e as Error).message}`);
     }
@@ -215,12 +233,13 @@ export class VrrpInstance {
 
   private burst(count: number): void {
     if (this.machine.state !== 'master') return;
-    try {
-      if (!this.packetSocket || !this.frames) this.openPacketSocket();
-      const sock = this.packetSocket!;
-      for (let i = 0; i < count; i++) for (const f of this.frames!) { sock.send(f); this.counters.announcements++; }
-    } catch (e) {
-      this.ctx.log(`${this.name}: announce failed: ${(e as Error).message}`);
+    this.openPacketSocket();
+    for (const a of this.announcers ?? []) {
+      try {
+        for (let i = 0; i < count; i++) for (const f of a.frames) { a.socket.send(f); this.counters.announcements++; }
+      } catch (e) {
+        this.ctx.log(`${this.name}: announce failed: ${(e as Error).message}`);
+      }
     }
   }
 
@@ -230,7 +249,8 @@ export class VrrpInstance {
     this.timer.cancel();
     this.stopAnnouncing();
     await this.vipQueue;
-    this.packetSocket?.close();
+    for (const a of this.announcers ?? []) a.socket.close();
+    this.announcers = null;
     this.ctx.channel.handlers.delete(this.config.vrid);
   }
 }
