@@ -267,3 +267,24 @@ test('admin give-up (SIGUSR2): the master hands over at once and does not preemp
   assert.ok(l.hasVip('b', V4) && !l.hasVip('a', V4));
   assert.equal(a.lines.filter((x) => MASTER.test(x)).length, 1, a.lines.join('\n'));
 });
+
+test('a VIP with its own device and label is added there and announced out of that device with its MAC', { skip, timeout: 30_000 }, async (t) => {
+  const l = lan(t);
+  l.exec('a', ['ip', 'link', 'add', 'eth1', 'address', '02:00:00:00:01:01', 'type', 'veth', 'peer', 'name', 'eth1p']);
+  l.exec('a', ['ip', 'link', 'set', 'eth1', 'up']);
+  l.exec('a', ['ip', 'link', 'set', 'eth1p', 'up']);
+  const pcap = `${l.dir}/eth1p.pcap`;
+  const dump = l.spawn('a', ['tcpdump', '-i', 'eth1p', '--immediate-mode', '-U', '-w', pcap, 'arp']);
+  await dump.waitFor(/listening/, 5000);
+  const a = l.lvsd('a', configYaml([instanceYaml({ name: 'vi_1', vrid: 1, priority: 200, vips: [`${V4}/24`, '{address: 198.51.100.10/24, device: eth1, label: "eth1:vip"}'] })]));
+  await a.waitFor(MASTER, 5000);
+  await sleep(300);
+  dump.kill('SIGINT');
+  await dump.exited;
+  assert.match(l.exec('a', ['ip', '-o', 'addr', 'show', 'dev', 'eth1']), /198\.51\.100\.10\/24 .*eth1:vip/);
+  const r = spawnSync('tshark', ['-r', pcap, '-T', 'fields', '-e', 'arp.src.hw_mac', '-e', 'arp.src.proto_ipv4'], { encoding: 'utf8' });
+  const garps = r.stdout.trim().split('\n').filter((x) => x.endsWith('198.51.100.10'));
+  assert.ok(garps.length >= 5, `GARPs on eth1: ${r.stdout}`);
+  for (const g of garps) assert.ok(g.startsWith('02:00:00:00:01:01'), g);
+  assert.ok(!r.stdout.includes('192.0.2.10'), 'the eth0 VIP was announced on eth1');
+});
