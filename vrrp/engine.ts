@@ -10,7 +10,8 @@ import { Rtnetlink, watchRtnetlink, type Link } from '../src/netlink/rtnetlink.j
 import type { NetlinkSubscription } from '../src/netlink/socket.js';
 import type { Family } from './address.js';
 import { VrrpInstance } from './instance.js';
-import { lookupUser, notifyCommands, spawnDetached } from './notify.js';
+import { notifyCommands, runNotifyCommand } from './notify.js';
+import { lookupUser } from '../src/scripts/run.js';
 import { VrrpChannel } from './socket.js';
 import type { VrrpState } from './state-machine.js';
 import { TrackScript } from './track.js';
@@ -50,7 +51,7 @@ export class VrrpEngine {
   private constructor(readonly config: LvsdConfig, readonly rtnl: Rtnetlink, opts: EngineOptions) {
     this.log = opts.log ?? ((l) => process.stdout.write(`${new Date().toISOString()} ${l}\n`));
     const user = lookupUser(config.global.script_user);
-    this.runNotify = opts.runNotify ?? ((argv) => spawnDetached(argv, user, this.log));
+    this.runNotify = opts.runNotify ?? ((argv) => runNotifyCommand(argv, user, this.log));
   }
 
   static async start(config: LvsdConfig, opts: EngineOptions = {}): Promise<VrrpEngine> {

@@ -1,8 +1,7 @@
 // Track scripts (keepalived vrrp_script): argv run periodically without a shell, as an unprivileged
 // user, in its own process group so a timeout kills everything it started; rise/fall debounce.
-import { spawn } from 'node:child_process';
 import type { TrackScriptConfig } from '../src/config/model.js';
-import type { UserIds } from './notify.js';
+import { runProgram, type UserIds } from '../src/scripts/run.js';
 
 /** rise/fall counting (pure): returns the new up/down state after one result. */
 export class RiseFall {
@@ -45,34 +44,14 @@ export class TrackScript {
   private runOnce(): void {
     if (this.running || this.stopped) return; // an overrunning script is never started twice
     this.running = true;
-    const argv = this.config.argv;
     const timeoutMs = this.config.timeout ?? this.config.interval;
-    let done = false;
-    const finish = (ok: boolean) => {
-      if (done) return;
-      done = true;
-      clearTimeout(killer);
+    void runProgram({ argv: this.config.argv, user: this.user, timeoutMs, maxOutput: 0 }).then((r) => {
       this.running = false;
+      if (r.startError) this.log(`track script ${this.config.name}: cannot run: ${r.startError}`);
       if (this.stopped) return;
       const before = this.rf.up;
-      const after = this.rf.result(ok);
+      const after = this.rf.result(r.code === 0);
       if (after !== null && after !== before) this.onChange(after);
-    };
-    let child;
-    try {
-      child = spawn(argv[0]!, argv.slice(1), {
-        stdio: 'ignore', detached: true, ...(this.user && process.getuid?.() === 0 ? { uid: this.user.uid, gid: this.user.gid } : {}),
-      });
-    } catch (e) {
-      this.log(`track script ${this.config.name}: ${(e as Error).message}`);
-      this.running = false;
-      return;
-    }
-    const killer = setTimeout(() => {
-      try { if (child.pid) process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
-      finish(false);
-    }, timeoutMs);
-    child.on('error', (e) => { this.log(`track script ${this.config.name}: ${e.message}`); finish(false); });
-    child.on('exit', (code) => finish(code === 0));
+    });
   }
 }

@@ -1,0 +1,94 @@
+// Running operators' programs (health-check scripts, track scripts, notify commands): argv without a
+// shell, as an unprivileged user, in a process group of its own so a timeout kills the program and
+// everything it started, with bounded output. One implementation, so every caller gets the same
+// least-privilege and hang guarantees.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface UserIds { uid: number; gid: number }
+
+export function parsePasswd(text: string, name: string): UserIds | null {
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === name && f.length >= 4) {
+      const uid = Number(f[2]), gid = Number(f[3]);
+      if (Number.isInteger(uid) && Number.isInteger(gid)) return { uid, gid };
+    }
+  }
+  return null;
+}
+
+/** uid/gid of a user (Node has no getpwnam; /etc/passwd holds the system users scripts run as); null when unknown. */
+export function lookupUser(name: string, passwd = '/etc/passwd'): UserIds | null {
+  if (/^\d+$/.test(name)) return { uid: Number(name), gid: Number(name) };
+  try { return parsePasswd(readFileSync(passwd, 'utf8'), name); } catch { return null; }
+}
+
+export interface RunOptions {
+  argv: readonly string[];
+  timeoutMs: number;
+  /** Whom to run as. Only root can switch users; otherwise the program runs as this process's own user. */
+  user?: UserIds | null | undefined;
+  /** Bytes of stdout+stderr kept (for the log). 0 discards the output. */
+  maxOutput?: number;
+  /** The whole environment (scripts do not inherit the daemon's). */
+  env?: Record<string, string>;
+}
+
+export interface RunResult {
+  /** Exit code, or null when it ended on a signal, was killed or could not start. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** Why it could not start (ENOENT, EACCES, ...), when it could not. */
+  startError?: string;
+  output: string;
+  pid: number | undefined;
+}
+
+export const SCRIPT_ENV: Readonly<Record<string, string>> = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+
+/** Runs a program to completion. Never throws and never outlives its timeout. */
+export function runProgram(o: RunOptions): Promise<RunResult> {
+  const max = o.maxOutput ?? 4096;
+  const switchUser = o.user && process.getuid?.() === 0;
+  return new Promise((resolve) => {
+    let output = '';
+    let truncated = false;
+    let timedOut = false;
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (r: Omit<RunResult, 'output' | 'timedOut' | 'pid'>, pid: number | undefined) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ ...r, timedOut, output: truncated ? output + '…' : output, pid });
+    };
+    let child;
+    try {
+      child = spawn(o.argv[0]!, o.argv.slice(1), {
+        detached: true, // its own process group: the timeout kills the whole group
+        stdio: ['ignore', max > 0 ? 'pipe' : 'ignore', max > 0 ? 'pipe' : 'ignore'],
+        env: o.env ?? SCRIPT_ENV,
+        ...(switchUser ? { uid: o.user!.uid, gid: o.user!.gid } : {}),
+      });
+    } catch (e) {
+      finish({ code: null, signal: null, startError: (e as NodeJS.ErrnoException).code ?? (e as Error).message }, undefined);
+      return;
+    }
+    const keep = (b: Buffer) => {
+      const room = max - output.length;
+      const text = b.toString('utf8');
+      if (text.length > room) truncated = true;
+      if (room > 0) output += text.slice(0, room);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    timer = setTimeout(() => {
+      timedOut = true;
+      try { if (child.pid) process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+    }, o.timeoutMs);
+    child.once('error', (e) => finish({ code: null, signal: null, startError: (e as NodeJS.ErrnoException).code ?? e.message }, child.pid));
+    child.once('close', (code, signal) => finish({ code: timedOut ? null : code, signal }, child.pid));
+  });
+}
