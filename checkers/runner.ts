@@ -7,7 +7,7 @@ import { probeHttp, readCa } from './http.js';
 import { formatMs, type CheckOutcome, type CheckTarget } from './outcome.js';
 import { runScript } from './script.js';
 import { probeTcp } from './tcp.js';
-import { lookupUser } from './users.js';
+import { lookupUser } from '../src/scripts/run.js';
 import { firstDelay, initialState, step, type VerdictChange, type VerdictState } from './verdict.js';
 
 /** A check as the runner needs it: the config record (its name is irrelevant to what it probes). */

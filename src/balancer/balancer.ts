@@ -13,8 +13,7 @@ import { destinationKey, type IpvsDestination } from '../../ipvs/destination.js'
 import { serviceKey } from '../../ipvs/service.js';
 import type { CheckConfig, CheckRef, LvsdConfig, VirtualServiceConfig } from '../config/model.js';
 import { CheckRunner, checkTarget, type CheckDefinition, type CheckInstance, type Log } from '../../checkers/runner.js';
-import { runScript } from '../../checkers/script.js';
-import { lookupUser } from '../../checkers/users.js';
+import { lookupUser, runProgram } from '../scripts/run.js';
 import { decideService, type ServerVerdict } from './desired.js';
 import { realServerPort } from './records.js';
 
@@ -225,8 +224,10 @@ export class Balancer extends EventEmitter {
   private notify(argv: readonly string[] | undefined): void {
     if (!argv) return;
     const user = lookupUser(this.scriptUser);
-    void runScript({ argv, timeout: 30_000, user, dynamicWeight: false }).then((r) => {
-      if (!r.outcome.ok) this.log('warn', `notify ${argv.join(' ')}: ${r.outcome.reason}${r.output ? `: ${r.output.trim()}` : ''}`);
+    void runProgram({ argv, timeoutMs: 30_000, user }).then((r) => {
+      if (r.code === 0) return;
+      const why = r.startError ? `cannot run: ${r.startError}` : r.timedOut ? 'timed out after 30s, killed' : r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
+      this.log('warn', `notify ${argv.join(' ')}: ${why}${r.output ? `: ${r.output.trim()}` : ''}`);
     });
   }
 }

@@ -16,7 +16,7 @@ import { bodyDigest, judgeBody, statusExpected } from '../../checkers/http-match
 import { probeHttp } from '../../checkers/http.js';
 import { fastTcpAvailable, probeTcp } from '../../checkers/tcp.js';
 import { judgeExit, runScript } from '../../checkers/script.js';
-import { lookupUser, parsePasswd } from '../../checkers/users.js';
+import { lookupUser, parsePasswd } from '../../src/scripts/run.js';
 import { CheckRunner, dedupeKey } from '../../checkers/runner.js';
 import { down, up, type CheckOutcome } from '../../checkers/outcome.js';
 import { parseConfig } from '../../src/config/index.js';
@@ -234,7 +234,7 @@ describe('scripts', () => {
     const r = await runScript({ argv: [script('id', 'id -u; id -g')], timeout: 2000, dynamicWeight: false, user: nobody });
     assert.equal(r.output, `${nobody.uid}\n${nobody.gid}\n`);
     assert.deepEqual(parsePasswd('root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n', 'nobody'), { uid: 65534, gid: 65534 });
-    assert.equal(parsePasswd('root:x:0:0::/root:/bin/sh\n', 'nobody'), undefined);
+    assert.equal(parsePasswd('root:x:0:0::/root:/bin/sh\n', 'nobody'), null);
   });
   test('a timeout kills the whole process group (a grandchild too)', async () => {
     const marker = join(dir, 'grandchild-alive');
