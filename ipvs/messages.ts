@@ -3,6 +3,7 @@
 // (type = the IPVS family id resolved at run time) and NLM_F_ACK / NLM_F_DUMP.
 import { AttributeWriter, decodeAttributes, type Attributes } from '../src/netlink/attributes.js';
 import { NetlinkDecodeError } from '../src/netlink/errors.js';
+import { decodeGenlHeader, encodeGenlHeader, GENL_HDRLEN } from '../src/netlink/genl.js';
 import {
   IPVS_CMD_ATTR_DAEMON, IPVS_CMD_ATTR_DEST, IPVS_CMD_ATTR_SERVICE, IPVS_CMD_DEL_DAEMON, IPVS_CMD_DEL_DEST,
   IPVS_CMD_DEL_SERVICE, IPVS_CMD_FLUSH, IPVS_CMD_GET_CONFIG, IPVS_CMD_GET_DAEMON, IPVS_CMD_GET_DEST, IPVS_CMD_GET_INFO,
@@ -14,8 +15,6 @@ import { decodeDaemon, encodeDaemon, type IpvsDaemon } from './daemon.js';
 import { decodeDestination, encodeDestination, type IpvsDestination, type IpvsDestinationEntry } from './destination.js';
 import { decodeService, encodeService, encodeServiceKey, type IpvsService, type IpvsServiceEntry, type IpvsServiceKey } from './service.js';
 import { decodeTimeouts, encodeTimeouts, type IpvsTimeouts } from './timeouts.js';
-
-export const GENL_HDRLEN = 4;
 
 /** IPVS_CMD_GET_INFO's answer: IP_VS_VERSION_CODE (0x010201 = 1.2.1) and the connection hash table size. */
 export interface IpvsInfo {
@@ -31,7 +30,7 @@ export interface IpvsCommand {
 
 function command(cmd: number, fill?: (w: AttributeWriter) => void): IpvsCommand {
   const w = new AttributeWriter(fill ? 256 : 4);
-  w.raw(Uint8Array.of(cmd, IPVS_GENL_VERSION, 0, 0)); // struct genlmsghdr { cmd, version, reserved }
+  w.raw(encodeGenlHeader(cmd, IPVS_GENL_VERSION));
   fill?.(w);
   return { cmd, payload: w.finish() };
 }
@@ -74,8 +73,7 @@ export const getInfo = (): IpvsCommand => command(IPVS_CMD_GET_INFO);
 
 /** Splits a genl payload into its command and top-level attributes. */
 export function decodeGenl(payload: Buffer): { cmd: number; version: number; attrs: Attributes } {
-  if (payload.length < GENL_HDRLEN) throw new NetlinkDecodeError(`generic netlink payload of ${payload.length} bytes`);
-  return { cmd: payload[0]!, version: payload[1]!, attrs: decodeAttributes(payload, GENL_HDRLEN) };
+  return { ...decodeGenlHeader(payload), attrs: decodeAttributes(payload, GENL_HDRLEN) };
 }
 
 function nest(payload: Buffer, type: number, what: string): Attributes {
