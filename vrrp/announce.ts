@@ -2,7 +2,7 @@
 // Advertisement (RFC 4861 §7.2.6) frames, built as whole Ethernet frames for an AF_PACKET socket.
 // Pure: bytes out, no sockets. Sent the moment a VRRP master adds its VIPs (RFC 5798 §6.4.1 / §6.4.2).
 import { parseAddress } from './address.js';
-import { internetChecksum, onesComplementSum } from './checksum.js';
+import { internetChecksum, onesComplementSum, pseudoHeader } from './checksum.js';
 
 export const ETH_P_ARP = 0x0806;
 export const ETH_P_IPV6 = 0x86dd;
@@ -10,6 +10,7 @@ const BROADCAST = Buffer.from('ffffffffffff', 'hex');
 /** ff02::1, all-nodes (RFC 4291 §2.7.1), and its Ethernet mapping 33:33:00:00:00:01 (RFC 2464 §7). */
 export const ALL_NODES = 'ff02::1';
 const ALL_NODES_MAC = Buffer.from('333300000001', 'hex');
+const IPPROTO_ICMPV6 = 58;
 
 export function macBytes(mac: string): Buffer {
   const b = Buffer.from(mac.replace(/[:-]/g, ''), 'hex');
@@ -48,10 +49,7 @@ export function unsolicitedNaFrame(mac: string, vip: string): Buffer {
   icmp.writeUInt32BE(0x20000000, 4); // R=0 S=0 O=1
   Buffer.from(src).copy(icmp, 8);
   icmp.writeUInt8(2, 24); icmp.writeUInt8(1, 25); hw.copy(icmp, 26);
-  const pseudo = Buffer.alloc(40);
-  Buffer.from(src).copy(pseudo, 0); Buffer.from(dst).copy(pseudo, 16);
-  pseudo.writeUInt32BE(icmp.length, 32); pseudo.writeUInt8(58, 39);
-  icmp.writeUInt16BE(internetChecksum(icmp, onesComplementSum(pseudo)), 2);
+  icmp.writeUInt16BE(internetChecksum(icmp, onesComplementSum(pseudoHeader(src, dst, icmp.length, IPPROTO_ICMPV6))), 2);
   const f = Buffer.alloc(14 + 40 + icmp.length);
   ALL_NODES_MAC.copy(f, 0); hw.copy(f, 6); f.writeUInt16BE(ETH_P_IPV6, 12);
   f.writeUInt32BE(0x60000000, 14);
