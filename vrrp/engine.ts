@@ -11,7 +11,7 @@ import type { NetlinkSubscription } from '../src/netlink/socket.js';
 import type { Family } from './address.js';
 import { VrrpInstance } from './instance.js';
 import { notifyCommands, runNotifyCommand } from './notify.js';
-import { lookupUser } from '../src/scripts/run.js';
+import { lookupUser, type UserIds } from '../src/scripts/run.js';
 import { VrrpChannel } from './socket.js';
 import type { VrrpState } from './state-machine.js';
 import { TrackScript } from './track.js';
@@ -46,12 +46,14 @@ export class VrrpEngine {
   private watch: NetlinkSubscription | null = null;
   private readonly log: (line: string) => void;
   private readonly runNotify: (argv: string[]) => void;
+  /** global.script_user, looked up once: notify commands and track scripts without their own user. */
+  private readonly user: UserIds | null;
   private stopping = false;
 
   private constructor(readonly config: LvsdConfig, readonly rtnl: Rtnetlink, opts: EngineOptions) {
     this.log = opts.log ?? ((l) => process.stdout.write(`${new Date().toISOString()} ${l}\n`));
-    const user = lookupUser(config.global.script_user);
-    this.runNotify = opts.runNotify ?? ((argv) => runNotifyCommand(argv, user, this.log));
+    this.user = lookupUser(config.global.script_user);
+    this.runNotify = opts.runNotify ?? ((argv) => runNotifyCommand(argv, this.user, this.log));
   }
 
   static async start(config: LvsdConfig, opts: EngineOptions = {}): Promise<VrrpEngine> {
@@ -85,17 +87,15 @@ export class VrrpEngine {
       if (!primary) throw new Error(`vrrp instance ${ic.name}: ${ic.interface} has no ${family === 'ipv4' ? 'IPv4' : 'IPv6 link-local'} address to send from`);
       const inst = new VrrpInstance(ic, {
         rtnl: this.rtnl, channel: ch, link: { ifindex: link.index, mac: link.mac ?? '00:00:00:00:00:00' },
-        deviceIndex: (n) => { const l = this.links.get(n); if (!l) throw new Error(`no interface ${n}`); return l.index; },
         deviceLink: (n) => { const l = this.links.get(n); if (!l) throw new Error(`no interface ${n}`); return { ifindex: l.index, mac: l.mac ?? '00:00:00:00:00:00' }; },
         primaryAddress: primary, ownAddresses: mine.map((a) => a.address), log: this.log,
         onState: (i, from, to) => this.stateChanged(i, from, to),
       });
       this.instances.set(ic.name, inst);
     }
-    const user = lookupUser(this.config.global.script_user);
     for (const sc of this.config.track_scripts) {
       if (!this.config.vrrp_instances.some((i) => i.track.scripts.some((t) => t.name === sc.name))) continue;
-      const u = sc.user ? lookupUser(sc.user) : user;
+      const u = sc.user ? lookupUser(sc.user) : this.user;
       const ts = new TrackScript(sc, u, (up) => this.setTracked(`script:${sc.name}`, up), this.log);
       this.scripts.push(ts);
     }

@@ -22,8 +22,6 @@ export interface InstanceContext {
   rtnl: Rtnetlink;
   channel: VrrpChannel;
   link: LinkInfo;
-  /** ifindex of another device named by a VIP (`device:`). */
-  deviceIndex(name: string): number;
   /** Index and MAC of a device a VIP names (`device:`), for its GARP/NA. */
   deviceLink(name: string): LinkInfo;
   /** The source of our adverts: configured unicast source, else the interface's primary (IPv6: link-local) address. */
@@ -160,7 +158,7 @@ export class VrrpInstance {
 
   private vipSpecs() {
     return this.config.virtual_ips.map((v) => ({
-      ifindex: v.device ? this.ctx.deviceIndex(v.device) : this.ctx.link.ifindex,
+      ifindex: (v.device ? this.ctx.deviceLink(v.device) : this.ctx.link).ifindex,
       address: v.address,
       prefixLength: v.prefix,
       ...(v.family === 6 ? { flags: IFA_F_NODAD } : {}),
