@@ -50,6 +50,12 @@ export function integer(s: Statement, ctx: Ctx, where: string, min: number, max:
   if (v === undefined || !/^-?\d+$/.test(v) || Number(v) < min || Number(v) > max) { ctx.skip(s, where, `'${s.key}' needs an integer ${min}-${max}, got '${v ?? ''}'`); return undefined; }
   return Number(v);
 }
+/** A port argument: decimal digits only, min-65535; undefined when it is not one. */
+export function portNumber(text: string | undefined, min: 0 | 1): number | undefined {
+  if (text === undefined || !/^\d+$/.test(text)) return undefined;
+  const n = Number(text);
+  return n >= min && n <= 65535 ? n : undefined;
+}
 export const dur = (ms: number) => formatDuration(ms);
 export const hostPort = (ip: IpAddress, port?: number) => (port === undefined ? ip.address : ip.family === 6 ? `[${ip.address}]:${port}` : `${ip.address}:${port}`);
 

@@ -3,7 +3,7 @@ import { netmaskToPrefix, parseIp, type IpAddress } from '../config/address.js';
 import { SCHEDULERS } from '../config/model.js';
 import { YList, YMap } from './emit.js';
 import type { Statement } from './reader.js';
-import { command, dur, hostPort, integer, reorder, seconds, type Ctx, type Names } from './convert-common.js';
+import { command, dur, hostPort, integer, portNumber, reorder, seconds, type Ctx, type Names } from './convert-common.js';
 
 // ---- virtual_server ----
 
@@ -146,8 +146,8 @@ function tunnelOptions(s: Statement, ctx: Ctx, where: string, tunnel: YMap): voi
     i += 2;
     if (t === 'ipip' || t === 'gre' || t === 'gue') tunnel.set('type', t); else { ctx.skip(s, where, `tunnel type '${t ?? ''}' is not ipip, gue or gre; left out`); return; }
     if (t === 'gue') {
-      const port = a[i] === 'port' ? Number(a[i + 1]) : NaN;
-      if (Number.isInteger(port) && port >= 1 && port <= 65535) { tunnel.set('port', port); i += 2; } else { tunnel.delete('type'); ctx.skip(s, where, "tunnel type gue needs 'port N'; left out"); return; }
+      const port = a[i] === 'port' ? portNumber(a[i + 1], 1) : undefined;
+      if (port !== undefined) { tunnel.set('port', port); i += 2; } else { tunnel.delete('type'); ctx.skip(s, where, "tunnel type gue needs 'port N'; left out"); return; }
     }
     const csum = { nocsum: 'none', csum: 'csum', remcsum: 'remcsum' }[a[i] ?? ''];
     if (csum !== undefined) {
@@ -176,9 +176,9 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
     m.set('name', names.add(serviceName(block.args), block, ctx)).set('fwmark', v);
   } else {
     const ip = parseIp(block.args[0]);
-    const p = Number(block.args[1]);
+    const p = portNumber(block.args[1], 0);
     if (!ip.ok) { ctx.skip(block, where, `${ip.message}; not converted`); return undefined; }
-    if (!/^\d+$/.test(block.args[1] ?? '') || p > 65535) { ctx.skip(block, where, `port '${block.args[1] ?? ''}' is not 0-65535; not converted`); return undefined; }
+    if (p === undefined) { ctx.skip(block, where, `port '${block.args[1] ?? ''}' is not 0-65535; not converted`); return undefined; }
     family = ip.value.family;
     port = p;
     m.set('name', names.add(serviceName(block.args), block, ctx)).set('address', hostPort(ip.value, p));
@@ -229,9 +229,9 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
       }
       case 'sorry_server': {
         const ip = parseIp(s.args[0]);
-        const p = Number(s.args[1]);
+        const p = portNumber(s.args[1], 1);
         if (!ip.ok) ctx.skip(s, where, `sorry_server: ${ip.message}`);
-        else if (!/^\d+$/.test(s.args[1] ?? '') || p < 1 || p > 65535) ctx.skip(s, where, `sorry_server port '${s.args[1] ?? ''}' is not 1-65535`);
+        else if (p === undefined) ctx.skip(s, where, `sorry_server port '${s.args[1] ?? ''}' is not 1-65535`);
         else sorry = { addr: hostPort(ip.value, p), s };
         break;
       }
@@ -299,8 +299,8 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
     const w = `${where}: real_server ${s.args.join(' ')}`;
     const ip = parseIp(s.args[0]);
     if (!ip.ok) { ctx.skip(s, w, `${ip.message}; not converted`); continue; }
-    const rp = s.args[1] === undefined ? undefined : Number(s.args[1]);
-    if (rp !== undefined && (!/^\d+$/.test(s.args[1]!) || rp > 65535)) { ctx.skip(s, w, `port '${s.args[1]}' is not 0-65535; not converted`); continue; }
+    const rp = portNumber(s.args[1], 0);
+    if (s.args[1] !== undefined && rp === undefined) { ctx.skip(s, w, `port '${s.args[1]}' is not 0-65535; not converted`); continue; }
     const rs = new YMap().set('address', hostPort(ip.value, rp === 0 ? undefined : rp));
     const key = String(rs.get('address'));
     if (seen.has(key)) { ctx.skip(s, w, 'duplicate real server; not converted again'); continue; }
