@@ -51,6 +51,7 @@ function director(n: 2 | 3, extra4: string[], extra6: string[], extraServers: st
 }
 
 const nginxOnRealServers = REAL_SERVERS.map((host) => ({ kind: 'nginx' as const, host }));
+const realServerHosts = Object.fromEntries(REAL_SERVERS.map((host, i) => [host, realServer(i + 1)]));
 
 /** One director holding the VIPs and the real servers' gateway; three nginx real servers; a client. */
 export const singleDirector: Topology = {
@@ -60,9 +61,7 @@ export const singleDirector: Topology = {
   hosts: {
     client: client(ADDRESSES.director4, ADDRESSES.director6),
     director: director(2, [`${ADDRESSES.vip4}/24`], [`${ADDRESSES.vip6}/64`], [`${ADDRESSES.gateway4}/24`, `${ADDRESSES.gateway6}/64`]),
-    rs1: realServer(1),
-    rs2: realServer(2),
-    rs3: realServer(3),
+    ...realServerHosts,
   },
   services: nginxOnRealServers,
   addresses: { ...ADDRESSES },
@@ -80,9 +79,7 @@ export const directorPair: Topology = {
     client: client(ADDRESSES.vip4, ADDRESSES.vip6),
     director1: director(2, [], [], []),
     director2: director(3, [], [], []),
-    rs1: realServer(1),
-    rs2: realServer(2),
-    rs3: realServer(3),
+    ...realServerHosts,
   },
   services: nginxOnRealServers,
   addresses: { ...ADDRESSES },
