@@ -15,6 +15,14 @@ export interface CheckTarget {
 
 export const up = (weight?: number): CheckOutcome => (weight === undefined ? { ok: true } : { ok: true, weight });
 export const down = (reason: string): CheckOutcome => ({ ok: false, reason });
+/** The reason a probe gives when its deadline passes. */
+export const timedOut = (ms: number): CheckOutcome => down(`timed out after ${formatMs(ms)}`);
+
+/** A reason without its figures ("digest mismatch (got ...)" -> "digest mismatch", "timed out after 1s" ->
+ *  "timed out"), so counters by reason stay a small set. */
+export function reasonStem(reason: string): string {
+  return reason.replace(/ \(got .*\)$/, '').replace(/^timed out after .*/, 'timed out');
+}
 
 /** "1s", "250ms", "1.5s": how long a timeout was, for reasons. */
 export function formatMs(ms: number): string {

@@ -4,7 +4,7 @@
 // are plain numbers here; the metrics layer maps them to prom-client.
 import type { CheckConfig, CheckRef } from '../src/config/model.js';
 import { probeHttp, readCa } from './http.js';
-import { formatMs, type CheckOutcome, type CheckTarget } from './outcome.js';
+import { formatMs, reasonStem, type CheckOutcome, type CheckTarget } from './outcome.js';
 import { runScript } from './script.js';
 import { probeTcp } from './tcp.js';
 import { lookupUser } from '../src/scripts/run.js';
@@ -27,8 +27,7 @@ export class CheckCounters {
 
   record(type: string, outcome: CheckOutcome, ms: number): void {
     this.probes++;
-    // Reasons with figures in them ("digest mismatch (got ...)", "exit 7") are counted by their stem.
-    const key = outcome.ok ? 'ok' : outcome.reason.replace(/ \(got .*\)$/, '').replace(/^timed out after .*/, 'timed out');
+    const key = outcome.ok ? 'ok' : reasonStem(outcome.reason);
     this.byReason.set(key, (this.byReason.get(key) ?? 0) + 1);
     let h = this.durations.get(type);
     if (!h) this.durations.set(type, h = { buckets: new Array(DURATION_BUCKETS_MS.length + 1).fill(0), sumMs: 0, count: 0 });

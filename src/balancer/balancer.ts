@@ -13,8 +13,9 @@ import { destinationKey, type IpvsDestination } from '../../ipvs/destination.js'
 import { serviceKey } from '../../ipvs/service.js';
 import type { CheckConfig, CheckRef, LvsdConfig, VirtualServiceConfig } from '../config/model.js';
 import { CheckRunner, checkTarget, type CheckDefinition, type CheckInstance, type Log } from '../../checkers/runner.js';
+import { reasonStem } from '../../checkers/outcome.js';
 import { lookupUser, runProgram } from '../scripts/run.js';
-import { decideService, type ServerVerdict } from './desired.js';
+import { decideService, quorumPolicy, type ServerVerdict } from './desired.js';
 import { realServerPort } from './records.js';
 
 export interface VerdictEvent {
@@ -158,7 +159,7 @@ export class Balancer extends EventEmitter {
     } else {
       reason = `weight ${weight} from script`;
     }
-    const key = before.up !== after.up ? (after.up ? 'up' : `down: ${reason.replace(/ \(got .*\)$/, '').replace(/^timed out after .*/, 'timed out')}`) : 'weight';
+    const key = before.up !== after.up ? (after.up ? 'up' : `down: ${reasonStem(reason)}`) : 'weight';
     this.transitions.set(key, (this.transitions.get(key) ?? 0) + 1);
     this.log(after.up === before.up ? 'info' : after.up ? 'info' : 'warn',
       `${slot.vs.name}: real server ${server.name} ${before.up === after.up ? 'weight' : after.up ? 'up' : 'down'}: ${reason}`);
@@ -174,10 +175,11 @@ export class Balancer extends EventEmitter {
     if (d.quorum !== s.quorum) {
       const first = s.quorum === undefined;
       s.quorum = d.quorum;
-      const { min, hysteresis } = { min: s.vs.quorum?.min ?? 1, hysteresis: s.vs.quorum?.hysteresis ?? 0 };
+      const { min, hysteresis } = quorumPolicy(s.vs);
+      // A first evaluation that finds quorum is the normal start, not news.
       if (!first || !d.quorum) {
         this.log(d.quorum ? 'info' : 'warn', `${s.vs.name}: quorum ${d.quorum ? 'gained' : 'lost'} (live weight ${d.liveWeight}, min ${min}, hysteresis ${hysteresis})${d.sorryActive ? ', sorry server in' : ''}`);
-        if (!first || !d.quorum) this.notify(d.quorum ? s.vs.quorum?.up : s.vs.quorum?.down);
+        this.notify(d.quorum ? s.vs.quorum?.up : s.vs.quorum?.down);
       }
       const ev: QuorumEvent = { service: s.vs.name, up: d.quorum, liveWeight: d.liveWeight, min, hysteresis, sorryActive: d.sorryActive, at: Date.now() };
       this.emit('quorum', ev);
