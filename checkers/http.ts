@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Client } from 'undici';
 import { judgeBody, statusExpected } from './http-match.js';
 import { expire } from './tcp.js';
-import { describeSocketError, down, formatMs, up, type CheckOutcome, type CheckTarget } from './outcome.js';
+import { describeSocketError, down, timedOut, up, type CheckOutcome, type CheckTarget } from './outcome.js';
 import type { StatusRange } from '../src/config/model.js';
 
 export interface HttpProbeOptions {
@@ -44,9 +44,9 @@ export async function probeHttp(t: CheckTarget, o: HttpProbeOptions): Promise<Ch
       : {},
   });
   const abort = new AbortController();
-  let timedOut = false;
+  let deadlinePassed = false;
   // Deferred past the next poll phase (see expire in tcp.ts): an answer that arrived in time wins.
-  const timer = setTimeout(() => expire(() => { timedOut = true; abort.abort(); }), o.timeout);
+  const timer = setTimeout(() => expire(() => { deadlinePassed = true; abort.abort(); }), o.timeout);
   try {
     const res = await client.request({ method: 'GET', path: o.path, headers: { host: hostHeader, 'user-agent': 'lvsd-checker', connection: 'close' }, signal: abort.signal });
     const needBody = o.digest !== undefined || o.bodyRegex !== undefined;
@@ -69,9 +69,9 @@ export async function probeHttp(t: CheckTarget, o: HttpProbeOptions): Promise<Ch
     }
     return up();
   } catch (e) {
-    if (timedOut) return down(`timed out after ${formatMs(o.timeout)}`);
+    if (deadlinePassed) return timedOut(o.timeout);
     const code = (e as { code?: string }).code;
-    if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return down(`timed out after ${formatMs(o.timeout)}`);
+    if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return timedOut(o.timeout);
     return down(describeSocketError(e));
   } finally {
     clearTimeout(timer);

@@ -7,7 +7,7 @@
 // 4,000 checks/s. That handle comes from Node's internal binding (process.binding('tcp_wrap'), stable
 // through Node 20-22 but undocumented), so it is probed once at load and net.connect is the fallback.
 import { connect } from 'node:net';
-import { describeSocketError, down, formatMs, up, type CheckOutcome, type CheckTarget } from './outcome.js';
+import { describeSocketError, down, timedOut, up, type CheckOutcome, type CheckTarget } from './outcome.js';
 
 export interface TcpProbeOptions {
   timeout: number;
@@ -60,7 +60,7 @@ function probeTcpHandle(b: TcpWrapBinding, t: CheckTarget, timeout: number): Pro
       resolve(r);
     };
     const fail = (status: number) => finish(down(describeSocketError({ code: UV_NAMES[status] ?? `errno ${-status}` })));
-    const timer = setTimeout(() => expire(() => finish(down(`timed out after ${formatMs(timeout)}`))), timeout);
+    const timer = setTimeout(() => expire(() => finish(timedOut(timeout))), timeout);
     req.oncomplete = (status: number) => (status === 0 ? finish(up()) : fail(status));
     const err = t.family === 6 ? handle.connect6(req, t.address, t.port) : handle.connect(req, t.address, t.port);
     if (err) fail(err);
@@ -82,7 +82,7 @@ function probeTcpNet(t: CheckTarget, o: TcpProbeOptions): Promise<CheckOutcome> 
       sock.destroy();
       resolve(r);
     };
-    const timer = setTimeout(() => expire(() => finish(down(`timed out after ${formatMs(o.timeout)}`))), o.timeout);
+    const timer = setTimeout(() => expire(() => finish(timedOut(o.timeout))), o.timeout);
     sock.once('connect', () => finish(up()));
     sock.once('error', (e) => finish(down(describeSocketError(e))));
   });
