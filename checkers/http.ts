@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Client } from 'undici';
 import { judgeBody, statusExpected } from './http-match.js';
 import { expire } from './tcp.js';
-import { describeSocketError, down, timedOut, up, type CheckOutcome, type CheckTarget } from './outcome.js';
+import { describeSocketError, down, endpointText, timedOut, up, type CheckOutcome, type CheckTarget } from './outcome.js';
 import type { StatusRange } from '../src/config/model.js';
 
 export interface HttpProbeOptions {
@@ -30,7 +30,7 @@ export function readCa(file: string | undefined): Buffer | undefined {
 export async function probeHttp(t: CheckTarget, o: HttpProbeOptions): Promise<CheckOutcome> {
   const scheme = o.tls ? 'https' : 'http';
   const origin = `${scheme}://${hostPart(t)}:${t.port}`;
-  const hostHeader = o.host ?? (t.family === 6 ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`);
+  const hostHeader = o.host ?? endpointText(t);
   const servername = o.tls ? (o.tls.sni ?? o.host?.replace(/:\d+$/, '')) : undefined;
   const client = new Client(origin, {
     // The deadline below governs; undici's own timers are only a backstop (they would race it after a stall).

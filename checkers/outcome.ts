@@ -13,6 +13,11 @@ export interface CheckTarget {
   port: number;
 }
 
+/** "10.0.1.11:80", "[2001:db8::1]:80": an endpoint as logs, Host headers and ipvsadm write it. */
+export function endpointText(t: CheckTarget): string {
+  return t.family === 6 ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
+}
+
 export const up = (weight?: number): CheckOutcome => (weight === undefined ? { ok: true } : { ok: true, weight });
 export const down = (reason: string): CheckOutcome => ({ ok: false, reason });
 /** The reason a probe gives when its deadline passes. */

@@ -4,7 +4,7 @@
 // are plain numbers here; the metrics layer maps them to prom-client.
 import type { CheckConfig, CheckRef } from '../src/config/model.js';
 import { probeHttp, readCa } from './http.js';
-import { formatMs, reasonStem, type CheckOutcome, type CheckTarget } from './outcome.js';
+import { endpointText, formatMs, reasonStem, type CheckOutcome, type CheckTarget } from './outcome.js';
 import { runScript } from './script.js';
 import { probeTcp } from './tcp.js';
 import { lookupUser } from '../src/scripts/run.js';
@@ -77,8 +77,7 @@ export class CheckInstance {
   }
 
   describe(): string {
-    const t = this.target.family === 6 ? `[${this.target.address}]:${this.target.port}` : `${this.target.address}:${this.target.port}`;
-    return `${this.check.type} check of ${t}`;
+    return `${this.check.type} check of ${endpointText(this.target)}`;
   }
 }
 
@@ -182,7 +181,7 @@ export class CheckRunner {
         const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LVSD_ADDRESS: target.address, LVSD_PORT: String(target.port) };
         return async () => {
           const r = await runScript({ argv: check.argv, timeout: check.timeout, user, dynamicWeight: check.dynamic_weight, env });
-          if (r.output.trim()) this.log(r.outcome.ok ? 'debug' : 'info', `script ${check.argv[0]} for ${target.address}:${target.port}: ${r.output.trim()}`);
+          if (r.output.trim()) this.log(r.outcome.ok ? 'debug' : 'info', `script ${check.argv[0]} for ${endpointText(target)}: ${r.output.trim()}`);
           return r.outcome;
         };
       }

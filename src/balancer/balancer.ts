@@ -13,7 +13,7 @@ import { destinationKey, type IpvsDestination } from '../../ipvs/destination.js'
 import { serviceKey } from '../../ipvs/service.js';
 import type { CheckConfig, CheckRef, LvsdConfig, VirtualServiceConfig } from '../config/model.js';
 import { CheckRunner, checkTarget, type CheckDefinition, type CheckInstance, type Log } from '../../checkers/runner.js';
-import { reasonStem } from '../../checkers/outcome.js';
+import { endpointText, reasonStem } from '../../checkers/outcome.js';
 import { lookupUser, runProgram } from '../scripts/run.js';
 import { decideService, quorumPolicy, type ServerVerdict } from './desired.js';
 import { realServerPort } from './records.js';
@@ -58,8 +58,6 @@ interface ServiceSlot {
   quorum: boolean | undefined;
 }
 
-const endpointName = (address: string, family: 4 | 6, port: number) => (family === 6 ? `[${address}]:${port}` : `${address}:${port}`);
-
 export class Balancer extends EventEmitter {
   readonly runner: CheckRunner;
   private readonly services: ServiceSlot[] = [];
@@ -85,7 +83,7 @@ export class Balancer extends EventEmitter {
       this.services.push(slot);
       vs.real_servers.forEach((rs, rsIndex) => {
         const port = realServerPort(vs, rs);
-        const server: ServerSlot = { vsIndex, rsIndex, name: endpointName(rs.address.address, rs.address.family, port), checks: [], verdict: { up: true } };
+        const server: ServerSlot = { vsIndex, rsIndex, name: endpointText({ address: rs.address.address, family: rs.address.family, port }), checks: [], verdict: { up: true } };
         const refs = rs.checks ?? vs.checks;
         for (const ref of refs) {
           const check = resolve(ref);
