@@ -21,3 +21,6 @@ export function formatInetAddr(bytes: Buffer, af: number): string {
 export function familyOf(address: string): number {
   return addressBytes(address).length === 4 ? AF_INET : AF_INET6;
 }
+
+/** "addr:port", with an IPv6 address in brackets ("[2001:db8::1]:80"), as ipvsadm prints them. */
+export const hostPort = (addr: string, port: number): string => (addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);

@@ -1,6 +1,8 @@
 // Typed IPVS errors: which command failed on which entry, the kernel's errno and extended-ACK text, and
 // a reason an operator can act on.
 import { NetlinkError } from '../src/netlink/errors.js';
+import { hostPort } from './address.js';
+import { AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from './constants.js';
 import type { IpvsOp } from './reconcile.js';
 
 /** The kernel has no "IPVS" generic netlink family: ip_vs is not loaded (or not built). */
@@ -16,16 +18,18 @@ export function describeOp(op: IpvsOp): string {
   switch (op.kind) {
     case 'IPVS_CMD_NEW_SERVICE': case 'IPVS_CMD_SET_SERVICE': case 'IPVS_CMD_DEL_SERVICE': return `${op.kind} ${describeService(op.service)}`;
     case 'IPVS_CMD_NEW_DEST': case 'IPVS_CMD_SET_DEST': case 'IPVS_CMD_DEL_DEST':
-      return `${op.kind} ${describeService(op.service)} -> ${op.dest.addr.includes(':') ? `[${op.dest.addr}]` : op.dest.addr}:${op.dest.port}`;
+      return `${op.kind} ${describeService(op.service)} -> ${hostPort(op.dest.addr, op.dest.port)}`;
     case 'IPVS_CMD_SET_CONFIG': return `${op.kind} ${JSON.stringify(op.timeouts)}`;
     default: return `${op.kind} state ${op.daemon.state} ${op.daemon.mcastIfn} syncid ${op.daemon.syncId}`;
   }
 }
 
+const PROTO_NAME: Record<number, string> = { [IPPROTO_TCP]: 'tcp', [IPPROTO_UDP]: 'udp', [IPPROTO_SCTP]: 'sctp' };
+
 function describeService(s: { af: number; protocol: number; addr: string; port: number; fwmark: number }): string {
-  if (s.fwmark) return `fwmark ${s.fwmark}${s.af === 10 ? ' (IPv6)' : ''}`;
-  const proto = ({ 6: 'tcp', 17: 'udp', 132: 'sctp' } as Record<number, string>)[s.protocol] ?? `proto ${s.protocol}`;
-  return `${proto} ${s.addr.includes(':') ? `[${s.addr}]` : s.addr}:${s.port}`;
+  if (s.fwmark) return `fwmark ${s.fwmark}${s.af === AF_INET6 ? ' (IPv6)' : ''}`;
+  const proto = PROTO_NAME[s.protocol] ?? `proto ${s.protocol}`;
+  return `${proto} ${hostPort(s.addr, s.port)}`;
 }
 
 /** An IPVS command the kernel refused. */

@@ -7,7 +7,7 @@ import {
   IP_VS_SVC_F_ONEPACKET, IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3,
   IP_VS_TUNNEL_ENCAP_FLAG_CSUM, IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
 } from './constants.js';
-import { familyOf } from './address.js';
+import { familyOf, hostPort } from './address.js';
 import { addressBytes } from '../src/native/addresses.js';
 import type { IpvsDestination, IpvsDestinationEntry } from './destination.js';
 import type { IpvsInfo } from './messages.js';
@@ -29,7 +29,6 @@ const FWD_SWITCH: Record<number, string> = {
 };
 const TUN_NAME: Record<number, string> = { [IP_VS_CONN_F_TUNNEL_TYPE_IPIP]: 'ipip', [IP_VS_CONN_F_TUNNEL_TYPE_GUE]: 'gue', [IP_VS_CONN_F_TUNNEL_TYPE_GRE]: 'gre' };
 
-const hostPort = (addr: string, port: number): string => (addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);
 const ipv4Mask = (m: number): string => [24, 16, 8, 0].map((s) => (m >>> s) & 0xff).join('.');
 
 /** The scheduler flags as ipvsadm names them: sh-fallback/sh-port, mh-fallback/mh-port, else flag-N. */
