@@ -1,6 +1,6 @@
 // One log record -> one line, as JSON (journald, pipes, log shippers) or as readable text (a terminal).
 // Pure: the record and options in, a string ending in '\n' out.
-import { record, safeString, toLogValue, type LogValue } from './value.js';
+import { readField, record, safeString, toLogValue, type LogValue } from './value.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -29,13 +29,7 @@ function plainFields(fields: LogFields): Array<[string, LogValue]> {
     return out;
   }
   for (const k of keys) {
-    let raw: unknown;
-    try {
-      raw = fields[k];
-    } catch (e) {
-      raw = `[throws: ${e instanceof Error ? e.message : typeof e}]`;
-    }
-    const v = toLogValue(raw);
+    const v = toLogValue(readField(fields, k));
     if (v !== undefined) out.push([FRAME.has(k) ? `_${k}` : k, v]);
   }
   return out;

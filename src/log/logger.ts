@@ -4,7 +4,7 @@
 // instead of growing memory without bound; the count is logged once the writes get through again.
 import { fstatSync } from 'node:fs';
 import { formatJson, formatText, LEVEL_RANK, LOG_LEVELS, type LogFields, type LogLevel, type LogRecord } from './format.js';
-import { safeString } from './value.js';
+import { readField, safeString } from './value.js';
 
 export type LogFormat = 'auto' | 'json' | 'text';
 
@@ -209,11 +209,7 @@ function copyFields(fields: unknown): LogFields {
   if (fields === null || typeof fields !== 'object') return out;
   try {
     for (const k of Object.keys(fields)) {
-      try {
-        out[k] = (fields as LogFields)[k];
-      } catch (e) {
-        out[k] = `[throws: ${e instanceof Error ? e.message : typeof e}]`;
-      }
+      out[k] = readField(fields, k);
     }
   } catch {
     /* a Proxy that refuses ownKeys: log without its fields */

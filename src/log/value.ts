@@ -35,6 +35,15 @@ function describeThrow(e: unknown): string {
   }
 }
 
+/** o[k], or a note when a getter or Proxy trap throws: reading a field must not fail the log call. */
+export function readField(o: object, k: string): unknown {
+  try {
+    return (o as Record<string, unknown>)[k];
+  } catch (e) {
+    return `[throws: ${describeThrow(e)}]`;
+  }
+}
+
 /**
  * An Error as the fields operators search for: name, message, then code/errno/syscall (Node and the
  * netlink layer put the kernel's errno there), other own properties (a NetlinkError's extAck), and the
@@ -43,13 +52,7 @@ function describeThrow(e: unknown): string {
  */
 function errorValue(e: Error, depth: number, seen: Set<object>): LogValue {
   const out = record();
-  const get = (k: string): unknown => {
-    try {
-      return (e as unknown as Record<string, unknown>)[k];
-    } catch (err) {
-      return `[throws: ${describeThrow(err)}]`;
-    }
-  };
+  const get = (k: string): unknown => readField(e, k);
   out.name = safeString(get('name') ?? 'Error');
   out.message = safeString(get('message') ?? '');
   for (const k of ['code', 'errno', 'syscall']) {
@@ -124,13 +127,7 @@ export function toLogValue(v: unknown, depth = 0, seen: Set<object> = new Set())
     const out = record();
     const keys = Object.keys(o);
     for (const k of keys.slice(0, MAX_ITEMS)) {
-      let val: unknown;
-      try {
-        val = (o as Record<string, unknown>)[k];
-      } catch (e) {
-        val = `[throws: ${describeThrow(e)}]`;
-      }
-      const lv = toLogValue(val, depth + 1, seen);
+      const lv = toLogValue(readField(o, k), depth + 1, seen);
       if (lv !== undefined) out[k] = lv;
     }
     if (keys.length > MAX_ITEMS) out['...'] = `${keys.length - MAX_ITEMS} more keys`;
