@@ -27,6 +27,15 @@ function pair(l: VrrpLan, opts: { version?: 2 | 3; interval?: string; vip?: stri
   return { a: mk(opts.aPrio ?? 200, opts.aExtra), b: mk(opts.bPrio ?? 100) };
 }
 
+/** a (the higher priority) up and master first, then b up and backup: where most scenarios start. */
+async function masterThenBackup(l: VrrpLan, cfg: { a: string; b: string }, aMasterWithinMs = 5000): Promise<{ a: Proc; b: Proc }> {
+  const a = l.lvsd('a', cfg.a);
+  await a.waitFor(MASTER, aMasterWithinMs);
+  const b = l.lvsd('b', cfg.b);
+  await b.waitFor(STATE('vi_1', 'backup'), 5000);
+  return { a, b };
+}
+
 function neighMac(l: VrrpLan, ip: string): string | undefined {
   return /lladdr (\S+)/.exec(l.exec('c', ['ip', 'neigh', 'show', ip, 'dev', 'eth0']))?.[1];
 }
@@ -42,10 +51,7 @@ async function until(pred: () => boolean, ms: number, what: string | (() => stri
 test('failover on SIGKILL: b takes the VIP within Master_Down_Interval, client neighbour entry moves to b (IPv4 GARP)', { skip, timeout: 30_000 }, async (t) => {
   const l = lan(t);
   const cfg = pair(l);
-  const a = l.lvsd('a', cfg.a);
-  await a.waitFor(MASTER, 5000);
-  const b = l.lvsd('b', cfg.b);
-  await b.waitFor(STATE('vi_1', 'backup'), 5000);
+  const { a, b } = await masterThenBackup(l, cfg);
   await until(() => l.hasVip('a', V4), 2000, 'VIP on a');
   assert.equal(l.hasVip('b', V4), false);
   l.exec('c', ['ip', 'neigh', 'replace', V4, 'lladdr', l.nodes.a!.mac, 'dev', 'eth0', 'nud', 'stale']);
@@ -62,10 +68,7 @@ test('failover on SIGKILL: b takes the VIP within Master_Down_Interval, client n
 test('IPv6: unsolicited NA moves the client neighbour entry; VIP added without DAD', { skip, timeout: 30_000 }, async (t) => {
   const l = lan(t);
   const cfg = pair(l, { vip: `${V6}/64` });
-  const a = l.lvsd('a', cfg.a);
-  await a.waitFor(MASTER, 5000);
-  const b = l.lvsd('b', cfg.b);
-  await b.waitFor(STATE('vi_1', 'backup'), 5000);
+  const { a, b } = await masterThenBackup(l, cfg);
   await until(() => l.hasVip('a', V6), 2000, 'VIP on a');
   assert.doesNotMatch(l.addrs('a'), /2001:db8::10\/64 .*tentative/);
   l.exec('c', ['ip', 'neigh', 'replace', V6, 'lladdr', l.nodes.a!.mac, 'dev', 'eth0', 'nud', 'stale']);
@@ -119,10 +122,7 @@ test('preempt_delay: a waits its delay before preempting b', { skip, timeout: 30
 test('graceful stop: priority 0 hands over in about Skew_Time; the old master removes its VIP', { skip, timeout: 30_000 }, async (t) => {
   const l = lan(t);
   const cfg = pair(l, { interval: '1s' });
-  const a = l.lvsd('a', cfg.a);
-  await a.waitFor(MASTER, 10_000);
-  const b = l.lvsd('b', cfg.b);
-  await b.waitFor(STATE('vi_1', 'backup'), 5000);
+  const { a, b } = await masterThenBackup(l, cfg, 10_000);
   await sleep(300);
   const t0 = Date.now();
   a.kill('SIGTERM');
@@ -137,10 +137,7 @@ test('graceful stop: priority 0 hands over in about Skew_Time; the old master re
 test('fault on link down: a goes to FAULT, b takes over; link up: a preempts again', { skip, timeout: 30_000 }, async (t) => {
   const l = lan(t);
   const cfg = pair(l);
-  const a = l.lvsd('a', cfg.a);
-  await a.waitFor(MASTER, 5000);
-  const b = l.lvsd('b', cfg.b);
-  await b.waitFor(STATE('vi_1', 'backup'), 5000);
+  const { a, b } = await masterThenBackup(l, cfg);
   await sleep(300);
   let ma = a.lines.length, mb = b.lines.length;
   l.exec('a', ['ip', 'link', 'set', 'eth0', 'down']);
@@ -254,10 +251,7 @@ test('tshark decodes our adverts with good checksums, and our GARP / NA (v2, v3 
 test('admin give-up (SIGUSR2): the master hands over at once and does not preempt back', { skip, timeout: 30_000 }, async (t) => {
   const l = lan(t);
   const cfg = pair(l);
-  const a = l.lvsd('a', cfg.a);
-  await a.waitFor(MASTER, 5000);
-  const b = l.lvsd('b', cfg.b);
-  await b.waitFor(STATE('vi_1', 'backup'), 5000);
+  const { a, b } = await masterThenBackup(l, cfg);
   await sleep(300);
   const mb = b.lines.length;
   a.kill('SIGUSR2');
