@@ -43,6 +43,15 @@ async function until(pred: () => boolean, ms: number, what: string): Promise<voi
   while (!pred()) { if (Date.now() > end) throw new Error(`timeout: ${what}`); await sleep(10); }
 }
 
+/** a (priority 200) up and master first, then b (100) up and backup: where both failover figures start. */
+async function masterThenBackup(l: VrrpLan, impl: Impl, m: Mode): Promise<{ a: Proc; b: Proc }> {
+  const a = start(l, impl, 'a', m, 200);
+  await until(() => isMaster(impl, a), 10_000, 'a master');
+  const b = start(l, impl, 'b', m, 100);
+  await until(() => isBackup(impl, b), 10_000, 'b backup');
+  return { a, b };
+}
+
 interface Row { t: number; src: string; vrid: string; prio: string; arp: string; na: string }
 
 async function capture(l: VrrpLan, during: () => Promise<void>): Promise<Row[]> {
@@ -78,10 +87,7 @@ function crash(l: VrrpLan, impl: Impl, node: string, p: Proc): void {
 async function advertGap(impl: Impl, m: Mode): Promise<number> {
   const l = new VrrpLan();
   try {
-    const a = start(l, impl, 'a', m, 200);
-    await until(() => isMaster(impl, a), 10_000, 'a master');
-    const b = start(l, impl, 'b', m, 100);
-    await until(() => isBackup(impl, b), 10_000, 'b backup');
+    const { a, b } = await masterThenBackup(l, impl, m);
     await sleep(Math.max(300, 3 * m.intervalMs));
     const rows = await capture(l, async () => {
       await sleep(2 * m.intervalMs);
@@ -102,10 +108,7 @@ async function advertGap(impl: Impl, m: Mode): Promise<number> {
 async function gracefulStop(impl: Impl, m: Mode): Promise<number> {
   const l = new VrrpLan();
   try {
-    const a = start(l, impl, 'a', m, 200);
-    await until(() => isMaster(impl, a), 10_000, 'a master');
-    const b = start(l, impl, 'b', m, 100);
-    await until(() => isBackup(impl, b), 10_000, 'b backup');
+    const { a, b } = await masterThenBackup(l, impl, m);
     await sleep(300);
     const rows = await capture(l, async () => {
       a.kill('SIGTERM');
