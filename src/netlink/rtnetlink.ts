@@ -13,8 +13,7 @@ import { NetlinkDecodeError } from './errors.js';
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, type NetlinkMessage } from './message.js';
 import { NetlinkSocket, NetlinkSubscription, type NetlinkRequest, type NetlinkSocketOptions, type SubscriptionOptions } from './socket.js';
 import { NETLINK_ROUTE, AF_INET, AF_INET6 } from '../native/index.js';
-import { formatAddress } from '../native/addresses.js';
-import { isIPv4, isIPv6 } from 'node:net';
+import { addressBytes, formatAddress } from '../native/addresses.js';
 
 export const RTM_NEWLINK = 16, RTM_DELLINK = 17, RTM_GETLINK = 18;
 export const RTM_NEWADDR = 20, RTM_DELADDR = 21, RTM_GETADDR = 22;
@@ -93,16 +92,12 @@ export type RtnlEvent =
   | { kind: 'link'; action: 'new' | 'del'; link: Link }
   | { kind: 'address'; action: 'new' | 'del'; address: Address };
 
-const familyOf = (address: string): number => {
-  if (isIPv4(address)) return AF_INET;
-  if (isIPv6(address.replace(/%.*$/, ''))) return AF_INET6;
-  throw new TypeError(`not an IP address: ${address}`);
-};
 const familyName = (af: number): Family | undefined => (af === AF_INET ? 'inet' : af === AF_INET6 ? 'inet6' : undefined);
 
 /** The payload of RTM_NEWADDR / RTM_DELADDR, attribute for attribute as iproute2's `ip addr add|del` builds it. */
 export function encodeAddressPayload(spec: AddressSpec): Buffer {
-  const af = familyOf(spec.address);
+  const ip = addressBytes(spec.address); // parsed once: it gives the family and both IFA_LOCAL and IFA_ADDRESS
+  const af = ip.length === 4 ? AF_INET : AF_INET6;
   const max = af === AF_INET ? 32 : 128;
   if (!Number.isInteger(spec.prefixLength) || spec.prefixLength < 0 || spec.prefixLength > max)
     throw new RangeError(`prefix length ${spec.prefixLength} outside 0..${max}`);
@@ -114,13 +109,13 @@ export function encodeAddressPayload(spec: AddressSpec): Buffer {
   hdr.writeUInt8(spec.scope ?? RT_SCOPE_UNIVERSE, 3);
   hdr.writeUInt32LE(spec.ifindex, 4);
   const w = new AttributeWriter(96).raw(hdr);
-  w.ip(IFA_LOCAL, spec.address);
+  w.binary(IFA_LOCAL, ip);
   if (flags > 0xff) w.u32(IFA_FLAGS, flags);
   if (spec.label !== undefined) {
     if (Buffer.byteLength(spec.label) > 15) throw new RangeError(`label "${spec.label}" longer than 15 bytes (IFNAMSIZ)`);
     w.string(IFA_LABEL, spec.label);
   }
-  w.ip(IFA_ADDRESS, spec.address);
+  w.binary(IFA_ADDRESS, ip);
   if (spec.broadcast !== undefined) w.ip(IFA_BROADCAST, spec.broadcast);
   return w.finish();
 }
