@@ -13,10 +13,13 @@ import { destinationKey, type IpvsDestination } from '../../ipvs/destination.js'
 import { serviceKey } from '../../ipvs/service.js';
 import type { CheckConfig, CheckRef, LvsdConfig, VirtualServiceConfig } from '../config/model.js';
 import { CheckRunner, checkTarget, type CheckDefinition, type CheckInstance, type Log } from '../../checkers/runner.js';
-import { endpointText, reasonStem } from '../../checkers/outcome.js';
-import { lookupUser, runProgram } from '../scripts/run.js';
+import { endpointText, formatMs, reasonStem } from '../../checkers/outcome.js';
+import { lookupUser, runProgram, type UserIds } from '../scripts/run.js';
 import { decideService, quorumPolicy, type ServerVerdict } from './desired.js';
 import { realServerPort } from './records.js';
+
+/** Notify commands are bounded so a hung one cannot pile up. */
+const NOTIFY_TIMEOUT_MS = 30_000;
 
 export interface VerdictEvent {
   service: string;
@@ -67,15 +70,16 @@ export class Balancer extends EventEmitter {
   private applying: Promise<void> | undefined;
   private stopped = false;
   private readonly log: Log;
-  private readonly scriptUser: string;
+  /** global.script_user, resolved once (as the VRRP engine does): notify commands run as this user. */
+  private readonly notifyUser: UserIds | null;
   /** Verdict and quorum changes by reason, for the metrics layer. */
   readonly transitions = new Map<string, number>();
 
   constructor(readonly config: LvsdConfig, private readonly opts: BalancerOptions) {
     super();
     this.log = opts.log ?? (() => {});
-    this.scriptUser = config.global.script_user;
-    this.runner = opts.runner ?? new CheckRunner({ scriptUser: this.scriptUser, log: this.log });
+    this.notifyUser = lookupUser(config.global.script_user);
+    this.runner = opts.runner ?? new CheckRunner({ scriptUser: config.global.script_user, log: this.log });
     const named = new Map(config.checks.map((c) => [c.name, c] as const));
     const resolve = (ref: CheckRef): CheckDefinition | undefined => (typeof ref === 'string' ? named.get(ref) : ref);
     config.virtual_services.forEach((vs, vsIndex) => {
@@ -223,10 +227,9 @@ export class Balancer extends EventEmitter {
   /** Notify commands: argv without a shell, as the script user, fire and forget (bounded to 30 s). */
   private notify(argv: readonly string[] | undefined): void {
     if (!argv) return;
-    const user = lookupUser(this.scriptUser);
-    void runProgram({ argv, timeoutMs: 30_000, user }).then((r) => {
+    void runProgram({ argv, timeoutMs: NOTIFY_TIMEOUT_MS, user: this.notifyUser }).then((r) => {
       if (r.code === 0) return;
-      const why = r.startError ? `cannot run: ${r.startError}` : r.timedOut ? 'timed out after 30s, killed' : r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
+      const why = r.startError ? `cannot run: ${r.startError}` : r.timedOut ? `timed out after ${formatMs(NOTIFY_TIMEOUT_MS)}, killed` : r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
       this.log('warn', `notify ${argv.join(' ')}: ${why}${r.output ? `: ${r.output.trim()}` : ''}`);
     });
   }
