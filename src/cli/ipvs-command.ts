@@ -124,7 +124,11 @@ export async function ipvsCommand(argv: string[], io: IpvsCommandIo = { stdout: 
     const owned = [...(inp.owned ?? []), ...(v.owned ?? []), ...inp.table.map((e) => serviceKey(e.service))];
     const sync = new IpvsTableSync(client, { owned });
     const report = await sync.apply(inp.table);
-    const extra = [...reconcileTimeouts(inp.timeouts, await client.timeouts()), ...reconcileDaemons(inp.daemons, await client.daemons())];
+    // Timeouts and daemons are read only when the input manages them (ipvsadm -Sn text never does).
+    const extra = [
+      ...(inp.timeouts ? reconcileTimeouts(inp.timeouts, await client.timeouts()) : []),
+      ...(inp.daemons ? reconcileDaemons(inp.daemons, await client.daemons()) : []),
+    ];
     const extraErrors = (await client.apply(extra)).flatMap((r) => (r.ok ? [] : [r.error]));
     const errors = [...report.errors, ...extraErrors].map((e) => ({ message: e.message, code: e.code, errno: e.errno, kernelMessage: e.kernelMessage }));
     io.stdout(JSON.stringify({ writes: report.writes + extra.length, rounds: report.rounds, reread: report.reread, errors }) + '\n');
