@@ -2,7 +2,7 @@
 // Advertisement (RFC 4861 §7.2.6) frames, built as whole Ethernet frames for an AF_PACKET socket.
 // Pure: bytes out, no sockets. Sent the moment a VRRP master adds its VIPs (RFC 5798 §6.4.1 / §6.4.2).
 import { parseAddress } from './address.js';
-import { internetChecksum, onesComplementSum, pseudoHeader } from './checksum.js';
+import { pseudoHeaderChecksum } from './checksum.js';
 
 export const ETH_P_ARP = 0x0806;
 export const ETH_P_IPV6 = 0x86dd;
@@ -49,7 +49,7 @@ export function unsolicitedNaFrame(mac: string, vip: string): Buffer {
   icmp.writeUInt32BE(0x20000000, 4); // R=0 S=0 O=1
   Buffer.from(src).copy(icmp, 8);
   icmp.writeUInt8(2, 24); icmp.writeUInt8(1, 25); hw.copy(icmp, 26);
-  icmp.writeUInt16BE(internetChecksum(icmp, onesComplementSum(pseudoHeader(src, dst, icmp.length, IPPROTO_ICMPV6))), 2);
+  icmp.writeUInt16BE(pseudoHeaderChecksum(src, dst, icmp, IPPROTO_ICMPV6), 2);
   const f = Buffer.alloc(14 + 40 + icmp.length);
   ALL_NODES_MAC.copy(f, 0); hw.copy(f, 6); f.writeUInt16BE(ETH_P_IPV6, 12);
   f.writeUInt32BE(0x60000000, 14);

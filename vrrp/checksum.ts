@@ -51,7 +51,10 @@ export function pseudoHeader(src: Uint8Array, dst: Uint8Array, length: number, p
   return ph;
 }
 
-/** Checksum of `message` (checksum field zeroed) with the pseudo-header of src/dst in front. */
-export function pseudoHeaderChecksum(src: Uint8Array, dst: Uint8Array, message: Uint8Array): number {
-  return internetChecksum(message, onesComplementSum(pseudoHeader(src, dst, message.length)));
+/**
+ * Checksum of `message` with the pseudo-header of src/dst in front: what to put in a zeroed checksum
+ * field, or 0 when checking a message that carries a right one.
+ */
+export function pseudoHeaderChecksum(src: Uint8Array, dst: Uint8Array, message: Uint8Array, protocol = IPPROTO_VRRP): number {
+  return internetChecksum(message, onesComplementSum(pseudoHeader(src, dst, message.length, protocol)));
 }

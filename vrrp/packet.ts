@@ -16,7 +16,7 @@ import {
   parseAddress,
   type Family,
 } from './address.js';
-import { internetChecksum, onesComplementSum, pseudoHeader } from './checksum.js';
+import { internetChecksum, pseudoHeaderChecksum } from './checksum.js';
 import {
   IPPROTO_VRRP,
   VRRP_AUTH_IP_AH,
@@ -132,13 +132,12 @@ export function parseVrrp(bytes: Uint8Array, meta: ReceiveMeta): ParseResult {
 
   const checksum = (bytes[6]! << 8) | bytes[7]!;
   // Summing a message that includes its own checksum gives 0 when the checksum is right.
-  const seed = version === 3 ? onesComplementSum(pseudoHeader(srcBytes, dstBytes, bytes.length)) : 0;
   let legacyChecksum = false;
-  if (internetChecksum(bytes, seed) !== 0) {
+  if ((version === 3 ? pseudoHeaderChecksum(srcBytes, dstBytes, bytes) : internetChecksum(bytes)) !== 0) {
     const group = VRRP_GROUP_IPV4;
     legacyChecksum =
       version === 3 && family === 'ipv4' && meta.unicastChecksumCompat === true && !isMulticast(dstBytes) &&
-      internetChecksum(bytes, onesComplementSum(pseudoHeader(srcBytes, group, bytes.length))) === 0;
+      pseudoHeaderChecksum(srcBytes, group, bytes) === 0;
     if (!legacyChecksum) {
       const expect = computeChecksum(version, bytes, srcBytes, dstBytes);
       return drop('checksum_invalid', `checksum 0x${hex4(checksum)}, computed 0x${hex4(expect)}`);
@@ -359,7 +358,7 @@ export function computeChecksum(
   zeroed[7] = 0;
   if (version === 2) return internetChecksum(zeroed);
   if (!src || !dst) throw new VrrpEncodeError('src', 'VRRPv3 checksum needs source and destination');
-  return internetChecksum(zeroed, onesComplementSum(pseudoHeader(src, dst, zeroed.length)));
+  return pseudoHeaderChecksum(src, dst, zeroed);
 }
 
 const hex4 = (n: number) => n.toString(16).padStart(4, '0');
