@@ -7,7 +7,7 @@ import { probeHttp, readCa } from './http.js';
 import { endpointText, formatMs, reasonStem, type CheckOutcome, type CheckTarget } from './outcome.js';
 import { runScript } from './script.js';
 import { probeTcp } from './tcp.js';
-import { lookupUser } from '../src/scripts/run.js';
+import { lookupUser, SCRIPT_ENV } from '../src/scripts/run.js';
 import { firstDelay, initialState, step, type VerdictChange, type VerdictState } from './verdict.js';
 
 /** A check as the runner needs it: the config record (its name is irrelevant to what it probes). */
@@ -178,7 +178,7 @@ export class CheckRunner {
         const userName = check.user ?? this.opts.scriptUser ?? 'nobody';
         const user = lookupUser(userName);
         if (!user) return async () => ({ ok: false, reason: `no such user ${userName}` });
-        const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LVSD_ADDRESS: target.address, LVSD_PORT: String(target.port) };
+        const env = { ...SCRIPT_ENV, LVSD_ADDRESS: target.address, LVSD_PORT: String(target.port) };
         return async () => {
           const r = await runScript({ argv: check.argv, timeout: check.timeout, user, dynamicWeight: check.dynamic_weight, env });
           if (r.output.trim()) this.log(r.outcome.ok ? 'debug' : 'info', `script ${check.argv[0]} for ${endpointText(target)}: ${r.output.trim()}`);

@@ -15,7 +15,7 @@ import type { CheckConfig, CheckRef, LvsdConfig, VirtualServiceConfig } from '..
 import { CheckRunner, checkTarget, type CheckDefinition, type CheckInstance, type Log } from '../../checkers/runner.js';
 import { endpointText, formatMs, reasonStem } from '../../checkers/outcome.js';
 import { lookupUser, runProgram, type UserIds } from '../scripts/run.js';
-import { decideService, quorumPolicy, type ServerVerdict } from './desired.js';
+import { decideService, effectiveWeight, quorumPolicy, type ServerVerdict } from './desired.js';
 import { realServerPort } from './records.js';
 
 /** Notify commands are bounded so a hung one cannot pile up. */
@@ -134,7 +134,7 @@ export class Balancer extends EventEmitter {
   }
 
   serverStates(): { service: string; server: string; up: boolean; weight: number }[] {
-    return this.services.flatMap((s) => s.servers.map((srv) => ({ service: s.vs.name, server: srv.name, up: srv.verdict.up, weight: srv.verdict.weight ?? s.vs.real_servers[srv.rsIndex]!.weight })));
+    return this.services.flatMap((s) => s.servers.map((srv) => ({ service: s.vs.name, server: srv.name, up: srv.verdict.up, weight: effectiveWeight(s.vs, srv.rsIndex, srv.verdict) })));
   }
 
   private serverVerdict(server: ServerSlot): ServerVerdict {
@@ -152,7 +152,7 @@ export class Balancer extends EventEmitter {
     server.verdict = after;
     const slot = this.services[server.vsIndex]!;
     const rs = slot.vs.real_servers[server.rsIndex]!;
-    const weight = after.weight ?? rs.weight;
+    const weight = effectiveWeight(slot.vs, server.rsIndex, after);
     let reason: string;
     if (before.up !== after.up) {
       const failing = server.checks.find((c) => !c.state.up);
