@@ -19,6 +19,25 @@ function posOf(text: string, offset: number): { line: number; col: number } {
   return { line, col };
 }
 
+/**
+ * The length of the longest prefix of `bytes` that is whole, valid UTF-8. A streaming decode only
+ * fails on a byte that cannot continue any valid text, so "decodes so far" is monotonic in the prefix
+ * length and can be bisected (O(n log n); trying every length from the end took hours for a large file);
+ * then at most 3 bytes of an unfinished character are dropped.
+ */
+function validUtf8Prefix(bytes: Uint8Array): number {
+  const decodes = (n: number, stream: boolean) => {
+    try { new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, n), { stream }); return true; } catch { return false; }
+  };
+  let lo = 0, hi = bytes.length; // decodes(lo, true) holds; the answer is in [lo, hi]
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (decodes(mid, true)) lo = mid; else hi = mid - 1;
+  }
+  while (lo > 0 && !decodes(lo, false)) lo--;
+  return lo;
+}
+
 /** Validate configuration text; `file` is only used in the messages. */
 export function parseConfig(bytes: string | Uint8Array, file: string): LoadResult {
   let text: string;
@@ -33,10 +52,7 @@ export function parseConfig(bytes: string | Uint8Array, file: string): LoadResul
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {
-      let good = 0;
-      for (let n = bytes.length; n > 0; n--) {
-        try { new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, n)); good = n; break; } catch { /* shorter */ }
-      }
+      const good = validUtf8Prefix(bytes);
       const p = posOf(new TextDecoder().decode(bytes.subarray(0, good)), good);
       return fail(file, p.line, p.col, `not valid UTF-8 (byte 0x${bytes[good]!.toString(16).padStart(2, '0')} at offset ${good}); expected YAML`);
     }
