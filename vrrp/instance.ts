@@ -126,7 +126,6 @@ export class VrrpInstance {
     switch (a.type) {
       case 'state':
         if (a.to === 'master') this.counters.becameMaster++;
-        if (a.from === 'master') this.stopAnnouncing();
         this.ctx.log(`${this.name}: ${a.from} -> ${a.to} (${a.reason}) priority ${this.machine.priority}`);
         this.ctx.onState(this, a.from, a.to, a.reason);
         break;

@@ -21,8 +21,6 @@ export function notifyCommands(cfg: NotifyConfig | undefined, kind: 'INSTANCE' |
   return out;
 }
 
-export type Runner = (argv: string[]) => void;
-
 /** keepalived lets notify scripts run on; lvsd bounds them so a hung one cannot pile up. */
 export const NOTIFY_TIMEOUT_MS = 30_000;
 
