@@ -34,9 +34,10 @@ async function table(): Promise<string[]> {
     const s = /^(TCP|UDP|SCTP|FWM)\s+(\S+)/.exec(l);
     if (s) { svc = s[2]!; lines.push(`${svc} >`); continue; }
     const d = /^\s+->\s+(\S+)\s+\S+\s+(\d+)/.exec(l);
-    if (d && svc) { lines.pop(); lines.push(`${svc} > ${d[1]} w${d[2]}`); if (!lines.includes(`${svc} >`)) lines.push(`${svc} >`); }
+    if (d && svc) lines.push(`${svc} > ${d[1]} w${d[2]}`);
   }
-  return [...new Set(lines.filter((x) => !(x.endsWith('>') && lines.some((y) => y.startsWith(x + ' ')))))].sort();
+  // A service keeps its bare "svc >" line only when it has no destinations.
+  return lines.filter((x) => !(x.endsWith('>') && lines.some((y) => y.startsWith(x + ' ')))).sort();
 }
 
 let current: LabProcess | undefined;
