@@ -14,8 +14,8 @@ export const EXIT_IMPORT_USAGE = 2;
 export const EXIT_IMPORT_PARTIAL = 3;
 
 export type ImportResult =
-  | { ok: true; yaml: string; notes: ImportNote[]; exitCode: 0 | 3 }
-  | { ok: false; error: string; exitCode: 1 };
+  | { ok: true; yaml: string; notes: ImportNote[]; exitCode: typeof EXIT_IMPORT_OK | typeof EXIT_IMPORT_PARTIAL }
+  | { ok: false; error: string; exitCode: typeof EXIT_IMPORT_UNREADABLE };
 
 export const formatNote = (n: ImportNote) => `${n.file}${n.line > 0 ? `:${n.line}` : ''}: ${n.message}`;
 
@@ -26,7 +26,7 @@ export function importKeepalived(file: string): ImportResult {
   try {
     statements = readKeepalived(file, (f, line, message) => readNotes.push({ file: f, line, seq: -1, kind: 'skipped', message }));
   } catch (e) {
-    if (e instanceof ReadError) return { ok: false, error: e.message, exitCode: 1 };
+    if (e instanceof ReadError) return { ok: false, error: e.message, exitCode: EXIT_IMPORT_UNREADABLE };
     throw e;
   }
   const { doc, notes: convNotes } = convertKeepalived(statements);
@@ -41,7 +41,7 @@ export function importKeepalived(file: string): ImportResult {
   if (skipped.length > 0) header.push('', `Not converted (${skipped.length}):`, ...skipped.map((n) => `  ${formatNote(n)}`));
   let yaml = emitYaml(doc, header);
   if (doc.size === 0) yaml += '{}\n';
-  return { ok: true, yaml, notes, exitCode: skipped.length > 0 ? 3 : 0 };
+  return { ok: true, yaml, notes, exitCode: skipped.length > 0 ? EXIT_IMPORT_PARTIAL : EXIT_IMPORT_OK };
 }
 
 export const IMPORT_HELP = `Usage: lvsd import-keepalived FILE
@@ -64,6 +64,6 @@ export function importCommand(file: string, out: Out): number {
   if (!r.ok) { out.stderr(`lvsd: ${r.error}\n`); return r.exitCode; }
   out.stdout(r.yaml);
   for (const n of r.notes) out.stderr(`${formatNote(n)}${n.kind === 'changed' ? ' [changed]' : ''}\n`);
-  if (r.exitCode === 3) out.stderr(`lvsd: ${r.notes.filter((n) => n.kind === 'skipped').length} item(s) not converted\n`);
+  if (r.exitCode === EXIT_IMPORT_PARTIAL) out.stderr(`lvsd: ${r.notes.filter((n) => n.kind === 'skipped').length} item(s) not converted\n`);
   return r.exitCode;
 }
