@@ -35,9 +35,10 @@ export function checkSemantics(cfg: LvsdConfig, info: SectionInfo = complete): S
     });
     return index;
   }
-  /** Does a reference resolve? Names of elements dropped for other errors count as defined. */
-  function resolves(section: Section, names: Map<string, number>, name: string): boolean {
-    return names.has(name) || info.dropped(section).has(name);
+  /** Why a reference does not resolve, or undefined when it does. Names of elements dropped for other errors count as defined. */
+  function unresolved(section: Section, names: Map<string, number>, name: string, what: string): string | undefined {
+    const dropped = info.dropped(section);
+    return names.has(name) || dropped.has(name) ? undefined : `unknown ${what} '${name}'; ${nameList([...names.keys(), ...dropped])}`;
   }
 
   const instances = uniqueNames('vrrp_instances', 'VRRP instance');
@@ -63,10 +64,12 @@ export function checkSemantics(cfg: LvsdConfig, info: SectionInfo = complete): S
       else vips.set(ip.address, `${base} ('${v.name}')`);
     });
     v.track.scripts.forEach((s, k) => {
-      if (!resolves('track_scripts', scripts, s.name)) out.push({ path: `${base}.track.scripts[${k}].name`, message: `unknown track script '${s.name}'; ${nameList([...scripts.keys(), ...info.dropped('track_scripts')])}` });
+      const message = unresolved('track_scripts', scripts, s.name, 'track script');
+      if (message) out.push({ path: `${base}.track.scripts[${k}].name`, message });
     });
     v.track.virtual_services.forEach((s, k) => {
-      if (!resolves('virtual_services', services, s.name)) out.push({ path: `${base}.track.virtual_services[${k}].name`, message: `unknown virtual service '${s.name}'; ${nameList([...services.keys(), ...info.dropped('virtual_services')])}` });
+      const message = unresolved('virtual_services', services, s.name, 'virtual service');
+      if (message) out.push({ path: `${base}.track.virtual_services[${k}].name`, message });
     });
     const seenIf = new Set<string>();
     v.track.interfaces.forEach((f, k) => {
@@ -81,7 +84,8 @@ export function checkSemantics(cfg: LvsdConfig, info: SectionInfo = complete): S
     const inThis = new Set<string>();
     g.instances.forEach((n, k) => {
       const path = `${at('vrrp_sync_groups', i)}.instances[${k}]`;
-      if (!resolves('vrrp_instances', instances, n)) { out.push({ path, message: `unknown VRRP instance '${n}'; ${nameList([...instances.keys(), ...info.dropped('vrrp_instances')])}` }); return; }
+      const message = unresolved('vrrp_instances', instances, n, 'VRRP instance');
+      if (message) { out.push({ path, message }); return; }
       if (inThis.has(n)) { out.push({ path, message: `'${n}' is listed twice in this group` }); return; }
       inThis.add(n);
       const j = groupOf.get(n);
@@ -92,7 +96,8 @@ export function checkSemantics(cfg: LvsdConfig, info: SectionInfo = complete): S
 
   const checkRefs = (refs: readonly CheckRef[] | undefined, base: string): void => {
     refs?.forEach((c, k) => {
-      if (typeof c === 'string' && !resolves('checks', checks, c)) out.push({ path: `${base}[${k}]`, message: `unknown check '${c}'; ${nameList([...checks.keys(), ...info.dropped('checks')])}` });
+      const message = typeof c === 'string' ? unresolved('checks', checks, c, 'check') : undefined;
+      if (message) out.push({ path: `${base}[${k}]`, message });
     });
   };
 
