@@ -1,6 +1,7 @@
 // A long-running process inside a lab host, seen from the test: its output as streams and lines,
 // its stdin, signals, and its exit.
 import { PassThrough } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { ProcEvent } from './protocol.js';
 
 export interface ExitStatus { code: number | null; signal: NodeJS.Signals | null; error?: string }
@@ -21,6 +22,9 @@ export class LabProcess {
   handle = -1;
   /** The process id in the lab kernel (the host's, on the host backend). */
   pid = -1;
+  // A character split across two chunks must not become two U+FFFDs in output/errors.
+  private readonly outText = new StringDecoder('utf8');
+  private readonly errText = new StringDecoder('utf8');
   private settle!: (s: ExitStatus) => void;
   private readonly waiters = new Set<() => void>();
 
@@ -32,10 +36,12 @@ export class LabProcess {
   event(ev: ProcEvent): void {
     if (ev.ev === 'data') {
       const buf = Buffer.from(ev.data, 'base64');
-      if (ev.fd === 1) { this.stdout.write(buf); this.output += buf.toString('utf8'); } else { this.stderr.write(buf); this.errors += buf.toString('utf8'); }
+      if (ev.fd === 1) { this.stdout.write(buf); this.output += this.outText.write(buf); } else { this.stderr.write(buf); this.errors += this.errText.write(buf); }
       for (const w of [...this.waiters]) w();
     } else {
       this.exitStatus = { code: ev.code, signal: ev.signal, ...(ev.error ? { error: ev.error } : {}) };
+      this.output += this.outText.end();
+      this.errors += this.errText.end();
       this.stdout.end();
       this.stderr.end();
       this.settle(this.exitStatus);
