@@ -10,8 +10,8 @@ import { Rtnetlink, watchRtnetlink, type Link } from '../src/netlink/rtnetlink.j
 import type { NetlinkSubscription } from '../src/netlink/socket.js';
 import type { Family } from './address.js';
 import { VrrpInstance } from './instance.js';
-import { notifyCommands, runNotifyCommand } from './notify.js';
-import { lookupUser, type UserIds } from '../src/scripts/run.js';
+import { notifyCommands } from './notify.js';
+import { lookupUser, runNotify, type UserIds } from '../src/scripts/run.js';
 import { VrrpChannel } from './socket.js';
 import type { VrrpState } from './state-machine.js';
 import { TrackScript } from './track.js';
@@ -53,7 +53,7 @@ export class VrrpEngine {
   private constructor(readonly config: LvsdConfig, readonly rtnl: Rtnetlink, opts: EngineOptions) {
     this.log = opts.log ?? ((l) => process.stdout.write(`${new Date().toISOString()} ${l}\n`));
     this.user = lookupUser(config.global.script_user);
-    this.runNotify = opts.runNotify ?? ((argv) => runNotifyCommand(argv, this.user, this.log));
+    this.runNotify = opts.runNotify ?? ((argv) => runNotify(argv, this.user, (why) => this.log(`notify ${argv[0]}: ${why}`)));
   }
 
   static async start(config: LvsdConfig, opts: EngineOptions = {}): Promise<VrrpEngine> {

@@ -13,13 +13,10 @@ import { destinationKey, type IpvsDestination } from '../../ipvs/destination.js'
 import { serviceKey } from '../../ipvs/service.js';
 import type { CheckConfig, CheckRef, LvsdConfig, VirtualServiceConfig } from '../config/model.js';
 import { CheckRunner, checkTarget, type CheckDefinition, type CheckInstance, type Log } from '../../checkers/runner.js';
-import { endpointText, formatMs, reasonStem } from '../../checkers/outcome.js';
-import { lookupUser, runProgram, type UserIds } from '../scripts/run.js';
+import { endpointText, reasonStem } from '../../checkers/outcome.js';
+import { lookupUser, runNotify, type UserIds } from '../scripts/run.js';
 import { decideService, effectiveWeight, quorumPolicy, type ServerVerdict } from './desired.js';
 import { realServerPort } from './records.js';
-
-/** Notify commands are bounded so a hung one cannot pile up. */
-const NOTIFY_TIMEOUT_MS = 30_000;
 
 export interface VerdictEvent {
   service: string;
@@ -224,13 +221,9 @@ export class Balancer extends EventEmitter {
     this.emit('applied', ev);
   }
 
-  /** Notify commands: argv without a shell, as the script user, fire and forget (bounded to 30 s). */
+  /** Notify commands: argv without a shell, as the script user, fire and forget (bounded, src/scripts). */
   private notify(argv: readonly string[] | undefined): void {
     if (!argv) return;
-    void runProgram({ argv, timeoutMs: NOTIFY_TIMEOUT_MS, user: this.notifyUser }).then((r) => {
-      if (r.code === 0) return;
-      const why = r.startError ? `cannot run: ${r.startError}` : r.timedOut ? `timed out after ${formatMs(NOTIFY_TIMEOUT_MS)}, killed` : r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
-      this.log('warn', `notify ${argv.join(' ')}: ${why}${r.output ? `: ${r.output.trim()}` : ''}`);
-    });
+    runNotify(argv, this.notifyUser, (why, output) => this.log('warn', `notify ${argv.join(' ')}: ${why}${output ? `: ${output}` : ''}`));
   }
 }

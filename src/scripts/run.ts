@@ -27,7 +27,10 @@ export function lookupUser(name: string, passwd = '/etc/passwd'): UserIds | null
 export interface RunOptions {
   argv: readonly string[];
   timeoutMs: number;
-  /** Whom to run as. Only root can switch users; otherwise the program runs as this process's own user. */
+  /**
+   * Whom to run as. Only root can switch users; otherwise the program runs as this process's own user.
+   * null is a lookup that found no such user: as root that refuses to run, never falls back to root.
+   */
   user?: UserIds | null | undefined;
   /** Bytes of stdout+stderr kept (for the log). 0 discards the output. */
   maxOutput?: number;
@@ -64,6 +67,10 @@ export function runProgram(o: RunOptions): Promise<RunResult> {
       clearTimeout(timer);
       resolve({ ...r, timedOut, output: truncated ? output + '…' : output, pid });
     };
+    if (o.user === null && process.getuid?.() === 0) {
+      finish({ code: null, signal: null, startError: 'the script user does not exist (refusing to run it as root)' }, undefined);
+      return;
+    }
     let child;
     try {
       child = spawn(o.argv[0]!, o.argv.slice(1), {
@@ -90,5 +97,24 @@ export function runProgram(o: RunOptions): Promise<RunResult> {
     }, o.timeoutMs);
     child.once('error', (e) => finish({ code: null, signal: null, startError: (e as NodeJS.ErrnoException).code ?? e.message }, child.pid));
     child.once('close', (code, signal) => finish({ code: timedOut ? null : code, signal }, child.pid));
+  });
+}
+
+/** Why a finished program counts as failed, in words for the log; null when it exited 0. */
+export function describeFailure(r: RunResult, timeoutMs: number): string | null {
+  if (r.startError) return `cannot run: ${r.startError}`;
+  if (r.timedOut) return `timed out after ${timeoutMs / 1000}s, killed`;
+  if (r.signal) return `killed by ${r.signal}`;
+  return r.code === 0 ? null : `exit ${r.code}`;
+}
+
+/** keepalived lets notify commands run on; lvsd bounds them so a hung one cannot pile up. */
+export const NOTIFY_TIMEOUT_MS = 30_000;
+
+/** Starts a notify command without waiting for it (a slow one never delays a transition); reports failures. */
+export function runNotify(argv: readonly string[], user: UserIds | null, onFailure: (why: string, output: string) => void): void {
+  void runProgram({ argv, user, timeoutMs: NOTIFY_TIMEOUT_MS }).then((r) => {
+    const why = describeFailure(r, NOTIFY_TIMEOUT_MS);
+    if (why) onFailure(why, r.output.trim());
   });
 }

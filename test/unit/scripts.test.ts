@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, chmodSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lookupUser, parsePasswd, runProgram } from '../../src/scripts/run.js';
+import { describeFailure, lookupUser, parsePasswd, runProgram } from '../../src/scripts/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsd-scripts-'));
 chmodSync(dir, 0o755); // the unprivileged script user must reach the scripts
@@ -53,4 +53,20 @@ test('as root, the program runs as the configured user; passwd lookups', { skip:
   assert.equal(r.output, `${nobody.uid}\n${nobody.gid}\n`);
   assert.deepEqual(parsePasswd('a:x:1:2::/:/bin/sh\nb:x:3:4::/:/usr/sbin/nologin\n', 'b'), { uid: 3, gid: 4 });
   assert.equal(lookupUser('no-such-user-lvsd'), null);
+});
+
+test('as root, a script user that does not exist refuses to run instead of running as root', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
+  const marker = join(dir, 'ran-as-root');
+  const r = await runProgram({ argv: [script('touch', `touch ${marker}`)], timeoutMs: 2000, user: lookupUser('no-such-user-lvsd') });
+  assert.match(r.startError ?? '', /script user does not exist/);
+  assert.equal(existsSync(marker), false);
+});
+
+test('describeFailure words each way a program fails; exit 0 is no failure', () => {
+  const base = { signal: null, timedOut: false, output: '', pid: 1 } as const;
+  assert.equal(describeFailure({ ...base, code: 0 }, 30_000), null);
+  assert.equal(describeFailure({ ...base, code: 3 }, 30_000), 'exit 3');
+  assert.equal(describeFailure({ ...base, code: null, timedOut: true }, 30_000), 'timed out after 30s, killed');
+  assert.equal(describeFailure({ ...base, code: null, signal: 'SIGSEGV' }, 30_000), 'killed by SIGSEGV');
+  assert.equal(describeFailure({ ...base, code: null, startError: 'ENOENT' }, 30_000), 'cannot run: ENOENT');
 });
