@@ -18,12 +18,11 @@ import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './main.js';
 import { bootKernel, Lab, type LabHost, type LabProcess } from '../lab/index.js';
 import type { Topology } from '../lab/topology.js';
+import { median, round } from './_stats.js';
 
 const RUN = fileURLToPath(new URL('../../src/balancer/run.js', import.meta.url));
 const log = (s: string) => process.stderr.write(`checkers bench: ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
-const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 
 const scaleTopology: Topology = {
   name: 'checkers-bench',

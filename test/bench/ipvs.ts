@@ -16,6 +16,7 @@ import type { Topology } from '../lab/topology.js';
 import { renderSave } from '../../ipvs/ipvsadm-format.js';
 import { AF_INET, IP_VS_CONN_F_MASQ, IPPROTO_TCP } from '../../ipvs/constants.js';
 import type { IpvsTable } from '../../ipvs/table.js';
+import { median, round } from './_stats.js';
 
 const IPVS_DIST = fileURLToPath(new URL('../../ipvs/', import.meta.url));
 
@@ -84,8 +85,6 @@ console.log(JSON.stringify({ programMs, loadMs: start - t0, writes: report.write
 client.close();
 `;
 
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
-const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 
 interface LvsdRun { programMs: number; loadMs: number; writes: number; errors: number; weightMs: number[]; fullMs: number[]; adoptMs: number; processMs: number }
 

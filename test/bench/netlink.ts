@@ -6,10 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Rtnetlink, IFA_F_NODAD } from '../../src/netlink/index.js';
 import type { BenchResult } from './main.js';
+import { median } from './_stats.js';
 
 const run$ = promisify(execFile);
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * p))]!; };
 const round = (x: number) => Math.round(x * 10000) / 10000;
 

@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { VRRP_MAIN, VrrpLan, canRunNetns, configYaml, haveKeepalived, instanceYaml, sleep, type Proc } from '../integration/vrrp-netns.js';
 import { masterDownIntervalMs, skewTimeMs } from '../../vrrp/timers.js';
 import type { BenchResult } from './main.js';
+import { median } from './_stats.js';
 
 type Impl = 'lvsd' | 'keepalived';
 interface Mode { key: string; version: 2 | 3; intervalMs: number; family: 'ipv4' | 'ipv6' }
@@ -22,7 +23,6 @@ const MODES: Mode[] = [
   { key: 'v3_ipv6_100ms', version: 3, intervalMs: 100, family: 'ipv6' },
 ];
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 function vipOf(m: Mode): string { return m.family === 'ipv4' ? '192.0.2.10/24' : '2001:db8::10/64'; }

@@ -1,0 +1,11 @@
+// Figures every benchmark reports the same way (the harness skips files starting with _).
+
+/** The median; for an even count, the mean of the two middle values. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Rounds to `digits` decimals. */
+export const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
