@@ -53,11 +53,15 @@ function tokenizeLine(raw: string, line: number, shown: string, out: Token[]): v
 // keepalived.conf(5) "Parameter substitution": `$NAME=VALUE` defines; `${NAME}`, or `$NAME` before a blank or the
 // end of the line, is replaced at use, recursively; undefined names stay as they are.
 const DEFINITION = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
-function substitute(raw: string, params: Map<string, string>): string {
+// A definition that uses itself twice ($A=${A}${A}) doubles the line every round: stop long before memory runs out.
+const MAX_SUBSTITUTED_LINE = 65_536;
+/** The line with parameters replaced, or undefined when it grows past MAX_SUBSTITUTED_LINE. */
+function substitute(raw: string, params: Map<string, string>): string | undefined {
   if (params.size === 0 || !raw.includes('$')) return raw;
   let out = raw;
   for (let round = 0; round < 32; round++) {
     const next = out.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=\s|$)/g, (m, braced: string | undefined, bare: string | undefined) => params.get((braced ?? bare)!) ?? m);
+    if (next.length > MAX_SUBSTITUTED_LINE) return undefined;
     if (next === out) return out;
     out = next;
   }
@@ -155,6 +159,7 @@ export function readKeepalived(file: string, onNote: (file: string, line: number
       const def = DEFINITION.exec(original);
       if (def) { params.set(def[1]!, def[2]!.trim()); return; }
       const raw = substitute(original, params);
+      if (raw === undefined) throw new ReadError(shown, line, `parameter substitution makes this line longer than ${MAX_SUBSTITUTED_LINE} characters (a definition that refers to itself?)`);
       // An include line is read whole: its file name may hold braces ({a,b}), which glob expands.
       const inc = /^\s*(include[rmwba]?)(?:\s+("[^"]*"|[^\s#!]+))?\s*(?:[#!].*)?$/.exec(raw);
       if (inc) {

@@ -180,6 +180,12 @@ test('reader: include globs are relative to the including file, sorted, nested; 
   assert.throws(() => readKeepalived(join(dir, 'loop.conf'), () => {}), (e: unknown) => e instanceof ReadError && /nested deeper than 16/.test(e.message));
 });
 
+test('reader: a parameter that refers to itself twice is refused at its use instead of doubling until memory runs out', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-import-'));
+  writeFileSync(join(dir, 'bomb.conf'), '$A=x${A}${A}\nglobal_defs {\n  router_id ${A}\n}\n');
+  assert.throws(() => readKeepalived(join(dir, 'bomb.conf'), () => {}), (e: unknown) => e instanceof ReadError && e.line === 3 && /longer than 65536 characters/.test(e.message));
+});
+
 // ---- commands ----
 
 test('splitCommand: shell word splitting with quotes, and refusal of anything that needs a shell', () => {
