@@ -167,20 +167,13 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
         break;
       }
       case 'track_interface': case 'track_script': {
-        const list: YMap[] = [];
+        const key = s.key === 'track_interface' ? 'interfaces' : 'scripts';
+        const prior = track.get(key);
+        const list: YValue[] = prior instanceof YList ? [...prior.items] : [];
         for (const c of s.children ?? []) {
-          let name = c.key;
-          const already = track.get(s.key === 'track_interface' ? 'interfaces' : 'scripts');
-          if (already instanceof YList && already.items.some((x) => x instanceof YMap && x.get('name') === (s.key === 'track_script' ? scriptNames.get(c.key) : c.key))
-            || list.some((x) => x.get('name') === (s.key === 'track_script' ? scriptNames.get(c.key) : c.key))) {
-            ctx.skip(c, where, `${s.key} ${c.key} is listed twice; the first is kept`);
-            continue;
-          }
-          if (s.key === 'track_script') {
-            const n = scriptNames.get(c.key);
-            if (n === undefined) { ctx.skip(c, where, `track_script '${c.key}' is not a converted vrrp_script`); continue; }
-            name = n;
-          }
+          const name = s.key === 'track_script' ? scriptNames.get(c.key) : c.key;
+          if (name === undefined) { ctx.skip(c, where, `track_script '${c.key}' is not a converted vrrp_script`); continue; }
+          if (list.some((x) => x instanceof YMap && x.get('name') === name)) { ctx.skip(c, where, `${s.key} ${c.key} is listed twice; the first is kept`); continue; }
           const item = new YMap().set('name', name);
           const wi = c.args.indexOf('weight');
           if (wi >= 0) {
@@ -190,9 +183,7 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
           } else if (c.args.length > 0) ctx.skip(c, where, `${s.key} ${c.key}: '${c.args.join(' ')}' has no lvsd equivalent (not supported)`);
           list.push(item);
         }
-        const key = s.key === 'track_interface' ? 'interfaces' : 'scripts';
-        const prior = track.get(key);
-        track.set(key, new YList([...(prior instanceof YList ? prior.items : []), ...list]));
+        track.set(key, new YList(list));
         break;
       }
       case 'notify_master': case 'notify_backup': case 'notify_fault': case 'notify_stop': case 'notify': {

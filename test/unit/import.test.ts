@@ -222,6 +222,58 @@ function convert(text: string) {
   return { ...r, config: v.config };
 }
 
+test('tracked interfaces and scripts: a repeat is skipped (also across blocks), an unconverted script is skipped, weights kept', () => {
+  const r = convert(`vrrp_script chk_a {
+  script "/usr/bin/true"
+}
+vrrp_script chk_b {
+  script "/usr/bin/true"
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  virtual_ipaddress {
+    192.0.2.10/24
+  }
+  track_interface {
+    eth1 weight 10
+    eth1
+    eth2
+  }
+  track_interface {
+    eth2 weight -5
+    eth3 reverse
+  }
+  track_script {
+    chk_a
+    chk_nope
+    chk_a weight 5
+    chk_nope
+  }
+  track_script {
+    chk_b weight 2 reverse
+    chk_a
+  }
+}
+`);
+  const skipped = r.notes.filter((n) => n.kind === 'skipped').map((n) => `${n.line}: ${n.message}`);
+  assert.deepEqual(skipped, [
+    '17: vrrp_instance VI_1: track_interface eth1 is listed twice; the first is kept',
+    '21: vrrp_instance VI_1: track_interface eth2 is listed twice; the first is kept',
+    "22: vrrp_instance VI_1: track_interface eth3: 'reverse' has no lvsd equivalent (not supported)",
+    "26: vrrp_instance VI_1: track_script 'chk_nope' is not a converted vrrp_script",
+    '27: vrrp_instance VI_1: track_script chk_a is listed twice; the first is kept',
+    "28: vrrp_instance VI_1: track_script 'chk_nope' is not a converted vrrp_script",
+    "31: vrrp_instance VI_1: track_script chk_b: 'reverse' has no lvsd equivalent (not supported)",
+    '32: vrrp_instance VI_1: track_script chk_a is listed twice; the first is kept',
+  ]);
+  const track = r.config.vrrp_instances[0]!.track;
+  assert.deepEqual(track.interfaces.map((i) => [i.name, i.weight]), [['eth1', 10], ['eth2', undefined], ['eth3', undefined]]);
+  assert.deepEqual(track.scripts.map((x) => [x.name, x.weight]), [['chk_a', undefined], ['chk_b', 2]]);
+});
+
 test('nearest valid forms: sub-second v2 adverts, long passwords, v3 with authentication, port-0 services, no protocol', () => {
   const r = convert(`vrrp_instance A {
   interface eth0
