@@ -36,8 +36,10 @@ test('usage errors exit 2 with a message and help on stderr', () => {
 });
 
 test('lvsd check on a valid file prints the summary; -q prints nothing; --config works like -c', () => {
-  assert.deepEqual([run('check', '-c', example).stdout, run('check', '-c', example).status], ['ok: 1 vrrp instance, 2 virtual services, 6 real servers\n', 0]);
-  assert.deepEqual([run('check', '-q', '-c', example).stdout, run('check', '-q', '-c', example).status], ['', 0]);
+  const r = run('check', '-c', example);
+  assert.deepEqual([r.stdout, r.status], ['ok: 1 vrrp instance, 2 virtual services, 6 real servers\n', 0]);
+  const q = run('check', '-q', '-c', example);
+  assert.deepEqual([q.stdout, q.status], ['', 0]);
   assert.equal(run('check', `--config=${example}`).status, 0);
 });
 
