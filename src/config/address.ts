@@ -3,6 +3,7 @@
 // Addresses come out canonical (IPv6 compressed, lower case) so duplicates can be compared as strings.
 import { isIPv4, isIPv6 } from 'node:net';
 import type { ParseResult } from './duration.js';
+import { addressBytes, formatAddress } from '../native/addresses.js';
 
 export type Family = 4 | 6;
 export interface IpAddress { readonly address: string; readonly family: Family }
@@ -22,7 +23,8 @@ export function parseIp(input: unknown): ParseResult<IpAddress> {
   if (isIPv4(s)) return { ok: true, value: { address: s, family: 4 } };
   if (s.includes('%')) return fail(`'${s}': zone indexes are not accepted; name the interface with its own key`);
   if (isIPv6(s)) {
-    const canonical = new URL(`http://[${s}]/`).hostname.slice(1, -1);
+    // The project's one canonical text (as the kernel's addresses are printed), so config and kernel agree.
+    const canonical = formatAddress(addressBytes(s));
     return { ok: true, value: { address: canonical, family: 6 } };
   }
   if (/^\[.*\]$/.test(s)) return fail(`'${s}': brackets are only for an IPv6 address followed by a port`);
