@@ -59,14 +59,41 @@ const logSection = obj({
   format: def(oneOf(['auto', 'json', 'text'], 'auto: text on a terminal, JSON lines to journald/pipes.'), 'auto'),
 }, 'Logging.');
 
+// keepalived: lvs_sync_daemon INTERFACE VRRP_INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR].
+// The followed instance's state picks the kernel sync daemon's role (MASTER -> IP_VS_STATE_MASTER).
+const lvsSyncDaemonSection = obj({
+  interface: ifname('Interface the sync messages are sent and received on (IPVS_DAEMON_ATTR_MCAST_IFN).'),
+  instance: refName('VRRP instance'),
+  sync_id: opt(int(0, 255, 'Sync ID (IPVS_DAEMON_ATTR_SYNC_ID); both directors must use the same. Default: the VRID of the followed instance, as keepalived.')),
+  maxlen: opt(int(1, 65507, 'Largest sync message payload in bytes (IPVS_DAEMON_ATTR_SYNC_MAXLEN); kernel default from the interface MTU.')),
+  port: opt(int(1, 65535, 'UDP port of the sync messages (IPVS_DAEMON_ATTR_MCAST_PORT); kernel default 8848.')),
+  ttl: opt(int(1, 255, 'Multicast TTL / hop limit (IPVS_DAEMON_ATTR_MCAST_TTL); kernel default 1.')),
+  group: opt(ipAddress('Multicast group (IPVS_DAEMON_ATTR_MCAST_GROUP / _GROUP6); kernel default 224.0.0.81.')),
+}, 'Run the kernel IPVS connection-sync daemon following a VRRP instance: as master while it is MASTER, as backup otherwise, so connections survive a failover (keepalived lvs_sync_daemon).', {
+  hints: { id: "write 'sync_id'", syncid: "write 'sync_id'", mcast_group: "write 'group'" },
+}).refine((d, report) => {
+  if (d.group !== undefined) {
+    const multicast = d.group.family === 4 ? /^(22[4-9]|23\d)\./.test(d.group.address) : /^ff/i.test(d.group.address);
+    if (!multicast) report('group', `${d.group.address} is not a multicast address`);
+  }
+});
+export type LvsSyncDaemonConfig = Infer<typeof lvsSyncDaemonSection>;
+
 const globalSection = obj({
   router_id: opt(str('Identifies this director in logs, notifications and metrics. Default: the host name.', { minLength: 1, maxLength: 64 })),
   metrics: def(metricsSection, metricsSection.defaults(), {}),
   control: def(controlSection, controlSection.defaults(), {}),
   log: def(logSection, logSection.defaults(), {}),
   script_user: def(str('User that scripts (track scripts, script checks, notify commands) run as unless they name their own.', { minLength: 1 }), 'nobody'),
+  state_file: def(str('Where lvsd remembers which IPVS services it created, so that after a restart it removes the ones dropped from this file and never touches services it did not create.', {
+    pattern: /^\//, patternHelp: 'must be an absolute path',
+  }), '/var/lib/lvsd/state.json'),
+  lvs_sync_daemon: opt(lvsSyncDaemonSection),
 }, 'Settings of this director as a whole.', {
-  hints: { script_security: 'lvsd always refuses scripts writable by non-root users; there is nothing to enable' },
+  hints: {
+    script_security: 'lvsd always refuses scripts writable by non-root users; there is nothing to enable',
+    lvs_sync_daemon_interface: "write 'lvs_sync_daemon: {interface: ..., instance: ...}'",
+  },
 });
 
 // ---- VRRP ----
@@ -434,6 +461,13 @@ export const lvsdConfigSchema = obj({
     global_defs: "write 'global'", vrrp_instance: "write 'vrrp_instances' (a list)", virtual_server: "write 'virtual_services' (a list)",
     vrrp_script: "write 'track_scripts' (a list)", vrrp_sync_group: "write 'vrrp_sync_groups' (a list)",
   },
+}).refine((c, report) => {
+  // A cross-reference, but it is the only one from global; kept beside the key it checks.
+  const sd = c.global.lvs_sync_daemon;
+  if (sd && !c.vrrp_instances.some((v) => v.name === sd.instance)) {
+    const names = c.vrrp_instances.map((v) => `'${v.name}'`);
+    report('global.lvs_sync_daemon.instance', `unknown VRRP instance '${sd.instance}'; ${names.length ? `defined: ${names.join(', ')}` : 'none is defined'} (the sync daemon follows that instance's state)`);
+  }
 });
 
 export type LvsdConfig = Infer<typeof lvsdConfigSchema>;
