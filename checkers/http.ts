@@ -1,14 +1,17 @@
 // HTTP_GET / SSL_GET with undici: one GET per probe on a fresh connection (closed after the answer, as
 // keepalived does), judged on status, then digest / body regex. One deadline covers connect, headers
-// and the whole body, so a server that trickles its body fails.
+// and the whole body, so a server that trickles its body fails. With a source, fwmark or bind_interface
+// the connection is made by the addon (see tcp.ts connectRouted) and handed to undici as a net.Socket.
 import { readFileSync } from 'node:fs';
-import { Client } from 'undici';
+import { Socket } from 'node:net';
+import { buildConnector, Client } from 'undici';
+import type { TcpConnect } from '../src/native/connect.js';
 import { judgeBody, statusExpected } from './http-match.js';
-import { expire } from './tcp.js';
+import { connectRouted, expire, routed, type ProbeRoute } from './tcp.js';
 import { describeSocketError, down, endpointText, timedOut, up, type CheckOutcome, type CheckTarget } from './outcome.js';
 import type { StatusRange } from '../src/config/model.js';
 
-export interface HttpProbeOptions {
+export interface HttpProbeOptions extends ProbeRoute {
   timeout: number;
   path: string;
   host?: string | undefined;
@@ -16,7 +19,6 @@ export interface HttpProbeOptions {
   digest?: string | undefined;
   bodyRegex?: RegExp | undefined;
   maxBodyBytes: number;
-  sourceAddress?: string | undefined;
   tls?: { sni?: string | undefined; verify: boolean; ca?: string | Buffer | undefined } | undefined;
 }
 
@@ -32,16 +34,17 @@ export async function probeHttp(t: CheckTarget, o: HttpProbeOptions): Promise<Ch
   const origin = `${scheme}://${hostPart(t)}:${t.port}`;
   const hostHeader = o.host ?? endpointText(t);
   const servername = o.tls ? (o.tls.sni ?? o.host?.replace(/:\d+$/, '')) : undefined;
+  const tlsOptions = o.tls
+    ? { rejectUnauthorized: o.tls.verify, ...(o.tls.ca ? { ca: o.tls.ca } : {}), ...(servername && !/^[\d.:]+$/.test(servername) ? { servername } : {}) }
+    : {};
+  const routedConn: { conn?: TcpConnect } = {};
   const client = new Client(origin, {
     // The deadline below governs; undici's own timers are only a backstop (they would race it after a stall).
     connectTimeout: o.timeout * 2 + 1000,
     headersTimeout: o.timeout * 2 + 1000,
     bodyTimeout: o.timeout * 2 + 1000,
     pipelining: 0,
-    ...(o.sourceAddress ? { localAddress: o.sourceAddress } : {}),
-    connect: o.tls
-      ? { rejectUnauthorized: o.tls.verify, ...(o.tls.ca ? { ca: o.tls.ca } : {}), ...(servername && !/^[\d.:]+$/.test(servername) ? { servername } : {}) }
-      : {},
+    connect: routed(o) ? routedConnector(t, o, tlsOptions, routedConn) : tlsOptions,
   });
   const abort = new AbortController();
   let deadlinePassed = false;
@@ -75,6 +78,35 @@ export async function probeHttp(t: CheckTarget, o: HttpProbeOptions): Promise<Ch
     return down(describeSocketError(e));
   } finally {
     clearTimeout(timer);
+    routedConn.conn?.close(); // a connect still in progress when the deadline passed (after detach: a no-op)
     client.destroy().catch(() => {});
   }
+}
+
+/** undici's connect hook for routed probes: the addon connects, Node wraps the fd, undici's own
+ *  connector adds TLS on top (its httpSocket path), so HTTPS behaves as on the plain path. */
+function routedConnector(t: CheckTarget, o: ProbeRoute, tlsOptions: object, made: { conn?: TcpConnect }): buildConnector.connector {
+  const tls = buildConnector(tlsOptions);
+  return (opts, callback) => {
+    try {
+      const c = connectRouted(t, o, (err) => {
+        if (err) return callback(err, null);
+        let socket: Socket;
+        try {
+          // A fixed source port must not be left in TIME_WAIT, or the next probe's connect fails
+          // (EADDRNOTAVAIL): this connection ends with RST however undici closes it.
+          if (o.sourcePort !== undefined) c.resetOnClose();
+          socket = new Socket({ fd: c.detach(), readable: true, writable: true });
+        } catch (e) {
+          c.close();
+          return callback(e as Error, null);
+        }
+        if (opts.protocol === 'https:') tls({ ...opts, httpSocket: socket }, callback);
+        else callback(null, socket);
+      });
+      made.conn = c;
+    } catch (e) {
+      callback(e as Error, null);
+    }
+  };
 }

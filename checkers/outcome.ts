@@ -46,6 +46,8 @@ export function describeSocketError(e: unknown): string {
     case 'ETIMEDOUT': return 'connect timed out';
     case 'EADDRNOTAVAIL': return 'source address not available';
     case 'EADDRINUSE': return 'source address in use';
+    case 'ENODEV': return 'no such interface';
+    case 'EPERM': return `not permitted (${err?.syscall ?? 'socket'})`;
     case 'EPIPE': return 'connection closed';
     case 'UND_ERR_SOCKET': return 'connection closed by the server';
     case 'ERR_TLS_CERT_ALTNAME_INVALID': return 'certificate name mismatch';

@@ -1,18 +1,41 @@
 // TCP_CHECK: up when a connection to the target completes within the timeout. The connection is closed
 // at once; nothing is sent.
 //
-// Two paths, same semantics. Without a source address/port the probe uses libuv's TCP handle directly
+// Two paths, same semantics. Without a source address/port, fwmark or interface the probe uses libuv's TCP
+// handle directly
 // (socket, non-blocking connect, close): no stream object per probe, which cut user CPU per check about
 // 5x on this machine (20,000 local connects: 2.6 vs 15 ms user per 1,000) and is what lets one process run
 // 4,000 checks/s. That handle comes from Node's internal binding (process.binding('tcp_wrap'), stable
 // through Node 20-22 but undocumented), so it is probed once at load and net.connect is the fallback.
+// With a source, fwmark or bind_interface the socket comes from the addon (src/native/connect.ts), which
+// sets SO_MARK / SO_BINDTODEVICE and binds before the SYN leaves.
 import { connect } from 'node:net';
+import { TcpConnect } from '../src/native/connect.js';
 import { describeSocketError, down, timedOut, up, type CheckOutcome, type CheckTarget } from './outcome.js';
 
-export interface TcpProbeOptions {
-  timeout: number;
+/** How probes leave this host: source address[:port], SO_MARK, SO_BINDTODEVICE (TCP and HTTP alike). */
+export interface ProbeRoute {
   sourceAddress?: string | undefined;
   sourcePort?: number | undefined;
+  fwmark?: number | undefined;
+  bindInterface?: string | undefined;
+}
+
+export interface TcpProbeOptions extends ProbeRoute {
+  timeout: number;
+}
+
+/** Whether a probe needs the addon's socket (Node's own sockets cannot mark, bind to a device, or pick a port). */
+export function routed(o: ProbeRoute): boolean {
+  return o.sourceAddress !== undefined || o.sourcePort !== undefined || o.fwmark !== undefined || o.bindInterface !== undefined;
+}
+
+/** Starts an addon connect for a probe target with the route's options (throws errno errors at once). */
+export function connectRouted(t: CheckTarget, o: ProbeRoute, done: (err: Error | null) => void): TcpConnect {
+  const source = o.sourceAddress !== undefined || o.sourcePort !== undefined
+    ? { address: o.sourceAddress ?? (t.family === 6 ? '::' : '0.0.0.0'), port: o.sourcePort }
+    : undefined;
+  return TcpConnect.start(t, { source, fwmark: o.fwmark, bindInterface: o.bindInterface }, done);
 }
 
 interface TcpHandle { connect(req: object, address: string, port: number): number; connect6(req: object, address: string, port: number): number; close(): void }
@@ -43,8 +66,31 @@ export const fastTcpAvailable = tcpWrap !== undefined;
 export function expire(fire: () => void): void { setImmediate(fire); }
 
 export function probeTcp(t: CheckTarget, o: TcpProbeOptions): Promise<CheckOutcome> {
-  if (tcpWrap && !o.sourceAddress && !o.sourcePort) return probeTcpHandle(tcpWrap, t, o.timeout);
-  return probeTcpNet(t, o);
+  if (routed(o)) return probeTcpRouted(t, o);
+  if (tcpWrap) return probeTcpHandle(tcpWrap, t, o.timeout);
+  return probeTcpNet(t, o.timeout);
+}
+
+function probeTcpRouted(t: CheckTarget, o: TcpProbeOptions): Promise<CheckOutcome> {
+  return new Promise((resolve) => {
+    let done = false;
+    let conn: TcpConnect | undefined;
+    const finish = (r: CheckOutcome) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      // With a fixed source port, a FIN close would leave the 4-tuple in TIME_WAIT and the next probe's
+      // SYN could be refused by it; RST frees it at once.
+      conn?.close({ reset: o.sourcePort !== undefined });
+      resolve(r);
+    };
+    const timer = setTimeout(() => expire(() => finish(timedOut(o.timeout))), o.timeout);
+    try {
+      conn = connectRouted(t, o, (err) => finish(err ? down(describeSocketError(err)) : up()));
+    } catch (e) {
+      finish(down(describeSocketError(e)));
+    }
+  });
 }
 
 function probeTcpHandle(b: TcpWrapBinding, t: CheckTarget, timeout: number): Promise<CheckOutcome> {
@@ -67,14 +113,10 @@ function probeTcpHandle(b: TcpWrapBinding, t: CheckTarget, timeout: number): Pro
   });
 }
 
-function probeTcpNet(t: CheckTarget, o: TcpProbeOptions): Promise<CheckOutcome> {
+function probeTcpNet(t: CheckTarget, timeout: number): Promise<CheckOutcome> {
   return new Promise((resolve) => {
     let done = false;
-    const sock = connect({
-      host: t.address, port: t.port, family: t.family,
-      ...(o.sourceAddress ? { localAddress: o.sourceAddress } : {}),
-      ...(o.sourcePort ? { localPort: o.sourcePort } : {}),
-    });
+    const sock = connect({ host: t.address, port: t.port, family: t.family });
     const finish = (r: CheckOutcome) => {
       if (done) return;
       done = true;
@@ -82,7 +124,7 @@ function probeTcpNet(t: CheckTarget, o: TcpProbeOptions): Promise<CheckOutcome> 
       sock.destroy();
       resolve(r);
     };
-    const timer = setTimeout(() => expire(() => finish(timedOut(o.timeout))), o.timeout);
+    const timer = setTimeout(() => expire(() => finish(timedOut(timeout))), timeout);
     sock.once('connect', () => finish(up()));
     sock.once('error', (e) => finish(down(describeSocketError(e))));
   });

@@ -16,6 +16,7 @@
 //   socket.onReadable(cb(status), { keepAlive? }) / stopPolling() / close()
 //                             status < 0: libuv saw a socket error (read it with recv); polling continues
 //   ifNameToIndex(name)       host namespace only; inside a namespace use Rtnetlink.getLink(name)
+//   TcpConnect (connect.ts)   TCP connect with SO_MARK / SO_BINDTODEVICE / source address and port
 // Errors are the addon's: Error with code ('ENOBUFS'), errno (positive) and syscall.
 import { createRequire } from 'node:module';
 import { addressBytes, formatAddress } from './addresses.js';
@@ -26,14 +27,15 @@ interface ControlIn { level: number; type: number; data: Buffer }
 interface RawRecv { data: Buffer; length: number; flags: number; from: Buffer; control: ControlIn[] }
 interface Addon {
   socket(domain: number, type: number, protocol: number, netnsPath?: string | null): number;
-  close(fd: number): void;
+  close(fd: number, reset?: boolean): void;
+  tcpConnect(to: Buffer, source: Buffer | null, mark: number, device: string | null, netnsPath?: string | null): number;
   setsockopt(fd: number, level: number, name: number, value: number | Buffer): void;
   getsockopt(fd: number, level: number, name: number): number;
   bind(fd: number, sockaddr: Buffer): void;
   getsockname(fd: number): Buffer;
   sendmsg(fd: number, buffers: Buffer[], to: Buffer | null, control: ControlIn[] | null, flags: number): number | null;
   recvmsg(fd: number, size: number, flags: number): RawRecv | null;
-  poll(fd: number, cb: (status: number) => void, keepAlive?: boolean): object;
+  poll(fd: number, cb: (status: number) => void, keepAlive?: boolean, events?: number): object;
   pollStop(handle: object): void;
   ifNameToIndex(name: string): number;
 }

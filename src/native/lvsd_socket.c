@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <node_api.h>
 #include <sched.h>
 #include <stdio.h>
@@ -84,8 +85,43 @@ static bool is_nullish(napi_env env, napi_value v) {
   return t == napi_null || t == napi_undefined;
 }
 
+/* Creates a socket inside the network namespace at `path` (setns there and back on this thread); the
+ * socket stays bound to that namespace for its lifetime. Returns the fd, or -1 with *err and *syscall. */
+static int socket_in_netns(const char *path, int domain, int type, int protocol, int *err, const char **syscall) {
+  int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (home < 0) {
+    *err = errno, *syscall = "open";
+    return -1;
+  }
+  int target = open(path, O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    *err = errno, *syscall = "open";
+    close(home);
+    return -1;
+  }
+  if (setns(target, CLONE_NEWNET) < 0) {
+    *err = errno, *syscall = "setns";
+    close(home);
+    close(target);
+    return -1;
+  }
+  int fd = socket(domain, type, protocol);
+  int socket_err = errno;
+  int back = setns(home, CLONE_NEWNET);
+  int back_err = errno;
+  close(home);
+  close(target);
+  if (back < 0) {
+    if (fd >= 0) close(fd);
+    *err = back_err, *syscall = "setns";
+    return -1;
+  }
+  if (fd < 0) *err = socket_err, *syscall = "socket";
+  return fd;
+}
+
 /* socket(domain, type, protocol[, netnsPath]) -> fd. With netnsPath, the socket is created inside that
- * network namespace (setns there and back on this thread); it stays bound to it for its lifetime. */
+ * network namespace and stays bound to it for its lifetime. */
 static napi_value js_socket(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -102,40 +138,89 @@ static napi_value js_socket(napi_env env, napi_callback_info info) {
     return int_value(env, fd);
   }
   NAPI_CALL(env, napi_get_value_string_utf8(env, argv[3], path, sizeof path, NULL));
-  int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (home < 0) return throw_errno(env, errno, "open");
-  int target = open(path, O_RDONLY | O_CLOEXEC);
-  if (target < 0) {
-    int err = errno;
-    close(home);
-    return throw_errno(env, err, "open");
-  }
-  if (setns(target, CLONE_NEWNET) < 0) {
-    int err = errno;
-    close(home);
-    close(target);
-    return throw_errno(env, err, "setns");
-  }
-  int fd = socket(domain, type, protocol);
-  int socket_err = errno;
-  int back = setns(home, CLONE_NEWNET);
-  int back_err = errno;
-  close(home);
-  close(target);
-  if (back < 0) {
-    if (fd >= 0) close(fd);
-    return throw_errno(env, back_err, "setns");
-  }
-  if (fd < 0) return throw_errno(env, socket_err, "socket");
+  int err = 0;
+  const char *syscall = "socket";
+  int fd = socket_in_netns(path, domain, type, protocol, &err, &syscall);
+  if (fd < 0) return throw_errno(env, err, syscall);
   return int_value(env, fd);
 }
 
+/* tcpConnect(destination, source|null, mark, device|null[, netnsPath]) -> fd: a non-blocking TCP connect
+ * with what Node's sockets cannot set before connecting: SO_MARK (policy routing sees the mark on the SYN),
+ * SO_BINDTODEVICE, and a source address and port. Returns once the SYN is sent (EINPROGRESS) or the
+ * connection is up; the caller waits for writability (poll with events 2) and reads SO_ERROR. Every
+ * failure closes the socket and throws with the failing syscall's name. */
+static napi_value js_tcp_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  void *dst, *src = NULL;
+  size_t dst_len, src_len = 0;
+  uint32_t mark = 0;
+  char device[IF_NAMESIZE + 1] = "", path[4096];
+  size_t device_len = 0;
+  int err = 0, fd;
+  const char *syscall = "socket";
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) return throw_errno(env, EINVAL, "tcpConnect");
+  if (!get_bytes(env, argv[0], &dst, &dst_len)) return NULL;
+  if (dst_len < sizeof(struct sockaddr_in)) return throw_errno(env, EINVAL, "connect");
+  if (!is_nullish(env, argv[1]) && !get_bytes(env, argv[1], &src, &src_len)) return NULL;
+  NAPI_CALL(env, napi_get_value_uint32(env, argv[2], &mark));
+  if (!is_nullish(env, argv[3])) {
+    NAPI_CALL(env, napi_get_value_string_utf8(env, argv[3], device, sizeof device, &device_len));
+    if (device_len >= IF_NAMESIZE) return throw_errno(env, ENODEV, "setsockopt"); /* too long to name a link */
+  }
+  int domain = ((struct sockaddr *)dst)->sa_family;
+  int type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
+  if (argc > 4 && !is_nullish(env, argv[4])) {
+    NAPI_CALL(env, napi_get_value_string_utf8(env, argv[4], path, sizeof path, NULL));
+    fd = socket_in_netns(path, domain, type, 0, &err, &syscall);
+  } else {
+    fd = socket(domain, type, 0);
+    if (fd < 0) err = errno;
+  }
+  if (fd < 0) return throw_errno(env, err, syscall);
+  syscall = "setsockopt";
+  int one = 1;
+  if (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) goto fail;
+  if (device_len > 0 && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, (socklen_t)device_len + 1) < 0) goto fail;
+  if (src != NULL) {
+    /* sin_port and sin6_port sit at the same offset. Without a port, let connect() pick one
+     * (IP_BIND_ADDRESS_NO_PORT) so the 4-tuple, not the bare port, has to be unique; with a port,
+     * SO_REUSEADDR lets the next probe bind it while the previous connection is in TIME_WAIT. */
+    in_port_t port = ((struct sockaddr_in *)src)->sin_port;
+    if (port == 0 && setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) < 0) goto fail;
+    if (port != 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) goto fail;
+    syscall = "bind";
+    if (bind(fd, (struct sockaddr *)src, (socklen_t)src_len) < 0) goto fail;
+  }
+  syscall = "connect";
+  if (connect(fd, (struct sockaddr *)dst, (socklen_t)dst_len) < 0 && errno != EINPROGRESS) goto fail;
+  return int_value(env, fd);
+fail:
+  err = errno;
+  close(fd);
+  return throw_errno(env, err, syscall);
+}
+
+/* close(fd[, reset]): with reset true, a TCP socket closes with RST (SO_LINGER 0): no FIN exchange and
+ * no TIME_WAIT on either side. */
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   int32_t fd;
+  bool reset = false;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   NAPI_CALL(env, napi_get_value_int32(env, argv[0], &fd));
+  if (argc > 1 && !is_nullish(env, argv[1])) NAPI_CALL(env, napi_get_value_bool(env, argv[1], &reset));
+  if (reset) {
+    struct linger abort_on_close = {.l_onoff = 1, .l_linger = 0};
+    if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close) < 0) {
+      int err = errno;
+      close(fd);
+      return throw_errno(env, err, "setsockopt");
+    }
+  }
   if (close(fd) < 0 && errno != EINTR) return throw_errno(env, errno, "close");
   return NULL;
 }
@@ -342,6 +427,7 @@ typedef struct {
   napi_env env;
   napi_ref callback;
   napi_async_context context;
+  int events; /* UV_READABLE and/or UV_WRITABLE */
 } poller_t;
 
 static void on_poll(uv_poll_t *handle, int status, int events) {
@@ -352,7 +438,7 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   napi_value cb, recv, arg, result;
   /* libuv stopped this handle if it reported an error (status < 0): poll again so a socket whose
    * error was consumed by the next recv keeps delivering. */
-  if (status < 0) uv_poll_start(&p->handle, UV_READABLE, on_poll);
+  if (status < 0) uv_poll_start(&p->handle, p->events, on_poll);
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_get_reference_value(env, p->callback, &cb);
   napi_get_global(env, &recv); /* napi_make_callback wants an object as `this` */
@@ -363,18 +449,22 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
 
 static void on_poll_closed(uv_handle_t *handle) { free(handle->data); }
 
-/* poll(fd, callback[, keepAlive]) -> handle: callback(status) whenever fd is readable (status 0) or
+/* poll(fd, callback[, keepAlive[, events]]) -> handle: callback(status) whenever fd is readable (status 0) or
  * after a socket error (status < 0, a libuv error code); the caller then reads with recvmsg. With
- * keepAlive false the handle does not keep the event loop alive (like an unref'd Node socket). */
+ * keepAlive false the handle does not keep the event loop alive (like an unref'd Node socket). events:
+ * 1 readable (default), 2 writable (a connect finished), 3 both. */
 static napi_value js_poll(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], name, ext;
-  int32_t fd;
+  size_t argc = 4;
+  napi_value argv[4], name, ext;
+  int32_t fd, events = UV_READABLE;
   bool keep_alive = true;
   uv_loop_t *loop;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   NAPI_CALL(env, napi_get_value_int32(env, argv[0], &fd));
   if (argc > 2 && !is_nullish(env, argv[2])) NAPI_CALL(env, napi_get_value_bool(env, argv[2], &keep_alive));
+  if (argc > 3 && !is_nullish(env, argv[3])) NAPI_CALL(env, napi_get_value_int32(env, argv[3], &events));
+  events &= UV_READABLE | UV_WRITABLE;
+  if (events == 0) return throw_errno(env, EINVAL, "poll");
   NAPI_CALL(env, napi_get_uv_event_loop(env, &loop));
   poller_t *p = calloc(1, sizeof *p);
   if (p == NULL) return throw_errno(env, ENOMEM, "poll");
@@ -384,11 +474,12 @@ static napi_value js_poll(napi_env env, napi_callback_info info) {
     return throw_errno(env, -rc, "uv_poll_init");
   }
   p->env = env;
+  p->events = events;
   p->handle.data = p;
   napi_create_reference(env, argv[1], 1, &p->callback);
   napi_create_string_utf8(env, "lvsd:socket", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, NULL, name, &p->context);
-  rc = uv_poll_start(&p->handle, UV_READABLE, on_poll);
+  rc = uv_poll_start(&p->handle, events, on_poll);
   if (rc < 0) {
     napi_delete_reference(env, p->callback);
     napi_async_destroy(env, p->context);
@@ -432,6 +523,7 @@ static napi_value js_if_nametoindex(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"socket", NULL, js_socket, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"tcpConnect", NULL, js_tcp_connect, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setsockopt", NULL, js_setsockopt, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getsockopt", NULL, js_getsockopt, NULL, NULL, NULL, napi_enumerable, NULL},
