@@ -70,6 +70,12 @@ export class CheckInstance {
   running = false;
   probes = 0;
   lastOutcome: CheckOutcome | undefined;
+  /** Wall-clock ms of the last verdict change (0 = none since it was created). */
+  changedAt = 0;
+  /** Set when its last listener left: a probe still in flight reports to no one and is not rescheduled. */
+  released = false;
+  /** Called once after the first probe finishes, whether or not it changed the verdict (see whenKnown). */
+  readonly onKnown: (() => void)[] = [];
 
   constructor(readonly key: string, readonly check: CheckDefinition, readonly target: CheckTarget, readonly alpha: boolean,
     readonly probe: () => Promise<CheckOutcome>) {
@@ -108,6 +114,29 @@ export class CheckRunner {
     return inst;
   }
 
+  /**
+   * Drops one listener; the last one leaving stops the probe and forgets the instance (a reload
+   * acquires the new checks before releasing the old, so a check both configs share keeps running).
+   */
+  release(inst: CheckInstance, listener: VerdictListener): void {
+    inst.listeners.delete(listener);
+    if (inst.listeners.size || this.instances.get(inst.key) !== inst) return;
+    clearTimeout(inst.timer);
+    inst.timer = undefined;
+    inst.released = true;
+    inst.onKnown.length = 0;
+    this.instances.delete(inst.key);
+  }
+
+  /**
+   * Runs cb once the instance has its first result (now, if it has one). A first result that agrees
+   * with the starting state is no transition, so listeners hear nothing; a balancer holding a
+   * verdict over a reload until the new check has spoken needs to know anyway.
+   */
+  whenKnown(inst: CheckInstance, cb: () => void): void {
+    if (inst.known) cb(); else inst.onKnown.push(cb);
+  }
+
   start(): void {
     if (this.started) return;
     this.started = true;
@@ -137,7 +166,7 @@ export class CheckRunner {
       outcome = { ok: false, reason: `probe error: ${(e as Error).message}` };
     }
     inst.running = false;
-    if (this.stopped) return;
+    if (this.stopped || inst.released) return;
     const ms = performance.now() - t0;
     inst.probes++;
     inst.lastOutcome = outcome;
@@ -145,8 +174,10 @@ export class CheckRunner {
     const r = step(inst.check, inst.state, outcome);
     inst.state = r.state;
     inst.known = true;
+    if (r.changes.some((c) => c.kind !== 'weight')) inst.changedAt = Date.now();
     if (!outcome.ok && inst.state.up) this.log('debug', `${inst.describe()} failed (${outcome.reason}), ${inst.state.failures}/${inst.check.retries}, retry in ${formatMs(r.nextDelayMs)}`);
     for (const change of r.changes) for (const l of inst.listeners) l(inst, change);
+    for (const cb of inst.onKnown.splice(0)) cb();
     this.schedule(inst, r.nextDelayMs);
   }
 

@@ -22,6 +22,19 @@ export interface EngineOptions {
   runNotify?: (argv: string[]) => void;
 }
 
+/** What a reload did, per instance, in words for the log. */
+export interface EngineReloadSummary {
+  unchanged: string[];
+  added: string[];
+  removed: string[];
+  /** Changed and applied in place: the instance kept its state machine, timers and VIPs. */
+  updated: string[];
+  /** Changed in a field that needs a fresh instance (vrid, interface, version, ...): stopped and started again. */
+  restarted: string[];
+  /** One line per change, e.g. "vi_1: priority 100 -> 150 (in place)". */
+  changes: string[];
+}
+
 /** Effective priority from the base and the tracked objects (keepalived's rules), pure. */
 export function effectivePriority(base: number, items: { weight: number | undefined; up: boolean | null }[]): { priority: number; fault: boolean } {
   if (base === 255) return { priority: 255, fault: items.some((i) => !i.weight && i.up === false) };
@@ -188,6 +201,12 @@ export class VrrpEngine {
   }
 
   instanceConfig(name: string): VrrpInstanceConfig | undefined { return this.instances.get(name)?.config; }
+
+  /** Applies a new (valid) config as a diff; see EngineReloadSummary. Not implemented yet: rejects. */
+  async reload(next: LvsdConfig): Promise<EngineReloadSummary> {
+    void next;
+    throw new Error('vrrp reload: not implemented yet');
+  }
 
   async stop(): Promise<void> {
     this.stopping = true;

@@ -3,16 +3,21 @@
 // Changes in the same event-loop turn are coalesced into one batch (setImmediate), and one apply runs
 // at a time; what changes meanwhile goes into the next batch.
 //
+// Reload (reload()) is a diff: a check both configs define keeps its instance (verdict, counters,
+// timer); a real server both define keeps its verdict, reason and admin drain; the new desired table
+// goes to the reconciler, which writes only what differs (a weight change is one IPVS_CMD_SET_DEST).
+//
 //   const b = new Balancer(config, { sync: new IpvsTableSync(await IpvsClient.open()), log });
 //   b.on('verdict', (e: VerdictEvent) => ...); b.on('quorum', (e: QuorumEvent) => ...);
-//   await b.start(); ... await b.stop();
+//   await b.start(); ... await b.reload(nextConfig); b.setDrained('web', '10.0.1.11:80', true); ... await b.stop();
 import { EventEmitter } from 'node:events';
+import { isDeepStrictEqual } from 'node:util';
 import type { ApplyReport } from '../../ipvs/sync.js';
 import type { IndexedTable } from '../../ipvs/reconcile.js';
 import { destinationKey, type IpvsDestination } from '../../ipvs/destination.js';
 import { serviceKey } from '../../ipvs/service.js';
 import type { CheckConfig, CheckRef, LvsdConfig, VirtualServiceConfig } from '../config/model.js';
-import { CheckRunner, checkTarget, type CheckDefinition, type CheckInstance, type Log } from '../../checkers/runner.js';
+import { CheckRunner, checkTarget, type CheckDefinition, type CheckInstance, type Log, type VerdictListener } from '../../checkers/runner.js';
 import { endpointText, reasonStem } from '../../checkers/outcome.js';
 import { lookupUser, runNotify, type UserIds } from '../scripts/run.js';
 import { decideService, effectiveWeight, quorumPolicy, type ServerVerdict } from './desired.js';
@@ -43,12 +48,74 @@ export interface BalancerOptions {
   cleanupOnStop?: boolean;
 }
 
+/** One real server as the status API and metrics show it. */
+export interface ServerState {
+  service: string;
+  /** address:port, as ipvsadm prints it ([v6]:port for IPv6). */
+  server: string;
+  /** The checks' verdict (admin drain does not change it). */
+  up: boolean;
+  /** Weight in the IPVS table now: 0 while drained; the script's weight when it reported one. */
+  weight: number;
+  configuredWeight: number;
+  drained: boolean;
+  /** Why it is up or down, in words ("connection refused", "check passed", "no checks"). */
+  reason: string;
+  /** Check types in order (e.g. ['http', 'tcp']). */
+  checks: string[];
+  /** Wall-clock ms of the last verdict change; 0 = unchanged since lvsd loaded it. */
+  changedAt: number;
+}
+
+/** One shared check instance (a check definition probing one target), for metrics and status. */
+export interface CheckState {
+  key: string;
+  type: string;
+  name: string | undefined;
+  target: string;
+  up: boolean;
+  known: boolean;
+  reason: string;
+  probes: number;
+  /** Real servers listening to it. */
+  subscribers: number;
+  changedAt: number;
+}
+
+/** What a reload changed, in words for the log, and the IPVS writes it cost. */
+export interface BalancerReloadSummary {
+  servicesAdded: string[];
+  servicesRemoved: string[];
+  servicesChanged: string[];
+  serversAdded: string[];
+  serversRemoved: string[];
+  serversChanged: string[];
+  checksStarted: number;
+  checksStopped: number;
+  checksKept: number;
+  report: ApplyReport;
+  /** One line per change ("service web: real server 10.0.1.11:80 added"), empty when nothing changed. */
+  changes: string[];
+}
+
+interface CheckLink { inst: CheckInstance; listener: VerdictListener }
+
 interface ServerSlot {
-  vsIndex: number;
+  service: ServiceSlot;
   rsIndex: number;
   name: string;
-  checks: CheckInstance[];
+  checks: CheckLink[];
   verdict: ServerVerdict;
+  reason: string;
+  changedAt: number;
+  drained: boolean;
+  /**
+   * The verdict a server had before a reload gave it a check with no result yet: that check counts as
+   * this until it has probed, so a reload neither puts a failed server back nor takes a good one out.
+   */
+  carried: ServerVerdict | undefined;
+  /** Left the config in a reload: late callbacks of its checks are ignored. */
+  gone: boolean;
 }
 
 interface ServiceSlot {
@@ -60,47 +127,73 @@ interface ServiceSlot {
 
 export class Balancer extends EventEmitter {
   readonly runner: CheckRunner;
-  private readonly services: ServiceSlot[] = [];
+  private services: ServiceSlot[] = [];
+  private cfg: LvsdConfig;
   private readonly desired: IndexedTable = new Map();
-  private readonly dirty = new Set<number>();
+  private readonly dirty = new Set<ServiceSlot>();
   private flushScheduled = false;
   private applying: Promise<void> | undefined;
+  private reloading: Promise<unknown> = Promise.resolve();
   private stopped = false;
   private readonly log: Log;
-  /** global.script_user, resolved once (as the VRRP engine does): notify commands run as this user. */
-  private readonly notifyUser: UserIds | null;
+  /** global.script_user, resolved once per config (as the VRRP engine does): notify commands run as this user. */
+  private notifyUser: UserIds | null;
   /** Verdict and quorum changes by reason, for the metrics layer. */
   readonly transitions = new Map<string, number>();
 
-  constructor(readonly config: LvsdConfig, private readonly opts: BalancerOptions) {
+  constructor(config: LvsdConfig, private readonly opts: BalancerOptions) {
     super();
+    this.cfg = config;
     this.log = opts.log ?? (() => {});
     this.notifyUser = lookupUser(config.global.script_user);
     this.runner = opts.runner ?? new CheckRunner({ scriptUser: config.global.script_user, log: this.log });
+    this.services = this.build(config, new Map());
+  }
+
+  /** The config in force (the last one reload() accepted). */
+  get config(): LvsdConfig { return this.cfg; }
+
+  /**
+   * Service slots for a config, subscribing each real server to its checks. A server that `previous`
+   * has (same service key, same address:port) keeps its verdict, reason, drain and quorum state.
+   */
+  private build(config: LvsdConfig, previous: Map<string, ServiceSlot>): ServiceSlot[] {
     const named = new Map(config.checks.map((c) => [c.name, c] as const));
     const resolve = (ref: CheckRef): CheckDefinition | undefined => (typeof ref === 'string' ? named.get(ref) : ref);
-    config.virtual_services.forEach((vs, vsIndex) => {
-      const slot: ServiceSlot = { vs, key: serviceKey(decideService(vs, [], undefined).entry.service), servers: [], quorum: undefined };
-      this.services.push(slot);
+    return config.virtual_services.map((vs) => {
+      const key = serviceKey(decideService(vs, [], undefined).entry.service);
+      const old = previous.get(key);
+      const slot: ServiceSlot = { vs, key, servers: [], quorum: old?.quorum };
       vs.real_servers.forEach((rs, rsIndex) => {
         const port = realServerPort(vs, rs);
-        const server: ServerSlot = { vsIndex, rsIndex, name: endpointText({ address: rs.address.address, family: rs.address.family, port }), checks: [], verdict: { up: true } };
-        const refs = rs.checks ?? vs.checks;
-        for (const ref of refs) {
+        const name = endpointText({ address: rs.address.address, family: rs.address.family, port });
+        const was = old?.servers.find((x) => x.name === name);
+        const server: ServerSlot = {
+          service: slot, rsIndex, name, checks: [], verdict: { up: true }, reason: '', changedAt: was?.changedAt ?? 0,
+          drained: was?.drained ?? false, carried: undefined, gone: false,
+        };
+        for (const ref of rs.checks ?? vs.checks) {
           const check = resolve(ref);
           if (!check) { this.log('error', `${vs.name}: unknown check ${String(ref)} (skipped)`); continue; }
           const target = checkTarget(check, { address: rs.address.address, family: rs.address.family, port });
-          server.checks.push(this.runner.acquire(check as CheckConfig, target, vs.alpha, (inst) => this.onCheck(server, inst)));
+          const listener: VerdictListener = (inst) => this.onCheck(server, inst);
+          server.checks.push({ inst: this.runner.acquire(check as CheckConfig, target, vs.alpha, listener), listener });
+        }
+        if (was && server.checks.some((c) => !c.inst.known)) {
+          server.carried = was.verdict;
+          for (const c of server.checks) if (!c.inst.known) this.runner.whenKnown(c.inst, () => this.onCheck(server, c.inst));
         }
         server.verdict = this.serverVerdict(server);
+        server.reason = was && isDeepStrictEqual(was.verdict, server.verdict) ? was.reason : this.startReason(server);
         slot.servers.push(server);
       });
+      return slot;
     });
   }
 
   /** Programs every service as its starting verdicts say, then starts the checks. */
   async start(): Promise<ApplyReport> {
-    for (let i = 0; i < this.services.length; i++) this.decide(i);
+    for (const s of this.services) this.decide(s);
     const t0 = performance.now();
     const report = await this.opts.sync.apply(this.desired);
     this.emitApplied(this.services.map((s) => s.vs.name), report, t0);
@@ -108,9 +201,91 @@ export class Balancer extends EventEmitter {
     return report;
   }
 
+  /**
+   * Applies a new config as a diff (see the file comment). The config must be valid (loadConfig);
+   * reloads run one after another. Resolves when the kernel has the new table.
+   */
+  reload(next: LvsdConfig): Promise<BalancerReloadSummary> {
+    const run = this.reloading.then(() => this.reloadNow(next));
+    this.reloading = run.catch(() => {});
+    return run;
+  }
+
+  private async reloadNow(next: LvsdConfig): Promise<BalancerReloadSummary> {
+    if (this.stopped) throw new Error('balancer stopped');
+    await this.applying;
+    const before = new Set(this.runner.instances.keys());
+    const oldSlots = new Map(this.services.map((s) => [s.key, s] as const));
+    // Acquire the new before releasing the old: a check both configs share never drops to no listener.
+    const slots = this.build(next, oldSlots);
+    for (const s of this.services) for (const srv of s.servers) {
+      srv.gone = true;
+      for (const c of srv.checks) this.runner.release(c.inst, c.listener);
+    }
+    const after = new Set(this.runner.instances.keys());
+    const summary: BalancerReloadSummary = {
+      servicesAdded: [], servicesRemoved: [], servicesChanged: [], serversAdded: [], serversRemoved: [], serversChanged: [],
+      checksStarted: [...after].filter((k) => !before.has(k)).length,
+      checksStopped: [...before].filter((k) => !after.has(k)).length,
+      checksKept: [...after].filter((k) => before.has(k)).length,
+      report: { writes: 0, rounds: 0, reread: false, errors: [] },
+      changes: [],
+    };
+    const newKeys = new Set(slots.map((s) => s.key));
+    for (const s of this.services) {
+      if (newKeys.has(s.key)) continue;
+      summary.servicesRemoved.push(s.vs.name);
+      summary.changes.push(`service ${s.vs.name}: removed`);
+      this.desired.delete(s.key);
+    }
+    for (const s of slots) {
+      const old = oldSlots.get(s.key);
+      if (!old) { summary.servicesAdded.push(s.vs.name); summary.changes.push(`service ${s.vs.name}: added`); continue; }
+      if (!isDeepStrictEqual(old.vs, s.vs)) { summary.servicesChanged.push(s.vs.name); summary.changes.push(`service ${s.vs.name}: changed`); }
+      for (const srv of s.servers) {
+        const was = old.servers.find((x) => x.name === srv.name);
+        const label = `${s.vs.name} ${srv.name}`;
+        if (!was) { summary.serversAdded.push(label); summary.changes.push(`service ${s.vs.name}: real server ${srv.name} added`); continue; }
+        if (!isDeepStrictEqual(old.vs.real_servers[was.rsIndex], s.vs.real_servers[srv.rsIndex])) {
+          summary.serversChanged.push(label);
+          summary.changes.push(`service ${s.vs.name}: real server ${srv.name} changed`);
+        }
+        if (was.verdict.up !== srv.verdict.up) { srv.changedAt = Date.now(); this.emitVerdict(srv, srv.reason); }
+      }
+      for (const was of old.servers) {
+        if (s.servers.some((x) => x.name === was.name)) continue;
+        summary.serversRemoved.push(`${s.vs.name} ${was.name}`);
+        summary.changes.push(`service ${s.vs.name}: real server ${was.name} removed`);
+      }
+    }
+    if (summary.checksStarted || summary.checksStopped) summary.changes.push(`checks: ${summary.checksStarted} started, ${summary.checksStopped} stopped, ${summary.checksKept} kept`);
+    const keys = [...new Set([...oldSlots.keys(), ...newKeys])];
+    this.services = slots;
+    this.cfg = next;
+    this.notifyUser = lookupUser(next.global.script_user);
+    this.dirty.clear();
+    for (const s of slots) this.decide(s);
+    const t0 = performance.now();
+    let report: ApplyReport | undefined;
+    this.applying = (async () => {
+      try { report = await this.opts.sync.apply(this.desired, { only: keys }); } catch (e) {
+        this.log('error', `IPVS update failed: ${(e as Error).message}`);
+      }
+    })();
+    await this.applying;
+    this.applying = undefined;
+    if (report) {
+      summary.report = report;
+      this.emitApplied(slots.map((s) => s.vs.name), report, t0);
+    }
+    if (this.dirty.size) this.scheduleFlush();
+    return summary;
+  }
+
   /** Stops the checks; omega runs down notifications; lvsd's services leave the kernel unless told otherwise. */
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.reloading;
     this.runner.stop();
     await this.applying;
     for (const s of this.services) {
@@ -125,36 +300,89 @@ export class Balancer extends EventEmitter {
     }
   }
 
+  /**
+   * Admin drain (the control API): weight 0 in IPVS, so connections it has continue and no new ones
+   * come (keepalived users run ipvsadm -e -w 0). It survives verdict changes and reloads while the
+   * server stays in the config, and a drained server adds nothing to the service's live weight (quorum).
+   * Returns false when the service (by name) or the server (address:port) is unknown.
+   */
+  setDrained(service: string, server: string, drained: boolean): boolean {
+    const slot = this.services.find((s) => s.vs.name === service);
+    const srv = slot?.servers.find((x) => x.name === server);
+    if (!slot || !srv) return false;
+    if (srv.drained === drained) return true;
+    srv.drained = drained;
+    this.log('info', `${service}: real server ${server} ${drained ? 'drained (weight 0)' : 'enabled'} by the administrator`);
+    this.dirty.add(slot);
+    this.scheduleFlush();
+    return true;
+  }
+
+  /** Resolves once pending changes (verdicts, drains, a reload) are in the kernel. */
+  async settled(): Promise<void> {
+    await this.reloading;
+    while (this.flushScheduled || this.applying || this.dirty.size) {
+      if (this.applying) await this.applying;
+      else await new Promise((r) => setImmediate(r));
+    }
+  }
+
   /** Per-service state for the VRRP engine and the control socket. */
   quorumState(): { service: string; up: boolean | undefined }[] {
     return this.services.map((s) => ({ service: s.vs.name, up: s.quorum }));
   }
 
-  serverStates(): { service: string; server: string; up: boolean; weight: number }[] {
-    return this.services.flatMap((s) => s.servers.map((srv) => ({ service: s.vs.name, server: srv.name, up: srv.verdict.up, weight: effectiveWeight(s.vs, srv.rsIndex, srv.verdict) })));
+  serverStates(): ServerState[] {
+    return this.services.flatMap((s) => s.servers.map((srv) => ({
+      service: s.vs.name, server: srv.name, up: srv.verdict.up,
+      weight: srv.drained ? 0 : effectiveWeight(s.vs, srv.rsIndex, srv.verdict),
+      configuredWeight: s.vs.real_servers[srv.rsIndex]!.weight,
+      drained: srv.drained, reason: srv.reason, checks: srv.checks.map((c) => c.inst.check.type), changedAt: srv.changedAt,
+    })));
+  }
+
+  /** Every running check instance with its verdict and probe count (counters by reason: runner.counters). */
+  checkStates(): CheckState[] {
+    return [...this.runner.instances.values()].map((i) => ({
+      key: i.key, type: i.check.type, name: (i.check as { name?: string }).name, target: endpointText(i.target),
+      up: i.state.up, known: i.known, reason: i.state.reason, probes: i.probes, subscribers: i.listeners.size, changedAt: i.changedAt,
+    }));
   }
 
   private serverVerdict(server: ServerSlot): ServerVerdict {
     // All checks must pass; a script-reported weight (the first one) replaces the configured weight.
-    const up = server.checks.every((c) => c.state.up);
-    const weight = server.checks.find((c) => c.state.weight !== undefined)?.state.weight;
+    // A check with no result yet after a reload counts as the verdict the server had before it.
+    const carried = server.carried;
+    const pending = (c: CheckLink) => carried !== undefined && !c.inst.known;
+    if (carried && !server.checks.some(pending)) server.carried = undefined;
+    const up = server.checks.every((c) => (pending(c) ? carried!.up : c.inst.state.up));
+    const weight = server.checks.find((c) => !pending(c) && c.inst.state.weight !== undefined)?.inst.state.weight
+      ?? (server.carried ? carried!.weight : undefined);
     return { up, weight };
   }
 
+  private startReason(server: ServerSlot): string {
+    if (!server.checks.length) return 'no checks';
+    const failing = server.checks.find((c) => !c.inst.state.up);
+    return (failing ?? server.checks[0]!).inst.state.reason;
+  }
+
   private onCheck(server: ServerSlot, inst: CheckInstance): void {
-    if (this.stopped) return;
+    if (this.stopped || server.gone) return;
     const before = server.verdict;
     const after = this.serverVerdict(server);
     if (before.up === after.up && before.weight === after.weight) return;
     server.verdict = after;
-    const slot = this.services[server.vsIndex]!;
+    const slot = server.service;
     const rs = slot.vs.real_servers[server.rsIndex]!;
     const weight = effectiveWeight(slot.vs, server.rsIndex, after);
     let reason: string;
     if (before.up !== after.up) {
-      const failing = server.checks.find((c) => !c.state.up);
-      reason = after.up ? inst.state.reason : (failing ?? inst).state.reason;
+      const failing = server.checks.find((c) => !c.inst.state.up);
+      reason = after.up ? inst.state.reason : (failing?.inst ?? inst).state.reason;
       this.notify(after.up ? rs.notify?.up : rs.notify?.down);
+      server.reason = reason;
+      server.changedAt = Date.now();
     } else {
       reason = `weight ${weight} from script`;
     }
@@ -162,15 +390,21 @@ export class Balancer extends EventEmitter {
     this.transitions.set(key, (this.transitions.get(key) ?? 0) + 1);
     this.log(after.up === before.up ? 'info' : after.up ? 'info' : 'warn',
       `${slot.vs.name}: real server ${server.name} ${before.up === after.up ? 'weight' : after.up ? 'up' : 'down'}: ${reason}`);
-    const ev: VerdictEvent = { service: slot.vs.name, server: server.name, up: after.up, reason, weight, at: Date.now() };
-    this.emit('verdict', ev);
-    this.dirty.add(server.vsIndex);
+    this.emitVerdict(server, reason);
+    this.dirty.add(slot);
     this.scheduleFlush();
   }
 
-  private decide(i: number): void {
-    const s = this.services[i]!;
-    const d = decideService(s.vs, s.servers.map((x) => x.verdict), s.quorum);
+  private emitVerdict(server: ServerSlot, reason: string): void {
+    const s = server.service;
+    const ev: VerdictEvent = { service: s.vs.name, server: server.name, up: server.verdict.up, reason, weight: effectiveWeight(s.vs, server.rsIndex, server.verdict), at: Date.now() };
+    this.emit('verdict', ev);
+  }
+
+  private decide(s: ServiceSlot): void {
+    // A drained server that is up serves at weight 0; down, it leaves like any failed server.
+    const verdicts = s.servers.map((x): ServerVerdict => (x.drained && x.verdict.up ? { up: true, weight: 0 } : x.verdict));
+    const d = decideService(s.vs, verdicts, s.quorum);
     if (d.quorum !== s.quorum) {
       const first = s.quorum === undefined;
       s.quorum = d.quorum;
@@ -197,15 +431,17 @@ export class Balancer extends EventEmitter {
   private async flush(): Promise<void> {
     if (this.applying) { await this.applying; if (this.dirty.size) this.scheduleFlush(); return; }
     if (this.stopped || !this.dirty.size) return;
-    const indexes = [...this.dirty];
+    // Slots a reload replaced meanwhile are not in the table any more.
+    const slots = [...this.dirty].filter((s) => this.services.includes(s));
     this.dirty.clear();
-    for (const i of indexes) this.decide(i);
-    const keys = indexes.map((i) => this.services[i]!.key);
+    if (!slots.length) return;
+    for (const s of slots) this.decide(s);
+    const keys = slots.map((s) => s.key);
     const t0 = performance.now();
     this.applying = (async () => {
       try {
         const report = await this.opts.sync.apply(this.desired, { only: keys });
-        this.emitApplied(indexes.map((i) => this.services[i]!.vs.name), report, t0);
+        this.emitApplied(slots.map((s) => s.vs.name), report, t0);
       } catch (e) {
         this.log('error', `IPVS update failed: ${(e as Error).message}`);
       }
