@@ -1,0 +1,240 @@
+// The control API: JSON over HTTP (node:http) on a unix socket (default /run/lvsd/control.sock, mode
+// 0600) or a TCP address. Who may call what: auth.ts.
+//
+//   const control = await startControl({ daemon, listen: config.global.control.listen, tokenFile, log });
+//   ... await control.close();
+//
+// GET  /status                                  the whole status (status.ts)
+// POST /reload                                  reload the configuration file
+// POST /servers/drain   {service, server}       weight 0 in IPVS until enabled again
+// POST /servers/enable  {service, server}
+// POST /vrrp/give-up    {instance, hold?: "30s"} leave mastership, do not preempt for hold
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { dirname } from 'node:path';
+import type { Listen } from '../config/model.js';
+import { parseDuration } from '../config/duration.js';
+import type { Logger } from '../log/index.js';
+import { authorize, type Transport } from './auth.js';
+import { buildStatus } from './status.js';
+import type { ControlTarget } from './target.js';
+
+export interface ControlOptions {
+  daemon: ControlTarget;
+  listen: Listen;
+  /** File holding the bearer token (global.control.token_file); read on each call that needs it. */
+  tokenFile?: string | undefined;
+  log?: Logger | undefined;
+}
+
+export interface ControlServer {
+  /** 'unix:/run/lvsd/control.sock' or 'address:port' (the real port when 0 was asked for). */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/** A refused call: HTTP status and words for the caller. */
+export class ControlError extends Error {
+  override readonly name = 'ControlError';
+  constructor(readonly status: number, message: string) { super(message); }
+}
+
+/** Bodies are a few names; anything bigger is a mistake or an attack. */
+const MAX_BODY = 64 * 1024;
+
+const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = `${json(body)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-store', ...headers });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > MAX_BODY) throw new ControlError(413, `request body over ${MAX_BODY} bytes`);
+    chunks.push(c);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  let v: unknown;
+  try { v = JSON.parse(text); } catch (e) { throw new ControlError(400, `the body is not JSON: ${(e as Error).message}`); }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ControlError(400, 'the body must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+function field(body: Record<string, unknown>, name: string): string {
+  const v = body[name];
+  if (typeof v !== 'string' || v === '') throw new ControlError(400, `'${name}' is required (a non-empty string)`);
+  return v;
+}
+
+const list = (names: readonly string[]): string => (names.length ? names.join(', ') : '(none)');
+
+/**
+ * The configured real server a caller means: its 'address:port' exactly, or its bare address when only
+ * one real server of the service has it.
+ */
+export function resolveServer(target: ControlTarget, service: string, server: string): { service: string; server: string } {
+  const vs = target.config.virtual_services.find((v) => v.name === service);
+  if (!vs) throw new ControlError(404, `unknown virtual service '${service}'; defined: ${list(target.config.virtual_services.map((v) => v.name))}`);
+  const names = (target.balancer?.serverStates() ?? []).filter((s) => s.service === service).map((s) => s.server);
+  if (names.includes(server)) return { service, server };
+  const bare = server.replace(/^\[(.*)\]$/, '$1');
+  const byAddress = names.filter((n) => n.slice(0, n.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1') === bare);
+  if (byAddress.length === 1) return { service, server: byAddress[0]! };
+  if (byAddress.length > 1) throw new ControlError(409, `'${server}' is ambiguous in ${service}: ${byAddress.join(', ')}; name the port`);
+  throw new ControlError(404, `unknown real server '${server}' in ${service}; its real servers: ${list(names)}`);
+}
+
+async function setDrained(target: ControlTarget, body: Record<string, unknown>, drained: boolean) {
+  const { service, server } = resolveServer(target, field(body, 'service'), field(body, 'server'));
+  const b = target.balancer;
+  if (!b?.setDrained) throw new ControlError(501, 'this lvsd cannot drain real servers (the balancer has no setDrained)');
+  const r = await b.setDrained(service, server, drained);
+  if (r === false) throw new ControlError(404, `the balancer does not know ${server} in ${service}`);
+  const now = b.serverStates().find((s) => s.service === service && s.server === server);
+  return { ok: true, service, server, drained, ...(now ? { up: now.up, weight: now.weight } : {}) };
+}
+
+async function giveUp(target: ControlTarget, body: Record<string, unknown>) {
+  const instance = field(body, 'instance');
+  let holdMs: number | undefined;
+  if (body.hold !== undefined && body.hold !== null) {
+    const d = parseDuration(body.hold);
+    if (!d.ok) throw new ControlError(400, `hold: ${d.message}`);
+    holdMs = d.value;
+  }
+  const engine = target.engine;
+  const names = [...(engine?.instances.keys() ?? [])];
+  if (!engine || !engine.instances.has(instance)) throw new ControlError(404, `unknown VRRP instance '${instance}'; defined: ${list(names)}`);
+  const before = engine.instances.get(instance)!.state;
+  if (!engine.giveUp(instance, holdMs)) throw new ControlError(404, `unknown VRRP instance '${instance}'; defined: ${list(names)}`);
+  return { ok: true, instance, was: before, state: engine.instances.get(instance)?.state ?? null, holdMs: holdMs ?? null };
+}
+
+async function reload(target: ControlTarget): Promise<{ status: number; body: unknown }> {
+  let r: unknown;
+  try { r = await target.reload(); } catch (e) { return { status: 500, body: { ok: false, error: (e as Error)?.message ?? String(e) } }; }
+  const obj = typeof r === 'object' && r !== null ? r as Record<string, unknown> : {};
+  // A refused reload (bad file) is the caller's problem to fix: 422 with the daemon's reasons.
+  if (obj.ok === false) return { status: 422, body: { ...obj, ok: false, error: typeof obj.error === 'string' ? obj.error : 'reload refused; the running configuration stays' } };
+  return { status: 200, body: { ...obj, ok: true } };
+}
+
+type Handler = (target: ControlTarget, body: Record<string, unknown>) => Promise<{ status: number; body: unknown }>;
+const ok = (p: Promise<unknown>) => p.then((body) => ({ status: 200, body }));
+const ROUTES: Record<string, { method: 'GET' | 'POST'; handler: Handler; audit?: true }> = {
+  '/status': { method: 'GET', handler: (t) => ok(buildStatus(t)) },
+  '/reload': { method: 'POST', handler: (t) => reload(t), audit: true },
+  '/servers/drain': { method: 'POST', handler: (t, b) => ok(setDrained(t, b, true)), audit: true },
+  '/servers/enable': { method: 'POST', handler: (t, b) => ok(setDrained(t, b, false)), audit: true },
+  '/vrrp/give-up': { method: 'POST', handler: (t, b) => ok(giveUp(t, b)), audit: true },
+};
+
+async function readToken(file: string | undefined): Promise<string | undefined> {
+  if (!file) return undefined;
+  try {
+    return (await readFile(file, 'utf8')).trim() || undefined;
+  } catch (e) {
+    throw new ControlError(500, `cannot read the token file ${file}: ${(e as Error).message}`);
+  }
+}
+
+async function handle(opts: ControlOptions, transport: Transport, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://lvsd').pathname;
+  const route = ROUTES[path];
+  if (!route) { send(res, 404, { ok: false, error: `no such endpoint ${path}; endpoints: ${Object.keys(ROUTES).join(', ')}` }); return; }
+  const method = req.method ?? 'GET';
+  if (method !== route.method) { send(res, 405, { ok: false, error: `${path} takes ${route.method}` }, { allow: route.method }); return; }
+  const token = transport === 'tcp' ? await readToken(opts.tokenFile) : undefined;
+  const auth = authorize({ transport, remoteAddress: req.socket.remoteAddress, method, authorization: req.headers.authorization, token });
+  if (!auth.ok) {
+    opts.log?.warn('control call refused', { path, peer: req.socket.remoteAddress ?? 'unix', status: auth.status, reason: auth.error });
+    send(res, auth.status, { ok: false, error: auth.error }, auth.status === 401 ? { 'www-authenticate': 'Bearer realm="lvsd"' } : {});
+    return;
+  }
+  const body = method === 'POST' ? await readBody(req) : {};
+  const r = await route.handler(opts.daemon, body);
+  if (route.audit) opts.log?.info(`control ${path}`, { peer: req.socket.remoteAddress ?? 'unix', status: r.status, ...body });
+  send(res, r.status, r.body);
+}
+
+function onRequest(opts: ControlOptions, transport: Transport) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    handle(opts, transport, req, res).catch((e: unknown) => {
+      const status = e instanceof ControlError ? e.status : 500;
+      if (status === 500) opts.log?.error('control request failed', { err: e, path: req.url ?? '' });
+      if (!res.headersSent) send(res, status, { ok: false, error: (e as Error)?.message ?? String(e) });
+      else res.destroy();
+    });
+  };
+}
+
+/** A stale socket from a crashed run is removed; a live one (another lvsd answering) is not. */
+async function clearSocketPath(path: string): Promise<void> {
+  let st;
+  try { st = lstatSync(path); } catch { return; }
+  if (!st.isSocket()) throw new Error(`control socket ${path} exists and is not a socket; not touching it`);
+  const live = await new Promise<boolean>((resolve) => {
+    const c = connect(path);
+    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('error', () => resolve(false));
+  });
+  if (live) throw new Error(`another process (another lvsd?) is answering on ${path}`);
+  unlinkSync(path);
+}
+
+function listenOn(server: Server, listen: Listen): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error) => reject(new Error(`control API cannot listen on ${listenText(listen)}: ${e.message}`));
+    server.once('error', onError);
+    const done = () => { server.off('error', onError); resolve(); };
+    if (listen.kind === 'tcp') { server.listen(listen.port, listen.address, done); return; }
+    // The socket is created with no group/other bits (umask), then chmod makes it 0600 for certain:
+    // connecting to it is everything the API allows.
+    const old = process.umask(0o177);
+    try { server.listen(listen.path, done); } finally { process.umask(old); }
+  });
+}
+
+export function listenText(listen: Listen): string {
+  return listen.kind === 'unix' ? `unix:${listen.path}` : listen.family === 6 ? `[${listen.address}]:${listen.port}` : `${listen.address}:${listen.port}`;
+}
+
+export async function startControl(opts: ControlOptions): Promise<ControlServer> {
+  const { listen } = opts;
+  const transport: Transport = listen.kind;
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, onRequest(opts, transport));
+  let ino: number | undefined;
+  if (listen.kind === 'unix') {
+    mkdirSync(dirname(listen.path), { recursive: true, mode: 0o755 });
+    await clearSocketPath(listen.path);
+  }
+  await listenOn(server, listen);
+  let address = listenText(listen);
+  if (listen.kind === 'unix') {
+    chmodSync(listen.path, 0o600);
+    ino = lstatSync(listen.path).ino;
+  } else {
+    const a = server.address();
+    if (a && typeof a === 'object') address = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+  }
+  opts.log?.info('control API listening', { listen: address });
+  return {
+    address,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+      // Only our own socket file: a newer lvsd may already have replaced it.
+      if (listen.kind === 'unix') {
+        try { if (lstatSync(listen.path).ino === ino) unlinkSync(listen.path); } catch { /* already gone */ }
+      }
+    }),
+  };
+}
