@@ -4,11 +4,14 @@ import { formatIssue, loadConfig, summarize } from '../config/index.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-// Exit codes: 0 ok, 1 invalid configuration, 2 usage error, 69 (EX_UNAVAILABLE) a subsystem not built yet.
+// Exit codes: 0 ok, 1 invalid configuration (check) or startup failure (run), 2 usage error,
+// 69 (EX_UNAVAILABLE) a subsystem not built yet, 70 (EX_SOFTWARE) run stopped after internal errors,
+// 78 (EX_CONFIG) run refused an invalid configuration (systemd does not restart on it).
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_UNAVAILABLE = 69;
+export const EXIT_RUN_CONFIG = 78;
 
 export const DEFAULT_CONFIG = '/etc/lvsd/lvsd.yaml';
 
@@ -43,7 +46,12 @@ Options:
   run: `Usage: lvsd run [-c FILE]
 
 Validate FILE (default ${DEFAULT_CONFIG}), then run the health checkers, IPVS programming
-and VRRP engine it describes.
+and VRRP engine it describes, in the foreground, logging to stderr (JSON lines unless on a terminal).
+
+Signals: SIGHUP reloads FILE (a bad file is refused, the running config stays); SIGTERM/SIGINT
+stop (masters hand over with priority 0, the IPVS table stays except omega services);
+SIGUSR2 makes every master give up mastership.
+Exit: 0 stopped, 78 invalid configuration, 1 could not start, 70 stopped after internal errors.
 
 Options:
   -c, --config FILE   the configuration file
@@ -119,14 +127,17 @@ export async function main(argv: string[], out: Out = processOut): Promise<numbe
   const file = values.config ?? DEFAULT_CONFIG;
   if (file === '') return usage(out, 'empty --config', help);
 
+  if (command === 'run') {
+    // Loaded on demand, as ipvs: the daemon pulls in netlink, VRRP and the checkers.
+    const { runDaemon } = await import('../daemon/run.js');
+    const code = await runDaemon(file, { stderr: out.stderr });
+    // Stopped: a socket or timer some part forgot to close must not keep the process (and systemd) waiting.
+    setTimeout(() => process.exit(code), 500).unref();
+    return code;
+  }
+  // check
   const r = await validate(file, out);
   if (!r.ok) return EXIT_INVALID;
-  if (command === 'check') {
-    if (!values.quiet) out.stdout(`${summarize(r.config)}\n`);
-    return EXIT_OK;
-  }
-  // `run`: say plainly what is missing instead of pretending to balance load.
-  out.stderr(`lvsd: ${file}: ${summarize(r.config)}\n` +
-    'lvsd: cannot run yet: the daemon loop, the VRRP engine, the health checkers and the IPVS programming are not built yet; nothing was started.\n');
-  return EXIT_UNAVAILABLE;
+  if (!values.quiet) out.stdout(`${summarize(r.config)}\n`);
+  return EXIT_OK;
 }

@@ -1,0 +1,361 @@
+// The daemon: one process running the health checkers + IPVS programming (Balancer) and the VRRP
+// engine from one config file. This module wires them together and owns the lifecycle:
+//
+//   const d = await Daemon.start('/etc/lvsd/lvsd.yaml');   // throws DaemonConfigError / DaemonStartError
+//   d.on('reloaded', (r: ReloadResult) => ...);  d.on('vrrp-state', (c: VrrpStateChange) => ...);
+//   await d.reload();                              // SIGHUP: validate, then apply as a diff, or refuse
+//   await d.stop();                                // SIGTERM: VRRP hands over, IPVS table kept (omega: removed)
+//
+// Containment: the balancer's quorum events reach VRRP only through setTrackedObject; IPVS and sync
+// daemon errors are logged and counted, never thrown into the VRRP engine's callbacks.
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { IpvsClient } from '../../ipvs/client.js';
+import { IpvsTableSync, type ApplyReport } from '../../ipvs/sync.js';
+import type { IndexedTable } from '../../ipvs/reconcile.js';
+import { serviceKey } from '../../ipvs/service.js';
+import { VrrpEngine } from '../../vrrp/engine.js';
+import { Balancer, decideService, type QuorumEvent, type TableSink } from '../balancer/index.js';
+import { formatIssue, loadConfig, parseConfig, type ConfigIssue, type LvsdConfig } from '../config/index.js';
+import { loggerFromConfig, type Logger } from '../log/index.js';
+import { readState, writeState } from './state-file.js';
+import { SyncDaemonFollower } from './sync-daemon.js';
+import { watchVrrpStates, type VrrpStateChange } from './vrrp-states.js';
+
+/** The file did not validate; `errors` are the loader's issues (file:line:col). */
+export class DaemonConfigError extends Error {
+  constructor(readonly file: string, readonly errors: ConfigIssue[]) {
+    super(`${errors.length} error${errors.length === 1 ? '' : 's'} in ${file}`);
+    this.name = 'DaemonConfigError';
+  }
+}
+
+/** A valid config that could not be brought up (no IPVS, missing interface, ...). */
+export class DaemonStartError extends Error {
+  constructor(readonly stage: 'ipvs' | 'balancer' | 'vrrp', readonly reason: Error) {
+    super(`cannot start ${stage === 'ipvs' ? 'IPVS' : stage === 'vrrp' ? 'the VRRP engine' : 'the balancer'}: ${reason.message}`);
+    this.name = 'DaemonStartError';
+  }
+}
+
+export type ReloadResult =
+  | { ok: true; hash: string; unchanged: boolean; vrrp?: unknown; balancer?: unknown; ms: number; at: number }
+  | { ok: false; reason: string; errors: string[]; ms: number; at: number };
+
+/** What H2's reload adds to the engine and the balancer: apply a new config as a diff, return a summary. */
+interface Reloadable { reload(config: LvsdConfig): unknown }
+const canReload = (x: unknown): x is Reloadable => typeof (x as Partial<Reloadable> | null)?.reload === 'function';
+
+export interface DaemonOptions {
+  /** Default: from config.global.log, to stderr. */
+  logger?: Logger;
+  /** Overrides global.state_file (tests). */
+  stateFile?: string;
+  /** Start the metrics and control listeners when those modules exist (default true). */
+  listeners?: boolean;
+}
+
+/** A listener module (src/metrics, src/control): whatever it returns may have close(). */
+interface Closable { close?(): unknown }
+
+interface LoadedFile { config: LvsdConfig; hash: string }
+
+/** Validate FILE; hash the exact bytes that were validated. */
+async function loadFile(file: string): Promise<{ ok: true; loaded: LoadedFile } | { ok: false; errors: ConfigIssue[] }> {
+  // loadConfig refuses what is not a bounded regular file; then the bytes are read once for parse and hash.
+  const first = await loadConfig(file);
+  if (!first.ok) return first;
+  let bytes: Buffer;
+  try { bytes = await readFile(file); } catch (e) {
+    return { ok: false, errors: [{ file, line: 1, col: 1, path: '(file)', message: `cannot read: ${(e as Error).message}` }] };
+  }
+  const r = parseConfig(bytes, file);
+  if (!r.ok) return r;
+  return { ok: true, loaded: { config: r.config, hash: createHash('sha256').update(bytes).digest('hex') } };
+}
+
+/** Service keys of the config's virtual services (the same keys IpvsTableSync.owned holds). */
+export function configServiceKeys(cfg: LvsdConfig, only: (vs: LvsdConfig['virtual_services'][number]) => boolean = () => true): string[] {
+  return cfg.virtual_services.filter(only).map((vs) => serviceKey(decideService(vs, [], undefined).entry.service));
+}
+
+export class Daemon extends EventEmitter {
+  config: LvsdConfig;
+  configHash: string;
+  readonly startedAt = Date.now();
+  readonly reloads = { success: 0, failure: 0 };
+  /** Last reload's outcome (undefined before the first). */
+  lastReload: ReloadResult | undefined;
+  /** Uncaught exceptions and unhandled rejections seen (faults.ts), and state-file write failures. */
+  readonly faults = { uncaught: 0, stateFile: 0 };
+  readonly syncDaemon: SyncDaemonFollower | undefined;
+  private servers: Closable[] = [];
+  private stateWatch: { close(): void } | undefined;
+  private persisted = '';
+  private persisting: Promise<void> = Promise.resolve();
+  private reloading: Promise<ReloadResult> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly file: string,
+    loaded: LoadedFile,
+    readonly log: Logger,
+    readonly ipvs: IpvsClient | null,
+    readonly sync: IpvsTableSync | null,
+    readonly balancer: Balancer,
+    readonly engine: VrrpEngine,
+    private readonly stateFileOverride: string | undefined,
+  ) {
+    super();
+    this.config = loaded.config;
+    this.configHash = loaded.hash;
+    if (ipvs) {
+      this.syncDaemon = new SyncDaemonFollower(ipvs, (level, msg) => this.log.child({ component: 'ipvs-sync' }).log(level, msg));
+    }
+  }
+
+  get stateFile(): string { return this.stateFileOverride ?? this.config.global.state_file; }
+
+  static async start(file: string, opts: DaemonOptions = {}): Promise<Daemon> {
+    const r = await loadFile(file);
+    if (!r.ok) throw new DaemonConfigError(file, r.errors);
+    const { config } = r.loaded;
+    const log = opts.logger ?? loggerFromConfig(config.global.log);
+    const stateFile = opts.stateFile ?? config.global.state_file;
+
+    const prior = await readState(stateFile);
+    if (!prior.ok) log.warn(`state file ${stateFile} ignored: ${prior.reason}; services of an earlier run that are no longer configured stay in the kernel (remove them with ipvsadm)`, { component: 'daemon' });
+    const owned = prior.ok ? prior.state.owned : [];
+
+    // IPVS: required when there is something to program; a VRRP-only director may run without it.
+    const needIpvs = config.virtual_services.length > 0 || config.global.lvs_sync_daemon !== undefined;
+    let ipvs: IpvsClient | null = null;
+    try { ipvs = await IpvsClient.open(); } catch (e) {
+      if (needIpvs) throw new DaemonStartError('ipvs', e as Error);
+      log.info(`no IPVS in this kernel (${(e as Error).message}); running VRRP only`, { component: 'daemon' });
+    }
+    const sync = ipvs ? new IpvsTableSync(ipvs, { owned }) : null;
+
+    // The daemon object does not exist yet; the sink forwards to it once it does (persisting owned).
+    let self: Daemon | undefined;
+    const sink: TableSink = {
+      apply: async (desired: IndexedTable, o?: { only?: Iterable<string> }): Promise<ApplyReport> => {
+        if (!sync) return { writes: 0, rounds: 0, reread: false, errors: [] };
+        const report = await sync.apply(desired, o);
+        self?.persistOwned();
+        return report;
+      },
+    };
+    const blog = log.child({ component: 'balancer' });
+    // Kept on stop; Daemon.stop removes the omega services itself.
+    const balancer = new Balancer(config, { sync: sink, log: (level, msg) => blog.log(level, msg), cleanupOnStop: false });
+    // Programmed before VRRP can make this director master, so traffic finds the table in place.
+    try {
+      await balancer.start();
+    } catch (e) {
+      // The checks are already running only if start got that far; stop them and give up.
+      await balancer.stop().catch(() => {});
+      ipvs?.close();
+      throw new DaemonStartError('balancer', e as Error);
+    }
+
+    const vlog = log.child({ component: 'vrrp' });
+    let engine: VrrpEngine;
+    try {
+      engine = await VrrpEngine.start(config, { log: (line) => vlog.info(line) });
+    } catch (e) {
+      await balancer.stop().catch(() => {});
+      ipvs?.close();
+      throw new DaemonStartError('vrrp', e as Error);
+    }
+
+    const d = new Daemon(file, r.loaded, log, ipvs, sync, balancer, engine, opts.stateFile);
+    self = d;
+    d.persistOwned();
+    // Quorum decided during balancer.start() reaches VRRP now; later changes as they happen.
+    d.pushQuorum();
+    balancer.on('quorum', (e: QuorumEvent) => d.guard('quorum -> vrrp', () => engine.setTrackedObject(e.service, e.up)));
+    d.stateWatch = watchVrrpStates(engine, (c) => d.onVrrpState(c));
+    await d.configureSyncDaemon();
+    if (opts.listeners ?? true) await d.startListeners();
+    log.info('ready', {
+      component: 'daemon', pid: process.pid, config: file, hash: d.configHash,
+      vrrp_instances: engine.instances.size, virtual_services: config.virtual_services.length, ipvs: ipvs !== null,
+    });
+    return d;
+  }
+
+  /** Runs fn; an exception is logged and counted instead of reaching the caller (an event emitter). */
+  private guard(what: string, fn: () => void): void {
+    try { fn(); } catch (e) {
+      this.faults.uncaught++;
+      this.log.error(`${what} failed`, { component: 'daemon', err: e as Error });
+    }
+  }
+
+  private pushQuorum(): void {
+    for (const q of this.balancer.quorumState()) {
+      if (q.up !== undefined) this.guard('quorum -> vrrp', () => this.engine.setTrackedObject(q.service, q.up!));
+    }
+  }
+
+  private onVrrpState(c: VrrpStateChange): void {
+    const sd = this.config.global.lvs_sync_daemon;
+    if (sd && sd.instance === c.instance && this.syncDaemon) void this.syncDaemon.follow(c.to);
+    this.emit('vrrp-state', c);
+  }
+
+  private configureSyncDaemon(): Promise<void> {
+    if (!this.syncDaemon) return Promise.resolve();
+    const sd = this.config.global.lvs_sync_daemon;
+    const inst = sd ? this.engine.instances.get(sd.instance) : undefined;
+    return this.syncDaemon.configure(sd, inst?.config.vrid ?? 0, inst?.state);
+  }
+
+  /** Writes IpvsTableSync.owned to the state file when it changed; one write at a time, errors logged. */
+  private persistOwned(): void {
+    if (!this.sync) return;
+    const owned = [...this.sync.owned].sort();
+    const text = JSON.stringify(owned);
+    if (text === this.persisted) return;
+    this.persisted = text;
+    const path = this.stateFile;
+    this.persisting = this.persisting.then(() => writeState(path, { owned })).catch((e: unknown) => {
+      this.faults.stateFile++;
+      this.persisted = '';
+      this.log.error(`cannot write state file ${path}: ${(e as Error).message}; after a restart, services removed from the config may stay in the kernel`, { component: 'daemon' });
+    });
+  }
+
+  /** Waits for pending state-file writes (tests, stop). */
+  flushState(): Promise<void> { return this.persisting; }
+
+  private async startListeners(): Promise<void> {
+    // src/metrics and src/control are written by others; started when present in this build.
+    const g = this.config.global;
+    const mods: Array<[string, string, Record<string, unknown>]> = [
+      ['metrics', '../metrics/index.js', { daemon: this, listen: g.metrics.listen }],
+      ['control', '../control/index.js', { daemon: this, listen: g.control.listen, tokenFile: g.control.token_file }],
+    ];
+    for (const [name, spec, args] of mods) {
+      let mod: Record<string, unknown>;
+      try { mod = await import(spec) as Record<string, unknown>; } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') { this.log.debug(`${name}: not in this build`, { component: 'daemon' }); continue; }
+        this.log.error(`${name}: cannot load: ${(e as Error).message}`, { component: 'daemon' });
+        continue;
+      }
+      const fn = mod[name === 'metrics' ? 'startMetrics' : 'startControl'];
+      if (typeof fn !== 'function') continue;
+      try {
+        const handle = await (fn as (a: Record<string, unknown>) => unknown)(args);
+        if (handle && typeof handle === 'object') this.servers.push(handle as Closable);
+      } catch (e) {
+        // A busy port must not take VRRP down with it: log and run without that listener.
+        this.log.error(`${name}: cannot start: ${(e as Error).message}`, { component: 'daemon', err: e as Error });
+      }
+    }
+  }
+
+  /**
+   * SIGHUP: read and validate the file again. A bad file is refused (every error logged) and the running
+   * config stays. A good one goes to the engine and the balancer, each applying only what changed.
+   * Concurrent calls share one reload.
+   */
+  reload(): Promise<ReloadResult> {
+    if (this.stopping) return Promise.resolve(this.refused(performance.now(), 'lvsd is stopping', []));
+    this.reloading ??= this.doReload().finally(() => { this.reloading = undefined; });
+    return this.reloading;
+  }
+
+  private refused(t0: number, reason: string, errors: string[]): ReloadResult {
+    const r: ReloadResult = { ok: false, reason, errors, ms: performance.now() - t0, at: Date.now() };
+    this.reloads.failure++;
+    this.lastReload = r;
+    this.log.error(`reload refused: ${reason}; still running the config loaded before (sha256 ${this.configHash.slice(0, 12)})`, { component: 'daemon', errors: errors.length });
+    this.emit('reloaded', r);
+    return r;
+  }
+
+  private async doReload(): Promise<ReloadResult> {
+    const t0 = performance.now();
+    const dlog = this.log.child({ component: 'daemon' });
+    dlog.info(`reloading ${this.file}`);
+    const r = await loadFile(this.file);
+    if (!r.ok) {
+      const lines = r.errors.map((e) => formatIssue(e));
+      for (const l of lines) dlog.error(l);
+      return this.refused(t0, `${r.errors.length} error${r.errors.length === 1 ? '' : 's'} in ${this.file}`, lines);
+    }
+    const { config, hash } = r.loaded;
+    if (hash === this.configHash) {
+      const ok: ReloadResult = { ok: true, hash, unchanged: true, ms: performance.now() - t0, at: Date.now() };
+      this.reloads.success++;
+      this.lastReload = ok;
+      dlog.info('reload: file unchanged, nothing to do');
+      this.emit('reloaded', ok);
+      return ok;
+    }
+    if (!canReload(this.engine) || !canReload(this.balancer)) {
+      return this.refused(t0, 'this build cannot apply a new config in place yet (the VRRP engine or the balancer has no reload); restart lvsd to use the new file', []);
+    }
+    let vrrp: unknown, balancer: unknown;
+    try { vrrp = await this.engine.reload(config); } catch (e) {
+      dlog.error('reload: VRRP engine refused the new config', { err: e as Error });
+      return this.refused(t0, `VRRP engine: ${(e as Error).message}`, []);
+    }
+    try { balancer = await this.balancer.reload(config); } catch (e) {
+      // VRRP already runs the new config: say so, the operator must know the halves differ.
+      dlog.error('reload: the balancer failed after the VRRP engine took the new config; VRRP runs the new file, checks and IPVS the old', { err: e as Error });
+      return this.refused(t0, `balancer: ${(e as Error).message} (VRRP already applied the new config)`, []);
+    }
+    this.config = config;
+    this.configHash = hash;
+    this.log.configure(config.global.log);
+    this.pushQuorum();
+    await this.configureSyncDaemon();
+    this.persistOwned();
+    const ok: ReloadResult = { ok: true, hash, unchanged: false, vrrp, balancer, ms: performance.now() - t0, at: Date.now() };
+    this.reloads.success++;
+    this.lastReload = ok;
+    dlog.info(`reloaded in ${ok.ms.toFixed(1)} ms (sha256 ${hash.slice(0, 12)})`, { vrrp: JSON.stringify(vrrp ?? null), balancer: JSON.stringify(balancer ?? null) });
+    this.emit('reloaded', ok);
+    return ok;
+  }
+
+  /**
+   * Graceful stop: VRRP first (masters send priority 0 and drop their VIPs, so the peer takes over in
+   * skew time), then the checks. The IPVS table stays, as keepalived leaves it on a plain stop: the
+   * peer or the restarted lvsd adopts it without cutting connections. Services with omega: true are
+   * removed (their down notifications run in Balancer.stop). Sync daemons lvsd started are stopped.
+   */
+  stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = this.doStop();
+      this.emit('stopping');
+    }
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const dlog = this.log.child({ component: 'daemon' });
+    dlog.info('stopping');
+    await this.reloading?.catch(() => {});
+    this.stateWatch?.close();
+    await this.engine.stop().catch((e: unknown) => dlog.error('VRRP stop failed', { err: e as Error }));
+    await this.balancer.stop().catch((e: unknown) => dlog.error('balancer stop failed', { err: e as Error }));
+    const omega = configServiceKeys(this.config, (vs) => vs.omega);
+    if (omega.length && this.sync) {
+      const report = await this.sync.apply(new Map(), { only: omega }).catch((e: unknown) => { dlog.error(`removing omega services failed: ${(e as Error).message}`); return undefined; });
+      if (report) for (const e of report.errors) dlog.error(`removing omega services: ${e.message}`);
+      this.persistOwned();
+    }
+    await this.syncDaemon?.stop();
+    for (const l of this.servers) {
+      try { await l.close?.(); } catch (e) { dlog.warn(`listener close: ${(e as Error).message}`); }
+    }
+    await this.flushState();
+    this.ipvs?.close();
+    dlog.info('stopped', { kept_services: this.sync ? this.sync.owned.size : 0 });
+  }
+}

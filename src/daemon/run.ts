@@ -1,0 +1,83 @@
+// `lvsd run`: the daemon under signals. SIGTERM/SIGINT stop gracefully (Daemon.stop), SIGHUP reloads,
+// SIGUSR2 makes every master give up mastership (as vrrp/main.js). Uncaught exceptions go through the
+// policy in faults.ts. Resolves with the process exit code once the daemon has stopped.
+import type { Logger } from '../log/index.js';
+import { Daemon, DaemonConfigError, DaemonStartError, type DaemonOptions } from './daemon.js';
+import { EXIT_SOFTWARE, FaultBudget, engineView, vrrpProblems } from './faults.js';
+import { formatIssue } from '../config/index.js';
+
+export const EXIT_CONFIG = 78; // EX_CONFIG (sysexits.h): systemd's RestartPreventExitStatus
+export const EXIT_STARTUP = 1;
+
+export interface RunOptions extends DaemonOptions {
+  stderr?: (s: string) => void;
+}
+
+export async function runDaemon(file: string, opts: RunOptions = {}): Promise<number> {
+  const stderr = opts.stderr ?? ((s: string) => { process.stderr.write(s); });
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start(file, opts);
+  } catch (e) {
+    if (e instanceof DaemonConfigError) {
+      stderr(e.errors.map((i) => `${formatIssue(i)}\n`).join('') + `lvsd: ${e.message}; not started\n`);
+      return EXIT_CONFIG;
+    }
+    stderr(`lvsd: ${e instanceof DaemonStartError ? e.message : `startup failed: ${(e as Error).stack ?? String(e)}`}\n`);
+    return EXIT_STARTUP;
+  }
+  return new Promise<number>((resolve) => {
+    const log: Logger = daemon.log.child({ component: 'daemon' });
+    let exiting = false;
+    let exitCode = 0;
+    /** Whoever stops the daemon (a signal, the fault policy, the control API), the process ends after it. */
+    const finish = (code: number): void => {
+      if (!exiting) exitCode = code;
+      exiting = true;
+      void daemon.stop();
+    };
+    const budget = new FaultBudget();
+    const checkVrrp = (): string[] => { try { return vrrpProblems(engineView(daemon.engine), performance.now()); } catch (e) { return [`cannot inspect VRRP: ${(e as Error).message}`]; } };
+    const onFault = (kind: string) => (err: unknown): void => {
+      daemon.faults.uncaught++;
+      log.error(`${kind}: ${err instanceof Error ? err.message : String(err)}`, { err: err instanceof Error ? err : new Error(String(err)), count: daemon.faults.uncaught });
+      if (exiting) return;
+      const problems = checkVrrp();
+      if (!budget.spend(Date.now())) problems.push(`more than ${budget.maxInWindow} uncaught errors within ${budget.windowMs / 1000} s`);
+      if (problems.length) {
+        log.error(`stopping: VRRP cannot be trusted to keep running (${problems.join('; ')}); exit ${EXIT_SOFTWARE} for a restart`);
+        finish(EXIT_SOFTWARE);
+        return;
+      }
+      // Look again once a broken timer would be overdue.
+      const slack = Math.max(0, ...engineView(daemon.engine).map((i) => 3 * i.advertIntervalMs)) + 1500;
+      setTimeout(() => {
+        const later = checkVrrp();
+        if (later.length && !exiting) { log.error(`stopping: VRRP stalled after an uncaught error (${later.join('; ')}); exit ${EXIT_SOFTWARE} for a restart`); finish(EXIT_SOFTWARE); }
+      }, slack).unref();
+      log.warn('kept running: VRRP timers are alive and errors are rare');
+    };
+    const onUncaught = onFault('uncaught exception');
+    const onRejection = onFault('unhandled promise rejection');
+    const onTerm = (sig: string) => (): void => { log.info(`${sig}: stopping`); finish(0); };
+    const onTermSig = onTerm('SIGTERM');
+    const onIntSig = onTerm('SIGINT');
+    const onHup = (): void => {
+      log.info('SIGHUP: reload');
+      daemon.reload().catch((e: unknown) => log.error('reload failed', { err: e as Error }));
+    };
+    const onUsr2 = (): void => { for (const n of daemon.engine.instances.keys()) daemon.engine.giveUp(n); };
+    process.on('uncaughtException', onUncaught);
+    process.on('unhandledRejection', onRejection);
+    process.on('SIGTERM', onTermSig);
+    process.on('SIGINT', onIntSig);
+    process.on('SIGHUP', onHup);
+    process.on('SIGUSR2', onUsr2);
+    daemon.once('stopping', () => {
+      exiting = true;
+      process.off('SIGHUP', onHup);
+      process.off('SIGUSR2', onUsr2);
+      daemon.stop().then(() => resolve(exitCode), (e: unknown) => { log.error('stop failed', { err: e as Error }); resolve(EXIT_SOFTWARE); });
+    });
+  });
+}
