@@ -1,0 +1,109 @@
+// Every metric lvsd serves besides prom-client's process metrics: names, HELP, TYPE and label names.
+// `lvsd_*` are lvsd's own. `keepalived_*` repeat what the widely used keepalived exporters publish, with
+// their names and labels, so dashboards and alerts written for keepalived keep working (mapping in
+// deploy/prometheus/METRICS.md):
+//   - VRRP: mehdy/keepalived-exporter (formerly cafebazaar): keepalived_vrrp_state{iname,intf,vrid,ip_address}
+//     and counters labelled {iname,intf,vrid,state}.
+//   - IPVS: gen2brain/keepalived_exporter: keepalived_lvs_vip_* / keepalived_lvs_rs_* labelled {addr,proto}.
+// The VRRP instance label of lvsd's own metrics is `vrrp_instance`, not `instance`: Prometheus sets
+// `instance` to the scrape target and would rename ours to `exported_instance`.
+import type { MetricSpec, MetricType } from './family.js';
+
+const spec = (name: string, type: MetricType, labels: readonly string[], help: string): MetricSpec => ({ name, type, labels, help });
+
+const VRRP = ['vrrp_instance', 'interface', 'vrid', 'family'] as const;
+const KA_VRRP = ['iname', 'intf', 'vrid', 'state'] as const;
+const CHECK = ['check', 'type', 'target'] as const;
+const SERVICE = ['service', 'vip', 'protocol'] as const;
+const DEST = [...SERVICE, 'server'] as const;
+const KA_LVS = ['addr', 'proto'] as const;
+
+export const M = {
+  // ---- lvsd itself ----
+  info: spec('lvsd_info', 'gauge', ['version', 'router_id'], 'Always 1; the lvsd version and this director\'s router_id.'),
+  startTime: spec('lvsd_start_time_seconds', 'gauge', [], 'When this lvsd process started (Unix time, seconds).'),
+  reloads: spec('lvsd_reloads_total', 'counter', ['result'], 'Configuration reloads by result: success, or failure (refused; the running config stayed).'),
+  collectErrors: spec('lvsd_metrics_collect_errors', 'gauge', ['part'], '1 when collecting a part (daemon, vrrp, checks, ipvs) failed during this scrape; its series are missing.'),
+  configInfo: spec('lvsd_config_info', 'gauge', ['sha256'], 'Always 1; the SHA-256 of the configuration file lvsd runs with.'),
+
+  // ---- VRRP (lvsd) ----
+  vrrpState: spec('lvsd_vrrp_state', 'gauge', [...VRRP, 'state'], 'VRRP state of an instance: 1 for the state it is in, 0 for the others (initialize, backup, master, fault).'),
+  vrrpPriority: spec('lvsd_vrrp_priority', 'gauge', VRRP, 'Effective priority: the configured priority after tracking weights (what the adverts carry).'),
+  vrrpBasePriority: spec('lvsd_vrrp_base_priority', 'gauge', VRRP, 'Configured priority (254 after stepping down from a second owner).'),
+  vrrpMaster: spec('lvsd_vrrp_master_info', 'gauge', [...VRRP, 'master'], 'Always 1; master: the address of the current master as this router sees it (its own when MASTER, empty when unknown).'),
+  vrrpTransitions: spec('lvsd_vrrp_transitions_total', 'counter', [...VRRP, 'from', 'to'], 'State transitions seen since lvsd started watching the instance.'),
+  vrrpBecameMaster: spec('lvsd_vrrp_became_master_total', 'counter', VRRP, 'Transitions to MASTER.'),
+  vrrpReleasedMaster: spec('lvsd_vrrp_released_master_total', 'counter', VRRP, 'Transitions out of MASTER.'),
+  vrrpAdvertsSent: spec('lvsd_vrrp_adverts_sent_total', 'counter', VRRP, 'Advertisements sent (one per peer for unicast).'),
+  vrrpAdvertsReceived: spec('lvsd_vrrp_adverts_received_total', 'counter', VRRP, 'Advertisements received and accepted by the instance.'),
+  vrrpPriorityZeroSent: spec('lvsd_vrrp_priority_zero_sent_total', 'counter', VRRP, 'Priority-0 advertisements sent (this master leaving).'),
+  vrrpAnnouncements: spec('lvsd_vrrp_announcements_total', 'counter', VRRP, 'Gratuitous ARP / unsolicited neighbour advertisement frames sent.'),
+  vrrpVipErrors: spec('lvsd_vrrp_vip_errors_total', 'counter', VRRP, 'Failed virtual IP additions or removals.'),
+  vrrpNotes: spec('lvsd_vrrp_notes_total', 'counter', [...VRRP, 'note'], 'Accepted advertisements with something odd about them, by note (vrrp/reasons.ts INSTANCE_NOTES).'),
+  vrrpDropped: spec('lvsd_vrrp_packets_dropped_total', 'counter', ['interface', 'family', 'vrrp_instance', 'reason'],
+    'VRRP packets dropped, by reason (vrrp/reasons.ts). Malformed packets are dropped before their VRID is read: those have vrrp_instance="".'),
+  vrrpReceived: spec('lvsd_vrrp_packets_received_total', 'counter', ['interface', 'family'], 'VRRP datagrams received on an interface, before any check.'),
+
+  // ---- VRRP (keepalived exporter names) ----
+  kaUp: spec('keepalived_up', 'gauge', [], 'keepalived exporter compatibility: 1 while lvsd\'s VRRP engine runs.'),
+  kaState: spec('keepalived_vrrp_state', 'gauge', ['iname', 'intf', 'vrid', 'ip_address'], 'keepalived exporter compatibility: state per virtual IP, 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT.'),
+  kaAdvRcvd: spec('keepalived_advertisements_received_total', 'counter', KA_VRRP, 'keepalived exporter compatibility: advertisements received.'),
+  kaAdvSent: spec('keepalived_advertisements_sent_total', 'counter', KA_VRRP, 'keepalived exporter compatibility: advertisements sent.'),
+  kaBecome: spec('keepalived_become_master_total', 'counter', KA_VRRP, 'keepalived exporter compatibility: became master.'),
+  kaRelease: spec('keepalived_release_master_total', 'counter', KA_VRRP, 'keepalived exporter compatibility: released master.'),
+  kaLenErr: spec('keepalived_packet_length_errors_total', 'counter', KA_VRRP, 'keepalived exporter compatibility: packet length errors on the instance\'s interface.'),
+  kaIntErr: spec('keepalived_advertisements_interval_errors_total', 'counter', KA_VRRP, 'keepalived exporter compatibility: advertisement interval errors.'),
+  kaTtlErr: spec('keepalived_ip_ttl_errors_total', 'counter', KA_VRRP, 'keepalived exporter compatibility: TTL / hop limit errors on the instance\'s interface.'),
+  kaTypeErr: spec('keepalived_invalid_type_received_total', 'counter', KA_VRRP, 'keepalived exporter compatibility: invalid type on the instance\'s interface.'),
+  kaAddrErr: spec('keepalived_address_list_errors_total', 'counter', KA_VRRP, 'keepalived exporter compatibility: address list mismatches.'),
+  kaAuthInvalid: spec('keepalived_authentication_invalid_total', 'counter', KA_VRRP, 'keepalived exporter compatibility: unsupported authentication type on the instance\'s interface.'),
+  kaAuthMismatch: spec('keepalived_authentication_mismatch_total', 'counter', KA_VRRP, 'keepalived exporter compatibility: authentication type mismatches.'),
+  kaAuthFailure: spec('keepalived_authentication_failure_total', 'counter', KA_VRRP, 'keepalived exporter compatibility: authentication failures.'),
+  kaPrioZeroRcvd: spec('keepalived_priority_zero_received_total', 'counter', KA_VRRP, 'keepalived exporter compatibility: priority-0 advertisements received.'),
+  kaPrioZeroSent: spec('keepalived_priority_zero_sent_total', 'counter', KA_VRRP, 'keepalived exporter compatibility: priority-0 advertisements sent.'),
+  kaGarpDelay: spec('keepalived_gratuitous_arp_delay_total', 'counter', KA_VRRP, 'keepalived exporter compatibility: the configured delay before the second gratuitous ARP burst, seconds (a setting, as the exporter reports it).'),
+
+  // ---- checks and real servers ----
+  checkUp: spec('lvsd_check_up', 'gauge', CHECK, 'Verdict of a health check: 1 up, 0 down. One series per distinct check and target, however many services share it.'),
+  checkProbes: spec('lvsd_check_probes_total', 'counter', CHECK, 'Probes a check has run.'),
+  checkFailuresInARow: spec('lvsd_check_consecutive_failures', 'gauge', CHECK, 'Failed probes in a row (0 after a success).'),
+  checkResults: spec('lvsd_check_results_total', 'counter', ['reason'], 'Probe results of all checks, by reason: ok, or why a probe failed (without its figures, e.g. "timed out").'),
+  checkDuration: spec('lvsd_check_duration_seconds', 'histogram', ['type'], 'How long probes took, by check type.'),
+  serverUp: spec('lvsd_real_server_up', 'gauge', ['service', 'server'], 'Health of a real server in a virtual service: 1 when all its checks pass.'),
+  serverWeight: spec('lvsd_real_server_weight', 'gauge', ['service', 'server'], 'Weight of the real server when up: configured, or reported by a script check (the kernel\'s weight is lvsd_ipvs_destination_weight).'),
+  serverTransitions: spec('lvsd_real_server_transitions_total', 'counter', ['change', 'reason'], 'Real server verdict changes: change up, down (with the failing reason) or weight.'),
+  serviceQuorum: spec('lvsd_virtual_service_quorum', 'gauge', ['service'], 'Quorum of a virtual service: 1 held, 0 lost (checker-driven VRRP tracking follows it).'),
+
+  // ---- IPVS (kernel statistics, lvsd names) ----
+  ipvsUp: spec('lvsd_ipvs_up', 'gauge', [], '1 when the last read of the kernel IPVS table worked.'),
+  ipvsReadSeconds: spec('lvsd_ipvs_read_duration_seconds', 'gauge', [], 'How long the last read of the IPVS table and its statistics took.'),
+  ipvsServices: spec('lvsd_ipvs_services', 'gauge', [], 'Virtual services in the kernel table (lvsd\'s and others\').'),
+  svcConns: spec('lvsd_ipvs_service_connections_total', 'counter', SERVICE, 'Connections scheduled by a virtual service (kernel counter).'),
+  svcInPkts: spec('lvsd_ipvs_service_in_packets_total', 'counter', SERVICE, 'Packets in (client to server) through a virtual service.'),
+  svcOutPkts: spec('lvsd_ipvs_service_out_packets_total', 'counter', SERVICE, 'Packets out (server to client) through a virtual service; 0 for direct routing and tunnels.'),
+  svcInBytes: spec('lvsd_ipvs_service_in_bytes_total', 'counter', SERVICE, 'Bytes in through a virtual service.'),
+  svcOutBytes: spec('lvsd_ipvs_service_out_bytes_total', 'counter', SERVICE, 'Bytes out through a virtual service.'),
+  dstActive: spec('lvsd_ipvs_destination_active_connections', 'gauge', DEST, 'Active connections to a real server (ESTABLISHED for TCP).'),
+  dstInactive: spec('lvsd_ipvs_destination_inactive_connections', 'gauge', DEST, 'Inactive connections to a real server (other TCP states, UDP).'),
+  dstPersistent: spec('lvsd_ipvs_destination_persistent_connections', 'gauge', DEST, 'Persistence templates pointing at a real server.'),
+  dstWeight: spec('lvsd_ipvs_destination_weight', 'gauge', DEST, 'Weight of a real server in the kernel table.'),
+  dstConns: spec('lvsd_ipvs_destination_connections_total', 'counter', DEST, 'Connections scheduled to a real server.'),
+  dstInPkts: spec('lvsd_ipvs_destination_in_packets_total', 'counter', DEST, 'Packets in to a real server.'),
+  dstOutPkts: spec('lvsd_ipvs_destination_out_packets_total', 'counter', DEST, 'Packets out from a real server (NAT only).'),
+  dstInBytes: spec('lvsd_ipvs_destination_in_bytes_total', 'counter', DEST, 'Bytes in to a real server.'),
+  dstOutBytes: spec('lvsd_ipvs_destination_out_bytes_total', 'counter', DEST, 'Bytes out from a real server (NAT only).'),
+
+  // ---- IPVS (gen2brain keepalived_exporter names) ----
+  kaVipInPkts: spec('keepalived_lvs_vip_in_packets', 'counter', KA_LVS, 'keepalived exporter compatibility: virtual service packets in.'),
+  kaVipOutPkts: spec('keepalived_lvs_vip_out_packets', 'counter', KA_LVS, 'keepalived exporter compatibility: virtual service packets out.'),
+  kaVipInBytes: spec('keepalived_lvs_vip_in_bytes', 'counter', KA_LVS, 'keepalived exporter compatibility: virtual service bytes in.'),
+  kaVipOutBytes: spec('keepalived_lvs_vip_out_bytes', 'counter', KA_LVS, 'keepalived exporter compatibility: virtual service bytes out.'),
+  kaVipConn: spec('keepalived_lvs_vip_conn', 'counter', KA_LVS, 'keepalived exporter compatibility: virtual service connections.'),
+  kaRsInPkts: spec('keepalived_lvs_rs_in_packets', 'counter', [...KA_LVS, 'vip'], 'keepalived exporter compatibility: real server packets in (vip added by lvsd so one server in two services stays two series).'),
+  kaRsOutPkts: spec('keepalived_lvs_rs_out_packets', 'counter', [...KA_LVS, 'vip'], 'keepalived exporter compatibility: real server packets out.'),
+  kaRsInBytes: spec('keepalived_lvs_rs_in_bytes', 'counter', [...KA_LVS, 'vip'], 'keepalived exporter compatibility: real server bytes in.'),
+  kaRsOutBytes: spec('keepalived_lvs_rs_out_bytes', 'counter', [...KA_LVS, 'vip'], 'keepalived exporter compatibility: real server bytes out.'),
+  kaRsConn: spec('keepalived_lvs_rs_conn', 'counter', [...KA_LVS, 'vip'], 'keepalived exporter compatibility: real server connections.'),
+} as const satisfies Record<string, MetricSpec>;
+
+export const ALL_SPECS: readonly MetricSpec[] = Object.values(M);
