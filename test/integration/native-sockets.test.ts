@@ -1,17 +1,23 @@
-// The socket addon against the real kernel: two network namespaces joined by a veth pair (a0 <-> b0),
-// sockets opened inside them with setns. Raw IPv4/IPv6 protocol 112 (VRRP) with TTL / hop-limit /
-// pktinfo control messages, multicast joins, AF_PACKET frames, and the error and EAGAIN paths.
+// The socket addon against the real kernel: two network namespaces joined by two veth pairs (a0 <-> b0,
+// a1 <-> b1), sockets opened inside them with setns. Raw IPv4/IPv6 protocol 112 (VRRP) with TTL /
+// hop-limit / pktinfo control messages, multicast joins, AF_PACKET frames, the error and EAGAIN paths,
+// and TCP connects with SO_MARK / SO_BINDTODEVICE / source address and port, judged by the address the
+// server in B sees (10.9.9.9 on B's loopback is reached over a0 by the main table, over a1 by table 100,
+// which `ip rule` selects for fwmark 7).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createTcpServer, Socket as NetSocket, type AddressInfo, type Server } from 'node:net';
+import { TcpConnect, type ErrnoError } from '../../src/native/connect.js';
 import {
   Socket, addon, ifNameToIndex, addressBytes, AF_INET, AF_INET6, AF_PACKET, AF_NETLINK, SOCK_RAW, SOCK_DGRAM, SOL_IP, SOL_IPV6,
   SOL_SOCKET, SO_RCVBUF, IP_TTL, IP_PKTINFO, IP_RECVTTL, IP_MULTICAST_TTL, IP_ADD_MEMBERSHIP, IPV6_RECVHOPLIMIT,
   IPV6_RECVPKTINFO, IPV6_UNICAST_HOPS, IPPROTO_ICMPV6, IPV6_MULTICAST_HOPS, IPV6_ADD_MEMBERSHIP, IPPROTO_VRRP, ETH_P_ARP, MSG_TRUNC,
-  SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, SO_RCVBUFFORCE, type Received,
+  SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, SO_RCVBUFFORCE, SOCK_STREAM, encodeSockaddr, type Received,
 } from '../../src/native/index.js';
 
 const tag = randomBytes(3).toString('hex');
@@ -35,6 +41,17 @@ before(() => {
     for (const x of addrs) sh('ip', '-n', n, '-6', 'addr', 'add', x, 'dev', d, 'nodad');
     sh('ip', '-n', n, 'link', 'set', d, 'up');
   }
+  // A second path to B for the TCP tests: a1 <-> b1, and 10.9.9.9 on B's loopback reachable over both.
+  sh('ip', '-n', A, 'link', 'add', 'a1', 'type', 'veth', 'peer', 'name', 'b1', 'netns', B);
+  sh('ip', '-n', A, 'addr', 'add', '10.9.1.1/24', 'dev', 'a1');
+  sh('ip', '-n', B, 'addr', 'add', '10.9.1.2/24', 'dev', 'b1');
+  sh('ip', '-n', A, 'link', 'set', 'a1', 'up');
+  sh('ip', '-n', B, 'link', 'set', 'b1', 'up');
+  sh('ip', '-n', B, 'link', 'set', 'lo', 'up');
+  sh('ip', '-n', B, 'addr', 'add', '10.9.9.9/32', 'dev', 'lo');
+  sh('ip', '-n', A, 'route', 'add', '10.9.9.9/32', 'via', '10.9.0.2');
+  sh('ip', '-n', A, 'route', 'add', '10.9.9.9/32', 'via', '10.9.1.2', 'table', '100');
+  sh('ip', '-n', A, 'rule', 'add', 'fwmark', '7', 'lookup', '100');
   const la = JSON.parse(sh('ip', '-n', A, '-j', 'link', 'show', 'a0'))[0];
   a0 = la.ifindex; a0mac = la.address;
   b0 = JSON.parse(sh('ip', '-n', B, '-j', 'link', 'show', 'b0'))[0].ifindex;
@@ -280,4 +297,172 @@ test('a poll with keepAlive false does not keep the process alive; the default d
   assert.equal(quiet.status, 0, quiet.stderr.toString());
   const held = spawnSync(process.execPath, ['--input-type=module', '-e', script(true)], { timeout: 1000 });
   assert.equal(held.signal, 'SIGTERM'); // still running when the timeout killed it
+});
+
+// ---- TCP connects through the addon (what checkers use for source / fwmark / bind_interface) ----
+
+/** A Node TCP server listening on 10.9.9.9 inside B (the socket is made there by the addon, then
+ *  handed to Node), recording each client's address:port as B's kernel reports it. */
+async function serverInB(onConnection: (s: NetSocket) => void = () => {}): Promise<{ server: Server; port: number; peers: string[] }> {
+  const fd = addon.socket(AF_INET, SOCK_STREAM, 0, `/run/netns/${B}`);
+  addon.bind(fd, encodeSockaddr({ family: 'inet', address: '10.9.9.9', port: 0 }));
+  const peers: string[] = [];
+  const server = createTcpServer((c) => { peers.push(`${c.remoteAddress}:${c.remotePort}`); c.on('error', () => {}); onConnection(c); });
+  await new Promise<void>((r) => server.listen({ fd }, r));
+  return { server, port: (server.address() as AddressInfo).port, peers };
+}
+
+function connectIn(port: number, opts: Parameters<typeof TcpConnect.start>[1], address = '10.9.9.9'): Promise<{ c: TcpConnect; err: ErrnoError | null }> {
+  return new Promise((resolve) => {
+    const c: TcpConnect = TcpConnect.start({ address, port, family: 4 }, { netns: A, ...opts }, (err) => resolve({ c, err }));
+  });
+}
+
+const waitUntil = async (f: () => boolean, what: string) => {
+  for (let i = 0; i < 200 && !f(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(f(), what);
+};
+
+test('TCP connect: the server sees the configured source address and port, again and again when closed with RST', async () => {
+  const srv = await serverInB();
+  try {
+    for (let i = 0; i < 3; i++) {
+      const { c, err } = await connectIn(srv.port, { source: { address: '10.9.1.1', port: 40123 } });
+      assert.equal(err, null);
+      await waitUntil(() => srv.peers.length === i + 1, 'the server saw no connection');
+      c.close({ reset: true });
+    }
+    assert.deepEqual(srv.peers, ['10.9.1.1:40123', '10.9.1.1:40123', '10.9.1.1:40123']);
+    // RST leaves nothing behind on the client side (a FIN close would leave the 4-tuple in TIME_WAIT).
+    assert.equal(sh('ip', 'netns', 'exec', A, 'ss', '-Htan', 'state', 'time-wait', 'sport', '= :40123').trim(), '');
+    // Source address only: the port is the kernel's choice.
+    const { c } = await connectIn(srv.port, { source: { address: '10.9.0.1' } });
+    await waitUntil(() => srv.peers.length === 4, 'the server saw no connection');
+    assert.match(srv.peers[3]!, /^10\.9\.0\.1:\d+$/);
+    c.close();
+  } finally { srv.server.close(); }
+});
+
+test('TCP connect: SO_MARK is honoured by policy routing (fwmark 7 -> table 100 -> a1), SO_BINDTODEVICE sends through the named link', async () => {
+  const srv = await serverInB();
+  const rxPackets = (dev: string) => JSON.parse(sh('ip', '-n', B, '-s', '-j', 'link', 'show', dev))[0].stats64.rx.packets as number;
+  try {
+    const via = async (opts: Parameters<typeof TcpConnect.start>[1]) => {
+      const n = srv.peers.length;
+      const b1 = rxPackets('b1');
+      const { c, err } = await connectIn(srv.port, opts);
+      assert.equal(err, null);
+      await waitUntil(() => srv.peers.length === n + 1, 'the server saw no connection');
+      c.close({ reset: true });
+      return { peer: srv.peers[n]!.replace(/:\d+$/, ''), overB1: rxPackets('b1') > b1 };
+    };
+    assert.deepEqual(await via({}), { peer: '10.9.0.1', overB1: false }); // main table: a0
+    assert.deepEqual(await via({ fwmark: 7 }), { peer: '10.9.1.1', overB1: true }); // the mark picks table 100
+    assert.deepEqual(await via({ fwmark: 8 }), { peer: '10.9.0.1', overB1: false }); // a mark no rule matches
+    assert.deepEqual(await via({ bindInterface: 'a1' }), { peer: '10.9.1.1', overB1: true }); // the main table says a0; the device wins
+    assert.deepEqual(await via({ bindInterface: 'a0' }), { peer: '10.9.0.1', overB1: false });
+  } finally { srv.server.close(); }
+});
+
+test('TCP connect: a refused connection reports ECONNREFUSED from SO_ERROR; set-up failures throw with code, errno and syscall', async () => {
+  const srv = await serverInB();
+  const port = srv.port;
+  await new Promise<void>((r) => srv.server.close(() => r()));
+  const { err } = await connectIn(port, { fwmark: 7 });
+  assert.deepEqual(err && [err.code, err.errno, err.syscall], ['ECONNREFUSED', 111, 'connect']);
+  const expectErr = (opts: Parameters<typeof TcpConnect.start>[1], code: string, errno: number, syscall: string, address = '10.9.9.9') =>
+    assert.throws(() => TcpConnect.start({ address, port, family: 4 }, { netns: A, ...opts }, () => assert.fail('called back')),
+      (e: ErrnoError) => { assert.deepEqual([e.code, e.errno, e.syscall], [code, errno, syscall]); return true; });
+  expectErr({ bindInterface: 'nope0' }, 'ENODEV', 19, 'setsockopt');
+  expectErr({ bindInterface: 'x'.repeat(20) }, 'ENODEV', 19, 'setsockopt');
+  expectErr({ source: { address: '10.9.9.9' } }, 'EADDRNOTAVAIL', 99, 'bind'); // B's address, not A's
+  expectErr({}, 'ENETUNREACH', 101, 'connect', '10.200.0.1'); // no route: connect fails at once
+  // A connect abandoned before it completes calls nobody back (a blackholed SYN, closed by the caller's timeout).
+  sh('ip', '-n', A, 'neigh', 'replace', '10.9.0.2', 'lladdr', '02:00:00:00:99:99', 'dev', 'a0', 'nud', 'permanent');
+  try {
+    let called = false;
+    const c = TcpConnect.start({ address: '10.9.9.9', port, family: 4 }, { netns: A }, () => { called = true; });
+    await new Promise((r) => setTimeout(r, 100));
+    c.close();
+    c.close();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(called, false);
+  } finally { sh('ip', '-n', A, 'neigh', 'del', '10.9.0.2', 'dev', 'a0'); }
+});
+
+test('TCP connect: a detached descriptor works as a Node socket (what HTTP checks hand to undici)', async () => {
+  const srv = await serverInB((c) => c.on('data', (d) => c.end(`echo ${d}`)));
+  try {
+    const { c, err } = await connectIn(srv.port, { fwmark: 7 });
+    assert.equal(err, null);
+    const sock = new NetSocket({ fd: c.detach(), readable: true, writable: true });
+    assert.throws(() => c.detach(), /cannot detach a detached connection/);
+    c.close(); // no-op: Node owns the descriptor now
+    const reply = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      sock.on('data', (d) => { text += d; }).on('end', () => resolve(text)).on('error', reject);
+      sock.write('ping');
+    });
+    assert.equal(reply, 'echo ping');
+    sock.destroy();
+    assert.equal(srv.peers[0]!.replace(/:\d+$/, ''), '10.9.1.1');
+  } finally { srv.server.close(); }
+});
+
+/** TCP segments arriving on a link of B, seen by an AF_PACKET socket (the wire's view, independent of
+ *  any TCP stack): "SYN 10.9.1.1:40200" per segment to `port` with SYN, FIN or RST set. */
+function captureTcp(dev: string, port: number): { segments: string[]; stop(): void } {
+  const ifindex = JSON.parse(sh('ip', '-n', B, '-j', 'link', 'show', dev))[0].ifindex as number;
+  const s = sock(AF_PACKET, SOCK_DGRAM, htons(0x0800 /* ETH_P_IP */), B);
+  s.bind({ family: 'packet', ifindex, protocol: 0x0800 });
+  const segments: string[] = [];
+  s.onReadable(() => {
+    for (let r = s.recv(); r; r = s.recv()) {
+      const ip = r.data, ihl = (ip[0]! & 15) * 4;
+      if (ip[9] !== 6 || ip.readUInt16BE(ihl + 2) !== port) continue;
+      const flags = ip[ihl + 13]!;
+      const kind = flags & 0x02 ? 'SYN' : flags & 0x04 ? 'RST' : flags & 0x01 ? 'FIN' : '';
+      if (kind) segments.push(`${kind} ${ip[12]}.${ip[13]}.${ip[14]}.${ip[15]}:${ip.readUInt16BE(ihl)}`);
+    }
+  });
+  return { segments, stop: () => s.stopPolling() };
+}
+
+test('checker probes from A (TCP and HTTP): fwmark, bind_interface and a source port, as the wire into B shows them', async () => {
+  const fd = addon.socket(AF_INET, SOCK_STREAM, 0, `/run/netns/${B}`);
+  addon.bind(fd, encodeSockaddr({ family: 'inet', address: '10.9.9.9', port: 0 }));
+  const server = createHttpServer((_q, r) => r.end('ok'));
+  server.on('connection', (c) => c.on('error', () => {}));
+  await new Promise<void>((r) => server.listen({ fd }, r));
+  const port = (server.address() as AddressInfo).port;
+  const onB0 = captureTcp('b0', port), onB1 = captureTcp('b1', port);
+  try {
+    // The probes run in a node inside A (checkers connect from the namespace lvsd runs in).
+    const dist = fileURLToPath(new URL('../../checkers/', import.meta.url));
+    const script = `import { probeTcp } from ${JSON.stringify(dist + 'tcp.js')}; import { probeHttp } from ${JSON.stringify(dist + 'http.js')};
+      const t = { address: '10.9.9.9', family: 4, port: ${port} }, h = { timeout: 2000, path: '/', status: [[200, 299]], maxBodyBytes: 100 };
+      const out = [];
+      out.push(await probeTcp(t, { timeout: 2000, fwmark: 7, sourcePort: 40200 }));
+      out.push(await probeTcp(t, { timeout: 2000, fwmark: 7, sourcePort: 40200 }));
+      out.push(await probeTcp(t, { timeout: 2000, bindInterface: 'a1', sourceAddress: '10.9.1.1', sourcePort: 40201 }));
+      out.push(await probeHttp(t, { ...h, fwmark: 7, sourcePort: 40202 }));
+      out.push(await probeHttp(t, { ...h, fwmark: 7, sourcePort: 40202 }));
+      out.push(await probeHttp(t, { ...h, bindInterface: 'a1' }));
+      out.push(await probeTcp(t, { timeout: 2000, bindInterface: 'nope0' }));
+      out.push(await probeTcp(t, { timeout: 2000 }));
+      console.log(JSON.stringify(out));`;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('ip', ['netns', 'exec', A, process.execPath, '--input-type=module', '-e', script], { timeout: 20_000 }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout))));
+    assert.deepEqual(JSON.parse(out), [{ ok: true }, { ok: true }, { ok: true }, { ok: true }, { ok: true }, { ok: true },
+      { ok: false, reason: 'no such interface' }, { ok: true }]);
+    await waitUntil(() => onB0.segments.some((x) => x.startsWith('SYN')), 'no SYN on b0');
+    const syns = onB1.segments.filter((x) => x.startsWith('SYN'));
+    assert.deepEqual(syns.slice(0, 5), ['SYN 10.9.1.1:40200', 'SYN 10.9.1.1:40200', 'SYN 10.9.1.1:40201', 'SYN 10.9.1.1:40202', 'SYN 10.9.1.1:40202']);
+    assert.match(syns[5] ?? '', /^SYN 10\.9\.1\.1:\d+$/);
+    assert.equal(syns.length, 6);
+    // A fixed source port ends with RST (no TIME_WAIT to refuse the next probe); the unmarked probe went over b0.
+    assert.deepEqual(onB1.segments.filter((x) => x.endsWith(':40200')), ['SYN 10.9.1.1:40200', 'RST 10.9.1.1:40200', 'SYN 10.9.1.1:40200', 'RST 10.9.1.1:40200']);
+    assert.equal(onB0.segments.filter((x) => x.startsWith('SYN')).length, 1);
+    assert.match(onB0.segments[0]!, /^SYN 10\.9\.0\.1:\d+$/);
+  } finally { onB0.stop(); onB1.stop(); server.close(); server.closeAllConnections(); }
 });
