@@ -1,0 +1,88 @@
+// The classic LVS-NAT director pair on the lab's director-pair network:
+//
+//   client .100 ── 192.0.2.0/24 ── eth0 [director1 .2 | director2 .3] eth1 ── 10.0.1.0/24 ── rs1-rs3 :80
+//
+// The public VIP 192.0.2.10 (VRID 10 on eth0) and the real servers' gateway 10.0.1.1 (VRID 11 on eth1)
+// form one sync group: with NAT the replies must come back through the director that holds the VIP.
+// VRRPv3 at 100 ms so a takeover costs about 360 ms; HTTP checks every 200 ms; the kernel's
+// connection-sync daemon follows the gateway instance over eth1.
+import { join } from 'node:path';
+import { directorPair, ADDRESSES, REAL_SERVERS } from '../../test/lab/index.js';
+import type { Layout, LayoutOptions } from './layout.js';
+
+const ADVERT_MS = 100;
+const PRIORITIES: Record<string, number> = { director1: 150, director2: 100 };
+
+function natConfig(director: string, opts: LayoutOptions): string {
+  const prio = PRIORITIES[director];
+  if (prio === undefined) throw new Error(`nat layout: no director ${director}`);
+  const instance = (name: string, iface: string, vrid: number, vip: string) => `
+  - name: ${name}
+    interface: ${iface}
+    vrid: ${vrid}
+    priority: ${prio}
+    version: 3
+    advert_interval: ${ADVERT_MS}ms
+    virtual_ips: [${vip}]
+    preempt: ${opts.preempt}
+    # After a restart, give the checks and the connection sync a moment before taking over again.
+    preempt_delay: 2s
+    track:
+      interfaces: [{name: ${iface === 'eth0' ? 'eth1' : 'eth0'}}]`;
+  const servers = REAL_SERVERS.map((h) => `      - address: ${ADDRESSES[`${h}_4`]}:80`).join('\n');
+  return `# lvsd demo: LVS-NAT pair, ${director}
+global:
+  router_id: ${director}
+  metrics:
+    listen: 0.0.0.0:9641
+  control:
+    listen: unix:${join(opts.dir, `${director}.sock`)}
+  state_file: ${join(opts.dir, `${director}.state.json`)}
+  log:
+    level: info
+    format: text
+  lvs_sync_daemon:
+    interface: eth1
+    instance: gateway
+    sync_id: 11
+
+vrrp_instances:${instance('public', 'eth0', 10, `${ADDRESSES.vip4}/24`)}${instance('gateway', 'eth1', 11, `${ADDRESSES.gateway4}/24`)}
+
+vrrp_sync_groups:
+  - name: nat
+    instances: [public, gateway]
+
+checks:
+  - name: web
+    type: http
+    path: /
+    interval: 200ms
+    timeout: 200ms
+    retries: 1
+    rise: 1
+
+virtual_services:
+  - name: web
+    address: ${ADDRESSES.vip4}:80
+    scheduler: rr
+    forwarding: nat
+    checks: [web]
+    real_servers:
+${servers}
+`;
+}
+
+export const natLayout: Layout = {
+  name: 'nat',
+  description: 'LVS-NAT: VIP 192.0.2.10 and gateway 10.0.1.1 in one sync group, 3 nginx real servers',
+  topology: { ...directorPair, services: [] },
+  directors: ['director1', 'director2'],
+  realServers: REAL_SERVERS,
+  client: 'client',
+  vip: { address: ADDRESSES.vip4, port: 80 },
+  masterAddresses: [ADDRESSES.vip4, ADDRESSES.gateway4],
+  watched: { vrid: 10, interface: 'eth0', advertIntervalMs: ADVERT_MS },
+  priorities: PRIORITIES,
+  realServerEndpoint: (name) => `${ADDRESSES[`${name as (typeof REAL_SERVERS)[number]}_4`]}:80`,
+  configFor: natConfig,
+};
