@@ -19,6 +19,8 @@ import { VrrpEngine } from '../../vrrp/engine.js';
 import { Balancer, decideService, type QuorumEvent, type TableSink } from '../balancer/index.js';
 import { formatIssue, loadConfig, parseConfig, type ConfigIssue, type LvsdConfig } from '../config/index.js';
 import { loggerFromConfig, type Logger } from '../log/index.js';
+import { startControl, listenText } from '../control/index.js';
+import { startMetrics } from '../metrics/index.js';
 import { readState, writeState } from './state-file.js';
 import { SyncDaemonFollower } from './sync-daemon.js';
 import { watchVrrpStates, type VrrpStateChange } from './vrrp-states.js';
@@ -56,8 +58,7 @@ export interface DaemonOptions {
   listeners?: boolean;
 }
 
-/** A listener module (src/metrics, src/control): whatever it returns may have close(). */
-interface Closable { close?(): unknown }
+interface Closable { close(): Promise<void> }
 
 interface LoadedFile { config: LvsdConfig; hash: string }
 
@@ -232,28 +233,18 @@ export class Daemon extends EventEmitter {
   flushState(): Promise<void> { return this.persisting; }
 
   private async startListeners(): Promise<void> {
-    // src/metrics and src/control are written by others; started when present in this build.
     const g = this.config.global;
-    const mods: Array<[string, string, Record<string, unknown>]> = [
-      ['metrics', '../metrics/index.js', { daemon: this, listen: g.metrics.listen }],
-      ['control', '../control/index.js', { daemon: this, listen: g.control.listen, tokenFile: g.control.token_file }],
-    ];
-    for (const [name, spec, args] of mods) {
-      let mod: Record<string, unknown>;
-      try { mod = await import(spec) as Record<string, unknown>; } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') { this.log.debug(`${name}: not in this build`, { component: 'daemon' }); continue; }
-        this.log.error(`${name}: cannot load: ${(e as Error).message}`, { component: 'daemon' });
-        continue;
-      }
-      const fn = mod[name === 'metrics' ? 'startMetrics' : 'startControl'];
-      if (typeof fn !== 'function') continue;
-      try {
-        const handle = await (fn as (a: Record<string, unknown>) => unknown)(args);
-        if (handle && typeof handle === 'object') this.servers.push(handle as Closable);
-      } catch (e) {
-        // A busy port must not take VRRP down with it: log and run without that listener.
-        this.log.error(`${name}: cannot start: ${(e as Error).message}`, { component: 'daemon', err: e as Error });
-      }
+    // A busy port or socket must not take VRRP down with it: log and run without that listener.
+    try {
+      const mlog = this.log.child({ component: 'metrics' });
+      this.servers.push(await startMetrics({ daemon: this, listen: g.metrics.listen, log: (m) => mlog.warn(m) }));
+    } catch (e) {
+      this.log.error(`metrics: cannot listen on ${listenText(g.metrics.listen)}: ${(e as Error).message}`, { component: 'daemon' });
+    }
+    try {
+      this.servers.push(await startControl({ daemon: this, listen: g.control.listen, tokenFile: g.control.token_file, log: this.log.child({ component: 'control' }) }));
+    } catch (e) {
+      this.log.error(`control: cannot listen on ${listenText(g.control.listen)}: ${(e as Error).message}`, { component: 'daemon' });
     }
   }
 
@@ -352,7 +343,7 @@ export class Daemon extends EventEmitter {
     }
     await this.syncDaemon?.stop();
     for (const l of this.servers) {
-      try { await l.close?.(); } catch (e) { dlog.warn(`listener close: ${(e as Error).message}`); }
+      try { await l.close(); } catch (e) { dlog.warn(`listener close: ${(e as Error).message}`); }
     }
     await this.flushState();
     this.ipvs?.close();
