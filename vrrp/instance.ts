@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { VrrpInstanceConfig } from '../src/config/model.js';
 import { AF_PACKET, SOCK_RAW, Socket } from '../src/native/index.js';
-import { IFA_F_NODAD, type Rtnetlink } from '../src/netlink/rtnetlink.js';
+import { IFA_F_NODAD, type AddressSpec, type Rtnetlink } from '../src/netlink/rtnetlink.js';
 import { VRRP_MULTICAST_IPV4, VRRP_MULTICAST_IPV6, type Family } from './address.js';
 import { announceFrame } from './announce.js';
 import { matchInstance, type InstanceView } from './match.js';
@@ -11,6 +11,7 @@ import { encodeAdvert, type AdvertAuth, type VrrpAdvertisement } from './packet.
 import { INSTANCE_NOTES, type InstanceNote } from './reasons.js';
 import type { VrrpChannel } from './socket.js';
 import { PreciseTimer } from './precise-timer.js';
+import { SyncRtnetlink, prepareAddressRequest, type PreparedRequest } from './vip-netlink.js';
 import { VrrpStateMachine, type TransitionReason, type VrrpAction, type VrrpEvent, type VrrpState } from './state-machine.js';
 
 /** LVSD_VRRP_TRACE=1 logs each timer's lateness (benchmarks, debugging). */
@@ -54,8 +55,10 @@ export class VrrpInstance {
   /** One AF_PACKET socket per device holding VIPs, with the frames it announces. */
   private announcers: { socket: Socket; frames: Buffer[] }[] | null = null;
   private announceTimers: NodeJS.Timeout[] = [];
-  /** VIP operations run one after another; an announce waits for the add before it. */
-  private vipQueue: Promise<void> = Promise.resolve();
+  /** VIP adds / removes, synchronous (vip-netlink.ts), so the announcement follows the add in the same tick. */
+  private vipNl: SyncRtnetlink | null = null;
+  /** The encoded requests, rebuilt only when a VIP's interface index changes. */
+  private prepared: { key: string; add: PreparedRequest[]; remove: PreparedRequest[] } | null = null;
   basePriority: number;
   /** The machine's clock never runs backwards, even for a packet that arrived before the last event. */
   private lastEventAt = 0;
@@ -86,9 +89,12 @@ export class VrrpInstance {
 
   /** Removes VIPs a crashed run left behind, then starts the machine (§6.4.1). */
   async start(): Promise<void> {
-    // Opened and built now, so taking over costs no socket setup between the VIP add and the first GARP/NA.
+    // Opened and built now, so taking over costs no socket setup or encoding between the advert, the
+    // VIP add and the first GARP/NA.
+    this.vipNl ??= SyncRtnetlink.open();
+    this.requests();
     this.openPacketSocket();
-    await this.removeVips(true);
+    this.removeVips(true);
     this.handle({ type: 'startup' });
   }
 
@@ -130,9 +136,9 @@ export class VrrpInstance {
         this.ctx.onState(this, a.from, a.to, a.reason);
         break;
       case 'send-advert': this.sendAdvert(a.priority); break;
-      case 'add-vips': this.vipQueue = this.vipQueue.then(() => this.addVips()); break;
-      case 'remove-vips': this.vipQueue = this.vipQueue.then(() => this.removeVips(false)); break;
-      case 'announce': this.vipQueue = this.vipQueue.then(() => this.startAnnouncing()); break;
+      case 'add-vips': this.addVips(); break;
+      case 'remove-vips': this.removeVips(false); break;
+      case 'announce': this.startAnnouncing(); break;
       case 'arm-timer': this.timer.arm(a.at); break;
       case 'cancel-timer': this.timer.cancel(); break;
       case 'priority': this.basePriority = a.priority; break;
@@ -155,7 +161,7 @@ export class VrrpInstance {
     }
   }
 
-  private vipSpecs() {
+  private vipSpecs(): AddressSpec[] {
     return this.config.virtual_ips.map((v) => ({
       ifindex: (v.device ? this.ctx.deviceLink(v.device) : this.ctx.link).ifindex,
       address: v.address,
@@ -165,22 +171,40 @@ export class VrrpInstance {
     }));
   }
 
-  private async addVips(): Promise<void> {
-    await Promise.all(this.vipSpecs().map(async (s) => {
-      try { await this.ctx.rtnl.addAddress(s); } catch (e) {
-        if ((e as { code?: string }).code !== 'EEXIST') { this.counters.vipErrors++; this.ctx.log(`${this.name}: add ${s.address}: ${(e as Error).message}`); }
-      }
-    }));
+  private requests(): { add: PreparedRequest[]; remove: PreparedRequest[] } {
+    const specs = this.vipSpecs();
+    const key = specs.map((s) => s.ifindex).join(',');
+    if (this.prepared?.key !== key) {
+      this.prepared = { key, add: specs.map((s) => prepareAddressRequest('add', s)), remove: specs.map((s) => prepareAddressRequest('remove', s)) };
+    }
+    return this.prepared;
+  }
+
+  /** The requests, or none (logged) when a VIP's device has gone: a timer callback must never throw. */
+  private tryRequests(kind: 'add' | 'remove'): PreparedRequest[] {
+    try { return this.requests()[kind]; } catch (e) {
+      this.counters.vipErrors++;
+      this.ctx.log(`${this.name}: ${kind} VIPs: ${(e as Error).message}`);
+      return [];
+    }
+  }
+
+  /** Adds the VIPs; returns when the kernel has them (its ACKs read). Already present counts as added. */
+  private addVips(): void {
+    if (!this.vipNl) return;
+    const reqs = this.tryRequests('add');
+    this.vipNl.apply(reqs).forEach((e, i) => {
+      if (e && e.code !== 'EEXIST') { this.counters.vipErrors++; this.ctx.log(`${this.name}: add ${reqs[i]!.spec.address}: ${e.message}`); }
+    });
     this.counters.lastVipAddedAt = performance.now();
   }
 
-  private async removeVips(quiet: boolean): Promise<void> {
-    await Promise.all(this.vipSpecs().map(async (s) => {
-      try { await this.ctx.rtnl.removeAddress(s); } catch (e) {
-        const code = (e as { code?: string }).code;
-        if (!quiet && code !== 'EADDRNOTAVAIL') { this.counters.vipErrors++; this.ctx.log(`${this.name}: remove ${s.address}: ${(e as Error).message}`); }
-      }
-    }));
+  private removeVips(quiet: boolean): void {
+    if (!this.vipNl) return;
+    const reqs = this.tryRequests('remove');
+    this.vipNl.apply(reqs).forEach((e, i) => {
+      if (e && !quiet && e.code !== 'EADDRNOTAVAIL') { this.counters.vipErrors++; this.ctx.log(`${this.name}: remove ${reqs[i]!.spec.address}: ${e.message}`); }
+    });
   }
 
   /** garp.repeat messages per VIP now, the same again after garp.delay, then every garp.refresh. */
@@ -245,9 +269,10 @@ export class VrrpInstance {
     this.handle({ type: 'shutdown' });
     this.timer.cancel();
     this.stopAnnouncing();
-    await this.vipQueue;
     for (const a of this.announcers ?? []) a.socket.close();
     this.announcers = null;
+    this.vipNl?.close();
+    this.vipNl = null;
     this.ctx.channel.handlers.delete(this.config.vrid);
   }
 }

@@ -9,10 +9,11 @@
 //   graceful_stop    priority-0 advert -> first advert of the backup as master (goal: Skew_Time + 5 ms)
 // Under load (4,000 checks/s in the same process) comes with the checkers: `--load` is reserved for it.
 import { spawnSync } from 'node:child_process';
-import { VRRP_MAIN, VrrpLan, canRunNetns, configYaml, haveKeepalived, instanceYaml, sleep, type Proc } from '../integration/vrrp-netns.js';
+import { VRRP_MAIN, VrrpLan, canRunNetns, sh, configYaml, haveKeepalived, instanceYaml, sleep, type Proc } from '../integration/vrrp-netns.js';
 import { masterDownIntervalMs, skewTimeMs } from '../../vrrp/timers.js';
 import type { BenchResult } from './main.js';
 import { median } from './_stats.js';
+import { KernelTrace, vipToAnnounceMs } from '../integration/vrrp-ftrace.js';
 
 type Impl = 'lvsd' | 'keepalived';
 interface Mode { key: string; version: 2 | 3; intervalMs: number; family: 'ipv4' | 'ipv6' }
@@ -147,6 +148,25 @@ async function advertToAnnounce(impl: Impl, m: Mode): Promise<number> {
 }
 
 /**
+ * A lone director becomes master: its VIP appears in the kernel (the netlink ACK / notification of the
+ * RTM_NEWADDR, queued inside the add) -> its first GARP / NA handed to the driver, both from ftrace in
+ * the director's own process context on CLOCK_MONOTONIC (vrrp-ftrace.ts). Goal <= 0.3 ms.
+ */
+async function vipToAnnounce(impl: Impl, m: Mode, trace: KernelTrace): Promise<number> {
+  const l = new VrrpLan();
+  try {
+    trace.start();
+    const a = start(l, impl, 'a', m, 200);
+    await until(() => isMaster(impl, a), 10_000, 'a master');
+    await sleep(100);
+    const pids = sh(['ip', 'netns', 'pids', l.nodes.a!.ns]).split('\n').filter(Boolean).map(Number);
+    const r = vipToAnnounceMs(trace.stop(pids), m.family);
+    if (!r) throw new Error('no VIP add / announcement pair in the trace');
+    return r.ms;
+  } finally { l.stop(); }
+}
+
+/**
  * A lone master sending every 50 ms for 10 s: p99 of |advert gap - 50 ms| on the wire. lvsd runs
  * idle, or with --synthetic-load (4,000 tasks/s of 100 us on its loop: a stand-in for the checkers
  * until they exist); keepalived idle is the reference.
@@ -197,6 +217,13 @@ export async function run(args: string[]): Promise<BenchResult[]> {
   };
   for (const m of modes) await both(`advert_gap_${m.key}`, (impl) => advertGap(impl, m), masterDownIntervalMs(m.version, 100, m.intervalMs));
   for (const m of modes.filter((x) => x.key === 'v3_100ms' || x.key === 'v3_ipv6_100ms')) await both(`advert_to_announce_${m.family}`, (impl) => advertToAnnounce(impl, m));
+  const trace = KernelTrace.open();
+  if (typeof trace === 'string') log(`vip_to_announce: skipped (${trace})`);
+  else {
+    try {
+      for (const m of modes.filter((x) => x.key === 'v3_100ms' || x.key === 'v3_ipv6_100ms')) await both(`vip_to_announce_${m.family}`, (impl) => vipToAnnounce(impl, m, trace));
+    } finally { trace.close(); }
+  }
   await both('advert_jitter_p99_idle', (impl) => advertJitterP99(impl, null));
   await both('advert_jitter_p99_lvsd_loaded_4000x100us', (impl) => advertJitterP99(impl, impl === 'lvsd' ? '4000:100' : null));
   const g = quick ? MODES[1]! : MODES[0]!;
