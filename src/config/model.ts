@@ -154,7 +154,7 @@ export const vrrpInstanceSchema = obj({
   virtual_ips: arr(virtualIp, 'Addresses the master holds; all of one family (RFC 5798 section 5.2.9).', { minItems: 1 }),
   preempt: def(bool('A higher-priority backup takes over from a lower-priority master.'), true),
   preempt_delay: defDuration(duration('After start, wait this long before preempting (keepalived preempt_delay).', 0, 1000_000), 0),
-  accept: def(bool('Accept mode: a master that is not the owner accepts packets to the VIPs (RFC 5798 section 6.1).'), false),
+  accept: def(custom<boolean>((v) => (v === true ? { ok: true, value: true } : { ok: false, message: v === false ? "false is not supported: lvsd's masters always accept packets to their VIPs, as keepalived does without vrrp_strict. Refusing them would need a netfilter rule after IPVS's LOCAL_IN hook (a filter before it drops the traffic IPVS balances), and lvsd installs none; remove the key or write true" : 'must be true' }), { type: 'boolean', const: true }, 'Accept mode (RFC 5798 section 6.1): a master that is not the owner accepts packets to the VIPs. Always true: lvsd does not filter traffic to the VIPs (keepalived without vrrp_strict).'), true),
   dscp: opt(int(0, 63, 'DSCP for adverts; default the kernel default (0).')),
   unicast: opt(obj({
     source: opt(ipAddress('Source address of the adverts; default the primary address of the interface.')),

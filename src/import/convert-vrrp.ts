@@ -6,6 +6,9 @@ import { command, dur, integer, reorder, seconds, type Ctx, type Names } from '.
 
 // ---- global_defs ----
 
+/** Why keepalived's no_accept / vrrp_strict accept mode has no lvsd form (see accept in src/config/model.ts). */
+const NO_ACCEPT = "lvsd's masters always accept packets to their VIPs, as keepalived does without vrrp_strict (accept: false is not supported: it would need a netfilter rule after IPVS's LOCAL_IN hook)";
+
 export type Globals = { version: 2 | 3; strict: boolean; garp: Map<string, Statement> };
 
 export function convertGlobal(block: Statement, ctx: Ctx, global: YMap, g: Globals): void {
@@ -21,7 +24,7 @@ export function convertGlobal(block: Statement, ctx: Ctx, global: YMap, g: Globa
       case 'vrrp_version': { const v = integer(s, ctx, where, 2, 3); if (v !== undefined) g.version = v as 2 | 3; break; }
       case 'vrrp_strict':
         g.strict = true;
-        ctx.change(s, where, "vrrp_strict: lvsd keeps its effect on accept mode (instances default to accept: false); lvsd follows RFC 5798 without a switch");
+        ctx.change(s, where, `vrrp_strict dropped: lvsd follows RFC 5798 without a switch; ${NO_ACCEPT}`);
         break;
       case 'vrrp_garp_master_delay': case 'vrrp_garp_master_repeat': case 'vrrp_garp_master_refresh': case 'vrrp_garp_master_refresh_repeat':
         g.garp.set(s.key.slice('vrrp_'.length), s); break;
@@ -103,7 +106,7 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
   let advert = 1000, advertStmt: Statement | undefined;
   const vips: Vip[] = [];
   let auth: { type?: string; pass?: string; s: Statement } | undefined;
-  let accept: boolean | undefined;
+  let noAccept: Statement | undefined;
   const unicast = new YMap();
   const peers: Array<{ ip: IpAddress; s: Statement }> = [];
   const track = new YMap();
@@ -141,8 +144,8 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
       case 'nopreempt': m.set('preempt', false); break;
       case 'preempt': m.set('preempt', true); break;
       case 'preempt_delay': { const v = seconds(s, ctx, where); if (v !== undefined) m.set('preempt_delay', dur(v)); break; }
-      case 'accept': accept = true; break;
-      case 'no_accept': accept = false; break;
+      case 'accept': noAccept = undefined; break; // lvsd's default
+      case 'no_accept': noAccept = s; break;
       case 'unicast_src_ip': {
         const p = parseIp(s.args[0]);
         if (p.ok) unicast.set('source', p.value.address); else ctx.skip(s, where, `unicast_src_ip: ${p.message}`);
@@ -250,8 +253,8 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
   } else m.set('advert_interval', dur(advert));
   m.set('virtual_ips', new YList(kept.map((v) => v.value)));
 
-  if (accept === undefined) accept = !g.strict; // keepalived's default is accept unless vrrp_strict
-  m.set('accept', accept, accept ? 'keepalived accepts packets to the VIPs by default; lvsd only when told' : undefined);
+  // accept: true is lvsd's default and keepalived's without vrrp_strict (that one is noted once, in global_defs).
+  if (noAccept) ctx.change(noAccept, where, `no_accept dropped: ${NO_ACCEPT}`);
 
   const goodPeers = peers.filter((p) => {
     if (p.ip.family === family) return true;
