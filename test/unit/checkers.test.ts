@@ -213,6 +213,11 @@ describe('probes against real sockets', () => {
       assert.equal(bad.ok, false);
       assert.match((bad as { reason: string }).reason, /certificate/);
       assert.deepEqual(await probeHttp(tp, { ...o, tls: { verify: false } }), { ok: true });
+      // The addon's socket under TLS (a source address set): same SNI and verification.
+      sni = undefined;
+      assert.deepEqual(await probeHttp(tp, { ...o, sourceAddress: '127.0.0.4', sourcePort: 40313, tls: { sni: 'rs.example', verify: true, ca: readFileSync(join(dir, 'c')) } }), { ok: true });
+      assert.equal(sni, 'rs.example');
+      assert.match((await probeHttp(tp, { ...o, sourceAddress: '127.0.0.4', tls: { sni: 'rs.example', verify: true } }) as { reason: string }).reason, /certificate/);
       const wrongName = await probeHttp(tp, { ...o, tls: { sni: 'other.example', verify: true, ca: readFileSync(join(dir, 'c')) } });
       assert.equal(wrongName.ok, false);
       s.close();
