@@ -9,7 +9,7 @@ import { announceFrame } from './announce.js';
 import { matchInstance, type InstanceView } from './match.js';
 import { encodeAdvert, type AdvertAuth, type VrrpAdvertisement } from './packet.js';
 import { INSTANCE_NOTES, type InstanceNote } from './reasons.js';
-import type { VrrpChannel } from './socket.js';
+import { tosByte, type VrrpChannel } from './socket.js';
 import { PreciseTimer } from './precise-timer.js';
 import { SyncRtnetlink, prepareAddressRequest, type PreparedRequest } from './vip-netlink.js';
 import { VrrpStateMachine, type TransitionReason, type VrrpAction, type VrrpEvent, type VrrpState } from './state-machine.js';
@@ -51,6 +51,8 @@ export class VrrpInstance {
   readonly counters: InstanceCounters;
   private readonly timer: PreciseTimer;
   private readonly auth: AdvertAuth | undefined;
+  /** TOS / traffic class byte of our adverts: config dscp, default CS6 as keepalived. */
+  private readonly tos: number;
   private readonly vipTexts: string[];
   /** One AF_PACKET socket per device holding VIPs, with the frames it announces. */
   private announcers: { socket: Socket; frames: Buffer[] }[] | null = null;
@@ -68,6 +70,7 @@ export class VrrpInstance {
     this.basePriority = config.priority;
     this.auth = config.authentication ? { type: 1, password: config.authentication.password } : undefined;
     this.vipTexts = config.virtual_ips.map((v) => v.address);
+    this.tos = tosByte(config.dscp);
     this.machine = new VrrpStateMachine({
       version: config.version as 2 | 3, family: this.family, priority: config.priority, advertIntervalMs: config.advert_interval,
       preempt: config.preempt, preemptDelayMs: config.preempt_delay, primaryAddress: ctx.primaryAddress,
@@ -153,7 +156,7 @@ export class VrrpInstance {
       try {
         const msg = encodeAdvert({ version: c.version as 2 | 3, family: this.family, vrid: c.vrid, priority,
           advertIntervalMs: c.advert_interval, addresses: this.vipTexts, ...(this.auth ? { auth: this.auth } : {}), src, dst });
-        this.ctx.channel.send(msg, dst, src);
+        this.ctx.channel.send(msg, dst, src, this.tos);
         this.counters.advertsSent++;
       } catch (e) {
         this.ctx.log(`${this.name}: advert to ${dst} failed: ${(e as Error).message}`);

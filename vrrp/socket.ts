@@ -16,8 +16,12 @@ import { DROP_REASONS, type DropReason } from './reasons.js';
 const IP_TOS = 1, IPV6_TCLASS = 67;
 /** SO_TIMESTAMPNS (x86_64 / generic): the kernel's receive time as struct timespec, CLOCK_REALTIME. */
 const SO_TIMESTAMPNS = 35;
-/** DSCP CS6 (network control) in the TOS / traffic class byte, as keepalived sends. */
-export const VRRP_TOS = 0xc0;
+/** DSCP CS6 (network control), the default: what keepalived 2.2.7 sends (tcpdump -v: tos 0xc0 / class 0xc0). */
+export const VRRP_DSCP = 48;
+export const VRRP_TOS = VRRP_DSCP << 2;
+
+/** The TOS / traffic class byte of an advert: DSCP in the upper six bits, ECN zero (RFC 2474 §3). */
+export const tosByte = (dscp: number | undefined): number => ((dscp ?? VRRP_DSCP) & 0x3f) << 2;
 
 export type DropCounters = Record<DropReason, number>;
 export const newDropCounters = (): DropCounters =>
@@ -81,13 +85,17 @@ export class VrrpChannel {
     s.onReadable(() => this.drain());
   }
 
-  /** Sends one VRRP message from `source` (IP_PKTINFO / IPV6_PKTINFO) out of this interface. */
-  send(message: Uint8Array, dst: string, source: string): void {
-    const to = this.opts.family === 'ipv4'
-      ? { family: 'inet' as const, address: dst }
-      : { family: 'inet6' as const, address: dst, scopeId: this.opts.ifindex };
+  /**
+   * Sends one VRRP message from `source` (IP_PKTINFO / IPV6_PKTINFO) out of this interface. `tos`: the
+   * instance's TOS / traffic class byte when it is not the socket's CS6 (instances share the socket), as
+   * an IP_TOS / IPV6_TCLASS control message for this datagram only.
+   */
+  send(message: Uint8Array, dst: string, source: string, tos = VRRP_TOS): void {
+    const v4 = this.opts.family === 'ipv4';
+    const to = v4 ? { family: 'inet' as const, address: dst } : { family: 'inet6' as const, address: dst, scopeId: this.opts.ifindex };
+    const control = tos === VRRP_TOS ? [] : [tosControl(v4, tos)];
     this.socket.send(Buffer.from(message.buffer, message.byteOffset, message.byteLength),
-      { to, pktinfo: { ifindex: this.opts.ifindex, source } });
+      { to, pktinfo: { ifindex: this.opts.ifindex, source }, control });
   }
 
   private drain(): void {
@@ -135,6 +143,13 @@ export function receiveTime(control: readonly { level: number; type: number; dat
   const realtimeMs = Number(c.data.readBigInt64LE(0)) * 1000 + Number(c.data.readBigInt64LE(8)) / 1e6;
   const t = realtimeMs - performance.timeOrigin;
   return Math.min(now, Math.max(now - 5, t));
+}
+
+/** IP_TOS / IPV6_TCLASS as a sendmsg control message: an int (ip_cmsg_send / ip6_datagram_send_ctl). */
+export function tosControl(v4: boolean, tos: number): { level: number; type: number; data: Buffer } {
+  const data = Buffer.alloc(4);
+  data.writeInt32LE(tos, 0);
+  return v4 ? { level: SOL_IP, type: IP_TOS, data } : { level: SOL_IPV6, type: IPV6_TCLASS, data };
 }
 
 /** struct ip_mreqn { in_addr multiaddr; in_addr address; int ifindex; } */

@@ -282,3 +282,33 @@ test('a VIP with its own device and label is added there and announced out of th
   for (const g of garps) assert.ok(g.startsWith('02:00:00:00:01:01'), g);
   assert.ok(!r.stdout.includes('192.0.2.10'), 'the eth0 VIP was announced on eth1');
 });
+
+test('dscp: each instance sends its own DSCP on a shared socket (IP_TOS / IPV6_TCLASS per datagram), default CS6 as keepalived; tshark reads the field', { skip: skip || (spawnSync('tshark', ['-v']).status !== 0 && 'needs tshark'), timeout: 30_000 }, async (t) => {
+  const l = lan(t);
+  const pcap = `${l.dir}/dscp.pcap`;
+  const dump = l.spawn('c', ['tcpdump', '-i', 'eth0', '--immediate-mode', '-U', '-w', pcap, 'ip proto 112 or ip6 proto 112']);
+  await dump.waitFor(/listening/, 5000);
+  const a = l.lvsd('a', configYaml([
+    instanceYaml({ name: 'cs6', vrid: 1, priority: 200, vips: ['192.0.2.21/24'] }),
+    instanceYaml({ name: 'ef', vrid: 2, priority: 200, vips: ['192.0.2.22/24'], extra: '    dscp: 46' }),
+    instanceYaml({ name: 'v6', vrid: 3, priority: 200, vips: ['2001:db8::23/64'], extra: '    dscp: 10' }),
+    instanceYaml({ name: 'zero', vrid: 4, priority: 200, vips: ['2001:db8::24/64'], extra: '    dscp: 0' }),
+  ]));
+  for (const n of ['cs6', 'ef', 'v6', 'zero']) await a.waitFor(new RegExp(`${n}: \\w+ -> master`), 5000);
+  await sleep(500);
+  dump.kill('SIGINT');
+  await dump.exited;
+  const r = spawnSync('tshark', ['-r', pcap, '-T', 'fields', '-E', 'separator=|', '-e', 'vrrp.virt_rtr_id', '-e', 'ip.dsfield.dscp', '-e', 'ipv6.tclass.dscp', '-e', 'ip.dsfield.ecn', '-e', 'ipv6.tclass.ecn'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const rows = r.stdout.trim().split('\n').map((x) => x.split('|'));
+  const want: Record<string, string> = { 1: '48', 2: '46', 3: '10', 4: '0' };
+  for (const [vrid, dscp] of Object.entries(want)) {
+    const mine = rows.filter((x) => x[0] === vrid);
+    assert.ok(mine.length >= 3, `adverts for VRID ${vrid}: ${mine.length}`);
+    for (const x of mine) {
+      assert.equal(x[1] || x[2], dscp, `VRID ${vrid} DSCP: ${x.join('|')}`);
+      assert.equal(x[3] || x[4], '0', `VRID ${vrid} ECN: ${x.join('|')}`);
+    }
+  }
+  t.diagnostic(`${rows.length} adverts checked`);
+});

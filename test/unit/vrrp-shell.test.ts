@@ -12,6 +12,7 @@ import { lookupUser } from '../../src/scripts/run.js';
 import { PreciseTimer } from '../../vrrp/precise-timer.js';
 import { RiseFall } from '../../vrrp/track.js';
 import { encodeAdvert } from '../../vrrp/packet.js';
+import { tosByte, tosControl } from '../../vrrp/socket.js';
 
 const vectors = JSON.parse(readFileSync(new URL('../../../test/vectors/vrrp/announce/keepalived.json', import.meta.url), 'utf8')) as {
   garp: { mac: string; vip: string; frame: string }; na: { mac: string; vip: string; frame: string };
@@ -126,4 +127,17 @@ test('receive time: SO_TIMESTAMPNS mapped onto performance.now(), clamped to the
   assert.equal(at(60_000), now - 5, 'a clock step back is clamped');
   assert.equal(at(-60_000), now, 'never in the future');
   assert.equal(receiveTime([], now), now);
+});
+
+test('tosByte: DSCP in the upper six bits, ECN zero; default CS6 (0xc0, what keepalived 2.2.7 sends)', () => {
+  assert.equal(tosByte(undefined), 0xc0);
+  assert.equal(tosByte(48), 0xc0);
+  assert.equal(tosByte(46), 0xb8); // EF
+  assert.equal(tosByte(0), 0);
+  assert.equal(tosByte(63), 0xfc);
+});
+
+test('tosControl: IP_TOS (SOL_IP 1) / IPV6_TCLASS (SOL_IPV6 67) as an int, as ip_cmsg_send and ip6_datagram_send_ctl read it', () => {
+  assert.deepEqual(tosControl(true, 0xb8), { level: 0, type: 1, data: Buffer.from([0xb8, 0, 0, 0]) });
+  assert.deepEqual(tosControl(false, 0x28), { level: 41, type: 67, data: Buffer.from([0x28, 0, 0, 0]) });
 });
