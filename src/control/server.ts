@@ -98,6 +98,8 @@ async function setDrained(target: ControlTarget, body: Record<string, unknown>, 
   if (!b?.setDrained) throw new ControlError(501, 'this lvsd cannot drain real servers (the balancer has no setDrained)');
   const r = await b.setDrained(service, server, drained);
   if (r === false) throw new ControlError(404, `the balancer does not know ${server} in ${service}`);
+  // Answer once the kernel has it: `lvsd drain` returning means ipvsadm -Ln shows weight 0.
+  await b.settled?.();
   const now = b.serverStates().find((s) => s.service === service && s.server === server);
   return { ok: true, service, server, drained, ...(now ? { up: now.up, weight: now.weight } : {}) };
 }
@@ -123,7 +125,10 @@ async function reload(target: ControlTarget): Promise<{ status: number; body: un
   try { r = await target.reload(); } catch (e) { return { status: 500, body: { ok: false, error: (e as Error)?.message ?? String(e) } }; }
   const obj = typeof r === 'object' && r !== null ? r as Record<string, unknown> : {};
   // A refused reload (bad file) is the caller's problem to fix: 422 with the daemon's reasons.
-  if (obj.ok === false) return { status: 422, body: { ...obj, ok: false, error: typeof obj.error === 'string' ? obj.error : 'reload refused; the running configuration stays' } };
+  if (obj.ok === false) {
+    const why = typeof obj.error === 'string' ? obj.error : typeof obj.reason === 'string' ? obj.reason : 'refused';
+    return { status: 422, body: { ...obj, ok: false, error: `${why}; the running configuration stays` } };
+  }
   return { status: 200, body: { ...obj, ok: true } };
 }
 
@@ -207,8 +212,10 @@ export function listenText(listen: Listen): string {
   return listen.kind === 'unix' ? `unix:${listen.path}` : listen.family === 6 ? `[${listen.address}]:${listen.port}` : `${listen.address}:${listen.port}`;
 }
 
-export async function startControl(opts: ControlOptions): Promise<ControlServer> {
-  const { listen } = opts;
+export async function startControl(options: ControlOptions): Promise<ControlServer> {
+  const { listen } = options;
+  const log = options.log ?? options.daemon.log?.child({ component: 'control' });
+  const opts: ControlOptions = { ...options, log };
   const transport: Transport = listen.kind;
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, onRequest(opts, transport));
   let ino: number | undefined;

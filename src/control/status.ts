@@ -59,9 +59,14 @@ export interface ServerStatus {
   /** The checks' verdict; null when the balancer does not know the server. */
   up: boolean | null;
   reason: string | null;
-  /** The weight lvsd wants (configured, or a script's), before draining. */
+  /** The weight lvsd gives it now: 0 while drained, else the configured one or a script's. */
   weight: number | null;
+  configuredWeight: number;
   drained: boolean;
+  /** Check types, in order ([] = always up). */
+  checks: string[];
+  /** When its verdict last changed (ISO); null if not since lvsd loaded it. */
+  changedAt: string | null;
   /** The kernel's destination, when there is one. */
   inKernel: boolean;
   kernelWeight: number | null;
@@ -210,7 +215,10 @@ export async function buildStatus(target: ControlTarget, now: number = Date.now(
         up: st ? st.up : null,
         reason: st?.reason ?? null,
         weight: st ? st.weight : null,
+        configuredWeight: st?.configuredWeight ?? rs.weight,
         drained: st?.drained ?? false,
+        checks: [...(st?.checks ?? [])],
+        changedAt: st?.changedAt ? iso(st.changedAt) : null,
         inKernel: d !== undefined,
         kernelWeight: d?.weight ?? null,
         activeConns: d?.activeConns ?? null,
@@ -284,7 +292,7 @@ const HEALTH_COL = 10;
 /** A destination line ends in ipvsadm's padded InActConn column; health and reason follow it. */
 function withHealth(line: string, s: ServerStatus): string {
   const [head, reason] = health(s);
-  return `${line}${head.padEnd(HEALTH_COL)}${reason}`.trimEnd();
+  return `${line} ${head.padEnd(HEALTH_COL)}${reason}`.trimEnd();
 }
 
 /** The person's view of a status: what `lvsd status` prints. */
@@ -321,17 +329,17 @@ export function renderStatus(st: ControlStatus): string {
       const line = destLines[i] ?? '';
       const s = byDest.get(destKey(d.addr, d.port));
       if (s) out.push(withHealth(line, s));
-      else out.push(`${line}${svc.sorryServer === hostPort(d.addr, d.port) ? 'sorry server' : 'not a configured real server'}`.trimEnd());
+      else out.push(`${line} ${svc.sorryServer === hostPort(d.addr, d.port) ? 'sorry server' : 'not a configured real server'}`.trimEnd());
     });
     for (const s of svc.servers.filter((x) => !x.inKernel)) {
-      out.push(withHealth(`  -- ${s.server.padEnd(28)} ${'(not in table)'.padEnd(7 + 1 + 6 + 1 + 10 + 1 + 10 + 1)}`, s));
+      out.push(withHealth(`  -- ${s.server.padEnd(28)} ${'(not in table)'.padEnd(7 + 1 + 6 + 1 + 10 + 1 + 10)}`, s));
     }
   }
   const missing = st.services.filter((s) => !s.kernel);
   if (missing.length && st.ipvs.error === null) out.push('');
   for (const svc of missing) {
     out.push(`${svc.endpoint}  [${svc.name}] not in the kernel's table`);
-    for (const s of svc.servers) out.push(withHealth(`  -- ${s.server.padEnd(28)} `, s));
+    for (const s of svc.servers) out.push(withHealth(`  -- ${s.server.padEnd(28)}`, s));
   }
   return `${out.join('\n')}\n`;
 }

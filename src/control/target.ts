@@ -4,6 +4,7 @@
 import type { IpvsInfo } from '../../ipvs/messages.js';
 import type { IpvsKernelTable } from '../../ipvs/table.js';
 import type { LvsdConfig, VrrpInstanceConfig } from '../config/model.js';
+import type { Logger } from '../log/index.js';
 
 /** A state change of a VRRP instance, if the engine records it. */
 export interface TransitionRecord {
@@ -51,6 +52,11 @@ export interface ControlServerState {
   weight: number;
   drained?: boolean;
   reason?: string;
+  configuredWeight?: number;
+  /** Check types, in order. */
+  checks?: readonly string[];
+  /** Wall-clock ms of the last verdict change; 0 = none since lvsd loaded it. */
+  changedAt?: number;
 }
 
 export interface ControlBalancer {
@@ -58,6 +64,8 @@ export interface ControlBalancer {
   quorumState(): readonly { service: string; up: boolean | undefined }[];
   /** Weight 0 in IPVS while drained, whatever the checks say; may be async. */
   setDrained?(service: string, server: string, drained: boolean): unknown;
+  /** Resolves once pending changes are in the kernel (so a drain is visible to ipvsadm on return). */
+  settled?(): Promise<void>;
 }
 
 export interface ControlIpvs {
@@ -76,4 +84,6 @@ export interface ControlTarget {
   readonly configHash: string;
   /** When the daemon started: ms since the epoch (or a Date). */
   readonly startedAt: number | Date;
+  /** The daemon's logger; the control API logs refusals and every change it makes through it. */
+  readonly log?: Logger;
 }
