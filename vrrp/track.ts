@@ -19,6 +19,7 @@ export class RiseFall {
 export class TrackScript {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  private lastStartError: string | undefined;
   private readonly rf: RiseFall;
   private stopped = false;
 
@@ -47,7 +48,9 @@ export class TrackScript {
     const timeoutMs = this.config.timeout ?? this.config.interval;
     void runProgram({ argv: this.config.argv, user: this.user, timeoutMs, maxOutput: 0 }).then((r) => {
       this.running = false;
-      if (r.startError) this.log(`track script ${this.config.name}: cannot run: ${r.startError}`);
+      // Once per reason, not every interval (a refused or missing script fails each run the same way).
+      if (r.startError && r.startError !== this.lastStartError) this.log(`track script ${this.config.name}: cannot run: ${r.startError}`);
+      this.lastStartError = r.startError;
       if (this.stopped) return;
       const before = this.rf.up;
       const after = this.rf.result(r.code === 0);

@@ -3,7 +3,8 @@
 // everything it started, with bounded output. One implementation, so every caller gets the same
 // least-privilege and hang guarantees.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync, realpathSync, type Stats } from 'node:fs';
+import { dirname, isAbsolute } from 'node:path';
 
 export interface UserIds { uid: number; gid: number }
 
@@ -22,6 +23,49 @@ export function parsePasswd(text: string, name: string): UserIds | null {
 export function lookupUser(name: string, passwd = '/etc/passwd'): UserIds | null {
   if (/^\d+$/.test(name)) return { uid: Number(name), gid: Number(name) };
   try { return parsePasswd(readFileSync(passwd, 'utf8'), name); } catch { return null; }
+}
+
+const S_IWGRP = 0o020, S_IWOTH = 0o002, S_ISVTX = 0o1000;
+
+/** Why a non-root user or group could change what this path runs, or null. `last`: the program itself. */
+function writableByNonRoot(path: string, st: Stats, last: boolean): string | null {
+  if (st.isSymbolicLink()) return st.uid !== 0 ? `${path} is a symbolic link owned by uid ${st.uid}` : null;
+  if (st.uid !== 0) return `${path} is owned by uid ${st.uid}`; // an owner can always chmod
+  if (st.gid !== 0 && st.mode & S_IWGRP) return `${path} is writable by group ${st.gid}`;
+  // A sticky world-writable directory (/tmp) lets others add entries but not replace root's.
+  if (st.mode & S_IWOTH && (last || !st.isDirectory() || !(st.mode & S_ISVTX))) return `${path} is writable by everyone`;
+  return null;
+}
+
+/** `/a/b/c` -> ['/', '/a', '/a/b', '/a/b/c'] */
+function components(path: string): string[] {
+  const out = [path];
+  for (let p = dirname(path); ; p = dirname(p)) { out.unshift(p); if (p === dirname(p)) break; }
+  return out;
+}
+
+/**
+ * Script security (keepalived's enable_script_security, always on in lvsd): null when neither the
+ * program nor any directory above it, along the path as written and along its real path, can be
+ * changed by a user or group other than root; otherwise the reason. Only meaningful when lvsd runs as
+ * root (a non-root lvsd cannot hand out more than it has).
+ */
+export function scriptSecurityProblem(program: string): string | null {
+  if (!isAbsolute(program)) return `${program} is not an absolute path`;
+  let real = program;
+  try { real = realpathSync(program); } catch { /* missing: the directories that exist are still checked */ }
+  for (const path of real === program ? [program] : [program, real]) {
+    const all = components(path);
+    for (let i = 0; i < all.length; i++) {
+      let st: Stats;
+      // Missing from here on: nothing to run (spawn says ENOENT), and the secure part above it means
+      // no one else can create it.
+      try { st = lstatSync(all[i]!); } catch { break; }
+      const why = writableByNonRoot(all[i]!, st, i === all.length - 1);
+      if (why) return why;
+    }
+  }
+  return null;
 }
 
 export interface RunOptions {
@@ -69,6 +113,12 @@ export function runProgram(o: RunOptions): Promise<RunResult> {
     };
     if (o.user === null && process.getuid?.() === 0) {
       finish({ code: null, signal: null, startError: 'the script user does not exist (refusing to run it as root)' }, undefined);
+      return;
+    }
+    // Whoever can change a program that root starts can run anything as root.
+    const insecure = process.getuid?.() === 0 && o.argv[0] !== undefined ? scriptSecurityProblem(o.argv[0]) : null;
+    if (insecure) {
+      finish({ code: null, signal: null, startError: `refused by script security: ${insecure}` }, undefined);
       return;
     }
     let child;
