@@ -33,7 +33,8 @@ export function callControl(ep: ControlEndpoint, method: 'GET' | 'POST', path: s
       if (url.protocol !== 'http:') { reject(new Error(`control URL '${ep.url}': only http:// is supported (put TLS in front of it if you need it)`)); return; }
       if (ep.token) headers.authorization = `Bearer ${ep.token}`;
     }
-    const req = request(url, { method, headers, ...(ep.kind === 'unix' ? { socketPath: ep.socketPath } : {}) }, (res) => {
+    // agent: false — one connection per call; a pooled keep-alive socket to a daemon that restarted fails with EPIPE.
+    const req = request(url, { method, headers, agent: false, ...(ep.kind === 'unix' ? { socketPath: ep.socketPath } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
