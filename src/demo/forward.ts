@@ -7,7 +7,7 @@
 // `spawn` round trip 40-60 ms, too slow for a status view polled five times a second.
 //
 // The mux protocol is one line per frame, ASCII, so frames survive any chunking of the stream:
-//   host -> relay   O <id> <port> <address>   open a connection
+//   host -> relay   O <id> <port> <address>   open a connection (port 0 and an absolute path: a unix socket)
 //                   D <id> <base64>           bytes for the target
 //                   E <id>                    the client finished sending (half close)
 //                   C <id>                    the client is gone: destroy
@@ -47,7 +47,8 @@ export function parseFrame(line: string): Frame | undefined {
       const o = /^(\d{1,5}) (\S+)$/.exec(rest ?? '');
       if (!o) return undefined;
       const port = Number(o[1]);
-      return port >= 1 && port <= 65535 ? { t, id, port, address: o[2]! } : undefined;
+      const unix = port === 0 && o[2]!.startsWith('/');
+      return unix || (port >= 1 && port <= 65535) ? { t, id, port, address: o[2]! } : undefined;
     }
     case 'D': case 'd':
       if (rest === undefined || !/^[A-Za-z0-9+/]*={0,2}$/.test(rest)) return undefined;
@@ -78,7 +79,7 @@ function runRelay(): void {
   process.stdin.on('data', (chunk: Buffer) => {
     for (const f of reader.push(chunk)) {
       if (f.t === 'O') {
-        const s = connect({ port: f.port, host: f.address, allowHalfOpen: true });
+        const s = f.port === 0 ? connect({ path: f.address, allowHalfOpen: true }) : connect({ port: f.port, host: f.address, allowHalfOpen: true });
         sockets.set(f.id, s);
         let failure: string | undefined;
         s.on('connect', () => send({ t: 'o', id: f.id }));
@@ -104,11 +105,18 @@ function runRelay(): void {
 
 // ---- the host side ----
 
-export interface ForwardTarget {
-  /** TCP port inside the lab host. */
-  port: number;
-  /** Address inside the lab host; default 127.0.0.1 (reaches listeners on 0.0.0.0 too). */
-  address?: string;
+export type ForwardTarget =
+  | {
+    /** TCP port inside the lab host. */
+    port: number;
+    /** Address inside the lab host; default 127.0.0.1 (reaches listeners on 0.0.0.0 too). */
+    address?: string;
+  }
+  /** A unix socket in the lab host (e.g. lvsd's control socket), by absolute path. */
+  | { path: string };
+
+function openFrame(id: number, target: ForwardTarget): Frame {
+  return 'path' in target ? { t: 'O', id, port: 0, address: target.path } : { t: 'O', id, port: target.port, address: target.address ?? '127.0.0.1' };
 }
 
 export interface ForwardListen {
@@ -185,7 +193,7 @@ class Relay {
     s.on('end', () => { if (this.conns.has(id)) this.send(p, { t: 'E', id }); });
     s.on('close', () => { if (this.conns.delete(id)) this.send(p, { t: 'C', id }); });
     s.on('error', () => { /* close follows */ });
-    this.writing = this.writing.then(() => p.write(encodeFrame({ t: 'O', id, port: target.port, address: target.address ?? '127.0.0.1' }))).then(
+    this.writing = this.writing.then(() => p.write(encodeFrame(openFrame(id, target)))).then(
       () => { if (this.conns.get(id) === s) s.resume(); },
       () => { s.destroy(); },
     );

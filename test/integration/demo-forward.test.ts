@@ -90,3 +90,16 @@ test('a closed port in the lab is a failed connection, and several forwards shar
   const cmdlines = await lab!.host('rs3').exec(['sh', '-c', `for p in ${pids.stdout.split(/\s+/).filter(Boolean).join(' ')}; do tr '\\0' ' ' < /proc/$p/cmdline; echo; done`]);
   assert.equal(cmdlines.stdout.split('\n').filter((l) => l.includes('--lvsd-relay')).length, 1, cmdlines.stdout);
 });
+
+test('a unix socket in a lab host (how lvsd\'s control API listens) is reachable on a host port', { skip, timeout: 60_000 }, async (t) => {
+  const rs1 = lab!.host('rs1');
+  const path = `/tmp/lvsd-forward-test-${process.pid}.sock`;
+  const srv = await rs1.spawn([process.execPath, '-e', `require('http').createServer((q,s)=>s.end(JSON.stringify({path:q.url}))).listen(${JSON.stringify(path)},()=>console.log('up'))`]);
+  t.after(async () => { await srv.stop(); await rs1.exec(['rm', '-f', path]); });
+  await srv.waitFor('up');
+  const fw = await LabForward.start(rs1, { path });
+  t.after(() => fw.close());
+  const r = await curl([fw.url('/status')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { path: '/status' });
+});

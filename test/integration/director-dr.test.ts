@@ -2,10 +2,16 @@
 // ipvsadm: the real servers hold the VIP on lo and stay silent on ARP for it, the director forwards
 // at layer 2 and never sees a reply. Judges: tcpdump on the client (who answers ARP for the VIP),
 // ipvsadm -Ln --stats on the director (DR: packets in, none out), and the bodies nginx serves.
+// Then the pair under load (DirectorLab): kill -9 the master, the backup's first advert within
+// Master_Down_Interval + 50 ms of the kill (tcpdump on the client LAN), failed requests no more than
+// were in flight, the long-lived connection kept (connection sync), and the old master's return:
+// it preempts with preempt on and stays backup with preempt off.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, bootKernel, isRoot, type LabKernel } from '../lab/index.js';
 import { drLayout, drTopology, DR_ADDRESSES } from '../../src/demo/dr.js';
+import { DirectorLab } from '../../src/demo/director-lab.js';
+import { LoadClient } from '../../src/demo/load.js';
 
 const skip = !isRoot() && 'the lab needs root';
 const VIP = DR_ADDRESSES.vip4;
@@ -70,4 +76,85 @@ test('DR layout, one director by hand: VIP on the real servers\' lo, only the di
   assert.equal(conns, '6');
   assert.ok(Number(inPkts) >= 6 * 5, stats);
   assert.equal(outPkts, '0', stats);
+});
+
+const LOAD = { rate: 60, keepalive: 3, fresh: 3, timeoutMs: 3000, tickMs: 250 };
+/** At most one request per loop is in flight at any time, plus the long-lived connection's. */
+const IN_FLIGHT = LOAD.keepalive + LOAD.fresh + 1;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function pair(t: { after(fn: () => Promise<void>): void; diagnostic(m: string): void }, preempt: boolean): Promise<DirectorLab> {
+  const dl = await DirectorLab.start({ layout: drLayout, kernel: kernel!, preempt, log: (l) => t.diagnostic(l) });
+  t.after(() => dl.stop());
+  // A gratuitous ARP replaces a neighbour entry only if it was updated more than locktime (1 s) ago.
+  await dl.host('client').run(['sysctl', '-q', '-w', 'net.ipv4.neigh.eth0.locktime=0']);
+  return dl;
+}
+
+test('DR pair under load: kill -9 the master, backup takes over within Master_Down_Interval + 50 ms, failures bounded by in-flight, old master returns and preempts', { skip, timeout: 240_000 }, async (t) => {
+  const dl = await pair(t, true);
+  t.diagnostic(`runner: ${dl.runner}`);
+  assert.equal(await dl.master(), 'director1');
+  await dl.waitForTable('director2');
+  const cap = await dl.startCapture();
+  t.after(async () => { await cap.stop(); });
+  const load = await dl.startLoad(LOAD);
+  await load.flowing(60);
+  const served = new Set(Object.keys(load.last?.servers ?? {}));
+  assert.deepEqual([...served].sort(), ['rs1', 'rs2', 'rs3'], 'every real server answers through the VIP');
+
+  const mdi = dl.masterDownIntervalMs;
+  const { at } = await dl.killDirector('director1');
+  const first = await cap.advertFrom(DR_ADDRESSES.director2, at, 5000);
+  const lastOld = cap.adverts(drLayout.watched.vrid).filter((a) => a.src === DR_ADDRESSES.director1 && a.t <= first.t).at(-1);
+  await dl.waitForMaster('director2', 5000);
+  const takeover = first.t - at;
+  t.diagnostic(`kill -> director2's first advert ${takeover.toFixed(1)} ms; advert gap ${lastOld ? (first.t - lastOld.t).toFixed(1) : '?'} ms; Master_Down_Interval ${mdi.toFixed(1)} ms`);
+  assert.ok(takeover <= mdi + 50, `takeover ${takeover.toFixed(1)} ms > ${mdi.toFixed(1)} + 50`);
+  const garp = cap.garps(DR_ADDRESSES.vip4).find((g) => g >= first.t - 5);
+  assert.ok(garp !== undefined, 'the new master announces the VIP with a gratuitous ARP');
+
+  // Load flows again through director2; count what failed around the takeover.
+  const resumedAt = Date.now();
+  await load.flowing(40, 20_000);
+  t.diagnostic(`load resumed ${Date.now() - resumedAt} ms after the new master was seen`);
+  await sleep(LOAD.timeoutMs + 500);
+  const tick = await load.after(at + LOAD.timeoutMs + 500);
+  const failed = load.failuresBetween(at - LOAD.timeoutMs);
+  t.diagnostic(`failover: ${failed.length} failed of ${tick.ok + tick.failed} (${JSON.stringify(LoadClient.byReason(failed))}); long-lived connection: ${JSON.stringify(tick.long)}`);
+  assert.ok(failed.length <= IN_FLIGHT, `${failed.length} failed requests > ${IN_FLIGHT} in flight: ${JSON.stringify(failed)}`);
+  const breaks = load.longEvents.filter((e) => e.what === 'break' && e.t >= at);
+  // Connection sync: the backup's kernel already knew the connection, so the same socket keeps talking.
+  assert.equal(breaks.length, 0, `the long-lived connection broke after the kill: ${JSON.stringify(breaks)}`);
+  assert.ok((tick.long.exchanges) > 0 && tick.long.lastAt > at, `no exchange on the long-lived connection after the kill: ${JSON.stringify(tick.long)}`);
+
+  // The old master comes back: it starts as backup, then preempts (preempt_delay 2 s).
+  const back = Date.now();
+  const beforeReturn = (load.last?.failed ?? 0);
+  await dl.startDirector('director1');
+  await dl.waitForMaster('director1', 20_000);
+  t.diagnostic(`director1 restarted and master again after ${Date.now() - back} ms`);
+  await load.flowing(40, 20_000);
+  await sleep(LOAD.timeoutMs + 500);
+  const after = (load.last?.failed ?? 0) - beforeReturn;
+  t.diagnostic(`preemption: ${after} failed (${JSON.stringify(LoadClient.byReason(load.failures.slice(-after || load.failures.length).slice(0, after)))})`);
+  assert.ok(after <= IN_FLIGHT, `${after} failed requests around the preemption > ${IN_FLIGHT}`);
+  assert.equal(await dl.master(), 'director1');
+});
+
+test('DR pair with preempt off: the old master returns as backup and stays backup', { skip, timeout: 180_000 }, async (t) => {
+  const dl = await pair(t, false);
+  const load = await dl.startLoad(LOAD);
+  await dl.killDirector('director1');
+  await dl.waitForMaster('director2', 5000);
+  await load.flowing(20, 20_000);
+  const failedBefore = load.last?.failed ?? 0;
+  await dl.startDirector('director1');
+  // Longer than preempt_delay (2 s) plus a Master_Down_Interval: a preempting director would have taken over.
+  await sleep(2000 + 3 * dl.masterDownIntervalMs + 1000);
+  assert.equal(await dl.master(), 'director2');
+  const s = await dl.status('director1');
+  assert.equal(s.role, 'backup');
+  await load.flowing(20, 20_000);
+  assert.equal((load.last?.failed ?? 0) - failedBefore, 0, 'no request fails when the old master returns as backup');
 });

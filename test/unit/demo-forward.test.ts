@@ -9,6 +9,8 @@ test('frames: what the encoder writes the parser reads; junk is not a frame', ()
   const d = parseFrame(encodeFrame({ t: 'D', id: 7, data }).trimEnd());
   assert.ok(d && d.t === 'D' && d.id === 7 && d.data.equals(data));
   assert.deepEqual(parseFrame('O 3 9641 127.0.0.1'), { t: 'O', id: 3, port: 9641, address: '127.0.0.1' });
+  assert.deepEqual(parseFrame('O 4 0 /run/lvsd/control.sock'), { t: 'O', id: 4, port: 0, address: '/run/lvsd/control.sock' });
+  assert.equal(parseFrame('O 4 0 127.0.0.1'), undefined);
   assert.deepEqual(parseFrame('c 3 ECONNREFUSED'), { t: 'c', id: 3, reason: 'ECONNREFUSED' });
   for (const junk of ['', 'O 1 0 127.0.0.1', 'O 1 70000 x', 'D 1 !!', 'X 1', 'E 1 extra', 'lvsd: started']) assert.equal(parseFrame(junk), undefined, junk);
   const r = new FrameReader();
