@@ -24,6 +24,12 @@ Usage:
                          read or program the kernel's IPVS table (lvsd ipvs --help)
   lvsd import-keepalived KEEPALIVED.CONF
                          print the equivalent lvsd.yaml; list what cannot be converted
+  lvsd status [--json]   the running daemon: VRRP states, then the table as ipvsadm -Ln with health
+  lvsd reload            reload the running daemon's configuration (as SIGHUP)
+  lvsd drain|enable SERVICE SERVER
+                         weight 0 for a real server (existing connections continue), or undo it
+  lvsd give-up INSTANCE [--hold 30s]
+                         make a VRRP instance leave mastership now
   lvsd --version         print the version
   lvsd --help            print this help
   lvsd COMMAND --help    help for one command
@@ -93,6 +99,11 @@ export async function main(argv: string[], out: Out = processOut): Promise<numbe
     // Loaded on demand: `lvsd check` must not need the netlink code to validate a file.
     const { ipvsCommand } = await import('./ipvs-command.js');
     return ipvsCommand(argv.slice(1), out);
+  }
+  if (command === 'status' || command === 'reload' || command === 'drain' || command === 'enable' || command === 'give-up') {
+    // The control API client (src/control), loaded on demand like ipvs.
+    const { controlCommand } = await import('./control-command.js');
+    return controlCommand(command, argv.slice(1), out);
   }
   if (command === 'import-keepalived') {
     const { IMPORT_HELP, importCommand } = await import('../import/index.js');
