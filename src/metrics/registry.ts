@@ -25,6 +25,8 @@ export interface MetricsSource {
   readonly configHash?: string | undefined;
   /** Process start: Date, or ms since the epoch. */
   readonly startedAt?: Date | number | undefined;
+  /** Faults the daemon contained, by kind (e.g. uncaught, stateFile). */
+  readonly faults?: Readonly<Record<string, number>> | undefined;
 }
 
 export interface MetricsRegistryOptions {
@@ -68,6 +70,7 @@ export function createRegistry(source: MetricsSource, opts: MetricsRegistryOptio
       const r = source.reloads;
       if (r) { push(out, M.reloads, { result: 'success' }, r.success); push(out, M.reloads, { result: 'failure' }, r.failure); }
       if (source.configHash) push(out, M.configInfo, { sha256: source.configHash }, 1);
+      for (const [kind, n] of Object.entries(source.faults ?? {})) push(out, M.faults, { kind }, n);
     });
     const engine = source.engine;
     if (engine) guard('vrrp', () => collectVrrp(engine, out));

@@ -101,12 +101,13 @@ describe('registry', () => {
 
   test('daemon facts: reloads, config hash, start time, version', async () => {
     const started = new Date('2026-01-02T03:04:05Z');
-    const f = await scrape({ config: config('global: {router_id: dir1}\n'), reloads: { success: 3, failure: 1 }, configHash: 'ab'.repeat(32), startedAt: started });
+    const f = await scrape({ config: config('global: {router_id: dir1}\n'), reloads: { success: 3, failure: 1 }, configHash: 'ab'.repeat(32), startedAt: started, faults: { uncaught: 2 } });
     assert.equal(sampleValue(f, 'lvsd_reloads_total', { result: 'success' }), 3);
     assert.equal(sampleValue(f, 'lvsd_reloads_total', { result: 'failure' }), 1);
     assert.equal(sampleValue(f, 'lvsd_config_info', { sha256: 'ab'.repeat(32) }), 1);
     assert.equal(sampleValue(f, 'lvsd_start_time_seconds'), started.getTime() / 1000);
     assert.equal(sampleValue(f, 'lvsd_info', { router_id: 'dir1' }), 1);
+    assert.equal(sampleValue(f, 'lvsd_faults_total', { kind: 'uncaught' }), 2);
   });
 
   test('getters are read on every scrape (a reload that swaps objects is picked up)', async () => {
