@@ -308,11 +308,31 @@ export class DirectorLab {
     this.log(`${rs}: nginx running`);
   }
 
-  /** Stops nginx in a real server (its port then refuses connections). */
-  async stopRealServer(rs: string): Promise<void> {
-    await this.nginx.get(rs)?.stop(2000);
+  /** Stops nginx in a real server (its port then refuses connections); resolves with the lab time of the SIGTERM. */
+  async stopRealServer(rs: string): Promise<{ at: number }> {
+    const p = this.nginx.get(rs);
+    let at = await this.now();
+    if (p?.running) {
+      at = Number((await this.host(rs).sh(`date +%s%3N; kill -TERM ${p.pid}`)).trim());
+      await p.stop(2000);
+    }
     this.realServerState.set(rs, { running: false, broken: this.realServerState.get(rs)?.broken ?? false });
     this.log(`${rs}: nginx stopped`);
+    return { at };
+  }
+
+  /**
+   * Waits, inside `director`, until the real server's destination is in (present) or out of its IPVS
+   * table; resolves with the lab time it was first seen so. One round trip: the loop runs in the lab.
+   */
+  async waitForDestination(director: string, rs: string, present: boolean, timeoutMs = 30_000): Promise<number> {
+    const svc = `${this.layout.vip.address}:${this.layout.vip.port}`;
+    const ep = this.layout.realServerEndpoint(rs);
+    const test = `ipvsadm -Ln -t ${svc} | grep -qF -- '-> ${ep} '`;
+    const cond = present ? `! ${test}` : test;
+    const r = await this.host(director).exec(['sh', '-c', `n=0; while ${cond}; do n=$((n+1)); [ $n -gt ${Math.ceil(timeoutMs / 25)} ] && exit 1; sleep 0.02; done; date +%s%3N`], { timeoutMs: timeoutMs + 5000 });
+    if (r.code !== 0) throw new Error(`${director}: ${ep} still ${present ? 'absent from' : 'in'} the IPVS table after ${timeoutMs} ms`);
+    return Number(r.stdout.trim());
   }
 
   /** The real server keeps running but answers every request with 500. */

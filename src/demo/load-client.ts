@@ -141,8 +141,11 @@ class LongLived {
 
   constructor(private readonly opts: LoadOptions, private readonly stats: Stats) {}
 
+  private stopped = false;
+
   start(): void { this.open(); this.timer = setInterval(() => this.tick(), this.opts.longIntervalMs); }
-  stop(): void { clearInterval(this.timer); this.socket?.destroy(); }
+  /** Our own close is not a break. */
+  stop(): void { this.stopped = true; clearInterval(this.timer); this.socket?.destroy(); }
 
   private open(): void {
     const s = connect({ host: this.opts.host, port: this.opts.port });
@@ -162,7 +165,7 @@ class LongLived {
   }
 
   private broken(reason: string): void {
-    if (!this.socket) return;
+    if (!this.socket || this.stopped) return;
     const wasOpen = this.state.open;
     this.socket.destroy();
     this.socket = undefined;

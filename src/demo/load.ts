@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { LabProcess } from '../../test/lab/index.js';
 import type { FailLine, LoadLine, LongLine, TickLine } from './load-client.js';
 
-export type { FailLine, LongLine, TickLine } from './load-client.js';
+export type { FailLine, LongLine, LongState, TickLine } from './load-client.js';
 
 export class LoadClient extends EventEmitter<{ tick: [TickLine]; fail: [FailLine]; long: [LongLine] }> {
   last: TickLine | undefined;

@@ -1,18 +1,78 @@
-// `npm run demo`: the two-director LVS-NAT lab with live failover is built by a later issue.
-// Until then the demo says so plainly and shows what works today: validating the example configs.
-import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+// `npm run demo [-- --scripted] [--layout nat|dr] [--no-preempt]`: two lvsd directors doing LVS for
+// three real servers in the kernel lab, with a client sending requests all along.
+//   --scripted    kill the master, restore it, stop a real server, restore it; print one JSON summary
+//   (default)     the interactive view (src/demo/tui.ts) when it is built, else the scripted run
+// Progress goes to stderr, the summary (one JSON line) to stdout.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import type { DirectorLab, Layout } from './director-lab.js';
+import { natLayout } from './nat.js';
+import { runScripted } from './scenario.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const examples = join(root, 'deploy/examples');
-process.stdout.write('lvsd demo: the live two-director failover lab is not built yet.\n' +
-  'What works today: `lvsd check` on the example configurations.\n\n');
-let failed = 0;
-for (const f of readdirSync(examples).filter((n) => n.endsWith('.yaml')).sort()) {
-  process.stdout.write(`$ lvsd check -c deploy/examples/${f}\n`);
-  const r = spawnSync(process.execPath, [join(root, 'bin/lvsd.js'), 'check', '-c', join(examples, f)], { stdio: 'inherit' });
-  if (r.status !== 0) failed++;
+export interface DemoArgs { scripted: boolean; layout: string; preempt: boolean }
+
+const USAGE = 'usage: npm run demo -- [--scripted] [--layout nat|dr] [--no-preempt]\n';
+
+export function parseDemoArgs(argv: string[]): DemoArgs | { error: string } {
+  const out: DemoArgs = { scripted: false, layout: 'nat', preempt: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--scripted') out.scripted = true;
+    else if (a === '--no-preempt') out.preempt = false;
+    else if (a === '--layout') {
+      const v = argv[++i];
+      if (v !== 'nat' && v !== 'dr') return { error: `--layout takes nat or dr, not ${JSON.stringify(v ?? '')}` };
+      out.layout = v;
+    } else if (a.startsWith('--layout=')) {
+      const v = a.slice('--layout='.length);
+      if (v !== 'nat' && v !== 'dr') return { error: `--layout takes nat or dr, not ${JSON.stringify(v)}` };
+      out.layout = v;
+    } else if (a === '-h' || a === '--help') return { error: '' };
+    else return { error: `unknown argument ${JSON.stringify(a)}` };
+  }
+  return out;
 }
-process.exitCode = failed ? 1 : 0;
+
+/** A module of this directory if it has been built (tui.ts and dr.ts come from another engineer). */
+async function optional<T>(name: string): Promise<T | undefined> {
+  const file = fileURLToPath(new URL(`./${name}.js`, import.meta.url));
+  if (!existsSync(file)) return undefined;
+  return (await import(`./${name}.js`)) as T;
+}
+
+async function layoutByName(name: string): Promise<Layout> {
+  if (name === 'nat') return natLayout;
+  const dr = await optional<{ drLayout?: Layout }>('dr');
+  if (!dr?.drLayout) throw new Error('the DR layout (src/demo/dr.ts) is not built yet');
+  return dr.drLayout;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const args = parseDemoArgs(argv);
+  if ('error' in args) {
+    process.stderr.write(args.error ? `demo: ${args.error}\n${USAGE}` : USAGE);
+    return args.error ? 2 : 0;
+  }
+  const layout = await layoutByName(args.layout);
+  if (!args.scripted) {
+    const tui = await optional<{ runInteractive?: (dl: DirectorLab) => Promise<void>; runInteractiveDemo?: (layout: Layout, opts: { preempt: boolean }) => Promise<void> }>('tui');
+    if (tui?.runInteractiveDemo) { await tui.runInteractiveDemo(layout, { preempt: args.preempt }); return 0; }
+    if (tui?.runInteractive) {
+      const { DirectorLab } = await import('./director-lab.js');
+      const dl = await DirectorLab.start({ layout, preempt: args.preempt, log: (l) => process.stderr.write(`demo: ${l}\n`) });
+      try { await tui.runInteractive(dl); } finally { await dl.stop(); }
+      return 0;
+    }
+    process.stderr.write('demo: the interactive view is not built yet; running the scripted scenario instead (--scripted)\n');
+  }
+  const summary = await runScripted(layout, { preempt: args.preempt });
+  process.stdout.write(JSON.stringify(summary) + '\n');
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
+    process.stderr.write(`demo: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -25,8 +25,10 @@ function natConfig(director: string, opts: LayoutOptions): string {
     advert_interval: ${ADVERT_MS}ms
     virtual_ips: [${vip}]
     preempt: ${opts.preempt}
-    # After a restart, give the checks and the connection sync a moment before taking over again.
-    preempt_delay: 2s
+    # After a restart, wait before taking over again: the sync daemon re-sends a connection only
+    # every 50 packets (net.ipv4.vs.sync_threshold 3 50), so the returning director needs a few
+    # seconds of traffic to learn the connections that are still open.
+    preempt_delay: 4s
     track:
       interfaces: [{name: ${iface === 'eth0' ? 'eth1' : 'eth0'}}]`;
   const servers = REAL_SERVERS.map((h) => `      - address: ${ADDRESSES[`${h}_4`]}:80`).join('\n');
