@@ -26,6 +26,11 @@ export async function runDaemon(file: string, opts: RunOptions = {}): Promise<nu
     stderr(`lvsd: ${e instanceof DaemonStartError ? e.message : `startup failed: ${(e as Error).stack ?? String(e)}`}\n`);
     return EXIT_STARTUP;
   }
+  return superviseDaemon(daemon);
+}
+
+/** Signals and the fault policy for a started daemon; resolves with the exit code once it has stopped. */
+export function superviseDaemon(daemon: Daemon): Promise<number> {
   return new Promise<number>((resolve) => {
     const log: Logger = daemon.log.child({ component: 'daemon' });
     let exiting = false;

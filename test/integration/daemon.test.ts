@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bootKernel, Lab, type LabHost, type LabKernel, type LabProcess } from '../lab/index.js';
+import { ROOT, VrrpLan, canRunNetns, configYaml as vrrpConfigYaml, instanceYaml } from './vrrp-netns.js';
 
 const LVSD = fileURLToPath(new URL('../../../bin/lvsd.js', import.meta.url));
 const VIP = '192.0.2.10';
@@ -193,4 +194,42 @@ describe('lvsd run in the lab (director-pair)', { timeout: 240_000 }, () => {
     await b.p.stop(10_000);
     await d1.run(['ipvsadm', '-D', '-t', '192.0.2.99:80']);
   });
+});
+
+// The fault policy (src/daemon/faults.ts) on the host's kernel: VRRP only (the host has no IPVS), two
+// namespaces on a bridge. A driver starts the Daemon under the same supervision as `lvsd run` and
+// throws an uncaught error on each SIGUSR1. One error: logged, counted, VRRP untouched (still master,
+// the peer never takes over). A storm (six within a minute): graceful stop (priority 0, VIP removed,
+// the peer takes over) and exit 70 so systemd restarts it.
+test('uncaught errors: one is contained and VRRP keeps its state; a storm hands over and exits 70', { skip: !canRunNetns() && 'needs root and ip netns', timeout: 60_000 }, async (t) => {
+  const l = new VrrpLan(['a', 'b']);
+  t.after(() => l.stop());
+  const vip = '192.0.2.10';
+  const cfgA = l.file('a.yaml', `global:\n  state_file: ${l.dir}/a-state.json\n${vrrpConfigYaml([instanceYaml({ name: 'vi_1', vrid: 7, priority: 200, vips: [`${vip}/24`] })])}`);
+  const driver = l.file('driver.mjs', `
+import { Daemon } from '${ROOT}/dist/src/daemon/daemon.js';
+import { superviseDaemon } from '${ROOT}/dist/src/daemon/run.js';
+const d = await Daemon.start(process.argv[2], { listeners: false });
+process.on('SIGUSR1', () => setImmediate(() => { throw new Error('injected fault'); }));
+process.exit(await superviseDaemon(d));
+`);
+  const a = l.spawn('a', [process.execPath, driver, cfgA]);
+  await a.waitFor(/"msg":"vi_1: \w+ -> master/);
+  const b = l.lvsd('b', vrrpConfigYaml([instanceYaml({ name: 'vi_1', vrid: 7, priority: 100, vips: [`${vip}/24`] })]));
+  await b.waitFor(/vi_1: \w+ -> backup/);
+
+  a.kill('SIGUSR1');
+  await a.waitFor(/"msg":"uncaught exception: injected fault"/);
+  await a.waitFor(/"msg":"kept running: VRRP timers are alive and errors are rare"/);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.ok(l.hasVip('a', vip), 'a still holds the VIP');
+  assert.ok(!b.lines.some((x) => /-> master/.test(x)), 'b never became master');
+
+  for (let i = 0; i < 5; i++) { a.kill('SIGUSR1'); await new Promise((r) => setTimeout(r, 50)); }
+  await a.waitFor(/"msg":"stopping: VRRP cannot be trusted to keep running \(more than 5 uncaught errors within 60 s\)/);
+  assert.equal(await a.exited, 70);
+  await b.waitFor(/vi_1: backup -> master/, 2000);
+  assert.ok(!l.hasVip('a', vip), 'a removed its VIP on the way out');
+  b.kill('SIGTERM');
+  await b.exited;
 });
