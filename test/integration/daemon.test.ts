@@ -5,8 +5,8 @@
 // client through the VIP, and lvsd's own JSON log lines for timing (one UML clock for both directors).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bootKernel, Lab, type LabHost, type LabKernel, type LabProcess } from '../lab/index.js';
 import { ROOT, VrrpLan, canRunNetns, configYaml as vrrpConfigYaml, instanceYaml } from './vrrp-netns.js';
@@ -155,6 +155,27 @@ describe('lvsd run in the lab (director-pair)', { timeout: 240_000 }, () => {
     assert.deepEqual(await table(d1), WEB);
     assert.ok(await hasAddr(d1, 'eth0', VIP));
     writeFileSync(a.file, good);
+
+    // A good file on SIGHUP: rs3's weight 1 -> 3. Applied as a diff: one IPVS edit, no VRRP transition.
+    // Until the engine can reload (vrrp/engine.ts says 'not implemented yet'), it is refused plainly.
+    const transitions = (p: LabProcess): number => countLog(p, /^VI_\w+: \w+ -> \w+/);
+    const before = [transitions(a.p), transitions(b.p)];
+    writeFileSync(a.file, good.replace('address: 10.0.1.13:80', 'address: 10.0.1.13:80\n        weight: 3'));
+    await a.p.kill('SIGHUP');
+    if (readFileSync(join(dirname(LVSD), '../dist/vrrp/engine.js'), 'utf8').includes('not implemented yet')) {
+      const refused = await waitLog(a.p, /^reload refused/, 2);
+      assert.match(refused.msg, /VRRP engine: vrrp reload: not implemented yet/);
+      assert.deepEqual(await table(d1), WEB);
+    } else {
+      await waitLog(a.p, /^reloaded in /);
+      const reweighted = WEB.map((x) => (x.includes('10.0.1.13') ? x.replace(/1$/, '3') : x));
+      await until(async () => (JSON.stringify(await table(d1)) === JSON.stringify(reweighted) ? true : undefined), () => `weight 3 in d1's table; lvsd: ${tail(a.p)}`);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual([transitions(a.p), transitions(b.p)], before, 'no VRRP transition on either director');
+    }
+    writeFileSync(a.file, good);
+    await a.p.kill('SIGHUP');
+    await until(async () => (JSON.stringify(await table(d1)) === JSON.stringify(WEB) ? true : undefined), () => `weights back; lvsd: ${tail(a.p)}`);
 
     // Quorum loss on director1 only: rs1 and rs2 stop answering its checks (their replies to 10.0.1.2
     // are dropped); live weight 1 < min 2, VI_1 tracks web with weight -150: 200 -> 50 < 100.
