@@ -123,6 +123,18 @@ describe('the control API of lvsd run (lab, director-pair)', { timeout: 240_000 
     assert.equal(dr.stdout, 'drained web 10.0.1.12:80: weight 0, existing connections continue\n');
     assert.deepEqual(await weights(d1), { '10.0.1.11:80': 1, '10.0.1.12:80': 0, '10.0.1.13:80': 1 });
     assert.match((await cli('status')).stdout, /\n {2}-> 10\.0\.1\.12:80 +Masq +0 +\d+ +\d+ +drained +\(up: /);
+    // rs3 stops answering director1 (its replies are dropped): its check times out, it leaves the table,
+    // and the status says so with the reason.
+    await lab.host('rs3').run(['ip', 'route', 'add', 'blackhole', '10.0.1.2/32']);
+    const down = await until(async () => {
+      const r = await cli('status');
+      return /\n {2}-- 10\.0\.1\.13:80 +\(not in table\) +DOWN +\S/.test(r.stdout) ? r.stdout : undefined;
+    }, () => `rs3 DOWN in lvsd status; lvsd: ${tail()}`);
+    t.diagnostic(`lvsd status with rs2 drained and rs3 down:\n${down}`);
+    assert.match(down, /\n {2}-- 10\.0\.1\.13:80 +\(not in table\) +DOWN +timed out after 200ms\n/);
+    assert.deepEqual(await weights(d1), { '10.0.1.11:80': 1, '10.0.1.12:80': 0 });
+    await lab.host('rs3').run(['ip', 'route', 'del', 'blackhole', '10.0.1.2/32']);
+    await until(async () => ((await weights(d1))['10.0.1.13:80'] === 1 ? true : undefined), () => `rs3 back; lvsd: ${tail()}`);
     const en = await cli('enable', 'web', '10.0.1.12');
     assert.equal(en.code, 0, en.stderr);
     assert.deepEqual(await weights(d1), { '10.0.1.11:80': 1, '10.0.1.12:80': 1, '10.0.1.13:80': 1 });
