@@ -23,6 +23,7 @@ import { startControl, listenText } from '../control/index.js';
 import { startMetrics } from '../metrics/index.js';
 import { readState, writeState } from './state-file.js';
 import { SyncDaemonFollower } from './sync-daemon.js';
+import { vrrpLogRecord } from './vrrp-log.js';
 import { watchVrrpStates, type VrrpStateChange } from './vrrp-states.js';
 
 /** The file did not validate; `errors` are the loader's issues (file:line:col). */
@@ -164,7 +165,7 @@ export class Daemon extends EventEmitter {
     const vlog = log.child({ component: 'vrrp' });
     let engine: VrrpEngine;
     try {
-      engine = await VrrpEngine.start(config, { log: (line) => vlog.info(line) });
+      engine = await VrrpEngine.start(config, { log: (line) => { const r = vrrpLogRecord(line); vlog.log(r.level, line, r.fields); } });
     } catch (e) {
       await balancer.stop().catch(() => {});
       ipvs?.close();

@@ -165,3 +165,16 @@ test('lvsd run: an invalid file exits 78 (EX_CONFIG) with every error as file:li
   assert.equal(missing.status, 78);
   assert.match(missing.stderr, /cannot read: no such file/);
 });
+
+test('VRRP engine lines become structured records: transitions carry instance/from/to/reason/priority; failures are warnings', async () => {
+  const { vrrpLogRecord } = await import('../../src/daemon/vrrp-log.js');
+  assert.deepEqual(vrrpLogRecord('VI_1: backup -> master (master-down-timer) priority 100'),
+    { level: 'info', fields: { instance: 'VI_1', from: 'backup', to: 'master', reason: 'master-down-timer', priority: 100 } });
+  assert.equal(vrrpLogRecord('VI_1: master -> backup (higher-priority-advert) priority 100').level, 'warn');
+  assert.equal(vrrpLogRecord('VI_1: master -> initialize (shutdown) priority 100').level, 'info');
+  assert.equal(vrrpLogRecord('VI_1: backup -> fault (interface) priority 100').level, 'warn');
+  assert.deepEqual(vrrpLogRecord('VI_1: add 192.0.2.10: Operation not permitted'), { level: 'warn', fields: { instance: 'VI_1' } });
+  assert.deepEqual(vrrpLogRecord('VI_1: advert to 224.0.0.18 failed: ENETUNREACH'), { level: 'warn', fields: { instance: 'VI_1' } });
+  assert.deepEqual(vrrpLogRecord('notify /usr/local/bin/n: exit 3'), { level: 'warn', fields: {} });
+  assert.deepEqual(vrrpLogRecord('track script chk: cannot run: ENOENT'), { level: 'warn', fields: {} });
+});
