@@ -9,7 +9,7 @@
 // POST /servers/drain   {service, server}       weight 0 in IPVS until enabled again
 // POST /servers/enable  {service, server}
 // POST /vrrp/give-up    {instance, hold?: "30s"} leave mastership, do not preempt for hold
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -151,6 +151,16 @@ async function readToken(file: string | undefined): Promise<string | undefined> 
   }
 }
 
+/** The names a change was about, for the log; nothing else the caller sent. */
+function auditFields(body: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ['service', 'server', 'instance', 'hold']) {
+    const v = body[k];
+    if (typeof v === 'string') out[k] = v.slice(0, 200);
+  }
+  return out;
+}
+
 async function handle(opts: ControlOptions, transport: Transport, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://lvsd').pathname;
   const route = ROUTES[path];
@@ -166,7 +176,7 @@ async function handle(opts: ControlOptions, transport: Transport, req: IncomingM
   }
   const body = method === 'POST' ? await readBody(req) : {};
   const r = await route.handler(opts.daemon, body);
-  if (route.audit) opts.log?.info(`control ${path}`, { peer: req.socket.remoteAddress ?? 'unix', status: r.status, ...body });
+  if (route.audit) opts.log?.info(`control ${path}`, { peer: req.socket.remoteAddress ?? 'unix', status: r.status, ...auditFields(body) });
   send(res, r.status, r.body);
 }
 
@@ -208,6 +218,17 @@ function listenOn(server: Server, listen: Listen): Promise<void> {
   });
 }
 
+/** Say at start what would otherwise show up only as refused calls: no token, or one others can read. */
+function checkTokenFile(file: string | undefined, log: Logger | undefined): void {
+  if (!file) { log?.warn('control API on TCP without token_file: only status reads from loopback are served'); return; }
+  try {
+    const st = statSync(file);
+    if (st.mode & 0o077) log?.warn(`control token file ${file} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+  } catch (e) {
+    log?.error(`control token file ${file} cannot be read (${(e as Error).message}): calls that need the token will fail until it can`);
+  }
+}
+
 export function listenText(listen: Listen): string {
   return listen.kind === 'unix' ? `unix:${listen.path}` : listen.family === 6 ? `[${listen.address}]:${listen.port}` : `${listen.address}:${listen.port}`;
 }
@@ -233,6 +254,7 @@ export async function startControl(options: ControlOptions): Promise<ControlServ
     if (a && typeof a === 'object') address = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
   }
   opts.log?.info('control API listening', { listen: address });
+  if (listen.kind === 'tcp') checkTokenFile(opts.tokenFile, log);
   return {
     address,
     close: () => new Promise<void>((resolve) => {

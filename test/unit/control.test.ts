@@ -306,3 +306,27 @@ test('client: a non-http URL is refused before connecting', async () => {
   const ep: ControlEndpoint = { kind: 'tcp', url: 'https://127.0.0.1:1' };
   await assert.rejects(callControl(ep, 'GET', '/status'), /only http:\/\/ is supported/);
 });
+
+test('logs: a token file others can read is warned about; refusals and every change are logged with the peer', async () => {
+  const records: [string, string, Record<string, unknown> | undefined][] = [];
+  const log = {
+    debug: () => {}, info: (m: string, f?: Record<string, unknown>) => { records.push(['info', m, f]); },
+    warn: (m: string, f?: Record<string, unknown>) => { records.push(['warn', m, f]); },
+    error: (m: string, f?: Record<string, unknown>) => { records.push(['error', m, f]); },
+  } as unknown as import('../../src/log/index.js').Logger;
+  const tokenFile = join(dir, 'loose-token');
+  writeFileSync(tokenFile, 'tok', { mode: 0o644 });
+  const { target } = recordingTarget();
+  const srv = await startControl({ daemon: target, listen: { kind: 'tcp', address: '127.0.0.1', port: 0, family: 4 }, tokenFile, log });
+  const port = Number(srv.address.split(':')[1]);
+  try {
+    assert.ok(records.some(([l, m]) => l === 'warn' && m === `control token file ${tokenFile} is readable by others (mode 644); chmod 600 it`), JSON.stringify(records));
+    const body = JSON.stringify({ service: 'web', server: '10.0.1.11:80' });
+    await raw({ host: '127.0.0.1', port }, 'POST', '/servers/drain', body);
+    await raw({ host: '127.0.0.1', port }, 'POST', '/servers/drain', body, { authorization: 'Bearer tok' });
+    const refused = records.find(([, m]) => m === 'control call refused');
+    assert.deepEqual(refused?.[2], { path: '/servers/drain', peer: '127.0.0.1', status: 401, reason: 'changes over TCP need Authorization: Bearer <token> (the token in token_file)' });
+    const done = records.find(([, m]) => m === 'control /servers/drain');
+    assert.deepEqual(done?.[2], { peer: '127.0.0.1', status: 200, service: 'web', server: '10.0.1.11:80' });
+  } finally { await srv.close(); }
+});
