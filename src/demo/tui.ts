@@ -306,6 +306,19 @@ export async function runInteractive(dl: DirectorLab, opts: InteractiveOptions =
   let busy: string | undefined = 'starting the load client';
   let quitting = false;
 
+  // A status call can miss a poll when the machine is busy: reuse an answer up to this old rather
+  // than flicker to '?'. A director that is not running never reuses one.
+  const STATUS_GRACE_MS = 3000;
+  const lastStatus = new Map<string, { at: number; status: ControlStatus }>();
+  const statusOf = async (d: string, f: LabForward | undefined): Promise<ControlStatus | undefined> => {
+    if (!dl.isRunning(d) || !f) { lastStatus.delete(d); return undefined; }
+    const fresh = await callControl({ kind: 'tcp', url: f.url('/') }, 'GET', '/status', undefined, 2500)
+      .then((r) => (r.status === 200 ? r.body as ControlStatus : undefined), () => undefined);
+    if (fresh) { lastStatus.set(d, { at: Date.now(), status: fresh }); return fresh; }
+    const old = lastStatus.get(d);
+    return old && Date.now() - old.at < STATUS_GRACE_MS ? old.status : undefined;
+  };
+
   // Poll the lab: one status call and one kernel read per director; never two polls at once.
   const poll = async (): Promise<void> => {
     const statuses: Record<string, ControlStatus | undefined> = {};
@@ -313,11 +326,8 @@ export async function runInteractive(dl: DirectorLab, opts: InteractiveOptions =
     const tables: Record<string, ReturnType<typeof parseIpvsadm>> = {};
     const daemons: Record<string, string[]> = {};
     await Promise.all(configs.map(async (c) => {
-      const statusFw = fw(c.name, 'status');
       const [st, k] = await Promise.all([
-        dl.isRunning(c.name) && statusFw
-          ? callControl({ kind: 'tcp', url: statusFw.url('/') }, 'GET', '/status', undefined, 1500).then((r) => (r.status === 200 ? r.body as ControlStatus : undefined), () => undefined)
-          : Promise.resolve(undefined),
+        statusOf(c.name, fw(c.name, 'status')),
         dl.host(c.name).exec(['sh', '-c', 'ip -o addr show up; echo @@; ipvsadm -Ln; echo @@; ipvsadm -L --daemon']).catch(() => undefined),
       ]);
       statuses[c.name] = st;
@@ -466,13 +476,17 @@ export async function runInteractive(dl: DirectorLab, opts: InteractiveOptions =
   await done;
 }
 
-// `node dist/src/demo/tui.js [nat|dr]`: the interactive demo on its own (npm run demo is main.ts).
+// `node dist/src/demo/tui.js [nat|dr] [--base-port N] [--no-preempt]`: the interactive demo on its own
+// (`npm run demo` is main.ts).
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  const which = process.argv[2] ?? 'nat';
+  const args = process.argv.slice(2);
+  const which = args.find((a) => a === 'nat' || a === 'dr') ?? 'nat';
+  const bp = args.indexOf('--base-port');
+  const basePort = bp >= 0 ? Number(args[bp + 1]) : undefined;
   const { DirectorLab } = await import('./director-lab.js');
   const layout = which === 'dr' ? (await import('./dr.js')).drLayout : (await import('./nat.js')).natLayout;
   process.stdout.write(`lvsd demo: starting the ${layout.name} lab (about 20 s)…\n`);
-  const dl = await DirectorLab.start({ layout, log: (l) => process.stdout.write(`  ${l}\n`) });
-  await runInteractive(dl);
+  const dl = await DirectorLab.start({ layout, preempt: !args.includes('--no-preempt'), log: (l) => process.stdout.write(`  ${l}\n`) });
+  await runInteractive(dl, basePort !== undefined && Number.isInteger(basePort) ? { basePort } : {});
   process.exit(0);
 }

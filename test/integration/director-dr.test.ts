@@ -8,6 +8,8 @@
 // it preempts with preempt on and stays backup with preempt off.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { Lab, bootKernel, isRoot, type LabKernel } from '../lab/index.js';
 import { drLayout, drTopology, DR_ADDRESSES } from '../../src/demo/dr.js';
 import { DirectorLab } from '../../src/demo/director-lab.js';
@@ -157,4 +159,50 @@ test('DR pair with preempt off: the old master returns as backup and stays backu
   assert.equal(s.role, 'backup');
   await load.flowing(20, 20_000);
   assert.equal((load.last?.failed ?? 0) - failedBefore, 0, 'no request fails when the old master returns as backup');
+});
+
+// The live view as a person uses it: in tmux, keys sent with send-keys, the screen read with
+// capture-pane, the metrics URL it shows fetched with curl from the host.
+const tmuxMissing = spawnSync('tmux', ['-V']).status !== 0 && 'needs tmux';
+test('the live view in tmux on the DR pair: shows the master, k kills it, r restarts it, the metrics URL answers, q tears the lab down', { skip: skip || tmuxMissing, timeout: 240_000 }, async (t) => {
+  const sock = `lvsd-demo-test-${process.pid}`;
+  const tmux = (...a: string[]) => spawnSync('tmux', ['-L', sock, ...a], { encoding: 'utf8' });
+  const base = 20000 + (process.pid % 1000) * 20;
+  const log = `/tmp/lvsd-demo-test-${process.pid}.log`;
+  const started = tmux('new-session', '-d', '-s', 'demo', '-x', '132', '-y', '40',
+    `${process.execPath} dist/src/demo/tui.js dr --base-port ${base} > /dev/tty 2>&1; echo "exit $?" > ${log}; sleep 300`);
+  assert.equal(started.status, 0, started.stderr);
+  t.after(() => { tmux('kill-server'); });
+  const screen = () => tmux('capture-pane', '-p', '-t', 'demo').stdout;
+  const until = async (re: RegExp, ms: number, what: string): Promise<string> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const s = screen();
+      if (re.test(s)) return s;
+      if (Date.now() > end) throw new Error(`screen never showed ${what} (${re}):\n${s}`);
+      await sleep(250);
+    }
+  };
+  const up = await until(/^public +192\.0\.2\.10 +director1 +MASTER +backup/m, 120_000, 'director1 master');
+  await until(/req\/s/, 30_000, 'the load client');
+  await until(/^rs1 +192\.0\.2\.11:80 +up /m, 30_000, 'rs1 up from lvsd');
+  t.diagnostic(`first screen:\n${up.trimEnd()}`);
+  const metricsUrl = /http:\/\/127\.0\.0\.1:\d+\/metrics/.exec(up)?.[0];
+  assert.equal(metricsUrl, `http://127.0.0.1:${base}/metrics`);
+  const metrics = spawnSync('curl', ['-sS', '--max-time', '10', metricsUrl!], { encoding: 'utf8' });
+  assert.match(metrics.stdout, /^lvsd_vrrp_state\{vrrp_instance="public".*state="master"\} 1$/m, metrics.stderr);
+
+  tmux('send-keys', '-t', 'demo', 'k');
+  const killed = await until(/^public +192\.0\.2\.10 +director2 +DOWN +MASTER/m, 20_000, 'director2 master after k');
+  assert.match(killed, /r restart director1/);
+  tmux('send-keys', '-t', 'demo', '3');
+  await until(/^rs3 +192\.0\.2\.13:80 +DOWN .*stopped +connection refused/m, 20_000, 'rs3 down: connection refused');
+  tmux('send-keys', '-t', 'demo', 'r');
+  const back = await until(/^public +192\.0\.2\.10 +director1 +MASTER +backup/m, 60_000, 'director1 master again after r');
+  t.diagnostic(`after k, 3, r:\n${back.trimEnd()}`);
+  tmux('send-keys', '-t', 'demo', 'q');
+  const end = Date.now() + 60_000;
+  while (!existsSync(log) && Date.now() < end) await sleep(250);
+  assert.equal(readFileSync(log, 'utf8').trim(), 'exit 0');
+  rmSync(log, { force: true });
 });
