@@ -279,6 +279,31 @@ export function directorConfig(name: string, yamlText: string): DirectorConfig {
   };
 }
 
+export interface DirectorPorts {
+  forwards: LabForwards;
+  /** Director -> its localhost URLs (undefined when its config has no such listener). */
+  urls: Record<string, { metrics: string | undefined; status: string | undefined }>;
+  configs: DirectorConfig[];
+}
+
+/**
+ * Each director's metrics (TCP) and control socket (unix) on host ports: director N (1-based, in
+ * layout order) gets metrics on basePort+N-1 and status on basePort+10+N-1, all on 127.0.0.1.
+ * `curl http://127.0.0.1:19641/metrics`, `curl http://127.0.0.1:19651/status`. close() ends them.
+ */
+export async function startDirectorPorts(dl: DirectorLab, basePort = 19641): Promise<DirectorPorts> {
+  const configs = dl.layout.directors.map((d) => directorConfig(d, dl.layout.configFor(d, { preempt: dl.preempt, dir: dl.lab.dir })));
+  const forwards = await LabForwards.start(configs.flatMap((c, i) => [
+    ...(c.metricsPort ? [{ name: `${c.name} metrics`, host: dl.host(c.name), target: { port: c.metricsPort }, listen: { port: basePort + i } }] : []),
+    ...(c.controlPath ? [{ name: `${c.name} status`, host: dl.host(c.name), target: { path: c.controlPath }, listen: { port: basePort + 10 + i } }] : []),
+  ]));
+  const urls = Object.fromEntries(configs.map((c) => [c.name, {
+    metrics: forwards.get(`${c.name} metrics`)?.url('/metrics'),
+    status: forwards.get(`${c.name} status`)?.url('/status'),
+  }]));
+  return { forwards, urls, configs };
+}
+
 /** Runs the view until 'q' (or Ctrl-C); then stops the lab. Resolves when everything is down. */
 export async function runInteractive(dl: DirectorLab, opts: InteractiveOptions = {}): Promise<void> {
   const input = opts.input ?? process.stdin;
@@ -286,15 +311,11 @@ export async function runInteractive(dl: DirectorLab, opts: InteractiveOptions =
   const base = opts.basePort ?? 19641;
   const started = Date.now();
   const layout = dl.layout;
-  const configs = layout.directors.map((d) => directorConfig(d, layout.configFor(d, { preempt: dl.preempt, dir: dl.lab.dir })));
 
   const events: string[] = [];
   const note = (e: string): void => { events.push(`${new Date().toISOString().slice(11, 19)} ${e}`); if (events.length > 50) events.shift(); };
 
-  const forwards = await LabForwards.start(configs.flatMap((c, i) => [
-    ...(c.metricsPort ? [{ name: `${c.name} metrics`, host: dl.host(c.name), target: { port: c.metricsPort }, listen: { port: base + i } }] : []),
-    ...(c.controlPath ? [{ name: `${c.name} status`, host: dl.host(c.name), target: { path: c.controlPath }, listen: { port: base + 10 + i } }] : []),
-  ]));
+  const { forwards, configs } = await startDirectorPorts(dl, base);
   const fw = (d: string, what: 'metrics' | 'status'): LabForward | undefined => forwards.get(`${d} ${what}`);
 
   let load: LoadClient | undefined;
