@@ -28,9 +28,68 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 function vipOf(m: Mode): string { return m.family === 'ipv4' ? '192.0.2.10/24' : '2001:db8::10/64'; }
 
-function start(l: VrrpLan, impl: Impl, node: string, m: Mode, priority: number): Proc {
+/**
+ * Under load: 1,000 virtual services x 4 real servers, a TCP check each every second = 4,000 checks/s
+ * by the real CheckRunner inside the lvsd process (vrrp/main.ts --with-checkers). Targets: 100
+ * addresses x 40 ports on the client namespace, served by one process that accepts and closes.
+ */
+const LOAD_SERVICES = 1000, LOAD_SERVERS = 4, LOAD_ADDRESSES = 100, LOAD_PORT = 8000;
+const LOAD_PORTS = (LOAD_SERVICES * LOAD_SERVERS) / LOAD_ADDRESSES;
+export const LOAD_CHECKS_PER_S = LOAD_SERVICES * LOAD_SERVERS;
+
+export function loadServicesYaml(): string {
+  const out = ['checks:', '  - {name: tcp, type: tcp, interval: 1s, timeout: 500ms, retries: 1}', 'virtual_services:'];
+  for (let i = 0; i < LOAD_SERVICES; i++) {
+    const rs: string[] = [];
+    for (let j = 0; j < LOAD_SERVERS; j++) {
+      const port = LOAD_PORT + Math.floor(i / LOAD_ADDRESSES) * LOAD_SERVERS + j;
+      rs.push(`{address: "192.0.2.${100 + (i % LOAD_ADDRESSES)}:${port}"}`);
+    }
+    out.push(`  - {name: vs${i}, address: "198.51.100.${1 + (i % 250)}:${10000 + i}", forwarding: nat, checks: [tcp], real_servers: [${rs.join(', ')}]}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** The check targets in the client namespace; resolves once every port listens. */
+async function startTargets(l: VrrpLan): Promise<void> {
+  const batch = Array.from({ length: LOAD_ADDRESSES }, (_, i) => `addr add 192.0.2.${100 + i}/24 dev eth0`).join('\n');
+  l.exec('c', ['ip', '-batch', l.file('targets.batch', `${batch}\n`)]);
+  const server = l.file('targets.mjs', `import net from 'node:net';\nlet n = 0;\n`
+    + `for (let p = ${LOAD_PORT}; p < ${LOAD_PORT + LOAD_PORTS}; p++) net.createServer((c) => c.destroy()).listen({ port: p, backlog: 4096 }, () => { if (++n === ${LOAD_PORTS}) console.log('listening'); });\n`);
+  const p = l.spawn('c', [process.execPath, server]);
+  await p.waitFor(/^listening$/, 10_000);
+}
+
+/** Probes per second the loaded lvsd reports (its `checks:` lines), over its last `windowS` seconds. */
+function checkRate(p: Proc, windowS = 5): number {
+  const pts = p.lines.map((x) => /^checks: (\d+) ok \d+ at (\d+)/.exec(x)).filter((m): m is RegExpExecArray => !!m).map((m) => [Number(m[1]), Number(m[2])] as const);
+  if (pts.length < 2) return NaN;
+  const last = pts.at(-1)!, first = pts[Math.max(0, pts.length - 1 - windowS)]!;
+  return ((last[0] - first[0]) * 1000) / (last[1] - first[1]);
+}
+
+/**
+ * `--sched fifo`: both implementations run under SCHED_FIFO priority 10 (chrt), as a director would
+ * with systemd's CPUSchedulingPolicy=fifo (keepalived: vrrp_rt_priority). On a shared, overloaded
+ * machine that is what separates the protocol's timing from the neighbours' load.
+ */
+let schedPrefix: string[] = [];
+/** lvsd's engine in its worker thread (vrrp/worker.ts) for the figures measured inside worker(). */
+let workerMode = false;
+async function worker<T>(f: () => Promise<T>): Promise<T> {
+  workerMode = true;
+  try { return await f(); } finally { workerMode = false; }
+}
+
+function start(l: VrrpLan, impl: Impl, node: string, m: Mode, priority: number, load = false): Proc {
   if (impl === 'lvsd') {
-    return l.lvsd(node, configYaml([instanceYaml({ name: 'vi_1', vrid: 1, priority, version: m.version, interval: `${m.intervalMs}ms`, vips: [vipOf(m)] })]));
+    const yaml = configYaml([instanceYaml({ name: 'vi_1', vrid: 1, priority, version: m.version, interval: `${m.intervalMs}ms`, vips: [vipOf(m)] })], load ? loadServicesYaml() : '');
+    return l.spawn(node, [...schedPrefix, process.execPath, VRRP_MAIN, '-c', l.file(`${node}-${Date.now()}.yaml`, yaml), ...(load ? ['--with-checkers'] : []), ...(workerMode ? ['--worker'] : [])]);
+  }
+  if (schedPrefix.length) {
+    const conf = `vrrp_instance vi_1 {\n  state ${priority > 150 ? 'MASTER' : 'BACKUP'}\n  interface eth0\n  virtual_router_id 1\n  priority ${priority}\n`
+      + `  version ${m.version}\n  advert_int ${m.intervalMs / 1000}\n  virtual_ipaddress {\n    ${vipOf(m)}\n  }\n}\n`;
+    return l.keepalived(node, `global_defs {\n  vrrp_rt_priority 10\n}\n${conf}`);
   }
   return l.keepalived(node, `vrrp_instance vi_1 {\n  state ${priority > 150 ? 'MASTER' : 'BACKUP'}\n  interface eth0\n  virtual_router_id 1\n  priority ${priority}\n`
     + `  version ${m.version}\n  advert_int ${m.intervalMs / 1000}\n  virtual_ipaddress {\n    ${vipOf(m)}\n  }\n}\n`);
@@ -44,13 +103,23 @@ async function until(pred: () => boolean, ms: number, what: string): Promise<voi
   while (!pred()) { if (Date.now() > end) throw new Error(`timeout: ${what}`); await sleep(10); }
 }
 
-/** a (priority 200) up and master first, then b (100) up and backup: where both failover figures start. */
-async function masterThenBackup(l: VrrpLan, impl: Impl, m: Mode): Promise<{ a: Proc; b: Proc }> {
+/** lvsd processes under load report their check rate here (the `checks_per_s` of the loaded figures). */
+const observedRates: number[] = [];
+
+/** a (priority 200) up and master first, then b (100) up and backup: where both failover figures start. b carries the load. */
+async function masterThenBackup(l: VrrpLan, impl: Impl, m: Mode, load = false): Promise<{ a: Proc; b: Proc }> {
   const a = start(l, impl, 'a', m, 200);
   await until(() => isMaster(impl, a), 10_000, 'a master');
-  const b = start(l, impl, 'b', m, 100);
+  if (load && impl === 'lvsd') await startTargets(l);
+  const b = start(l, impl, 'b', m, 100, load);
   await until(() => isBackup(impl, b), 10_000, 'b backup');
+  if (load && impl === 'lvsd') await rampUp(b);
   return { a, b };
+}
+
+/** Checks start spread over their first interval: wait until the full rate runs. */
+async function rampUp(p: Proc): Promise<void> {
+  await until(() => checkRate(p, 2) >= LOAD_CHECKS_PER_S * 0.9, 15_000, `check rate (now ${checkRate(p, 2).toFixed(0)}/s)`);
 }
 
 interface Row { t: number; src: string; vrid: string; prio: string; arp: string; na: string }
@@ -85,10 +154,10 @@ function crash(l: VrrpLan, impl: Impl, node: string, p: Proc): void {
 }
 
 /** SIGKILL the master; gap between its last advert and the backup's first. */
-async function advertGap(impl: Impl, m: Mode): Promise<number> {
+async function advertGap(impl: Impl, m: Mode, load = false): Promise<number> {
   const l = new VrrpLan();
   try {
-    const { a, b } = await masterThenBackup(l, impl, m);
+    const { a, b } = await masterThenBackup(l, impl, m, load);
     await sleep(Math.max(300, 3 * m.intervalMs));
     const rows = await capture(l, async () => {
       await sleep(2 * m.intervalMs);
@@ -99,6 +168,7 @@ async function advertGap(impl: Impl, m: Mode): Promise<number> {
     const adverts = rows.filter((r) => r.vrid === '1');
     const firstB = adverts.find((r) => r.src === l.nodes.b!.mac);
     if (!firstB) throw new Error('no advert from b');
+    if (load && impl === 'lvsd') observedRates.push(checkRate(b));
     const lastA = adverts.filter((r) => r.src === l.nodes.a!.mac && r.t < firstB.t).pop();
     if (!lastA) throw new Error('no advert from a');
     return firstB.t - lastA.t;
@@ -106,10 +176,10 @@ async function advertGap(impl: Impl, m: Mode): Promise<number> {
 }
 
 /** Priority-0 advert of the stopping master -> first advert of the backup. */
-async function gracefulStop(impl: Impl, m: Mode): Promise<number> {
+async function gracefulStop(impl: Impl, m: Mode, load = false): Promise<number> {
   const l = new VrrpLan();
   try {
-    const { a, b } = await masterThenBackup(l, impl, m);
+    const { a, b } = await masterThenBackup(l, impl, m, load);
     await sleep(300);
     const rows = await capture(l, async () => {
       a.kill('SIGTERM');
@@ -120,6 +190,7 @@ async function gracefulStop(impl: Impl, m: Mode): Promise<number> {
     const zero = adverts.find((r) => r.src === l.nodes.a!.mac && r.prio === '0');
     const firstB = adverts.find((r) => r.src === l.nodes.b!.mac);
     if (!zero || !firstB) throw new Error('no priority-0 advert or no advert from b');
+    if (load && impl === 'lvsd') observedRates.push(checkRate(b));
     return firstB.t - zero.t;
   } finally { l.stop(); }
 }
@@ -152,40 +223,90 @@ async function advertToAnnounce(impl: Impl, m: Mode): Promise<number> {
  * RTM_NEWADDR, queued inside the add) -> its first GARP / NA handed to the driver, both from ftrace in
  * the director's own process context on CLOCK_MONOTONIC (vrrp-ftrace.ts). Goal <= 0.3 ms.
  */
-async function vipToAnnounce(impl: Impl, m: Mode, trace: KernelTrace): Promise<number> {
+async function vipToAnnounce(impl: Impl, m: Mode, trace: KernelTrace, load = false): Promise<number> {
   const l = new VrrpLan();
   try {
-    trace.start();
-    const a = start(l, impl, 'a', m, 200);
-    await until(() => isMaster(impl, a), 10_000, 'a master');
+    let node = 'a';
+    if (load && impl === 'lvsd') {
+      // Under load the taking-over director must already run its checks: b (loaded) takes over from a.
+      const { a, b } = await masterThenBackup(l, impl, m, true);
+      trace.start();
+      crash(l, impl, 'a', a);
+      await until(() => isMaster(impl, b), 10_000, 'b master');
+      observedRates.push(checkRate(b));
+      node = 'b';
+    } else {
+      trace.start();
+      const a = start(l, impl, 'a', m, 200);
+      await until(() => isMaster(impl, a), 10_000, 'a master');
+    }
     await sleep(100);
-    const pids = sh(['ip', 'netns', 'pids', l.nodes.a!.ns]).split('\n').filter(Boolean).map(Number);
+    const pids = sh(['ip', 'netns', 'pids', l.nodes[node]!.ns]).split('\n').filter(Boolean).map(Number);
     const r = vipToAnnounceMs(trace.stop(pids), m.family);
     if (!r) throw new Error('no VIP add / announcement pair in the trace');
     return r.ms;
   } finally { l.stop(); }
 }
 
+/** p99 of |gap - interval| between consecutive adverts of one sender on the wire. */
+function jitterP99(rows: Row[], mac: string, intervalMs: number): { p99: number; n: number; max: number } {
+  const t = rows.filter((r) => r.vrid === '1' && r.src === mac).map((r) => r.t);
+  const dev = t.slice(1).map((x, i) => Math.abs(x - t[i]! - intervalMs)).sort((p, q) => p - q);
+  return { p99: dev[Math.floor(dev.length * 0.99)] ?? NaN, n: dev.length, max: dev.at(-1) ?? NaN };
+}
+
 /**
  * A lone master sending every 50 ms for 10 s: p99 of |advert gap - 50 ms| on the wire. lvsd runs
- * idle, or with --synthetic-load (4,000 tasks/s of 100 us on its loop: a stand-in for the checkers
- * until they exist); keepalived idle is the reference.
+ * idle, or with 4,000 TCP checks/s of its real CheckRunner in the same process (load); keepalived idle
+ * is the reference.
  */
-async function advertJitterP99(impl: Impl, load: string | null): Promise<number> {
+async function advertJitterP99(impl: Impl, load: boolean): Promise<number> {
   const l = new VrrpLan();
   try {
     const m: Mode = { key: 'v3_50ms', version: 3, intervalMs: 50, family: 'ipv4' };
-    let a: Proc;
-    if (impl === 'lvsd' && load) {
-      const cfg = l.file('load.yaml', configYaml([instanceYaml({ name: 'vi_1', vrid: 1, priority: 200, version: 3, interval: '50ms', vips: [vipOf(m)] })]));
-      a = l.spawn('a', [process.execPath, VRRP_MAIN, '-c', cfg, '--synthetic-load', load]);
-    } else a = start(l, impl, 'a', m, 200);
+    if (load && impl === 'lvsd') await startTargets(l);
+    const a = start(l, impl, 'a', m, 200, load && impl === 'lvsd');
     await until(() => isMaster(impl, a), 10_000, 'a master');
+    if (load && impl === 'lvsd') await rampUp(a);
     const rows = await capture(l, async () => { await sleep(10_000); });
-    const t = rows.filter((r) => r.vrid === '1').map((r) => r.t);
-    const dev = t.slice(1).map((x, i) => Math.abs(x - t[i]! - 50)).sort((p, q) => p - q);
-    if (dev.length < 100) throw new Error(`only ${dev.length} adverts`);
-    return dev[Math.floor(dev.length * 0.99)]!;
+    if (load && impl === 'lvsd') observedRates.push(checkRate(a));
+    const j = jitterP99(rows, l.nodes.a!.mac, 50);
+    if (j.n < 100) throw new Error(`only ${j.n} adverts`);
+    return j.p99;
+  } finally { l.stop(); }
+}
+
+/**
+ * `--soak SECONDS`: a (200) master and b (100) backup, both lvsd, v3 50 ms, each running 4,000 TCP
+ * checks/s in its own process, for SECONDS. Counts state transitions after the start-up ones (goal:
+ * none) and the master's advert jitter p99 over the whole run, from a client capture.
+ */
+async function soak(seconds: number): Promise<BenchResult[]> {
+  const l = new VrrpLan();
+  try {
+    const m: Mode = { key: 'v3_50ms', version: 3, intervalMs: 50, family: 'ipv4' };
+    await startTargets(l);
+    const a = start(l, 'lvsd', 'a', m, 200, true);
+    await until(() => isMaster('lvsd', a), 10_000, 'a master');
+    const b = start(l, 'lvsd', 'b', m, 100, true);
+    await until(() => isBackup('lvsd', b), 10_000, 'b backup');
+    await rampUp(a); await rampUp(b);
+    const ta = a.lines.length, tb = b.lines.length;
+    const rates: number[] = [];
+    const rows = await capture(l, async () => {
+      for (let s = 0; s < seconds; s += 10) {
+        await sleep(10_000);
+        rates.push(checkRate(a, 9), checkRate(b, 9));
+        if (s % 60 === 0) log(`soak ${s + 10}/${seconds} s: check rates a ${rates.at(-2)!.toFixed(0)}/s b ${rates.at(-1)!.toFixed(0)}/s`);
+      }
+    });
+    const transitions = [...a.lines.slice(ta), ...b.lines.slice(tb)].filter((x) => / -> /.test(x) && /vi_1:/.test(x));
+    for (const x of transitions) log(`spurious: ${x}`);
+    const j = jitterP99(rows, l.nodes.a!.mac, 50);
+    const fromB = rows.filter((r) => r.vrid === '1' && r.src === l.nodes.b!.mac).length;
+    return [{ bench: 'vrrp', metric: `soak_${seconds}s_spurious_transitions`, lvsd: transitions.length, reference: 0, ratio: NaN, unit: 'count',
+      adverts_from_backup: fromB, checks_per_s_min: r3(Math.min(...rates)), checks_per_s_median: r3(median(rates)), goal: 0 },
+    { bench: 'vrrp', metric: `soak_${seconds}s_advert_jitter_p99_loaded`, lvsd: r3(j.p99), reference: NaN, ratio: NaN, unit: 'ms', n: j.n, max: r3(j.max), goal: 2 }];
   } finally { l.stop(); }
 }
 
@@ -197,10 +318,18 @@ export async function run(args: string[]): Promise<BenchResult[]> {
   const quick = args.includes('--quick');
   const modes = quick ? MODES.filter((m) => m.key !== 'v2_1s') : MODES;
   const out: BenchResult[] = [];
+  const sc = args.indexOf('--sched');
+  if (sc >= 0) {
+    if (args[sc + 1] !== 'fifo') throw new Error('--sched takes fifo');
+    schedPrefix = ['chrt', '-f', '10'];
+  }
+  const si = args.indexOf('--soak');
+  if (si >= 0) return soak(Number(args[si + 1] ?? 600));
   const oi = args.indexOf('--only');
   const only = oi >= 0 ? args[oi + 1]! : '';
   const both = async (metric: string, f: (impl: Impl) => Promise<number>, ideal?: number) => {
     if (!metric.startsWith(only)) return;
+    observedRates.length = 0;
     const samples: Record<Impl, number[]> = { lvsd: [], keepalived: [] };
     for (let i = 0; i < runs; i++) {
       for (const impl of (ka ? ['lvsd', 'keepalived'] : ['lvsd']) as Impl[]) {
@@ -212,7 +341,8 @@ export async function run(args: string[]): Promise<BenchResult[]> {
     out.push({ bench: 'vrrp', metric, lvsd: r3(lv), reference: r3(ref), ratio: r3(lv / ref), unit: 'ms', n: samples.lvsd.length,
       lvsd_min: r3(Math.min(...samples.lvsd)), lvsd_max: r3(Math.max(...samples.lvsd)),
       reference_min: r3(Math.min(...samples.keepalived)), reference_max: r3(Math.max(...samples.keepalived)),
-      ...(ideal !== undefined ? { ideal: r3(ideal), lvsd_error: r3(lv - ideal) } : {}) });
+      ...(ideal !== undefined ? { ideal: r3(ideal), lvsd_error: r3(lv - ideal) } : {}),
+      ...(observedRates.length ? { checks_per_s: r3(median(observedRates)), reference_load: 'none (keepalived idle)' } : {}) });
     log(JSON.stringify(out.at(-1)));
   };
   for (const m of modes) await both(`advert_gap_${m.key}`, (impl) => advertGap(impl, m), masterDownIntervalMs(m.version, 100, m.intervalMs));
@@ -222,11 +352,20 @@ export async function run(args: string[]): Promise<BenchResult[]> {
   else {
     try {
       for (const m of modes.filter((x) => x.key === 'v3_100ms' || x.key === 'v3_ipv6_100ms')) await both(`vip_to_announce_${m.family}`, (impl) => vipToAnnounce(impl, m, trace));
+      await both('vip_to_announce_ipv4_loaded', (impl) => vipToAnnounce(impl, MODES[1]!, trace, true));
+      await both('vip_to_announce_ipv4_loaded_worker', (impl) => worker(() => vipToAnnounce(impl, MODES[1]!, trace, true)));
     } finally { trace.close(); }
   }
-  await both('advert_jitter_p99_idle', (impl) => advertJitterP99(impl, null));
-  await both('advert_jitter_p99_lvsd_loaded_4000x100us', (impl) => advertJitterP99(impl, impl === 'lvsd' ? '4000:100' : null));
+  await both('advert_jitter_p99_idle', (impl) => advertJitterP99(impl, false));
+  await both('advert_jitter_p99_loaded', (impl) => advertJitterP99(impl, true));
+  await both('advert_jitter_p99_loaded_worker', (impl) => worker(() => advertJitterP99(impl, true)));
+  for (const m of modes.filter((x) => x.key === 'v3_100ms' || x.key === 'v3_50ms')) {
+    await both(`advert_gap_${m.key}_loaded`, (impl) => advertGap(impl, m, true), masterDownIntervalMs(m.version, 100, m.intervalMs));
+    await both(`advert_gap_${m.key}_loaded_worker`, (impl) => worker(() => advertGap(impl, m, true)), masterDownIntervalMs(m.version, 100, m.intervalMs));
+  }
   const g = quick ? MODES[1]! : MODES[0]!;
   await both(`graceful_stop_${g.key}`, (impl) => gracefulStop(impl, g), skewTimeMs(g.version, 100, g.intervalMs));
+  await both(`graceful_stop_v3_100ms_loaded`, (impl) => gracefulStop(impl, MODES[1]!, true), skewTimeMs(3, 100, 100));
+  await both(`graceful_stop_v3_100ms_loaded_worker`, (impl) => worker(() => gracefulStop(impl, MODES[1]!, true)), skewTimeMs(3, 100, 100));
   return out;
 }
