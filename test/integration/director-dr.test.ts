@@ -164,7 +164,7 @@ test('DR pair with preempt off: the old master returns as backup and stays backu
 // The live view as a person uses it: in tmux, keys sent with send-keys, the screen read with
 // capture-pane, the metrics URL it shows fetched with curl from the host.
 const tmuxMissing = spawnSync('tmux', ['-V']).status !== 0 && 'needs tmux';
-test('the live view in tmux on the DR pair: shows the master, k kills it, r restarts it, the metrics URL answers, q tears the lab down', { skip: skip || tmuxMissing, timeout: 240_000 }, async (t) => {
+test('the live view in tmux on the DR pair: shows the master, k kills it, 3 stops rs3, b breaks and fixes rs1, r restarts the director, the metrics URL answers, q tears the lab down', { skip: skip || tmuxMissing, timeout: 240_000 }, async (t) => {
   const sock = `lvsd-demo-test-${process.pid}`;
   const tmux = (...a: string[]) => spawnSync('tmux', ['-L', sock, ...a], { encoding: 'utf8' });
   const base = 20000 + (process.pid % 1000) * 20;
@@ -197,9 +197,13 @@ test('the live view in tmux on the DR pair: shows the master, k kills it, r rest
   assert.match(killed, /r restart director1/);
   tmux('send-keys', '-t', 'demo', '3');
   await until(/^rs3 +192\.0\.2\.13:80 +DOWN .*stopped +connection refused/m, 20_000, 'rs3 down: connection refused');
+  tmux('send-keys', '-t', 'demo', 'b');
+  await until(/^rs1 +192\.0\.2\.11:80 +DOWN .*answers 500 +status 500/m, 20_000, 'rs1 down: status 500');
+  tmux('send-keys', '-t', 'demo', 'b');
+  await until(/^rs1 +192\.0\.2\.11:80 +up +w=1 .*running/m, 20_000, 'rs1 up again after the fix');
   tmux('send-keys', '-t', 'demo', 'r');
   const back = await until(/^public +192\.0\.2\.10 +director1 +MASTER +backup/m, 60_000, 'director1 master again after r');
-  t.diagnostic(`after k, 3, r:\n${back.trimEnd()}`);
+  t.diagnostic(`after k, 3, b, b, r:\n${back.trimEnd()}`);
   tmux('send-keys', '-t', 'demo', 'q');
   const end = Date.now() + 60_000;
   while (!existsSync(log) && Date.now() < end) await sleep(250);
