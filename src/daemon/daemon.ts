@@ -301,6 +301,10 @@ export class Daemon extends EventEmitter {
       dlog.error('reload: the balancer failed after the VRRP engine took the new config; VRRP runs the new file, checks and IPVS the old', { err: e as Error });
       return this.refused(t0, `balancer: ${(e as Error).message} (VRRP already applied the new config)`, []);
     }
+    const was = this.config.global;
+    for (const [key, a, b] of [['metrics.listen', was.metrics.listen, config.global.metrics.listen], ['control.listen', was.control.listen, config.global.control.listen]] as const) {
+      if (listenText(a) !== listenText(b)) dlog.warn(`reload: global.${key} changed to ${listenText(b)}; the listener stays on ${listenText(a)} until lvsd restarts`);
+    }
     this.config = config;
     this.configHash = hash;
     this.log.configure(config.global.log);
