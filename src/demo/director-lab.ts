@@ -7,13 +7,14 @@
 //   const { at } = await dl.killDirector(await dl.master());
 //   ...
 //   await dl.stop();
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { Lab, type LabHost, type LabKernel, type LabProcess } from '../../test/lab/index.js';
 import { masterDownIntervalMs, type Layout } from './layout.js';
 import { LoadClient } from './load.js';
+import type { ControlStatus } from '../control/status.js';
 
 export type { Layout, LayoutOptions } from './layout.js';
 export { masterDownIntervalMs } from './layout.js';
@@ -40,6 +41,8 @@ export interface DirectorLabOptions {
    * existed); 'auto' (default) tries `lvsd run` and falls back to 'split' when it says it is not built.
    */
   runner?: 'auto' | 'lvsd' | 'split';
+  /** Extra environment for the lvsd processes (e.g. LVSD_VRRP_TRACE=1). */
+  env?: Record<string, string>;
 }
 
 export type DirectorRole = 'master' | 'backup' | 'down';
@@ -56,8 +59,10 @@ export interface DirectorStatus {
   services: IpvsServiceView[];
   /** The kernel's sync daemons (`ipvsadm -L --daemon`), e.g. "master syncid=11 eth1". */
   syncDaemons: string[];
-  /** Where the figures came from. */
+  /** Where the kernel figures came from. */
   source: 'kernel';
+  /** lvsd's own view (GET /status on its control socket) when it runs and answers, else undefined. */
+  control?: ControlStatus;
 }
 
 export interface IpvsServiceView {
@@ -83,6 +88,11 @@ interface DirectorRuntime {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** `ls /sys/class/net` -> the links other than lo. */
+function readdirLinks(text: string): string[] {
+  return text.split(/\s+/).filter((l) => l && l !== 'lo');
+}
 
 /** `ipvsadm -Ln` text -> services and destinations. */
 export function parseIpvsadm(text: string): IpvsServiceView[] {
@@ -214,7 +224,7 @@ export class DirectorLab {
     rt.processes = [];
     // Two attempts: a start that dies at once is retried once (e.g. dist/ rewritten by a build meanwhile).
     for (let attempt = 1; this.runnerChosen !== 'split'; attempt++) {
-      const p = await h.spawnNode(LVSD, ['run', '-c', rt.config]);
+      const p = await h.spawnNode(LVSD, ['run', '-c', rt.config], this.spawnOpts());
       rt.processes = [p];
       const ready = await Promise.race([
         this.waitForTable(director, 30_000).then(() => 'ready' as const),
@@ -233,15 +243,19 @@ export class DirectorLab {
       rt.processes = [];
     }
     // Split: the balancer programs the table first, so a director never holds the VIP without it.
-    const b = await h.spawnNode(BALANCER_RUN, [rt.config]);
+    const b = await h.spawnNode(BALANCER_RUN, [rt.config], this.spawnOpts());
     rt.processes.push(b);
     await b.waitFor(/^ready /m, { timeoutMs: 30_000 });
     const sd = this.syncDaemonArgs();
     // Both roles at once (the kernel allows it): the master's messages reach the peer's backup.
     if (sd) await h.sh(`ipvsadm --start-daemon master ${sd} && ipvsadm --start-daemon backup ${sd}`);
-    const v = await h.spawnNode(VRRP_MAIN, ['-c', rt.config]);
+    const v = await h.spawnNode(VRRP_MAIN, ['-c', rt.config], this.spawnOpts());
     rt.processes.push(v);
     await v.waitFor(/instance\(s\) running/, { timeoutMs: 30_000 });
+  }
+
+  private spawnOpts(): { env?: Record<string, string> } {
+    return this.opts.env ? { env: this.opts.env } : {};
   }
 
   /** ipvsadm arguments for the layout's global.lvs_sync_daemon (split runner only). */
@@ -274,11 +288,14 @@ export class DirectorLab {
     if (!rt) throw new Error(`no director ${director}`);
     const pids = rt.processes.filter((p) => p.running && p.pid > 0).map((p) => p.pid);
     this.log(`kill -9 ${director}${how === 'machine' ? ' and power off its links' : ''}`);
-    const links = how === 'machine' ? '; for l in $(ls /sys/class/net); do [ $l = lo ] || ip link set $l down; done' : '';
-    const out = await this.host(director).sh(`date +%s%3N; kill -9 ${pids.join(' ') || '0'} 2>/dev/null${links}; true`);
-    await Promise.all(rt.processes.map((p) => p.kill('SIGKILL').catch(() => {})));
+    // One bash and one ip: the lab has one vCPU, and every fork here delays the backup's timer.
+    const ifaces = readdirLinks(await this.host(director).run(['ls', '/sys/class/net']));
+    const down = how === 'machine' ? `; ip -batch - <<< $'${ifaces.map((l) => `link set ${l} down`).join('\\n')}'` : '';
+    const out = await this.host(director).run(['bash', '-c', `echo "\${EPOCHREALTIME/./}"; kill -9 ${pids.join(' ') || '0'} 2>/dev/null${down}; true`]);
+    // Whatever the pid kill missed (it never should), the lab's own SIGKILL gets.
+    await Promise.all(rt.processes.map((p) => Promise.race([p.exited, sleep(2000).then(() => p.kill('SIGKILL'))])));
     await Promise.all(rt.processes.map((p) => p.exited));
-    return { director, at: Number(out.split('\n')[0]) };
+    return { director, at: Number(out.split('\n')[0]) / 1000 };
   }
 
   /** Graceful stop (SIGTERM: priority-0 advert, VIPs removed). */
@@ -348,16 +365,17 @@ export class DirectorLab {
     this.log(`${rs}: answering 200`);
   }
 
-  /** What the director's kernel says: VIPs held, IPVS table, sync daemons. */
+  /** What the director's kernel says (VIPs held, IPVS table, sync daemons), and lvsd's /status when it answers. */
   async status(director: string): Promise<DirectorStatus> {
     const h = this.host(director);
-    const [addr, table, daemons] = await Promise.all([
+    const running = this.isRunning(director);
+    const [addr, table, daemons, control] = await Promise.all([
       h.run(['ip', '-o', 'addr', 'show', 'up']),
       h.exec(['ipvsadm', '-Ln']),
       h.exec(['ipvsadm', '-L', '--daemon']),
+      running ? this.controlStatus(director) : Promise.resolve(undefined),
     ]);
     const holds = this.layout.masterAddresses.filter((a) => addr.includes(` ${a}/`));
-    const running = this.isRunning(director);
     return {
       director, running,
       role: !running ? 'down' : holds.length === this.layout.masterAddresses.length ? 'master' : 'backup',
@@ -365,7 +383,29 @@ export class DirectorLab {
       services: parseIpvsadm(table.stdout),
       syncDaemons: daemons.stdout.split('\n').map((l) => l.trim().replace(/\s+/g, ' ')).filter(Boolean),
       source: 'kernel',
+      ...(control ? { control } : {}),
     };
+  }
+
+  /** The director's control socket (global.control.listen `unix:PATH` in its config), if it has one. */
+  controlSocket(director: string): string | undefined {
+    const rt = this.runtimes.get(director);
+    if (!rt) return undefined;
+    const cfg = parseYaml(readFileSync(rt.config, 'utf8')) as { global?: { control?: { listen?: string } } };
+    const listen = cfg.global?.control?.listen;
+    return listen?.startsWith('unix:') ? listen.slice(5) : undefined;
+  }
+
+  /**
+   * GET /status from lvsd's control API, inside the director (its unix socket lives in the lab kernel,
+   * out of the host's reach): curl costs one fork there, node would cost half a second.
+   */
+  async controlStatus(director: string): Promise<ControlStatus | undefined> {
+    const sock = this.controlSocket(director);
+    if (!sock || this.runnerChosen !== 'lvsd') return undefined;
+    const r = await this.host(director).exec(['curl', '-sf', '--max-time', '2', '--unix-socket', sock, 'http://lvsd/status']);
+    if (r.code !== 0) return undefined;
+    try { return JSON.parse(r.stdout) as ControlStatus; } catch { return undefined; }
   }
 
   /** Destinations ("10.0.1.11:80") of the layout's service in a director's IPVS table. */
@@ -435,5 +475,31 @@ export class Capture {
     return this.process.waitUntil(() => this.adverts().find((a) => a.src === src && a.t > after), { timeoutMs, what: `a VRRP advert from ${src}` });
   }
 
+  /**
+   * After a kill at lab time `killAt`: the old master's last advert before it, the first advert of
+   * another router after it, and the first gratuitous ARP for `vip` after it. Waits on tcpdump's
+   * output only, so measuring adds no load to the lab while the backup's timer runs.
+   */
+  async takeover(killAt: number, vrid: number, vip: string, timeoutMs = 5000): Promise<Takeover> {
+    const lastOld = this.adverts(vrid).filter((a) => a.t <= killAt + 1).at(-1);
+    if (!lastOld) throw new Error(`tcpdump saw no advert for VRID ${vrid} before the kill`);
+    const firstNew = await this.process.waitUntil(() => this.adverts(vrid).find((a) => a.t > killAt && a.src !== lastOld.src),
+      { timeoutMs, what: `an advert for VRID ${vrid} from a router other than ${lastOld.src}` });
+    const garp = await this.process.waitUntil(() => this.garps(vip).find((t) => t > killAt), { timeoutMs, what: `a gratuitous ARP for ${vip}` }).catch(() => undefined);
+    return { lastOld, firstNew, garpAt: garp, takeoverMs: firstNew.t - killAt, advertGapMs: firstNew.t - lastOld.t, vipAnnouncedMs: garp !== undefined ? garp - killAt : undefined };
+  }
+
   stop(): Promise<unknown> { return this.process.stop(1000); }
+}
+
+export interface Takeover {
+  lastOld: Advert;
+  firstNew: Advert;
+  garpAt: number | undefined;
+  /** kill -> first advert of the new master. */
+  takeoverMs: number;
+  /** Old master's last advert -> new master's first. */
+  advertGapMs: number;
+  /** kill -> first gratuitous ARP for the VIP (the VIP is up on the new master). */
+  vipAnnouncedMs: number | undefined;
 }

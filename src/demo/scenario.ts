@@ -70,15 +70,9 @@ export async function runScripted(layout: Layout, opts: ScenarioOptions = {}): P
     const kill = await dl.killDirector(first);
     marks.takeover = kill.at;
     const longBefore = { ...load.last!.long };
-    const vipSeen = await dl.waitForMaster(second, 10_000);
-    const old = capture.adverts(layout.watched.vrid).filter((a) => a.t <= kill.at + 1);
-    const lastOld = old.at(-1);
-    if (!lastOld) throw new Error('tcpdump saw no advert from the master before the kill');
-    const firstNew = await capture.process.waitUntil(
-      () => capture.adverts(layout.watched.vrid).find((a) => a.t > kill.at && a.src !== lastOld.src), { timeoutMs: 5000, what: 'an advert from the new master' });
-    const garp = capture.garps(layout.vip.address).find((t) => t > kill.at);
-    const takeoverMs = firstNew.t - kill.at;
-    log(`${second} took over: first advert ${round(takeoverMs)} ms after the kill (VIP seen by ip addr after ${vipSeen} ms of polling)`);
+    const tk = await capture.takeover(kill.at, layout.watched.vrid, layout.vip.address);
+    await dl.waitForMaster(second, 10_000);
+    log(`${second} took over: first advert ${round(tk.takeoverMs)} ms after the kill, ${round(tk.advertGapMs)} ms after the last advert of ${first}`);
     await sleep(settle);
     const longAfter = (await load.after(await dl.now())).long;
 
@@ -135,9 +129,9 @@ export async function runScripted(layout: Layout, opts: ScenarioOptions = {}): P
       failed_requests: fails.length,
       failed_by_phase,
       failed_by_reason: LoadClient.byReason(fails),
-      takeover_ms: round(takeoverMs),
-      vip_on_backup_ms: garp !== undefined ? round(garp - kill.at) : null,
-      advert_gap_ms: round(firstNew.t - lastOld.t),
+      takeover_ms: round(tk.takeoverMs),
+      vip_on_backup_ms: tk.vipAnnouncedMs !== undefined ? round(tk.vipAnnouncedMs) : null,
+      advert_gap_ms: round(tk.advertGapMs),
       master_down_interval_ms: round(dl.masterDownIntervalMs),
       preempt_ms: preemptMs,
       rs_removed_ms: rsRemovedMs,
