@@ -5,6 +5,7 @@
 // client through the VIP, and lvsd's own JSON log lines for timing (one UML clock for both directors).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,6 +155,12 @@ describe('lvsd run in the lab (director-pair)', { timeout: 240_000 }, () => {
     assert.ok(a.p.running);
     assert.deepEqual(await table(d1), WEB);
     assert.ok(await hasAddr(d1, 'eth0', VIP));
+    // The counters and hash as Prometheus sees them: one failure, still the hash of the file it started with.
+    const metrics = (): Promise<string> => d1.run(['curl', '-s', 'http://127.0.0.1:9641/metrics']);
+    const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+    let m = await metrics();
+    assert.match(m, /^lvsd_reloads_total\{result="failure"\} 1$/m);
+    assert.match(m, new RegExp(`^lvsd_config_info\\{sha256="${sha(good)}"\\} 1$`, 'm'));
     writeFileSync(a.file, good);
 
     // A good file on SIGHUP: rs3's weight 1 -> 3. Applied as a diff: one IPVS edit, no VRRP transition.
@@ -172,6 +179,9 @@ describe('lvsd run in the lab (director-pair)', { timeout: 240_000 }, () => {
       await until(async () => (JSON.stringify(await table(d1)) === JSON.stringify(reweighted) ? true : undefined), () => `weight 3 in d1's table; lvsd: ${tail(a.p)}`);
       await new Promise((r) => setTimeout(r, 500));
       assert.deepEqual([transitions(a.p), transitions(b.p)], before, 'no VRRP transition on either director');
+      m = await metrics();
+      assert.match(m, /^lvsd_reloads_total\{result="success"\} 1$/m);
+      assert.match(m, new RegExp(`^lvsd_config_info\\{sha256="${sha(readFileSync(a.file, 'utf8'))}"\\} 1$`, 'm'));
     }
     writeFileSync(a.file, good);
     await a.p.kill('SIGHUP');
