@@ -16,9 +16,10 @@ cd "$(dirname "$0")/.."
 #   keepalived       the VRRP interop peer and benchmark reference
 #   strace           captures the netlink bytes iproute2 and ipvsadm send (outside test vectors)
 #   procps psmisc    ps/pkill for the lab's clean-up checks
+#   tmux             the demo's live view is driven as a person would (send-keys, capture-pane)
 #   iputils-ping     ping in lab hosts (reachability, and a SOCK_RAW ICMP socket in the lab smoke check)
 #   systemd          systemd-analyze and systemd-sysusers judge deploy/systemd (installed, not run as init)
-DEBIAN_PACKAGES=(user-mode-linux kmod ipvsadm iproute2 nginx-light curl tcpdump tshark keepalived strace procps psmisc iputils-ping systemd)
+DEBIAN_PACKAGES=(user-mode-linux kmod ipvsadm iproute2 nginx-light curl tcpdump tshark keepalived strace procps psmisc iputils-ping systemd tmux)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
