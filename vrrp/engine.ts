@@ -4,16 +4,28 @@
 //   const e = await VrrpEngine.start(config, { log });
 //   e.setTrackedObject('web-vs', false);   // checkers: a virtual service lost quorum
 //   e.giveUp('vi_1', 10_000);              // admin: leave mastership, no preemption for 10 s
+//   await e.reload(nextConfig);            // a diff: unchanged instances keep state, timers and VIPs
 //   await e.stop();                        // masters send priority 0 and drop their VIPs
-import type { LvsdConfig, VrrpInstanceConfig } from '../src/config/model.js';
-import { Rtnetlink, watchRtnetlink, type Link } from '../src/netlink/rtnetlink.js';
+//
+// Reload, per instance (by name), comparing the normalised configs:
+// - equal: untouched (no transition, no missed advert).
+// - priority, preempt, preempt_delay, track, notify, garp, virtual_ips (same family): applied in place.
+//   A master adds the new VIPs, drops the old ones and announces again; its adverts carry the new list
+//   from the next one on. keepalived does the same for VIPs on reload, and restarting a master for it
+//   would cost a failover.
+// - anything else (vrid, interface, version, advert_interval, unicast, authentication, owner, accept,
+//   dscp, priority to or from 255, the VIPs' family): the old instance stops as at shutdown (priority 0
+//   if master, VIPs removed) and a new one starts as at startup, so peers see an ordinary handover.
+import { isDeepStrictEqual } from 'node:util';
+import type { LvsdConfig, TrackScriptConfig, VrrpInstanceConfig } from '../src/config/model.js';
+import { IFA_F_NODAD, Rtnetlink, watchRtnetlink, type Address, type Link } from '../src/netlink/rtnetlink.js';
 import type { NetlinkSubscription } from '../src/netlink/socket.js';
 import type { Family } from './address.js';
 import { VrrpInstance } from './instance.js';
 import { notifyCommands } from './notify.js';
 import { lookupUser, runNotify, type UserIds } from '../src/scripts/run.js';
 import { VrrpChannel } from './socket.js';
-import type { VrrpState } from './state-machine.js';
+import type { VrrpState, VrrpStateMachine } from './state-machine.js';
 import { TrackScript } from './track.js';
 
 export interface EngineOptions {
@@ -49,25 +61,78 @@ export function effectivePriority(base: number, items: { weight: number | undefi
   return { priority: Math.min(254, Math.max(1, p)), fault };
 }
 
+/** Fields whose change needs a fresh instance (see the file comment); the rest apply in place. */
+const RESTART_FIELDS = ['interface', 'vrid', 'version', 'advert_interval', 'unicast', 'authentication', 'owner', 'accept', 'dscp'] as const;
+const IN_PLACE_FIELDS = ['priority', 'preempt', 'preempt_delay', 'track', 'notify', 'garp', 'virtual_ips'] as const;
+
+/** How a changed instance is reloaded: in place (with what changed) or by a restart (with why). */
+export function reloadPlan(old: VrrpInstanceConfig, next: VrrpInstanceConfig): { kind: 'same' } | { kind: 'in-place'; fields: string[] } | { kind: 'restart'; fields: string[] } {
+  if (isDeepStrictEqual(old, next)) return { kind: 'same' };
+  const known = new Set<string>([...RESTART_FIELDS, ...IN_PLACE_FIELDS, 'name']);
+  const differs = (k: string) => !isDeepStrictEqual((old as Record<string, unknown>)[k], (next as Record<string, unknown>)[k]);
+  // A field this list does not know yet (the schema grew) restarts: safe until someone decides otherwise.
+  const restart = [...RESTART_FIELDS, ...new Set([...Object.keys(old), ...Object.keys(next)].filter((k) => !known.has(k)))].filter(differs);
+  if ((old.priority === 255) !== (next.priority === 255)) restart.push('priority (address owner)');
+  if (old.virtual_ips[0]!.family !== next.virtual_ips[0]!.family) restart.push('virtual_ips (family)');
+  if (restart.length) return { kind: 'restart', fields: restart };
+  return { kind: 'in-place', fields: IN_PLACE_FIELDS.filter(differs) };
+}
+
+/**
+ * The state machine takes Preempt_Mode and the preempt delay at construction only, and the instance
+ * keeps its VIP list private. Until vrrp/ offers setters (asked of its owner), reload writes the
+ * fields they are read from, after checking they are there with the expected types; when they are
+ * not (renamed), the caller restarts the instance instead. test/unit/reload-engine.test.ts pins both.
+ */
+function preemptFields(machine: VrrpStateMachine): { preempt: boolean; preemptDelayMs: number } | undefined {
+  const f = machine as unknown as { preempt?: unknown; preemptDelayMs?: unknown };
+  if (typeof f.preempt !== 'boolean' || typeof f.preemptDelayMs !== 'number') return undefined;
+  return f as { preempt: boolean; preemptDelayMs: number };
+}
+export function setPreempt(machine: VrrpStateMachine, preempt: boolean, delayMs: number): boolean {
+  const f = preemptFields(machine);
+  if (!f) return false;
+  f.preempt = preempt;
+  f.preemptDelayMs = delayMs;
+  return true;
+}
+
+interface InstanceInternals {
+  vipTexts: string[];
+  announcers: { socket: { close(): void } }[] | null;
+  startAnnouncing(): void;
+}
+function internals(inst: VrrpInstance): InstanceInternals | undefined {
+  const f = inst as unknown as Partial<Record<keyof InstanceInternals, unknown>>;
+  if (!Array.isArray(f.vipTexts) || !('announcers' in f) || typeof f.startAnnouncing !== 'function') return undefined;
+  return f as unknown as InstanceInternals;
+}
+
 export class VrrpEngine {
   readonly instances = new Map<string, VrrpInstance>();
   readonly channels = new Map<string, VrrpChannel>();
   private readonly links = new Map<string, Link>();
   private readonly tracked = new Map<string, boolean>(); // 'interface:eth0', 'script:x', 'vs:y'
-  private readonly scripts: TrackScript[] = [];
+  private readonly scripts = new Map<string, TrackScript>();
   private readonly groupOf = new Map<string, string>();
   private watch: NetlinkSubscription | null = null;
   private readonly log: (line: string) => void;
   private readonly runNotify: (argv: string[]) => void;
-  /** global.script_user, looked up once: notify commands and track scripts without their own user. */
-  private readonly user: UserIds | null;
+  /** global.script_user, looked up once per config: notify commands and track scripts without their own user. */
+  private user: UserIds | null;
   private stopping = false;
+  private cfg: LvsdConfig;
+  private reloading: Promise<unknown> = Promise.resolve();
 
-  private constructor(readonly config: LvsdConfig, readonly rtnl: Rtnetlink, opts: EngineOptions) {
+  private constructor(config: LvsdConfig, readonly rtnl: Rtnetlink, opts: EngineOptions) {
+    this.cfg = config;
     this.log = opts.log ?? ((l) => process.stdout.write(`${new Date().toISOString()} ${l}\n`));
     this.user = lookupUser(config.global.script_user);
     this.runNotify = opts.runNotify ?? ((argv) => runNotify(argv, this.user, (why) => this.log(`notify ${argv[0]}: ${why}`)));
   }
+
+  /** The config in force (the last one reload() accepted). */
+  get config(): LvsdConfig { return this.cfg; }
 
   static async start(config: LvsdConfig, opts: EngineOptions = {}): Promise<VrrpEngine> {
     const e = new VrrpEngine(config, Rtnetlink.open(), opts);
@@ -81,46 +146,85 @@ export class VrrpEngine {
       event: (ev) => { if (ev.kind === 'link') this.linkEvent(ev.action === 'del' ? { ...ev.link, up: false, lowerUp: false } : ev.link); },
       resync: () => { void this.rtnl.listLinks().then((ls) => ls.forEach((l) => this.linkEvent(l))).catch(() => {}); },
     });
-    for (const g of this.config.vrrp_sync_groups) for (const n of g.instances) this.groupOf.set(n, g.name);
+    this.setGroups();
     const addresses = await this.rtnl.listAddresses();
-    for (const ic of this.config.vrrp_instances) {
-      const link = this.links.get(ic.interface);
-      if (!link) throw new Error(`vrrp instance ${ic.name}: no interface ${ic.interface}`);
-      const family: Family = ic.virtual_ips[0]!.family === 4 ? 'ipv4' : 'ipv6';
-      const key = `${ic.interface}/${family}`;
-      let ch = this.channels.get(key);
-      if (!ch) {
-        ch = new VrrpChannel({ ifname: ic.interface, ifindex: link.index, family, joinGroup: true });
-        this.channels.set(key, ch);
-      }
-      const vipSet = new Set(ic.virtual_ips.map((v) => v.address));
-      const mine = addresses.filter((a) => a.ifindex === link.index && a.family === (family === 'ipv4' ? 'inet' : 'inet6') && !vipSet.has(a.address));
-      const primary = ic.unicast?.source?.address
-        ?? (family === 'ipv4' ? mine[0]?.address : mine.find((a) => a.address.startsWith('fe80'))?.address);
-      if (!primary) throw new Error(`vrrp instance ${ic.name}: ${ic.interface} has no ${family === 'ipv4' ? 'IPv4' : 'IPv6 link-local'} address to send from`);
-      const inst = new VrrpInstance(ic, {
-        rtnl: this.rtnl, channel: ch, link: { ifindex: link.index, mac: link.mac ?? '00:00:00:00:00:00' },
-        deviceLink: (n) => { const l = this.links.get(n); if (!l) throw new Error(`no interface ${n}`); return { ifindex: l.index, mac: l.mac ?? '00:00:00:00:00:00' }; },
-        primaryAddress: primary, ownAddresses: mine.map((a) => a.address), log: this.log,
-        onState: (i, from, to) => this.stateChanged(i, from, to),
-      });
-      this.instances.set(ic.name, inst);
-    }
-    for (const sc of this.config.track_scripts) {
-      if (!this.config.vrrp_instances.some((i) => i.track.scripts.some((t) => t.name === sc.name))) continue;
-      const u = sc.user ? lookupUser(sc.user) : this.user;
-      const ts = new TrackScript(sc, u, (up) => this.setTracked(`script:${sc.name}`, up), this.log);
-      this.scripts.push(ts);
-    }
+    for (const ic of this.cfg.vrrp_instances) this.instances.set(ic.name, this.createInstance(ic, addresses));
+    this.syncScripts(null);
     for (const l of this.links.values()) this.tracked.set(`interface:${l.name}`, l.up && l.lowerUp);
-    for (const inst of this.instances.values()) {
-      const l = this.links.get(inst.config.interface)!;
-      if (!(l.up && l.lowerUp)) inst.handle({ type: 'interface', up: false });
-      this.applyTracking(inst);
-    }
-    for (const g of this.config.vrrp_sync_groups) this.syncFaults(g.name);
+    for (const inst of this.instances.values()) this.prime(inst);
+    for (const g of this.cfg.vrrp_sync_groups) this.syncFaults(g.name);
     await Promise.all([...this.instances.values()].map((i) => i.start()));
-    for (const s of this.scripts) s.start();
+    for (const s of this.scripts.values()) s.start();
+  }
+
+  private setGroups(): void {
+    this.groupOf.clear();
+    for (const g of this.cfg.vrrp_sync_groups) for (const n of g.instances) this.groupOf.set(n, g.name);
+  }
+
+  /** Why an instance cannot be created on this machine now, or its link and advert source. */
+  private placement(ic: VrrpInstanceConfig, addresses: Address[]): { error: string } | { link: Link; family: Family; primary: string; mine: string[] } {
+    const link = this.links.get(ic.interface);
+    if (!link) return { error: `vrrp instance ${ic.name}: no interface ${ic.interface}` };
+    const family: Family = ic.virtual_ips[0]!.family === 4 ? 'ipv4' : 'ipv6';
+    const vipSet = new Set(ic.virtual_ips.map((v) => v.address));
+    const mine = addresses.filter((a) => a.ifindex === link.index && a.family === (family === 'ipv4' ? 'inet' : 'inet6') && !vipSet.has(a.address));
+    const primary = ic.unicast?.source?.address
+      ?? (family === 'ipv4' ? mine[0]?.address : mine.find((a) => a.address.startsWith('fe80'))?.address);
+    if (!primary) return { error: `vrrp instance ${ic.name}: ${ic.interface} has no ${family === 'ipv4' ? 'IPv4' : 'IPv6 link-local'} address to send from` };
+    return { link, family, primary, mine: mine.map((a) => a.address) };
+  }
+
+  private createInstance(ic: VrrpInstanceConfig, addresses: Address[]): VrrpInstance {
+    const p = this.placement(ic, addresses);
+    if ('error' in p) throw new Error(p.error);
+    const key = `${ic.interface}/${p.family}`;
+    let ch = this.channels.get(key);
+    if (!ch) {
+      ch = new VrrpChannel({ ifname: ic.interface, ifindex: p.link.index, family: p.family, joinGroup: true });
+      this.channels.set(key, ch);
+    }
+    // The instance gets its own copy: a reload applies in-place changes by updating it.
+    return new VrrpInstance({ ...ic }, {
+      rtnl: this.rtnl, channel: ch, link: { ifindex: p.link.index, mac: p.link.mac ?? '00:00:00:00:00:00' },
+      deviceLink: (n) => { const l = this.links.get(n); if (!l) throw new Error(`no interface ${n}`); return { ifindex: l.index, mac: l.mac ?? '00:00:00:00:00:00' }; },
+      primaryAddress: p.primary, ownAddresses: p.mine, log: this.log,
+      onState: (i, from, to) => this.stateChanged(i, from, to),
+    });
+  }
+
+  /** Interface state and tracking of a new instance, before it starts. */
+  private prime(inst: VrrpInstance): void {
+    const l = this.links.get(inst.config.interface)!;
+    if (!(l.up && l.lowerUp)) inst.handle({ type: 'interface', up: false });
+    this.applyTracking(inst);
+  }
+
+  /**
+   * Track scripts follow the config: one an instance still uses with the same settings (and the same
+   * default user) keeps running with its state; a changed one starts over (unknown until it reports);
+   * an unused one stops. `previousUser`: global.script_user of the config before (null at start).
+   */
+  private syncScripts(previousUser: string | null | undefined): string[] {
+    const changes: string[] = [];
+    const used = (sc: TrackScriptConfig) => this.cfg.vrrp_instances.some((i) => i.track.scripts.some((t) => t.name === sc.name));
+    const wanted = new Map(this.cfg.track_scripts.filter(used).map((sc) => [sc.name, sc] as const));
+    const userChanged = previousUser !== null && previousUser !== this.cfg.global.script_user;
+    for (const [name, ts] of this.scripts) {
+      const sc = wanted.get(name);
+      if (sc && isDeepStrictEqual(sc, ts.config) && !(userChanged && !sc.user)) continue;
+      ts.stop();
+      this.scripts.delete(name);
+      this.tracked.delete(`script:${name}`);
+      changes.push(`track script ${name}: ${sc ? 'restarted' : 'stopped'}`);
+    }
+    for (const sc of wanted.values()) {
+      if (this.scripts.has(sc.name)) continue;
+      const u = sc.user ? lookupUser(sc.user) : this.user;
+      this.scripts.set(sc.name, new TrackScript(sc, u, (up) => this.setTracked(`script:${sc.name}`, up), this.log));
+      if (previousUser !== null && !changes.includes(`track script ${sc.name}: restarted`)) changes.push(`track script ${sc.name}: started`);
+    }
+    return changes;
   }
 
   private linkEvent(l: Link): void {
@@ -202,15 +306,134 @@ export class VrrpEngine {
 
   instanceConfig(name: string): VrrpInstanceConfig | undefined { return this.instances.get(name)?.config; }
 
-  /** Applies a new (valid) config as a diff; see EngineReloadSummary. Not implemented yet: rejects. */
-  async reload(next: LvsdConfig): Promise<EngineReloadSummary> {
-    void next;
-    throw new Error('vrrp reload: not implemented yet');
+  /**
+   * Applies a new, valid config (loadConfig) as a diff: see the file comment. Everything that can fail
+   * (an interface or source address missing for a new instance) is checked before anything changes;
+   * then the error rejects and the running instances are untouched. Reloads run one after another.
+   */
+  reload(next: LvsdConfig): Promise<EngineReloadSummary> {
+    const run = this.reloading.then(() => this.reloadNow(next));
+    this.reloading = run.catch(() => {});
+    return run;
+  }
+
+  private async reloadNow(next: LvsdConfig): Promise<EngineReloadSummary> {
+    if (this.stopping) throw new Error('vrrp engine stopped');
+    const sum: EngineReloadSummary = { unchanged: [], added: [], removed: [], updated: [], restarted: [], changes: [] };
+    const wanted = new Map(next.vrrp_instances.map((ic) => [ic.name, ic] as const));
+    const plans = new Map<string, ReturnType<typeof reloadPlan>>();
+    for (const ic of next.vrrp_instances) {
+      const inst = this.instances.get(ic.name);
+      if (inst) {
+        let plan = reloadPlan(inst.config, ic);
+        if (plan.kind === 'in-place' && ((plan.fields.includes('virtual_ips') && !internals(inst)) || (plan.fields.some((f) => f.startsWith('preempt')) && !preemptFields(inst.machine)))) {
+          plan = { kind: 'restart', fields: plan.fields };
+        }
+        plans.set(ic.name, plan);
+      }
+    }
+    const addresses = await this.rtnl.listAddresses();
+    const fresh = next.vrrp_instances.filter((ic) => !this.instances.has(ic.name) || plans.get(ic.name)!.kind === 'restart');
+    const errors = fresh.map((ic) => this.placement(ic, addresses)).filter((p): p is { error: string } => 'error' in p).map((p) => p.error);
+    if (errors.length) throw new Error(errors.join('; '));
+
+    const previousUser = this.cfg.global.script_user;
+    this.cfg = next;
+    this.user = lookupUser(next.global.script_user);
+    this.setGroups();
+
+    // Leaving: removed instances and those that need a fresh one stop as at shutdown.
+    const leaving = [...this.instances.values()].filter((i) => !wanted.has(i.name) || plans.get(i.name)!.kind === 'restart');
+    await Promise.all(leaving.map(async (i) => {
+      await i.stop();
+      this.instances.delete(i.name);
+      if (wanted.has(i.name)) return;
+      for (const argv of notifyCommands(i.config.notify, 'INSTANCE', i.name, 'stop', 0)) this.runNotify(argv);
+      sum.removed.push(i.name);
+      sum.changes.push(`${i.name}: removed`);
+    }));
+    for (const [key, ch] of this.channels) if (!ch.handlers.size && !next.vrrp_instances.some((ic) => `${ic.interface}/${ic.virtual_ips[0]!.family === 4 ? 'ipv4' : 'ipv6'}` === key)) {
+      ch.close();
+      this.channels.delete(key);
+    }
+
+    // Staying: in place.
+    for (const ic of next.vrrp_instances) {
+      const plan = plans.get(ic.name);
+      const inst = this.instances.get(ic.name);
+      if (!plan || !inst) continue;
+      if (plan.kind === 'same') { sum.unchanged.push(ic.name); continue; }
+      const old = inst.config;
+      const what = plan.fields.map((f) => (f === 'priority' ? `priority ${old.priority} -> ${ic.priority}` : f)).join(', ');
+      if (plan.fields.includes('virtual_ips')) await this.replaceVips(inst, ic);
+      Object.assign(inst.config, ic);
+      inst.basePriority = ic.priority;
+      setPreempt(inst.machine, ic.preempt, ic.preempt_delay);
+      sum.updated.push(ic.name);
+      sum.changes.push(`${ic.name}: ${what} (in place)`);
+    }
+
+    const scriptChanges = this.syncScripts(previousUser);
+    for (const inst of this.instances.values()) this.applyTracking(inst);
+
+    // Arriving: new instances and the restarted ones start as at startup.
+    const started: VrrpInstance[] = [];
+    for (const ic of fresh) {
+      const inst = this.createInstance(ic, addresses);
+      this.instances.set(ic.name, inst);
+      this.prime(inst);
+      started.push(inst);
+      const plan = plans.get(ic.name);
+      if (plan && plan.kind === 'restart') { sum.restarted.push(ic.name); sum.changes.push(`${ic.name}: ${plan.fields.join(', ')} changed (restarted)`); } else { sum.added.push(ic.name); sum.changes.push(`${ic.name}: added`); }
+    }
+    // A group fault cause from a group the instance is no longer in would hold it in FAULT for good.
+    for (const inst of this.instances.values()) {
+      for (const c of inst.machine.faultCauses) if (c.startsWith('sync-group:') && this.groupOf.get(inst.name) !== c.slice('sync-group:'.length)) inst.handle({ type: 'fault', cause: c, active: false });
+    }
+    for (const g of next.vrrp_sync_groups) this.syncFaults(g.name);
+    await Promise.all(started.map((i) => i.start()));
+    for (const s of this.scripts.values()) s.start();
+    sum.changes.push(...scriptChanges);
+    return sum;
+  }
+
+  /**
+   * A VIP set change on a running instance. A master adds the new addresses before dropping the old
+   * ones and announces again (GARP/NA); a backup holds none, so only the list changes. The advert's
+   * address list follows from the next advert on.
+   */
+  private async replaceVips(inst: VrrpInstance, ic: VrrpInstanceConfig): Promise<void> {
+    const f = internals(inst)!;
+    const spec = (v: VrrpInstanceConfig['virtual_ips'][number]) => ({
+      ifindex: v.device ? this.links.get(v.device)?.index ?? 0 : this.links.get(ic.interface)!.index,
+      address: v.address, prefixLength: v.prefix,
+      ...(v.family === 6 ? { flags: IFA_F_NODAD } : {}), ...(v.label ? { label: v.label } : {}),
+    });
+    const id = (v: VrrpInstanceConfig['virtual_ips'][number]) => JSON.stringify(spec(v));
+    const before = new Map(inst.config.virtual_ips.map((v) => [id(v), v] as const));
+    const after = new Map(ic.virtual_ips.map((v) => [id(v), v] as const));
+    const master = inst.state === 'master';
+    inst.config.virtual_ips = ic.virtual_ips;
+    f.vipTexts.splice(0, f.vipTexts.length, ...ic.virtual_ips.map((v) => v.address));
+    for (const a of f.announcers ?? []) a.socket.close();
+    f.announcers = null; // rebuilt for the new list at the next burst
+    if (!master) return;
+    for (const [k, v] of after) if (!before.has(k)) {
+      try { await this.rtnl.addAddress(spec(v)); } catch (e) {
+        if ((e as { code?: string }).code !== 'EEXIST') { inst.counters.vipErrors++; this.log(`${inst.name}: add ${v.address}: ${(e as Error).message}`); }
+      }
+    }
+    for (const [k, v] of before) if (!after.has(k)) {
+      try { await this.rtnl.removeAddress(spec(v)); } catch (e) {
+        if ((e as { code?: string }).code !== 'EADDRNOTAVAIL') { inst.counters.vipErrors++; this.log(`${inst.name}: remove ${v.address}: ${(e as Error).message}`); }
+      }
+    }
+    if (inst.state === 'master') f.startAnnouncing();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const s of this.scripts) s.stop();
+    for (const s of this.scripts.values()) s.stop();
     await Promise.all([...this.instances.values()].map(async (i) => {
       await i.stop();
       for (const argv of notifyCommands(i.config.notify, 'INSTANCE', i.name, 'stop', 0)) this.runNotify(argv);
