@@ -102,7 +102,7 @@ interface InstanceInternals {
   announcers: { socket: { close(): void } }[] | null;
   startAnnouncing(): void;
 }
-function internals(inst: VrrpInstance): InstanceInternals | undefined {
+export function instanceInternals(inst: VrrpInstance): InstanceInternals | undefined {
   const f = inst as unknown as Partial<Record<keyof InstanceInternals, unknown>>;
   if (!Array.isArray(f.vipTexts) || !('announcers' in f) || typeof f.startAnnouncing !== 'function') return undefined;
   return f as unknown as InstanceInternals;
@@ -326,7 +326,7 @@ export class VrrpEngine {
       const inst = this.instances.get(ic.name);
       if (inst) {
         let plan = reloadPlan(inst.config, ic);
-        if (plan.kind === 'in-place' && ((plan.fields.includes('virtual_ips') && !internals(inst)) || (plan.fields.some((f) => f.startsWith('preempt')) && !preemptFields(inst.machine)))) {
+        if (plan.kind === 'in-place' && ((plan.fields.includes('virtual_ips') && !instanceInternals(inst)) || (plan.fields.some((f) => f.startsWith('preempt')) && !preemptFields(inst.machine)))) {
           plan = { kind: 'restart', fields: plan.fields };
         }
         plans.set(ic.name, plan);
@@ -403,7 +403,7 @@ export class VrrpEngine {
    * address list follows from the next advert on.
    */
   private async replaceVips(inst: VrrpInstance, ic: VrrpInstanceConfig): Promise<void> {
-    const f = internals(inst)!;
+    const f = instanceInternals(inst)!;
     const spec = (v: VrrpInstanceConfig['virtual_ips'][number]) => ({
       ifindex: v.device ? this.links.get(v.device)?.index ?? 0 : this.links.get(ic.interface)!.index,
       address: v.address, prefixLength: v.prefix,
