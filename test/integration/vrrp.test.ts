@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { VrrpLan, canRunNetns, configYaml, instanceYaml, sleep, type Proc } from './vrrp-netns.js';
+import { VRRP_MAIN, VrrpLan, canRunNetns, configYaml, instanceYaml, sleep, type Proc } from './vrrp-netns.js';
 
 const skip = !canRunNetns() && 'needs root and ip netns';
 const V4 = '192.0.2.10', V6 = '2001:db8::10';
@@ -311,4 +311,30 @@ test('dscp: each instance sends its own DSCP on a shared socket (IP_TOS / IPV6_T
     }
   }
   t.diagnostic(`${rows.length} adverts checked`);
+});
+
+test('engine in a worker thread (--worker): failover with GARP, SIGUSR2 give-up, graceful stop removes the VIP', { skip, timeout: 30_000 }, async (t) => {
+  const l = lan(t);
+  const cfg = pair(l);
+  const a = l.spawn('a', [process.execPath, VRRP_MAIN, '-c', l.file('wa.yaml', cfg.a), '--worker']);
+  await a.waitFor(MASTER, 5000);
+  assert.ok(a.lines.some((x) => /running in a worker thread/.test(x)), a.lines.join('\n'));
+  const b = l.spawn('b', [process.execPath, VRRP_MAIN, '-c', l.file('wb.yaml', cfg.b), '--worker']);
+  await b.waitFor(STATE('vi_1', 'backup'), 5000);
+  await until(() => l.hasVip('a', V4), 2000, 'VIP on a');
+  l.exec('c', ['ip', 'neigh', 'replace', V4, 'lladdr', l.nodes.a!.mac, 'dev', 'eth0', 'nud', 'stale']);
+  a.kill('SIGKILL');
+  await b.waitForNext(MASTER, 3000);
+  await until(() => l.hasVip('b', V4), 1000, 'VIP on b');
+  await until(() => neighMac(l, V4) === l.nodes.b!.mac, 1000, `client neighbour entry moves to b (is ${neighMac(l, V4)})`);
+  const a2 = l.spawn('a', [process.execPath, VRRP_MAIN, '-c', l.file('wa2.yaml', cfg.a), '--worker']);
+  await a2.waitFor(MASTER, 5000); // preempts b
+  await until(() => l.hasVip('a', V4) && !l.hasVip('b', V4), 2000, 'VIP back on a only');
+  const mark = b.lines.length;
+  a2.kill('SIGUSR2');
+  await a2.waitFor(/vi_1: master -> backup \(give-up\)/, 2000);
+  await b.waitForNext(MASTER, 2000, mark);
+  b.kill('SIGTERM');
+  assert.equal(await b.exited, 0);
+  assert.equal(l.hasVip('b', V4), false, 'graceful stop removed the VIP');
 });
