@@ -5,7 +5,10 @@
 //   an AnyIP route in a "servers" namespace), TCP checks every 1 s. Checks/s are counted by an independent
 //   reader, the servers namespace's TCP PassiveOpens (/proc/net/snmp); CPU from /proc/PID/stat
 //   (utime+stime of every process of the implementation) and RSS from /proc/PID/status, over SECONDS
-//   (default 20) after a warm-up.
+//   (default 20) after a warm-up. Where the vCPU goes: the guest's /proc/stat split (user, system, softirq,
+//   idle) and nginx's own CPU over the same window. `scale SECONDS lvsd|keepalived` runs one side only;
+//   `scale SECONDS both strace` then counts syscalls per check with `strace -c -f` for 10 s (slowed by
+//   strace, so only the per-check ratio means anything).
 // soak [SECONDS] [INTERVAL_MS]: healthy servers, TCP and HTTP checks at INTERVAL_MS (default 50) with
 //   the timeout equal to the interval and retries 1, for SECONDS (default 600): every verdict is false.
 // reaction: single-director lab, one service over rs1-3, keepalived's settings (interval 1 s, keepalived
@@ -61,24 +64,53 @@ async function passiveOpens(h: LabHost): Promise<number> {
   return Number(values[names.indexOf('PassiveOpens')]);
 }
 
-/** CPU seconds (utime+stime, USER_HZ 100) and RSS (kB) summed over pids. */
-async function procUsage(h: LabHost, pids: number[]): Promise<{ cpuS: number; rssKb: number }> {
+/** CPU seconds (utime+stime, USER_HZ 100; stime alone as sysS) and RSS (kB) summed over pids. */
+async function procUsage(h: LabHost, pids: number[]): Promise<{ cpuS: number; sysS: number; rssKb: number }> {
   const out = await h.sh(pids.map((p) => `cat /proc/${p}/stat; grep VmRSS /proc/${p}/status`).join('; '));
-  let ticks = 0, rss = 0;
+  let ticks = 0, sys = 0, rss = 0;
   for (const l of out.split('\n')) {
     if (l.startsWith('VmRSS')) rss += Number(l.split(/\s+/)[1]);
-    else if (l.trim()) { const f = l.slice(l.lastIndexOf(')') + 2).split(' '); ticks += Number(f[11]) + Number(f[12]); }
+    else if (l.trim()) { const f = l.slice(l.lastIndexOf(')') + 2).split(' '); ticks += Number(f[11]) + Number(f[12]); sys += Number(f[12]); }
   }
-  return { cpuS: ticks / 100, rssKb: rss };
+  return { cpuS: ticks / 100, sysS: sys / 100, rssKb: rss };
 }
 
 async function destinations(h: LabHost): Promise<number> {
   return Number((await h.sh('grep -c -- "-> [0-9A-F]" /proc/net/ip_vs || true')).trim());
 }
 
-interface ScaleFigures { checksPerS: number; cpuPercent: number; cpuSPer1000: number; rssMb: number; programmedMs: number }
+/** The guest's aggregate CPU line of /proc/stat (USER_HZ ticks): user+nice, system, irq+softirq, idle. */
+async function guestCpu(h: LabHost): Promise<{ user: number; system: number; softirq: number; idle: number }> {
+  const f = (await h.run(['head', '-1', '/proc/stat'])).trim().split(/\s+/).slice(1).map(Number);
+  return { user: f[0]! + f[1]!, system: f[2]!, idle: f[3]! + f[4]!, softirq: f[5]! + f[6]! };
+}
 
-async function scalePhase(impl: 'lvsd' | 'keepalived', seconds: number): Promise<ScaleFigures> {
+/** Pids of a program in the lab kernel (one pid namespace for every host). */
+async function pidsOf(h: LabHost, name: string): Promise<number[]> {
+  return (await h.exec(['pgrep', '-x', name])).stdout.split('\n').filter(Boolean).map(Number);
+}
+
+/** `strace -c -f` on pids for `seconds`: syscalls per check (checks counted as the servers' PassiveOpens). */
+async function syscallsPerCheck(d: LabHost, s: LabHost, pids: number[], seconds: number): Promise<{ perCheck: number; top: Record<string, number> }> {
+  const o0 = await passiveOpens(s);
+  const r = await d.exec(['timeout', '-s', 'INT', String(seconds), 'strace', '-c', '-f', ...pids.flatMap((p) => ['-p', String(p)])], { timeoutMs: (seconds + 30) * 1000 });
+  const checks = (await passiveOpens(s)) - o0;
+  const top: Record<string, number> = {};
+  let total = 0;
+  for (const l of r.stderr.split('\n')) {
+    const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$/.exec(l);
+    if (m && m[2] !== 'total') { top[m[2]!] = round(Number(m[1]) / checks, 2); total += Number(m[1]); }
+  }
+  return { perCheck: round(total / checks, 2), top };
+}
+
+interface ScaleFigures {
+  checksPerS: number; cpuPercent: number; cpuSPer1000: number; rssMb: number; programmedMs: number;
+  guest: { user: number; system: number; softirq: number; idle: number }; nginxCpuPercent: number; systemShare: number;
+  syscalls?: { perCheck: number; top: Record<string, number> };
+}
+
+async function scalePhase(impl: 'lvsd' | 'keepalived', seconds: number, strace = false): Promise<ScaleFigures> {
   const kernel = await bootKernel();
   try {
     const lab = await Lab.start(scaleTopology, { kernel, services: false });
@@ -92,7 +124,8 @@ async function scalePhase(impl: 'lvsd' | 'keepalived', seconds: number): Promise
       if (impl === 'lvsd') {
         const file = join(lab.dir, 'lvsd.yaml');
         writeFileSync(file, lvsdScaleConfig());
-        proc = await d.spawn(['sh', '-c', `exec ${process.execPath} ${RUN} ${file} > ${join(lab.dir, 'lvsd.out')} 2>&1`]);
+        const env = process.env.LVSD_BENCH_ENV ?? ''; // e.g. NODE_OPTIONS=... for an experiment (host variables do not reach UML)
+        proc = await d.spawn(['sh', '-c', `${env} exec ${process.execPath} ${RUN} ${file} > ${join(lab.dir, 'lvsd.out')} 2>&1`]);
       } else {
         const file = join(lab.dir, 'keepalived.conf');
         writeFileSync(file, keepalivedScaleConfig());
@@ -103,7 +136,10 @@ async function scalePhase(impl: 'lvsd' | 'keepalived', seconds: number): Promise
         if ((await destinations(d)) >= SERVICES * PER) programmedMs = Date.now() - t0;
         else await sleep(100);
       }
-      if (programmedMs < 0) throw new Error(`${impl} never programmed ${SERVICES * PER} destinations; ${proc.output.slice(-500)}${proc.errors.slice(-500)}`);
+      if (programmedMs < 0) {
+        const said = impl === 'lvsd' ? (await d.exec(['tail', '-c', '1500', join(lab.dir, 'lvsd.out')])).stdout : proc.output.slice(-500) + proc.errors.slice(-500);
+        throw new Error(`${impl} never programmed ${SERVICES * PER} destinations; it said: ${said}`);
+      }
       log(`${impl}: launch -> ${SERVICES * PER} destinations in ${programmedMs} ms`);
       if (impl === 'lvsd') {
         let m: RegExpExecArray | null = null;
@@ -112,15 +148,21 @@ async function scalePhase(impl: 'lvsd' | 'keepalived', seconds: number): Promise
       }
       else pids = [Number((await d.run(['cat', join(lab.dir, 'k.pid')])).trim()), Number((await d.run(['cat', join(lab.dir, 'kc.pid')])).trim())];
       await sleep(5000); // warm-up: past the first (warmup-spread) round
-      const o0 = await passiveOpens(s), u0 = await procUsage(d, pids), w0 = Date.now();
+      const nginx = await pidsOf(s, 'nginx');
+      const o0 = await passiveOpens(s), u0 = await procUsage(d, pids), n0 = await procUsage(s, nginx), g0 = await guestCpu(d), w0 = Date.now();
       await sleep(seconds * 1000);
-      const o1 = await passiveOpens(s), u1 = await procUsage(d, pids), w1 = Date.now();
+      const o1 = await passiveOpens(s), u1 = await procUsage(d, pids), n1 = await procUsage(s, nginx), g1 = await guestCpu(d), w1 = Date.now();
+      const ticks = (g1.user - g0.user) + (g1.system - g0.system) + (g1.softirq - g0.softirq) + (g1.idle - g0.idle);
+      const share = (k: keyof typeof g0) => round(((g1[k] - g0[k]) / ticks) * 100);
+      const guest = { user: share('user'), system: share('system'), softirq: share('softirq'), idle: share('idle') };
       const wall = (w1 - w0) / 1000;
       const checksPerS = (o1 - o0) / wall;
       const cpu = u1.cpuS - u0.cpuS;
       const stillUp = await destinations(d);
+      const syscalls = strace ? await syscallsPerCheck(d, s, pids, 10) : undefined;
       await proc.stop(10_000);
-      const f = { checksPerS: round(checksPerS), cpuPercent: round((cpu / wall) * 100), cpuSPer1000: round(cpu / ((o1 - o0) / 1000), 3), rssMb: round(u1.rssKb / 1024), programmedMs };
+      const f: ScaleFigures = { checksPerS: round(checksPerS), cpuPercent: round((cpu / wall) * 100), cpuSPer1000: round(cpu / ((o1 - o0) / 1000), 3), rssMb: round(u1.rssKb / 1024), programmedMs,
+        guest, nginxCpuPercent: round(((n1.cpuS - n0.cpuS) / wall) * 100), systemShare: round((u1.sysS - u0.sysS) / cpu, 3), ...(syscalls ? { syscalls } : {}) };
       log(`${impl}: ${JSON.stringify(f)} (destinations still up: ${stillUp})`);
       if (stillUp !== SERVICES * PER) log(`${impl}: WARNING ${SERVICES * PER - stillUp} destinations were taken out (false verdicts under load)`);
       return f;
@@ -128,13 +170,19 @@ async function scalePhase(impl: 'lvsd' | 'keepalived', seconds: number): Promise
   } finally { await kernel.stop(); }
 }
 
-async function scale(seconds: number): Promise<BenchResult[]> {
-  const k = await scalePhase('keepalived', seconds);
-  const l = await scalePhase('lvsd', seconds);
+async function scale(seconds: number, which: string, strace: boolean): Promise<BenchResult[]> {
+  if (which === 'lvsd' || which === 'keepalived') {
+    const f = await scalePhase(which, seconds, strace);
+    return [{ bench: 'checkers', metric: `scale ${which} only`, lvsd: which === 'lvsd' ? f.checksPerS : 0, reference: which === 'keepalived' ? f.checksPerS : 0, ratio: 0, unit: 'checks/s', ...f }];
+  }
+  const k = await scalePhase('keepalived', seconds, strace);
+  const l = await scalePhase('lvsd', seconds, strace);
   const base = { bench: 'checkers', services: SERVICES, realServers: PER, interval_s: 1, due_per_s: SERVICES * PER, seconds };
   return [
     { ...base, metric: 'scale checks per second', lvsd: l.checksPerS, reference: k.checksPerS, ratio: round(l.checksPerS / k.checksPerS, 3), unit: 'checks/s' },
-    { ...base, metric: 'scale CPU seconds per 1000 checks', lvsd: l.cpuSPer1000, reference: k.cpuSPer1000, ratio: round(l.cpuSPer1000 / k.cpuSPer1000, 3), unit: 's', lvsd_cpu_percent: l.cpuPercent, reference_cpu_percent: k.cpuPercent },
+    { ...base, metric: 'scale CPU seconds per 1000 checks', lvsd: l.cpuSPer1000, reference: k.cpuSPer1000, ratio: round(l.cpuSPer1000 / k.cpuSPer1000, 3), unit: 's', lvsd_cpu_percent: l.cpuPercent, reference_cpu_percent: k.cpuPercent,
+      lvsd_guest_cpu_split: l.guest, reference_guest_cpu_split: k.guest, lvsd_nginx_cpu_percent: l.nginxCpuPercent, reference_nginx_cpu_percent: k.nginxCpuPercent,
+      ...(l.syscalls ? { lvsd_syscalls_per_check: l.syscalls, reference_syscalls_per_check: k.syscalls } : {}) },
     { ...base, metric: 'scale RSS', lvsd: l.rssMb, reference: k.rssMb, ratio: round(l.rssMb / k.rssMb, 3), unit: 'MB', reference_note: 'keepalived parent + checker process' },
     { ...base, metric: 'scale launch to all destinations programmed', lvsd: l.programmedMs, reference: k.programmedMs, ratio: round(l.programmedMs / k.programmedMs, 3), unit: 'ms' },
   ];
@@ -249,7 +297,7 @@ export async function run(args: string[]): Promise<BenchResult[]> {
   const what = args[0] ?? 'all';
   const n = Number(args[1] ?? 0);
   const results: BenchResult[] = [];
-  if (what === 'scale' || what === 'all') results.push(...await scale(n || 20));
+  if (what === 'scale' || what === 'all') results.push(...await scale(n || 20, (what === 'scale' && args[2]) || 'both', args[3] === 'strace'));
   if (what === 'reaction' || what === 'all') results.push(...await reaction(n || 5));
   if (what === 'soak') results.push(...await soak(n || 600, Number(args[2] ?? 50)));
   return results;

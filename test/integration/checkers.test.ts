@@ -235,4 +235,32 @@ virtual_services:${services}
     await waitTable(want([1, 2]));
     await stopLvsd(p);
   });
+
+  test('source address and port from the config reach the real server: HTTP from 192.0.2.2, TCP SYNs from 10.0.1.2:40500 probe after probe', async () => {
+    const p = await startLvsd(`
+virtual_services:
+  - name: web
+    address: 192.0.2.10:80
+    forwarding: nat
+    checks: [{type: http, source: 192.0.2.2, interval: 500ms, timeout: 500ms, retries: 3}]
+    real_servers: [{address: "${RS(1)}"}]
+  - name: tcp
+    address: 192.0.2.10:81
+    forwarding: nat
+    checks: [{type: tcp, source: "10.0.1.2:40500", interval: 300ms, timeout: 300ms, retries: 3}]
+    real_servers: [{address: "${RS(2)}"}]
+`);
+    await waitTable([`192.0.2.10:80 > ${RS(1)} w1`, `192.0.2.10:81 > ${RS(2)} w1`]);
+    // tcpdump in rs2 is the independent reader of what arrived on the wire.
+    const dump = await lab.host('rs2').spawn(['tcpdump', '-i', 'eth0', '-n', '-l', '-c', '4', 'tcp dst port 8080 and tcp[tcpflags] & (tcp-syn|tcp-rst) != 0']);
+    await dump.exited;
+    const segments = dump.output.trim().split('\n').map((l) => /IP (\S+) > (\S+): Flags \[(\w)/.exec(l)?.slice(1).join(' '));
+    // Each probe: a SYN, then RST (a fixed source port must not sit in TIME_WAIT for the next probe).
+    assert.deepEqual(new Set(segments), new Set(['10.0.1.2.40500 10.0.1.12.8080 S', '10.0.1.2.40500 10.0.1.12.8080 R']), dump.output);
+    const from = () => rs[0]!.requests().map((r) => r.split(' ').at(-1)?.replace(/^::ffff:/, '')).slice(-3);
+    for (let i = 0; i < 100 && from().join() !== '192.0.2.2,192.0.2.2,192.0.2.2'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(from(), ['192.0.2.2', '192.0.2.2', '192.0.2.2']);
+    assert.deepEqual(verdicts(p).filter((v) => v.service === 'tcp'), [], 'probes from a fixed source port never failed');
+    await stopLvsd(p);
+  });
 });
