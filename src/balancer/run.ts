@@ -3,8 +3,11 @@
 //
 //   node dist/src/balancer/run.js CONFIG.yaml      prints "ready" once the table is programmed,
 //                                                  one line per verdict / quorum / apply event
+//   SIGHUP                                         reloads CONFIG.yaml: "reloaded {summary}" or "reload-failed {errors}"
+//   stdin "drain SERVICE SERVER" / "enable ..."    admin drain: "drained {...}" once the kernel has it
 import { IpvsClient } from '../../ipvs/client.js';
 import { IpvsTableSync } from '../../ipvs/sync.js';
+import { createInterface } from 'node:readline';
 import { formatIssue, loadConfig } from '../config/index.js';
 import { Balancer, type AppliedEvent, type QuorumEvent, type VerdictEvent } from './balancer.js';
 
@@ -19,6 +22,22 @@ export async function runBalancer(file: string, out: (line: string) => void = (l
   b.on('applied', (e: AppliedEvent) => out(`applied ${JSON.stringify({ services: e.services.length, writes: e.report.writes, errors: e.report.errors.length, ms: Math.round(e.ms * 1000) / 1000, at: e.at })}`));
   const report = await b.start();
   out(`ready ${JSON.stringify({ writes: report.writes, checks: b.runner.instances.size, pid: process.pid })}`);
+  process.on('SIGHUP', () => {
+    void (async () => {
+      const next = await loadConfig(file);
+      if (!next.ok) { out(`reload-failed ${JSON.stringify(next.errors.map((e) => formatIssue(e)))}`); return; }
+      const s = await b.reload(next.config);
+      out(`reloaded ${JSON.stringify({ ...s, report: { writes: s.report.writes, errors: s.report.errors.map((e) => e.message) } })}`);
+    })().catch((e: unknown) => out(`reload-failed ${JSON.stringify([(e as Error).message])}`));
+  });
+  if (!process.stdin.isTTY) {
+    createInterface({ input: process.stdin }).on('line', (line) => {
+      const [cmd, service, server] = line.trim().split(/\s+/);
+      if ((cmd !== 'drain' && cmd !== 'enable') || !service || !server) return;
+      const found = b.setDrained(service, server, cmd === 'drain');
+      void b.settled().then(() => out(`drained ${JSON.stringify({ service, server, drained: cmd === 'drain', found })}`));
+    });
+  }
   const stop = async () => {
     await b.stop();
     client.close();

@@ -4,11 +4,17 @@
 // in the client (every advert a sends, with its priority: no gap, no priority 0, none from b), b's
 // log (never master) and the kernel's addresses (ip addr). VRRP needs no IPVS, so host namespaces
 // stand in for the UML lab here (seconds instead of a kernel boot per test).
+// Balancer.reload and the admin drain run in the UML lab (IPVS): dist/src/balancer/run.js in the
+// director, reloaded with SIGHUP, drained through its stdin, judged by `ipvsadm -Ln` and by the count
+// of IPVS commands the reconciler sent.
 //
 //   node dist/test/integration/reload.test.js driver CONFIG.yaml     the driver, one JSON line per reload
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bootKernel, Lab, type LabHost, type LabKernel, type LabProcess } from '../lab/index.js';
 import { VrrpLan, canRunNetns, configYaml, instanceYaml, sleep, type Proc } from './vrrp-netns.js';
 import { loadConfig, formatIssue } from '../../src/config/index.js';
 import { VrrpEngine } from '../../vrrp/engine.js';
@@ -148,4 +154,81 @@ if (DRIVER) {
       a.kill('SIGTERM');
       await a.exited;
     });
+
+  describe('Balancer reload and drain on a kernel with IPVS (UML lab, single-director)', () => {
+    const RUN = fileURLToPath(new URL('../../src/balancer/run.js', import.meta.url));
+    let kernel: LabKernel;
+    let lab: Lab;
+    let director: LabHost;
+    before(async () => {
+      kernel = await bootKernel();
+      lab = await Lab.start('single-director', { kernel });
+      director = lab.host('director');
+    });
+    after(async () => { await lab?.stop(); await kernel?.stop(); });
+
+    /** `ipvsadm -Ln` as sorted "10.0.1.11:80 w1" lines for the one service. */
+    async function table(): Promise<string[]> {
+      const out = await director.run(['ipvsadm', '-Ln']);
+      return [...out.matchAll(/^\s+->\s+(\S+)\s+\S+\s+(\d+)/gm)].map((m) => `${m[1]} w${m[2]}`).sort();
+    }
+    async function waitTable(want: string[], p: LabProcess): Promise<void> {
+      const end = Date.now() + 10_000;
+      let last: string[] = [];
+      while (Date.now() < end) {
+        last = await table();
+        if (JSON.stringify(last) === JSON.stringify([...want].sort())) return;
+        await sleep(50);
+      }
+      assert.deepEqual(last, [...want].sort(), `ipvsadm -Ln; lvsd said:\n${p.output.slice(-1500)}${p.errors}`);
+    }
+    const yaml = (servers: string) => `
+checks:
+  - {name: t, type: tcp, interval: 200ms, timeout: 150ms, retries: 1}
+virtual_services:
+  - {name: web, address: "192.0.2.10:80", forwarding: nat, scheduler: wrr, checks: [t], real_servers: [${servers}]}
+`;
+    const RS = (n: number) => `10.0.1.1${n}:80`;
+
+    test('reload: unchanged = no IPVS command, a weight change = one, a removed server = one; drain = weight 0 and back', { timeout: 120_000 }, async () => {
+      const file = join(lab.dir, 'balancer.yaml');
+      const all = `{address: "${RS(1)}"}, {address: "${RS(2)}"}, {address: "${RS(3)}"}`;
+      writeFileSync(file, yaml(all));
+      const p = await director.spawnNode(RUN, [file]);
+      await p.waitFor(/^ready /m, { timeoutMs: 30_000 });
+      await waitTable([`${RS(1)} w1`, `${RS(2)} w1`, `${RS(3)} w1`], p);
+      let seen = 0;
+      const reload = async (text: string) => {
+        writeFileSync(file, text);
+        await p.kill('SIGHUP');
+        const answers = () => [...p.output.matchAll(/^reload(?:ed|-failed) (.*)$/gm)];
+        const end = Date.now() + 10_000;
+        while (answers().length <= seen) {
+          if (Date.now() > end) throw new Error(`no answer to SIGHUP: ${p.output.slice(-800)}`);
+          await sleep(50);
+        }
+        const line = answers()[seen++]!;
+        assert.match(line[0], /^reloaded /);
+        return JSON.parse(line[1]!) as { changes: string[]; checksKept: number; checksStarted: number; report: { writes: number; errors: string[] } };
+      };
+      let s = await reload(yaml(all));
+      assert.deepEqual({ changes: s.changes, writes: s.report.writes, kept: s.checksKept }, { changes: [], writes: 0, kept: 3 });
+      s = await reload(yaml(`{address: "${RS(1)}"}, {address: "${RS(2)}", weight: 5}, {address: "${RS(3)}"}`));
+      assert.deepEqual({ writes: s.report.writes, errors: s.report.errors, started: s.checksStarted }, { writes: 1, errors: [], started: 0 });
+      await waitTable([`${RS(1)} w1`, `${RS(2)} w5`, `${RS(3)} w1`], p);
+      s = await reload(yaml(`{address: "${RS(1)}"}, {address: "${RS(2)}", weight: 5}`));
+      assert.deepEqual({ writes: s.report.writes, changes: s.changes }, { writes: 1, changes: ['service web: changed', `service web: real server ${RS(3)} removed`, 'checks: 0 started, 1 stopped, 2 kept'] });
+      await waitTable([`${RS(1)} w1`, `${RS(2)} w5`], p);
+
+      await p.write(`drain web ${RS(1)}\n`);
+      await p.waitFor(/^drained .*"drained":true/m, { timeoutMs: 10_000 });
+      await waitTable([`${RS(1)} w0`, `${RS(2)} w5`], p);
+      await p.write(`enable web ${RS(1)}\n`);
+      await p.waitFor(/^drained .*"drained":false/m, { timeoutMs: 10_000 });
+      await waitTable([`${RS(1)} w1`, `${RS(2)} w5`], p);
+      assert.doesNotMatch(p.output, /^verdict /m, 'no verdict changed through reloads and drains');
+      await p.stop(5000);
+      await waitTable([], p);
+    });
+  });
 }
