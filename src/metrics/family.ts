@@ -12,6 +12,7 @@ export interface Sample {
   metricName?: string;
 }
 
+
 /** One metric name: its HELP text, TYPE and label names (fixed, so dashboards can rely on them). */
 export interface MetricSpec {
   name: string;
@@ -81,4 +82,63 @@ export function registerSpecs(registry: Registry, specs: readonly MetricSpec[], 
     return inflight;
   };
   for (const s of specs) registry.registerMetric(new SnapshotMetric(s, snapshot) as unknown as Parameters<Registry['registerMetric']>[0]);
+}
+
+// ---- the fast text path ----
+// prom-client formats every sample's labels from scratch; with 10,000 destinations that is ~150,000
+// lines and the event loop (VRRP's timers) would stall for the whole render. Here a label set shared by
+// several families (one destination's labels serve all its counters) is formatted once, and rendering
+// yields to the event loop every YIELD_EVERY lines.
+
+const YIELD_EVERY = 4000;
+const labelText = new WeakMap<object, string>();
+
+const NEEDS_ESCAPE = /[\\\n"]/;
+const escapeLabelValue = (v: string): string =>
+  (NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : v);
+const escapeHelp = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+
+/** Prometheus text for a number: NaN, +Inf, -Inf, else JavaScript's shortest round-trip form. */
+export function formatValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+function formatLabels(labels: Record<string, string | number>): string {
+  let s = labelText.get(labels);
+  if (s !== undefined) return s;
+  const parts: string[] = [];
+  for (const k in labels) parts.push(`${k}="${escapeLabelValue(String(labels[k]))}"`);
+  s = parts.length ? `{${parts.join(',')}}` : '';
+  labelText.set(labels, s);
+  return s;
+}
+
+/**
+ * The specs' HELP, TYPE and samples as Prometheus text (version 0.0.4), in pieces of at most
+ * YIELD_EVERY lines with a turn of the event loop between them, so a big table never stalls VRRP's
+ * timers for long and the HTTP response can be streamed piece by piece.
+ */
+export async function* renderChunks(specs: readonly MetricSpec[], samples: Samples): AsyncGenerator<string> {
+  let lines: string[] = [];
+  for (const spec of specs) {
+    lines.push(`# HELP ${spec.name} ${escapeHelp(spec.help)}`, `# TYPE ${spec.name} ${spec.type}`);
+    for (const s of samples.get(spec.name) ?? []) {
+      lines.push(`${s.metricName ?? spec.name}${formatLabels(s.labels)} ${formatValue(s.value)}`);
+      if (lines.length >= YIELD_EVERY) {
+        yield lines.join('\n') + '\n';
+        lines = [];
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+  }
+  if (lines.length) yield lines.join('\n') + '\n';
+}
+
+export async function renderText(specs: readonly MetricSpec[], samples: Samples): Promise<string> {
+  const parts: string[] = [];
+  for await (const c of renderChunks(specs, samples)) parts.push(c);
+  return parts.join('');
 }

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { LvsdConfig } from '../config/model.js';
 import { collectChecks, type BalancerView } from './checks.js';
-import { push, registerSpecs, type Samples } from './family.js';
+import { push, registerSpecs, renderChunks, type Samples } from './family.js';
 import { collectIpvs, IpvsStatsCache, serviceNames, type IpvsTableReader } from './ipvs.js';
 import { ALL_SPECS, M } from './specs.js';
 import { collectVrrp, type VrrpView } from './vrrp.js';
@@ -47,10 +47,16 @@ export interface LvsdRegistry {
   ipvsCache: IpvsStatsCache;
   /** Collects one snapshot of lvsd's samples (what a scrape prints, without the process metrics). */
   collect(): Promise<Samples>;
+  /**
+   * The whole scrape as Prometheus text: lvsd's families through the fast renderer (shared label text,
+   * yields to the event loop), then prom-client's own metrics. Same content as `registry.metrics()`.
+   */
+  render(): Promise<string>;
+  /** The same text in pieces, for streaming a big scrape. */
+  chunks(): AsyncGenerator<string>;
 }
 
 export function createRegistry(source: MetricsSource, opts: MetricsRegistryOptions = {}): LvsdRegistry {
-  const registry = new Registry();
   const ipvsCache = new IpvsStatsCache(() => source.ipvs, opts.ipvsCacheMs ?? 1000);
   // Names follow the config's service key; rebuilt only when the config object changes (a reload).
   let namesFor: LvsdConfig | undefined;
@@ -84,7 +90,20 @@ export function createRegistry(source: MetricsSource, opts: MetricsRegistryOptio
     return out;
   };
 
-  registerSpecs(registry, ALL_SPECS, collect);
-  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
-  return { registry, ipvsCache, collect };
+  const lvsd = new Registry();
+  registerSpecs(lvsd, ALL_SPECS, collect);
+  // prom-client's process metrics in a registry of their own, so the fast path can print them after ours.
+  const processRegistry = new Registry();
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: processRegistry });
+  const registry = Registry.merge([lvsd, processRegistry]);
+  async function* chunks(): AsyncGenerator<string> {
+    yield* renderChunks(ALL_SPECS, await collect());
+    if (processRegistry.getMetricsAsArray().length) yield await processRegistry.metrics();
+  }
+  const render = async (): Promise<string> => {
+    const parts: string[] = [];
+    for await (const c of chunks()) parts.push(c);
+    return parts.join('');
+  };
+  return { registry, ipvsCache, collect, render, chunks };
 }

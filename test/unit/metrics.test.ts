@@ -13,7 +13,7 @@ import { Balancer } from '../../src/balancer/balancer.js';
 import { VrrpInstance } from '../../vrrp/instance.js';
 import { newDropCounters } from '../../vrrp/socket.js';
 import { createRegistry, startMetrics, ALL_SPECS, IpvsStatsCache } from '../../src/metrics/index.js';
-import { ExpositionError, parseExposition, sampleValue, samplesOf } from '../../src/metrics/exposition.js';
+import { ExpositionError, parseExposition, sampleValue, samplesOf, type ParsedFamily } from '../../src/metrics/exposition.js';
 import { zeroStats } from '../../ipvs/stats.js';
 import type { IpvsKernelTable } from '../../ipvs/table.js';
 
@@ -255,8 +255,13 @@ virtual_services:
       { service: { af: 2, protocol: 0, addr: '', port: 0, fwmark: 42, schedName: 'rr', flags: 2, timeout: 0, netmask: 0xffffffff, peName: '', stats: stats(0n) }, dests: [] },
     ];
     let reads = 0;
-    const f = await scrape({ config: cfg, ipvs: { table: async () => { reads++; return table; } } });
+    const source = { config: cfg, ipvs: { table: async () => { reads++; return table; } } };
+    const f = await scrape(source);
     assert.equal(reads, 1);
+    // The server's fast path prints the same families, samples and values as prom-client's formatter.
+    const both = createRegistry(source, { processMetrics: false, ipvsCacheMs: 0 });
+    const norm = (m: Map<string, ParsedFamily>) => [...m.values()].filter((x) => x.name !== 'lvsd_ipvs_read_duration_seconds').map((x) => ({ ...x, samples: [...x.samples].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) }));
+    assert.deepEqual(norm(parseExposition(await both.render())), norm(parseExposition(await both.registry.metrics())));
     const web = { service: 'web', vip: '192.0.2.10:80', protocol: 'tcp' };
     assert.equal(sampleValue(f, 'lvsd_ipvs_up'), 1);
     assert.equal(sampleValue(f, 'lvsd_ipvs_services'), 3);
