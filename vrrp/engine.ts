@@ -18,7 +18,7 @@
 //   if master, VIPs removed) and a new one starts as at startup, so peers see an ordinary handover.
 import { isDeepStrictEqual } from 'node:util';
 import type { LvsdConfig, TrackScriptConfig, VrrpInstanceConfig } from '../src/config/model.js';
-import { IFA_F_NODAD, Rtnetlink, watchRtnetlink, type Address, type Link } from '../src/netlink/rtnetlink.js';
+import { IFA_F_NODAD, Rtnetlink, watchRtnetlink, type Address, type AddressSpec, type Link } from '../src/netlink/rtnetlink.js';
 import type { NetlinkSubscription } from '../src/netlink/socket.js';
 import type { Family } from './address.js';
 import { VrrpInstance } from './instance.js';
@@ -27,6 +27,7 @@ import { lookupUser, runNotify, type UserIds } from '../src/scripts/run.js';
 import { VrrpChannel } from './socket.js';
 import type { VrrpState, VrrpStateMachine } from './state-machine.js';
 import { TrackScript } from './track.js';
+import { prepareAddressRequest, type PreparedRequest } from './vip-netlink.js';
 
 export interface EngineOptions {
   log?: (line: string) => void;
@@ -100,11 +101,15 @@ export function setPreempt(machine: VrrpStateMachine, preempt: boolean, delayMs:
 interface InstanceInternals {
   vipTexts: string[];
   announcers: { socket: { close(): void } }[] | null;
+  /** The instance's encoded VIP requests, rebuilt when null. */
+  prepared: unknown;
+  /** Its synchronous rtnetlink socket for VIPs (vip-netlink.ts); null before start. */
+  vipNl: { apply(requests: readonly PreparedRequest[]): ({ code?: string; message: string } | null)[] } | null;
   startAnnouncing(): void;
 }
 export function instanceInternals(inst: VrrpInstance): InstanceInternals | undefined {
   const f = inst as unknown as Partial<Record<keyof InstanceInternals, unknown>>;
-  if (!Array.isArray(f.vipTexts) || !('announcers' in f) || typeof f.startAnnouncing !== 'function') return undefined;
+  if (!Array.isArray(f.vipTexts) || !('announcers' in f) || !('prepared' in f) || !('vipNl' in f) || typeof f.startAnnouncing !== 'function') return undefined;
   return f as unknown as InstanceInternals;
 }
 
@@ -365,7 +370,7 @@ export class VrrpEngine {
       if (plan.kind === 'same') { sum.unchanged.push(ic.name); continue; }
       const old = inst.config;
       const what = plan.fields.map((f) => (f === 'priority' ? `priority ${old.priority} -> ${ic.priority}` : f)).join(', ');
-      if (plan.fields.includes('virtual_ips')) await this.replaceVips(inst, ic);
+      if (plan.fields.includes('virtual_ips')) this.replaceVips(inst, ic);
       Object.assign(inst.config, ic);
       inst.basePriority = ic.priority;
       setPreempt(inst.machine, ic.preempt, ic.preempt_delay);
@@ -398,37 +403,36 @@ export class VrrpEngine {
   }
 
   /**
-   * A VIP set change on a running instance. A master adds the new addresses before dropping the old
-   * ones and announces again (GARP/NA); a backup holds none, so only the list changes. The advert's
-   * address list follows from the next advert on.
+   * A VIP set change on a running instance. A master adds the new addresses, then drops the old ones,
+   * and announces again (GARP/NA); a backup holds none, so only the list changes. All of it happens
+   * in this tick (the instance's synchronous VIP socket), so no transition can come in between. The
+   * adverts carry the new list from the next one on.
    */
-  private async replaceVips(inst: VrrpInstance, ic: VrrpInstanceConfig): Promise<void> {
+  private replaceVips(inst: VrrpInstance, ic: VrrpInstanceConfig): void {
     const f = instanceInternals(inst)!;
-    const spec = (v: VrrpInstanceConfig['virtual_ips'][number]) => ({
-      ifindex: v.device ? this.links.get(v.device)?.index ?? 0 : this.links.get(ic.interface)!.index,
+    const spec = (v: VrrpInstanceConfig['virtual_ips'][number]): AddressSpec => ({
+      ifindex: (v.device ? this.links.get(v.device) : this.links.get(ic.interface))?.index ?? 0,
       address: v.address, prefixLength: v.prefix,
       ...(v.family === 6 ? { flags: IFA_F_NODAD } : {}), ...(v.label ? { label: v.label } : {}),
     });
     const id = (v: VrrpInstanceConfig['virtual_ips'][number]) => JSON.stringify(spec(v));
     const before = new Map(inst.config.virtual_ips.map((v) => [id(v), v] as const));
     const after = new Map(ic.virtual_ips.map((v) => [id(v), v] as const));
-    const master = inst.state === 'master';
     inst.config.virtual_ips = ic.virtual_ips;
     f.vipTexts.splice(0, f.vipTexts.length, ...ic.virtual_ips.map((v) => v.address));
+    f.prepared = null;
     for (const a of f.announcers ?? []) a.socket.close();
     f.announcers = null; // rebuilt for the new list at the next burst
-    if (!master) return;
-    for (const [k, v] of after) if (!before.has(k)) {
-      try { await this.rtnl.addAddress(spec(v)); } catch (e) {
-        if ((e as { code?: string }).code !== 'EEXIST') { inst.counters.vipErrors++; this.log(`${inst.name}: add ${v.address}: ${(e as Error).message}`); }
-      }
-    }
-    for (const [k, v] of before) if (!after.has(k)) {
-      try { await this.rtnl.removeAddress(spec(v)); } catch (e) {
-        if ((e as { code?: string }).code !== 'EADDRNOTAVAIL') { inst.counters.vipErrors++; this.log(`${inst.name}: remove ${v.address}: ${(e as Error).message}`); }
-      }
-    }
-    if (inst.state === 'master') f.startAnnouncing();
+    if (inst.state !== 'master' || !f.vipNl) return;
+    const run = (action: 'add' | 'remove', vips: VrrpInstanceConfig['virtual_ips'], fine: string) => {
+      const reqs = vips.map((v) => prepareAddressRequest(action, spec(v)));
+      f.vipNl!.apply(reqs).forEach((e, i) => {
+        if (e && e.code !== fine) { inst.counters.vipErrors++; this.log(`${inst.name}: ${action} ${reqs[i]!.spec.address}: ${e.message}`); }
+      });
+    };
+    run('add', [...after].filter(([k]) => !before.has(k)).map(([, v]) => v), 'EEXIST');
+    run('remove', [...before].filter(([k]) => !after.has(k)).map(([, v]) => v), 'EADDRNOTAVAIL');
+    f.startAnnouncing();
   }
 
   async stop(): Promise<void> {

@@ -88,9 +88,15 @@ if (DRIVER) {
       assert.deepEqual(s.changes, ['vi_1: priority 200 -> 150 (in place)']);
       await sleep(400);
 
+      // The client has a stale entry for the new VIP pointing at b: a's GARP must move it (locktime 0).
+      l.exec('c', ['sysctl', '-qw', 'net.ipv4.neigh.eth0.locktime=0']);
+      l.exec('c', ['ip', 'neigh', 'replace', V4B, 'lladdr', l.nodes.b!.mac, 'dev', 'eth0', 'nud', 'stale']);
       s = await reload(l, a, file, yaml(150, [`${V4}/24`, `${V4B}/24`]));
       assert.deepEqual(s.changes, ['vi_1: virtual_ips (in place)']);
       assert.ok(l.hasVip('a', V4) && l.hasVip('a', V4B), l.addrs('a'));
+      const neigh = () => /lladdr (\S+)/.exec(l.exec('c', ['ip', 'neigh', 'show', V4B, 'dev', 'eth0']))?.[1];
+      for (let i = 0; i < 50 && neigh() !== l.nodes.a!.mac; i++) await sleep(20);
+      assert.equal(neigh(), l.nodes.a!.mac, 'GARP for the added VIP');
       await sleep(400);
 
       s = await reload(l, a, file, yaml(150, [`${V4B}/24`]));
@@ -118,6 +124,11 @@ if (DRIVER) {
       assert.ok(maxGap < 200, `an advert missed: gap ${maxGap.toFixed(1)} ms`);
       assert.doesNotMatch(b.lines.join('\n'), MASTER);
       assert.ok(!l.hasVip('b', V4) && !l.hasVip('b', V4B));
+      // Shutdown removes the list in force now, not the one the instance started with.
+      a.kill('SIGTERM');
+      await a.exited;
+      assert.ok(!l.hasVip('a', V4B), l.addrs('a'));
+      await b.waitFor(MASTER, 2000);
     });
 
   test('a restart-only change (vrid) hands over like a stop and start; an added instance starts; a bad reload changes nothing',

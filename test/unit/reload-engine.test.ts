@@ -70,5 +70,7 @@ test('instanceInternals finds the VIP list the instance advertises', () => {
   assert.ok(f);
   assert.deepEqual(f.vipTexts, ['192.0.2.10', '192.0.2.11']);
   assert.equal(f.announcers, null);
+  assert.equal(f.vipNl, null, 'no VIP socket before start');
+  assert.ok('prepared' in f);
   assert.equal(typeof f.startAnnouncing, 'function');
 });
