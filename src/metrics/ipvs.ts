@@ -8,7 +8,7 @@ import type { IpvsKernelTable } from '../../ipvs/table.js';
 import type { IpvsServiceEntry } from '../../ipvs/service.js';
 import type { LvsdConfig } from '../config/model.js';
 import { serviceRecord } from '../balancer/records.js';
-import { push, type Samples } from './family.js';
+import { labelText, push, type Samples } from './family.js';
 import { M } from './specs.js';
 
 /** What the metrics need of IpvsClient. */
@@ -77,35 +77,38 @@ export function collectIpvs(reading: IpvsReading, names: ReadonlyMap<string, str
   for (const { service: s, dests } of table) {
     const vip = vipText(s);
     const svc = { service: names.get(serviceKey(s)) ?? '', vip, protocol: s.fwmark ? '' : PROTOCOL_NAME[s.protocol] ?? String(s.protocol) };
-    push(out, M.svcConns, svc, n(s.stats.conns));
-    push(out, M.svcInPkts, svc, n(s.stats.inpkts));
-    push(out, M.svcOutPkts, svc, n(s.stats.outpkts));
-    push(out, M.svcInBytes, svc, n(s.stats.inbytes));
-    push(out, M.svcOutBytes, svc, n(s.stats.outbytes));
+    const st = labelText(svc);
+    push(out, M.svcConns, svc, n(s.stats.conns), st);
+    push(out, M.svcInPkts, svc, n(s.stats.inpkts), st);
+    push(out, M.svcOutPkts, svc, n(s.stats.outpkts), st);
+    push(out, M.svcInBytes, svc, n(s.stats.inbytes), st);
+    push(out, M.svcOutBytes, svc, n(s.stats.outbytes), st);
     // gen2brain/keepalived_exporter: addr = Go's IP.String() + ":" + port (IPv6 unbracketed), proto = the number.
     const ka = { addr: s.fwmark ? `fwmark:${s.fwmark}` : `${s.addr}:${s.port}`, proto: String(s.protocol) };
-    push(out, M.kaVipInPkts, ka, n(s.stats.inpkts));
-    push(out, M.kaVipOutPkts, ka, n(s.stats.outpkts));
-    push(out, M.kaVipInBytes, ka, n(s.stats.inbytes));
-    push(out, M.kaVipOutBytes, ka, n(s.stats.outbytes));
-    push(out, M.kaVipConn, ka, n(s.stats.conns));
+    const kt = labelText(ka);
+    push(out, M.kaVipInPkts, ka, n(s.stats.inpkts), kt);
+    push(out, M.kaVipOutPkts, ka, n(s.stats.outpkts), kt);
+    push(out, M.kaVipInBytes, ka, n(s.stats.inbytes), kt);
+    push(out, M.kaVipOutBytes, ka, n(s.stats.outbytes), kt);
+    push(out, M.kaVipConn, ka, n(s.stats.conns), kt);
     for (const d of dests) {
       const dst = { ...svc, server: d.addr.includes(':') ? `[${d.addr}]:${d.port}` : `${d.addr}:${d.port}` };
-      push(out, M.dstActive, dst, d.activeConns);
-      push(out, M.dstInactive, dst, d.inactConns);
-      push(out, M.dstPersistent, dst, d.persistConns);
-      push(out, M.dstWeight, dst, d.weight);
-      push(out, M.dstConns, dst, n(d.stats.conns));
-      push(out, M.dstInPkts, dst, n(d.stats.inpkts));
-      push(out, M.dstOutPkts, dst, n(d.stats.outpkts));
-      push(out, M.dstInBytes, dst, n(d.stats.inbytes));
-      push(out, M.dstOutBytes, dst, n(d.stats.outbytes));
+      const dt = labelText(dst);
+      push(out, M.dstActive, dst, d.activeConns, dt);
+      push(out, M.dstInactive, dst, d.inactConns, dt);
+      push(out, M.dstWeight, dst, d.weight, dt);
+      push(out, M.dstConns, dst, n(d.stats.conns), dt);
+      push(out, M.dstInPkts, dst, n(d.stats.inpkts), dt);
+      push(out, M.dstOutPkts, dst, n(d.stats.outpkts), dt);
+      push(out, M.dstInBytes, dst, n(d.stats.inbytes), dt);
+      push(out, M.dstOutBytes, dst, n(d.stats.outbytes), dt);
       const kr = { addr: `${d.addr}:${d.port}`, proto: ka.proto, vip: ka.addr };
-      push(out, M.kaRsInPkts, kr, n(d.stats.inpkts));
-      push(out, M.kaRsOutPkts, kr, n(d.stats.outpkts));
-      push(out, M.kaRsInBytes, kr, n(d.stats.inbytes));
-      push(out, M.kaRsOutBytes, kr, n(d.stats.outbytes));
-      push(out, M.kaRsConn, kr, n(d.stats.conns));
+      const rt = labelText(kr);
+      push(out, M.kaRsInPkts, kr, n(d.stats.inpkts), rt);
+      push(out, M.kaRsOutPkts, kr, n(d.stats.outpkts), rt);
+      push(out, M.kaRsInBytes, kr, n(d.stats.inbytes), rt);
+      push(out, M.kaRsOutBytes, kr, n(d.stats.outbytes), rt);
+      push(out, M.kaRsConn, kr, n(d.stats.conns), rt);
     }
   }
 }

@@ -86,7 +86,6 @@ export const M = {
   svcOutBytes: spec('lvsd_ipvs_service_out_bytes_total', 'counter', SERVICE, 'Bytes out through a virtual service.'),
   dstActive: spec('lvsd_ipvs_destination_active_connections', 'gauge', DEST, 'Active connections to a real server (ESTABLISHED for TCP).'),
   dstInactive: spec('lvsd_ipvs_destination_inactive_connections', 'gauge', DEST, 'Inactive connections to a real server (other TCP states, UDP).'),
-  dstPersistent: spec('lvsd_ipvs_destination_persistent_connections', 'gauge', DEST, 'Persistence templates pointing at a real server.'),
   dstWeight: spec('lvsd_ipvs_destination_weight', 'gauge', DEST, 'Weight of a real server in the kernel table.'),
   dstConns: spec('lvsd_ipvs_destination_connections_total', 'counter', DEST, 'Connections scheduled to a real server.'),
   dstInPkts: spec('lvsd_ipvs_destination_in_packets_total', 'counter', DEST, 'Packets in to a real server.'),
