@@ -11,7 +11,7 @@
 //   await w.stop();                                      // masters send priority 0 and drop their VIPs
 //
 // Messages are plain objects; the config crosses by structured clone. The worker exits on its own
-// after stop; if it dies (a bug), 'error' / 'exit' are emitted and the VIPs stay where they are.
+// after stop; if it dies (a bug), the error is logged, 'exit' is emitted and the VIPs stay where they are.
 import { EventEmitter } from 'node:events';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { LvsdConfig } from '../src/config/model.js';
@@ -48,6 +48,8 @@ export class VrrpWorker extends EventEmitter {
       else if (m.type === 'state') this.emit('state', m.event);
       else if (m.type === 'reply') { this.waiting.get(m.id)?.(m.value); this.waiting.delete(m.id); }
     });
+    // A crash in the worker (a bug) must not take the checkers down with it: logged, then 'exit'.
+    worker.on('error', (e) => log(`vrrp worker failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`));
     worker.on('exit', (code) => {
       this.exited = true;
       for (const w of this.waiting.values()) w(undefined);

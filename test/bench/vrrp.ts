@@ -1,4 +1,4 @@
-// `npm run bench -- vrrp [--runs N] [--quick] [--only METRIC-PREFIX] [--sched fifo] [--worker] [--soak SECONDS]`:
+// `npm run bench -- vrrp [--runs N] [--quick] [--only PREFIX[,PREFIX...]] [--sched fifo] [--worker] [--soak SECONDS]`:
 // lvsd's VRRP engine side by side with keepalived 2.2.7, both measured the same way in host network
 // namespaces (directors a, b, client c on one bridge). Wire times come from tcpdump in the client
 // (kernel timestamps), decoded by tshark; VIP-add times from ftrace (vrrp-ftrace.ts).
@@ -337,7 +337,7 @@ export async function run(args: string[]): Promise<BenchResult[]> {
   const oi = args.indexOf('--only');
   const only = oi >= 0 ? args[oi + 1]! : '';
   const both = async (metric: string, f: (impl: Impl) => Promise<number>, ideal?: number) => {
-    if (!metric.startsWith(only)) return;
+    if (!only.split(',').some((o) => metric.startsWith(o))) return;
     observedRates.length = 0;
     const samples: Record<Impl, number[]> = { lvsd: [], keepalived: [] };
     for (let i = 0; i < runs; i++) {
