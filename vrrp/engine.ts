@@ -437,6 +437,7 @@ export class VrrpEngine {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.reloading; // a reload under way finishes first: it may be starting instances
     for (const s of this.scripts.values()) s.stop();
     await Promise.all([...this.instances.values()].map(async (i) => {
       await i.stop();

@@ -131,7 +131,7 @@ if (DRIVER) {
       await b.waitFor(MASTER, 2000);
     });
 
-  test('a restart-only change (vrid) hands over like a stop and start; an added instance starts; a bad reload changes nothing',
+  test('a restart-only change (vrid) restarts that instance alone; instances and track scripts come and go; a bad reload changes nothing',
     { skip, timeout: 60_000 }, async (t) => {
       const l = new VrrpLan(['a', 'c']);
       t.after(() => l.stop());
@@ -159,8 +159,25 @@ if (DRIVER) {
       await a.waitForNext(/vi_2: \w+ -> master/, 3000);
       assert.ok(l.hasVip('a', V4B), l.addrs('a'));
 
+      // A track script added to vi_1 in place: it starts, and its failure takes the weight off.
+      const tracked = configYaml([instanceYaml({ name: 'vi_1', vrid: 1, priority: 200, version: 3, interval: '100ms', vips: [`${V4}/24`],
+        extra: '    track: {scripts: [{name: down, weight: -50}]}' })], 'track_scripts:\n  - {name: down, argv: [/bin/false], interval: 100ms}\n');
+      s = await reload(l, a, file, tracked);
+      assert.deepEqual({ removed: s.removed, updated: s.updated, changes: s.changes },
+        { removed: ['vi_2'], updated: ['vi_1'], changes: ['vi_2: removed', 'vi_1: track (in place)', 'track script down: started'] });
+      assert.ok(l.hasVip('a', V4) && !l.hasVip('a', V4B), l.addrs('a'));
+      const priority = async () => {
+        const mark = a.lines.length;
+        a.kill('SIGUSR1');
+        const line = await a.waitForNext(/^instances /, 2000, mark);
+        const { state, priority: p } = (JSON.parse(line.slice('instances '.length)) as Record<string, { priority: number; state: string }>).vi_1!;
+        return { state, priority: p };
+      };
+      for (let i = 0; i < 50 && (await priority()).priority !== 150; i++) await sleep(50);
+      assert.deepEqual(await priority(), { state: 'master', priority: 150 });
       s = await reload(l, a, file, yaml(200, [`${V4}/24`]));
-      assert.deepEqual({ removed: s.removed, unchanged: s.unchanged }, { removed: ['vi_2'], unchanged: ['vi_1'] });
+      assert.deepEqual(s.changes, ['vi_1: track (in place)', 'track script down: stopped']);
+      assert.equal((await priority()).priority, 200);
       assert.ok(l.hasVip('a', V4) && !l.hasVip('a', V4B), l.addrs('a'));
       a.kill('SIGTERM');
       await a.exited;
