@@ -520,6 +520,17 @@ static napi_value js_if_nametoindex(napi_env env, napi_callback_info info) {
   return int_value(env, index);
 }
 
+/* loopNow() -> ms: the event loop's cached time (uv_now), refreshed by libuv once per loop iteration.
+ * Reading it is no system call, unlike performance.now(), Date.now() or setTimeout (each one
+ * clock_gettime): under UML, which has no vDSO, that call costs 25-40 us. */
+static napi_value js_loop_now(napi_env env, napi_callback_info info) {
+  uv_loop_t *loop;
+  napi_value v;
+  NAPI_CALL(env, napi_get_uv_event_loop(env, &loop));
+  NAPI_CALL(env, napi_create_double(env, (double)uv_now(loop), &v));
+  return v;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"socket", NULL, js_socket, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -534,6 +545,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"poll", NULL, js_poll, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pollStop", NULL, js_poll_stop, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ifNameToIndex", NULL, js_if_nametoindex, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"loopNow", NULL, js_loop_now, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

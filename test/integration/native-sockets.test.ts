@@ -17,7 +17,7 @@ import {
   Socket, addon, ifNameToIndex, addressBytes, AF_INET, AF_INET6, AF_PACKET, AF_NETLINK, SOCK_RAW, SOCK_DGRAM, SOL_IP, SOL_IPV6,
   SOL_SOCKET, SO_RCVBUF, IP_TTL, IP_PKTINFO, IP_RECVTTL, IP_MULTICAST_TTL, IP_ADD_MEMBERSHIP, IPV6_RECVHOPLIMIT,
   IPV6_RECVPKTINFO, IPV6_UNICAST_HOPS, IPPROTO_ICMPV6, IPV6_MULTICAST_HOPS, IPV6_ADD_MEMBERSHIP, IPPROTO_VRRP, ETH_P_ARP, MSG_TRUNC,
-  SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, SO_RCVBUFFORCE, SOCK_STREAM, encodeSockaddr, type Received,
+  SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, SO_RCVBUFFORCE, SOCK_STREAM, encodeSockaddr, loopNow, type Received,
 } from '../../src/native/index.js';
 
 const tag = randomBytes(3).toString('hex');
@@ -465,4 +465,17 @@ test('checker probes from A (TCP and HTTP): fwmark, bind_interface and a source 
     assert.equal(onB0.segments.filter((x) => x.startsWith('SYN')).length, 1);
     assert.match(onB0.segments[0]!, /^SYN 10\.9\.0\.1:\d+$/);
   } finally { onB0.stop(); onB1.stop(); server.close(); server.closeAllConnections(); }
+});
+
+test('loopNow is the loop\'s cached time: unchanged within a tick, advanced by the next iteration like the real clock', async () => {
+  const a = loopNow();
+  const spinUntil = performance.now() + 30;
+  while (performance.now() < spinUntil) { /* busy: the loop time does not move meanwhile */ }
+  assert.equal(loopNow(), a);
+  await new Promise((r) => setTimeout(r, 1)); // libuv refreshes its time before it runs timers
+  const t0 = performance.now(), l0 = loopNow();
+  assert.ok(l0 > a, 'the next iteration did not advance the loop time');
+  await new Promise((r) => setTimeout(r, 100));
+  const dl = loopNow() - l0, dt = performance.now() - t0;
+  assert.ok(Math.abs(dl - dt) <= 15, `loop time moved ${dl} ms while the clock moved ${dt} ms`);
 });
