@@ -216,6 +216,27 @@ describe('Balancer.reload', () => {
   });
 });
 
+describe('Balancer.reload with alpha', () => {
+  test('a server added to an alpha service stays out until its first success; the servers already in stay in', async () => {
+    const a = await listen(); const b = await listen();
+    const p = (a.address() as AddressInfo).port; const q = (b.address() as AddressInfo).port;
+    const cfg = (servers: string) => config(`
+virtual_services:
+  - {name: s, address: "192.0.2.30:80", forwarding: nat, alpha: true, checks: [{type: tcp, interval: 100ms, timeout: 80ms, warmup: 50ms}], real_servers: [${servers}]}
+`);
+    const { sink, bal } = await started(cfg(`{address: "127.0.0.1:${p}"}`));
+    await wait(200);
+    assert.deepEqual(sink.kernel.weights(), [`192.0.2.30:80>127.0.0.1:${p}/1`]);
+    sink.kernel.take();
+    const s = await bal.reload(cfg(`{address: "127.0.0.1:${p}"}, {address: "127.0.0.1:${q}"}`));
+    assert.equal(s.report.writes, 0, 'the new server is not in before its check passed');
+    assert.equal(bal.serverStates().find((x) => x.server === `127.0.0.1:${q}`)!.reason, 'starting down (alpha)');
+    await wait(250);
+    assert.deepEqual(sink.kernel.take(), [`IPVS_CMD_NEW_DEST 192.0.2.30:80>127.0.0.1:${q}/1`]);
+    await bal.stop(); await close(a); await close(b);
+  });
+});
+
 describe('Balancer.setDrained', () => {
   test('drain is weight 0 (one SET_DEST), survives a verdict change and a reload, and enable restores the weight', async () => {
     const a = await listen(); const b = await listen();
