@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createRegistry } from '../../src/metrics/index.js';
+import { ALL_SPECS, createRegistry } from '../../src/metrics/index.js';
 import { parseExposition } from '../../src/metrics/exposition.js';
 
 interface Target { expr?: string; datasource?: { uid?: string } }
@@ -87,4 +87,20 @@ test('the name extractor finds metrics and skips labels, functions and strings',
   assert.deepEqual(metricNames('time() - lvsd_start_time_seconds{a="b"}'), ['lvsd_start_time_seconds']);
   assert.deepEqual(metricNames('foo_bar(x)'), ['fn:foo_bar', 'x']);
   assert.deepEqual(metricNames('label_values(lvsd_real_server_up{instance=~"$director"}, service)'), ['lvsd_real_server_up']);
+});
+
+test('deploy/prometheus/METRICS.md names exactly the metrics lvsd registers', () => {
+  const doc = readFileSync(new URL('../../../deploy/prometheus/METRICS.md', import.meta.url), 'utf8');
+  const expand = (t: string): string[] => {
+    const m = /^(.*?)\{([^}]*)\}(.*)$/.exec(t);
+    return m ? m[2]!.split(',').flatMap((alt) => expand(m[1]! + alt + m[3]!)) : [t];
+  };
+  const named = new Set<string>();
+  // `lvsd_x{label, label}`: a label list at the end; `lvsd_{a,b}_total`: alternatives inside the name.
+  for (const m of doc.matchAll(/`((?:lvsd|keepalived)_[a-z0-9_][^`*]*)`/g)) for (const n of expand(m[1]!.replace(/\{[^}]*\}$/, ''))) named.add(n);
+  const registered = new Set(ALL_SPECS.map((s) => s.name));
+  // The mapping table lists these exporter metrics as not published by lvsd.
+  for (const n of ['keepalived_script_status', 'keepalived_script_state']) { assert.ok(named.delete(n)); assert.ok(!registered.has(n)); }
+  for (const n of named) assert.ok(registered.has(n), `METRICS.md names ${n}, which lvsd does not register`);
+  for (const n of registered) assert.ok(named.has(n), `METRICS.md does not mention ${n}`);
 });
