@@ -67,14 +67,19 @@ export function serviceNames(config: LvsdConfig | undefined): Map<string, string
   return names;
 }
 
-export function collectIpvs(reading: IpvsReading, names: ReadonlyMap<string, string>, out: Samples): void {
+/** Services between two turns of the event loop: a 10,000-destination table is not collected in one go. */
+const SERVICES_PER_TURN = 200;
+
+export async function collectIpvs(reading: IpvsReading, names: ReadonlyMap<string, string>, out: Samples): Promise<void> {
   push(out, M.ipvsUp, {}, reading.error ? 0 : 1);
   push(out, M.ipvsReadSeconds, {}, reading.ms / 1000);
   const table = reading.table;
   if (!table) return;
   push(out, M.ipvsServices, {}, table.length);
   const n = Number;
+  let sinceYield = 0;
   for (const { service: s, dests } of table) {
+    if (++sinceYield >= SERVICES_PER_TURN) { sinceYield = 0; await new Promise((r) => setImmediate(r)); }
     const vip = vipText(s);
     const svc = { service: names.get(serviceKey(s)) ?? '', vip, protocol: s.fwmark ? '' : PROTOCOL_NAME[s.protocol] ?? String(s.protocol) };
     const st = labelText(svc);

@@ -85,7 +85,10 @@ export function createRegistry(source: MetricsSource, opts: MetricsRegistryOptio
     if (source.ipvs) {
       const reading = await ipvsCache.read();
       if (config !== namesFor) { names = serviceNames(config); namesFor = config; }
-      guard('ipvs', () => collectIpvs(reading, names, out));
+      try { await collectIpvs(reading, names, out); } catch (e) {
+        push(out, M.collectErrors, { part: 'ipvs' }, 1);
+        opts.log?.(`metrics: collecting ipvs failed: ${(e as Error).message}`);
+      }
     }
     return out;
   };
