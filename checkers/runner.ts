@@ -46,9 +46,10 @@ export interface RunnerOptions {
   random?: () => number;
 }
 
-export function dedupeKey(check: CheckDefinition, target: CheckTarget, alpha: boolean): string {
+/** runAs: the user a script check without its own user runs as (global.script_user): another user, another probe. */
+export function dedupeKey(check: CheckDefinition, target: CheckTarget, alpha: boolean, runAs?: string): string {
   const { name: _name, ...def } = check as CheckConfig;
-  return JSON.stringify([def, target.address, target.port, alpha]);
+  return JSON.stringify(runAs === undefined ? [def, target.address, target.port, alpha] : [def, target.address, target.port, alpha, runAs]);
 }
 
 /** Where a check probes: its own address/port when set, else the real server's. */
@@ -95,15 +96,18 @@ export class CheckRunner {
   private readonly log: Log;
   private readonly random: () => number;
   private readonly warned = new Set<string>();
+  /** global.script_user; a reload may change it (script checks acquired afterwards run as the new one). */
+  scriptUser: string | undefined;
 
-  constructor(private readonly opts: RunnerOptions = {}) {
+  constructor(opts: RunnerOptions = {}) {
+    this.scriptUser = opts.scriptUser;
     this.log = opts.log ?? (() => {});
     this.random = opts.random ?? Math.random;
   }
 
   /** The shared instance for this check and target (created on first use); listener gets its transitions. */
   acquire(check: CheckDefinition, target: CheckTarget, alpha: boolean, listener: VerdictListener): CheckInstance {
-    const key = dedupeKey(check, target, alpha);
+    const key = dedupeKey(check, target, alpha, check.type === 'script' && !check.user ? this.scriptUser ?? 'nobody' : undefined);
     let inst = this.instances.get(key);
     if (!inst) {
       inst = new CheckInstance(key, check, target, alpha, this.buildProbe(check, target));
@@ -206,7 +210,7 @@ export class CheckRunner {
         return () => probeHttp(target, o);
       }
       case 'script': {
-        const userName = check.user ?? this.opts.scriptUser ?? 'nobody';
+        const userName = check.user ?? this.scriptUser ?? 'nobody';
         const user = lookupUser(userName);
         if (!user) return async () => ({ ok: false, reason: `no such user ${userName}` });
         const env = { ...SCRIPT_ENV, LVSD_ADDRESS: target.address, LVSD_PORT: String(target.port) };

@@ -216,6 +216,7 @@ export class Balancer extends EventEmitter {
     await this.applying;
     const before = new Set(this.runner.instances.keys());
     const oldSlots = new Map(this.services.map((s) => [s.key, s] as const));
+    this.runner.scriptUser = next.global.script_user;
     // Acquire the new before releasing the old: a check both configs share never drops to no listener.
     const slots = this.build(next, oldSlots);
     for (const s of this.services) for (const srv of s.servers) {

@@ -216,6 +216,22 @@ describe('Balancer.reload', () => {
   });
 });
 
+describe('Balancer.reload and global.script_user', () => {
+  test('a script check without its own user restarts when global.script_user changes; one with its own user is kept', async () => {
+    const cfg = (user: string) => config(`
+global: {script_user: ${user}}
+virtual_services:
+  - {name: s, address: "192.0.2.40:80", forwarding: nat, real_servers: [
+      {address: "10.0.0.1:80", checks: [{type: script, argv: [/bin/true], interval: 10s}]},
+      {address: "10.0.0.2:80", checks: [{type: script, argv: [/bin/true], interval: 10s, user: root}]}]}
+`);
+    const { bal } = await started(cfg('nobody'));
+    const s = await bal.reload(cfg('root'));
+    assert.deepEqual({ started: s.checksStarted, stopped: s.checksStopped, kept: s.checksKept }, { started: 1, stopped: 1, kept: 1 });
+    await bal.stop();
+  });
+});
+
 describe('Balancer.reload with alpha', () => {
   test('a server added to an alpha service stays out until its first success; the servers already in stay in', async () => {
     const a = await listen(); const b = await listen();
