@@ -84,7 +84,10 @@ export interface RealServerControl {
 
 interface DirectorRuntime {
   config: string;
+  /** lvsd's processes since the last start. */
   processes: LabProcess[];
+  /** Every lvsd process this director ever ran, oldest first. */
+  history: LabProcess[];
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -131,7 +134,7 @@ export class DirectorLab {
       for (const d of opts.layout.directors) {
         const file = join(lab.dir, `${d}.yaml`);
         writeFileSync(file, opts.layout.configFor(d, { preempt: dl.preempt, dir: lab.dir }));
-        dl.runtimes.set(d, { config: file, processes: [] });
+        dl.runtimes.set(d, { config: file, processes: [], history: [] });
       }
       // The intended master first, so it is master from the start rather than by preemption.
       const [first, ...rest] = opts.layout.directors;
@@ -199,9 +202,20 @@ export class DirectorLab {
     throw new Error(`${director} did not become master within ${timeoutMs} ms (${last})\n${this.logs(director).slice(-3000)}`);
   }
 
-  /** Output of the lvsd process(es) of a director since its last start. */
-  logs(director: string): string {
-    return (this.runtimes.get(director)?.processes ?? []).map((p) => p.output + p.errors).join('');
+  /** Output of the lvsd process(es) of a director since its last start (all starts with `all`). */
+  logs(director: string, all = false): string {
+    const rt = this.runtimes.get(director);
+    return ((all ? rt?.history : rt?.processes) ?? []).map((p) => p.output + p.errors).join('');
+  }
+
+  /**
+   * VRRP transitions lvsd logged in a director over all its starts ("public: backup -> master
+   * (master-down-timer)"), as logged by `lvsd run` and by the VRRP engine alone.
+   */
+  transitions(director: string, to?: string): string[] {
+    return [...this.logs(director, true).matchAll(/(\S+): (\w+) -> (\w+) \(([^)]*)\)/g)]
+      .filter((m) => to === undefined || m[3] === to)
+      .map((m) => `${m[1]}: ${m[2]} -> ${m[3]} (${m[4]})`);
   }
 
   isRunning(director: string): boolean {
@@ -226,6 +240,7 @@ export class DirectorLab {
     for (let attempt = 1; this.runnerChosen !== 'split'; attempt++) {
       const p = await h.spawnNode(LVSD, ['run', '-c', rt.config], this.spawnOpts());
       rt.processes = [p];
+      rt.history.push(p);
       const ready = await Promise.race([
         this.waitForTable(director, 30_000).then(() => 'ready' as const),
         p.exited.then((s) => s),
@@ -245,12 +260,14 @@ export class DirectorLab {
     // Split: the balancer programs the table first, so a director never holds the VIP without it.
     const b = await h.spawnNode(BALANCER_RUN, [rt.config], this.spawnOpts());
     rt.processes.push(b);
+    rt.history.push(b);
     await b.waitFor(/^ready /m, { timeoutMs: 30_000 });
     const sd = this.syncDaemonArgs();
     // Both roles at once (the kernel allows it): the master's messages reach the peer's backup.
     if (sd) await h.sh(`ipvsadm --start-daemon master ${sd} && ipvsadm --start-daemon backup ${sd}`);
     const v = await h.spawnNode(VRRP_MAIN, ['-c', rt.config], this.spawnOpts());
     rt.processes.push(v);
+    rt.history.push(v);
     await v.waitFor(/instance\(s\) running/, { timeoutMs: 30_000 });
   }
 
@@ -385,6 +402,14 @@ export class DirectorLab {
       source: 'kernel',
       ...(control ? { control } : {}),
     };
+  }
+
+  /** Name of the VRRP instance with this VRID on this interface in a director's config. */
+  instanceName(director: string, vrid: number, iface: string): string | undefined {
+    const rt = this.runtimes.get(director);
+    if (!rt) return undefined;
+    const cfg = parseYaml(readFileSync(rt.config, 'utf8')) as { vrrp_instances?: Array<{ name: string; vrid: number; interface: string }> };
+    return cfg.vrrp_instances?.find((i) => i.vrid === vrid && i.interface === iface)?.name;
   }
 
   /** The director's control socket (global.control.listen `unix:PATH` in its config), if it has one. */

@@ -8,7 +8,7 @@
 // rate and latency; {"ev":"fail"} once per failed request with its reason; {"ev":"long"} when the
 // long-lived connection opens or breaks. Times are this kernel's wall clock in ms.
 //
-//   node dist/src/demo/load-client.js --host 192.0.2.10 --port 80 [--rate 80] [--keepalive 3]
+//   node dist/src/demo/load-client.js --host 192.0.2.10 --port 80 [--rate 40] [--keepalive 3]
 //     [--fresh 3] [--timeout 3000] [--tick 250] [--long-interval 100]
 import { request, Agent, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
@@ -252,7 +252,7 @@ export function parseLoadArgs(argv: string[]): LoadOptions {
   const host = i >= 0 ? argv[i + 1] : undefined;
   if (!host) throw new Error('--host ADDRESS is required');
   return {
-    host, port: num('port', 80), rate: Math.max(1, num('rate', 80)), keepalive: num('keepalive', 3), fresh: num('fresh', 3),
+    host, port: num('port', 80), rate: Math.max(1, num('rate', 40)), keepalive: num('keepalive', 3), fresh: num('fresh', 3),
     timeoutMs: num('timeout', 3000), tickMs: Math.max(20, num('tick', 250)), longIntervalMs: Math.max(10, num('long-interval', 100)),
   };
 }

@@ -48,6 +48,8 @@ export interface ScenarioSummary {
   long_lived_connection_survived: boolean;
   long_lived_exchanges: number;
   long_lived_breaks: number;
+  /** How often each director's watched instance became master (expected: 2 for the first, 1 for the second with preempt). */
+  became_master: Record<string, number>;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -60,9 +62,19 @@ export async function runScripted(layout: Layout, opts: ScenarioOptions = {}): P
   const dl = await DirectorLab.start({ layout, preempt, log, ...(opts.kernel ? { kernel: opts.kernel } : {}) });
   try {
     const [first, second] = layout.directors as [string, string];
+    const watched = dl.instanceName(first, layout.watched.vrid, layout.watched.interface);
     const capture = await dl.startCapture();
     const load = await dl.startLoad();
     const marks: Partial<Record<Phase, number>> = { steady: await dl.now() };
+    // Each failure as it happens, timed from the start of its phase (the first 10 per phase).
+    const shown = new Map<Phase, number>();
+    load.on('fail', (f) => {
+      const phase = [...PHASES].reverse().find((p) => marks[p] !== undefined && f.t >= marks[p]!);
+      if (!phase) return;
+      const n = (shown.get(phase) ?? 0) + 1;
+      shown.set(phase, n);
+      if (n <= 10) log(`  failed (${phase} +${Math.round(f.t - marks[phase]!)} ms, started +${Math.round(f.started - marks[phase]!)} ms): ${f.kind} ${f.reason}`);
+    });
     log(`load flowing through ${first}; ${settle / 1000} s of steady state`);
     await sleep(settle);
 
@@ -139,6 +151,7 @@ export async function runScripted(layout: Layout, opts: ScenarioOptions = {}): P
       long_lived_connection_survived: survived,
       long_lived_exchanges: lastTick.long.total,
       long_lived_breaks: Math.max(lastTick.long.breaks, longRestored.breaks),
+      became_master: Object.fromEntries(layout.directors.map((d) => [d, dl.transitions(d, 'master').filter((x) => x.startsWith(`${watched}:`)).length])),
     };
   } finally {
     await dl.stop();
