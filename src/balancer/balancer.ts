@@ -322,7 +322,7 @@ export class Balancer extends EventEmitter {
   /** Resolves once pending changes (verdicts, drains, a reload) are in the kernel. */
   async settled(): Promise<void> {
     await this.reloading;
-    while (this.flushScheduled || this.applying || this.dirty.size) {
+    while (!this.stopped && (this.flushScheduled || this.applying || this.dirty.size)) {
       if (this.applying) await this.applying;
       else await new Promise((r) => setImmediate(r));
     }
