@@ -66,10 +66,10 @@ export function createRegistry(source: MetricsSource, opts: MetricsRegistryOptio
     const out: Samples = new Map();
     const config = source.config;
     // One failing part (say, a half-replaced subsystem during a reload) leaves the others' series intact.
-    const guard = (what: string, f: () => void): void => {
-      try { f(); } catch (e) { push(out, M.collectErrors, { part: what }, 1); opts.log?.(`metrics: collecting ${what} failed: ${(e as Error).message}`); }
+    const guard = async (what: string, f: () => void | Promise<void>): Promise<void> => {
+      try { await f(); } catch (e) { push(out, M.collectErrors, { part: what }, 1); opts.log?.(`metrics: collecting ${what} failed: ${(e as Error).message}`); }
     };
-    guard('daemon', () => {
+    await guard('daemon', () => {
       push(out, M.info, { version: VERSION, router_id: config?.global.router_id ?? hostname() }, 1);
       const started = source.startedAt;
       if (started !== undefined) push(out, M.startTime, {}, (typeof started === 'number' ? started : started.getTime()) / 1000);
@@ -79,16 +79,13 @@ export function createRegistry(source: MetricsSource, opts: MetricsRegistryOptio
       for (const [kind, n] of Object.entries(source.faults ?? {})) push(out, M.faults, { kind }, n);
     });
     const engine = source.engine;
-    if (engine) guard('vrrp', () => collectVrrp(engine, out));
+    if (engine) await guard('vrrp', () => collectVrrp(engine, out));
     const balancer = source.balancer;
-    if (balancer) guard('checks', () => collectChecks(balancer, out));
+    if (balancer) await guard('checks', () => collectChecks(balancer, out));
     if (source.ipvs) {
       const reading = await ipvsCache.read();
       if (config !== namesFor) { names = serviceNames(config); namesFor = config; }
-      try { await collectIpvs(reading, names, out); } catch (e) {
-        push(out, M.collectErrors, { part: 'ipvs' }, 1);
-        opts.log?.(`metrics: collecting ipvs failed: ${(e as Error).message}`);
-      }
+      await guard('ipvs', () => collectIpvs(reading, names, out));
     }
     return out;
   };

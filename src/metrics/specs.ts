@@ -23,7 +23,7 @@ export const M = {
   info: spec('lvsd_info', 'gauge', ['version', 'router_id'], 'Always 1; the lvsd version and this director\'s router_id.'),
   startTime: spec('lvsd_start_time_seconds', 'gauge', [], 'When this lvsd process started (Unix time, seconds).'),
   reloads: spec('lvsd_reloads_total', 'counter', ['result'], 'Configuration reloads by result: success, or failure (refused; the running config stayed).'),
-  collectErrors: spec('lvsd_metrics_collect_errors', 'gauge', ['part'], '1 when collecting a part (daemon, vrrp, checks, ipvs) failed during this scrape; its series are missing.'),
+  collectErrors: spec('lvsd_metrics_collect_errors', 'gauge', ['part'], '1 when collecting a part (daemon, vrrp, checks, ipvs) failed during this scrape; its series are missing or incomplete (lvsd logs why).'),
   faults: spec('lvsd_faults_total', 'counter', ['kind'], 'Faults lvsd contained and kept running through, by kind (uncaught: an uncaught exception or rejection; stateFile: a failed state file write).'),
   configInfo: spec('lvsd_config_info', 'gauge', ['sha256'], 'Always 1; the SHA-256 of the configuration file lvsd runs with.'),
 

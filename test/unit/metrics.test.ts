@@ -280,6 +280,18 @@ virtual_services:
     assert.equal(sampleValue(f, 'keepalived_lvs_rs_conn', { addr: '2001:db8::2:53', proto: '17' }), 1);
   });
 
+  test('a part that throws is reported and logged; the other parts still answer', async () => {
+    const logged: string[] = [];
+    const broken = { runner: { instances: new Map(), counters: { byReason: new Map(), durations: new Map() } }, transitions: new Map(),
+      serverStates: () => { throw new Error('half-reloaded'); }, quorumState: () => [] };
+    const { registry } = createRegistry({ config: config('global: {}\n'), balancer: broken as never, reloads: { success: 2, failure: 0 } },
+      { processMetrics: false, log: (m) => logged.push(m) });
+    const f = parseExposition(await registry.metrics());
+    assert.equal(sampleValue(f, 'lvsd_metrics_collect_errors', { part: 'checks' }), 1);
+    assert.equal(sampleValue(f, 'lvsd_reloads_total', { result: 'success' }), 2);
+    assert.match(logged.join('\n'), /collecting checks failed: half-reloaded/);
+  });
+
   test('IPVS read failure: lvsd_ipvs_up 0, no table series, other parts unaffected', async () => {
     const f = await scrape({ config: config('global: {}\n'), reloads: { success: 1, failure: 0 }, ipvs: { table: async () => { throw new Error('EPERM'); } } });
     assert.equal(sampleValue(f, 'lvsd_ipvs_up'), 0);
