@@ -235,7 +235,7 @@ test('uncaught errors: one is contained and VRRP keeps its state; a storm hands 
   const l = new VrrpLan(['a', 'b']);
   t.after(() => l.stop());
   const vip = '192.0.2.10';
-  const cfgA = l.file('a.yaml', `global:\n  state_file: ${l.dir}/a-state.json\n${vrrpConfigYaml([instanceYaml({ name: 'vi_1', vrid: 7, priority: 200, vips: [`${vip}/24`] })])}`);
+  const cfgA = l.file('a.yaml', `global:\n  state_file: ${l.dir}/a-state.json\n${vrrpConfigYaml([instanceYaml({ name: 'vi_1', vrid: 7, priority: 200, interval: '1s', vips: [`${vip}/24`] })])}`);
   const driver = l.file('driver.mjs', `
 import { Daemon } from '${ROOT}/dist/src/daemon/daemon.js';
 import { superviseDaemon } from '${ROOT}/dist/src/daemon/run.js';
@@ -245,7 +245,7 @@ process.exit(await superviseDaemon(d));
 `);
   const a = l.spawn('a', [process.execPath, driver, cfgA]);
   await a.waitFor(/"msg":"vi_1: \w+ -> master/);
-  const b = l.lvsd('b', vrrpConfigYaml([instanceYaml({ name: 'vi_1', vrid: 7, priority: 100, vips: [`${vip}/24`] })]));
+  const b = l.lvsd('b', vrrpConfigYaml([instanceYaml({ name: 'vi_1', vrid: 7, priority: 100, interval: '1s', vips: [`${vip}/24`] })]));
   await b.waitFor(/vi_1: \w+ -> backup/);
 
   a.kill('SIGUSR1');
@@ -258,7 +258,7 @@ process.exit(await superviseDaemon(d));
   for (let i = 0; i < 5; i++) { a.kill('SIGUSR1'); await new Promise((r) => setTimeout(r, 50)); }
   await a.waitFor(/"msg":"stopping: VRRP cannot be trusted to keep running \(more than 5 uncaught errors within 60 s\)/);
   assert.equal(await a.exited, 70);
-  await b.waitFor(/vi_1: backup -> master/, 2000);
+  await b.waitFor(/vi_1: backup -> master/, 5000);
   assert.ok(!l.hasVip('a', vip), 'a removed its VIP on the way out');
   b.kill('SIGTERM');
   await b.exited;
