@@ -210,8 +210,9 @@ export class VrrpEngine {
    * default user) keeps running with its state; a changed one starts over (unknown until it reports);
    * an unused one stops. `previousUser`: global.script_user of the config before (null at start).
    */
-  private syncScripts(previousUser: string | null | undefined): string[] {
+  private syncScripts(previousUser: string | null | undefined): { changes: string[]; created: TrackScript[] } {
     const changes: string[] = [];
+    const created: TrackScript[] = [];
     const used = (sc: TrackScriptConfig) => this.cfg.vrrp_instances.some((i) => i.track.scripts.some((t) => t.name === sc.name));
     const wanted = new Map(this.cfg.track_scripts.filter(used).map((sc) => [sc.name, sc] as const));
     const userChanged = previousUser !== null && previousUser !== this.cfg.global.script_user;
@@ -226,10 +227,12 @@ export class VrrpEngine {
     for (const sc of wanted.values()) {
       if (this.scripts.has(sc.name)) continue;
       const u = sc.user ? lookupUser(sc.user) : this.user;
-      this.scripts.set(sc.name, new TrackScript(sc, u, (up) => this.setTracked(`script:${sc.name}`, up), this.log));
+      const ts = new TrackScript(sc, u, (up) => this.setTracked(`script:${sc.name}`, up), this.log);
+      this.scripts.set(sc.name, ts);
+      created.push(ts);
       if (previousUser !== null && !changes.includes(`track script ${sc.name}: restarted`)) changes.push(`track script ${sc.name}: started`);
     }
-    return changes;
+    return { changes, created };
   }
 
   private linkEvent(l: Link): void {
@@ -378,7 +381,7 @@ export class VrrpEngine {
       sum.changes.push(`${ic.name}: ${what} (in place)`);
     }
 
-    const scriptChanges = this.syncScripts(previousUser);
+    const scripts = this.syncScripts(previousUser);
     for (const inst of this.instances.values()) this.applyTracking(inst);
 
     // Arriving: new instances and the restarted ones start as at startup.
@@ -397,8 +400,8 @@ export class VrrpEngine {
     }
     for (const g of next.vrrp_sync_groups) this.syncFaults(g.name);
     await Promise.all(started.map((i) => i.start()));
-    for (const s of this.scripts.values()) s.start();
-    sum.changes.push(...scriptChanges);
+    for (const s of scripts.created) s.start(); // the kept ones are running
+    sum.changes.push(...scripts.changes);
     return sum;
   }
 

@@ -175,8 +175,12 @@ if (DRIVER) {
       };
       for (let i = 0; i < 50 && (await priority()).priority !== 150; i++) await sleep(50);
       assert.deepEqual(await priority(), { state: 'master', priority: 150 });
+      // A priority change beside a kept script: the script keeps running and its state (down) counts at once.
+      s = await reload(l, a, file, tracked.replace('priority: 200', 'priority: 210'));
+      assert.deepEqual(s.changes, ['vi_1: priority 200 -> 210 (in place)']);
+      assert.deepEqual(await priority(), { state: 'master', priority: 160 });
       s = await reload(l, a, file, yaml(200, [`${V4}/24`]));
-      assert.deepEqual(s.changes, ['vi_1: track (in place)', 'track script down: stopped']);
+      assert.deepEqual(s.changes, ['vi_1: priority 210 -> 200, track (in place)', 'track script down: stopped']);
       assert.equal((await priority()).priority, 200);
       assert.ok(l.hasVip('a', V4) && !l.hasVip('a', V4B), l.addrs('a'));
       a.kill('SIGTERM');
