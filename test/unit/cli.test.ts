@@ -71,13 +71,11 @@ test('lvsd check on a missing file and on a directory exits 1 naming the file', 
   assert.match(z.stderr, /^\/dev\/zero:1:1: \(file\): cannot read: not a regular file\n/);
 });
 
-test('lvsd run validates first, then says plainly that the engines are not built and exits 69', () => {
-  const r = run('run', '-c', example);
-  assert.equal(r.status, 69);
-  assert.match(r.stderr, /not built yet/);
-  assert.match(r.stderr, /nothing was started/);
+test('lvsd run refuses a config it cannot read with exit 78 (EX_CONFIG) before touching anything', () => {
+  // Not run against a valid example here: that would really start the daemon (test/integration/daemon.test.ts does).
   const bad = run('run', '-c', '/nonexistent/lvsd.yaml');
-  assert.equal(bad.status, 1);
+  assert.equal(bad.status, 78);
+  assert.match(bad.stderr, /cannot read: no such file/);
 });
 
 test('lvsd ipvs is dispatched to the IPVS command (its help, without touching the kernel)', () => {
