@@ -17,6 +17,7 @@
 //   --sched fifo         both implementations under SCHED_FIFO 10 (chrt / keepalived vrrp_rt_priority):
 //                        on a machine shared with other work, the only way timing figures mean anything.
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { VRRP_MAIN, VrrpLan, canRunNetns, sh, configYaml, haveKeepalived, instanceYaml, sleep, type Proc } from '../integration/vrrp-netns.js';
 import { masterDownIntervalMs, skewTimeMs } from '../../vrrp/timers.js';
 import type { BenchResult } from './main.js';
@@ -235,7 +236,7 @@ async function vipToAnnounce(impl: Impl, m: Mode, trace: KernelTrace, load = fal
   const l = new VrrpLan();
   try {
     let node = 'a';
-    if (load && impl === 'lvsd') {
+    if (load && impl === 'lvsd') { // keepalived: the lone director below, as in the unloaded figure
       // Under load the taking-over director must already run its checks: b (loaded) takes over from a.
       const { a, b } = await masterThenBackup(l, impl, m, true);
       trace.start();
@@ -249,7 +250,9 @@ async function vipToAnnounce(impl: Impl, m: Mode, trace: KernelTrace, load = fal
       await until(() => isMaster(impl, a), 10_000, 'a master');
     }
     await sleep(100);
-    const pids = sh(['ip', 'netns', 'pids', l.nodes[node]!.ns]).split('\n').filter(Boolean).map(Number);
+    // Every thread of the namespace's processes: with --worker the engine runs on a thread of its own.
+    const pids = sh(['ip', 'netns', 'pids', l.nodes[node]!.ns]).split('\n').filter(Boolean)
+      .flatMap((pid) => { try { return readdirSync(`/proc/${pid}/task`).map(Number); } catch { return [Number(pid)]; } });
     const r = vipToAnnounceMs(trace.stop(pids), m.family);
     if (!r) throw new Error('no VIP add / announcement pair in the trace');
     return r.ms;
