@@ -56,14 +56,20 @@ export class TcpConnect {
       : null;
     const fd = addon.tcpConnect(sockaddr(to), source, opts.fwmark ?? 0, opts.bindInterface ?? null, opts.netns ? netnsPath(opts.netns) : null);
     const c = new TcpConnect(fd);
-    c.poller = addon.poll(fd, () => {
+    const onWritable = () => {
       if (c.state !== 'connecting') return;
       c.stopPolling();
       let err: number;
       try { err = addon.getsockopt(fd, SOL_SOCKET, SO_ERROR); } catch (e) { c.state = 'failed'; done(e as ErrnoError); return; }
       c.state = err === 0 ? 'connected' : 'failed';
       done(err === 0 ? null : errnoError(err, 'connect'));
-    }, true, POLL_WRITABLE);
+    };
+    try {
+      c.poller = addon.poll(fd, onWritable, true, POLL_WRITABLE);
+    } catch (e) {
+      addon.close(fd);
+      throw e;
+    }
     return c;
   }
 
