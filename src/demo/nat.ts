@@ -29,6 +29,12 @@ function natConfig(director: string, opts: LayoutOptions): string {
     # every 50 packets (net.ipv4.vs.sync_threshold 3 50), so the returning director needs a few
     # seconds of traffic to learn the connections that are still open.
     preempt_delay: 4s
+    # Re-announce the VIPs every second while master: if a starved master's adverts come late and the
+    # backup claims the VIPs for a moment, clients and real servers follow the backup's gratuitous ARP;
+    # lvsd does not (yet) answer the backup's lower-priority advert with ARP as keepalived's
+    # garp_lower_prio_repeat does, so without a refresh new connections black-hole until ARP expires.
+    garp:
+      refresh: 1s
     track:
       interfaces: [{name: ${iface === 'eth0' ? 'eth1' : 'eth0'}}]`;
   const servers = REAL_SERVERS.map((h) => `      - address: ${ADDRESSES[`${h}_4`]}:80`).join('\n');

@@ -106,8 +106,9 @@ describe('LVS-NAT director pair under load', () => {
     await dl.startDirector('director1');
     // Longer than preempt_delay (4 s) + Master_Down_Interval: it would have preempted by now.
     await sleep(6000);
-    assert.equal(await dl.master(), 'director2');
-    assert.equal((await dl.status('director1')).role, 'backup');
+    const vrrp = () => dl.directors.map((d) => `${d} [${dl.transitions(d).join(', ')}]`).join(' ');
+    assert.equal(await dl.master(), 'director2', vrrp());
+    assert.equal((await dl.status('director1')).role, 'backup', vrrp());
     const fails = load.failuresBetween(restoreAt);
     assert.ok(fails.length <= IN_FLIGHT, `failures when a backup joins: ${failures(load, restoreAt, undefined, dl)}`);
     const joined = dl.logs('director1');
