@@ -30,8 +30,9 @@ export class SyncRtnetlink {
 
   private constructor(private readonly sock: Socket) {}
 
-  static open(): SyncRtnetlink {
-    const s = Socket.open(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+  /** netns: a name under /run/netns or a path (tests); default this process's namespace. */
+  static open(opts: { netns?: string } = {}): SyncRtnetlink {
+    const s = Socket.open(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, opts);
     try {
       try { s.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1); } catch { /* kernels before 4.12 */ }
       try { s.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1); } catch { /* kernels before 4.3 */ }
