@@ -1,6 +1,7 @@
 // Runs only the VRRP engine: `node dist/vrrp/main.js -c lvsd.yaml` (tests, benchmarks), until the
 // daemon merges the subsystems into `lvsd run`. SIGTERM/SIGINT: graceful stop (priority 0, VIPs
-// removed). SIGUSR2: every master gives up mastership (no preemption until restart).
+// removed). SIGUSR2: every master gives up mastership (no preemption until restart). SIGHUP: the
+// file is read again and the engine reloads it (VrrpEngine.reload: a diff).
 // --worker: the engine runs in a worker thread of its own (vrrp/worker.ts) instead of on this loop.
 // --with-checkers (benchmarks): the config's virtual services run in this process as they will under
 //   `lvsd run`: a Balancer with its real CheckRunner, quorum events feeding the engine's tracked
@@ -14,7 +15,12 @@ import { VrrpEngine } from './engine.js';
 import { VrrpWorker } from './worker.js';
 
 /** What this entry point needs of either form of the engine. */
-interface Vrrp { setTrackedObject(name: string, up: boolean): void; giveUp(name: string): unknown; stop(): Promise<void> }
+interface Vrrp {
+  setTrackedObject(name: string, up: boolean): void;
+  giveUp(name: string): unknown;
+  reload(next: Parameters<typeof VrrpEngine.start>[0]): Promise<{ changes: string[] }>;
+  stop(): Promise<void>;
+}
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -34,7 +40,16 @@ async function main(): Promise<number> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  process.on('SIGUSR2', () => { for (const ic of r.config.vrrp_instances) vrrp.giveUp(ic.name); });
+  let current = r.config;
+  process.on('SIGUSR2', () => { for (const ic of current.vrrp_instances) vrrp.giveUp(ic.name); });
+  process.on('SIGHUP', () => {
+    void loadConfig(file).then(async (next) => {
+      if (!next.ok) { for (const e of next.errors) process.stderr.write(`reload: ${formatIssue(e)}\n`); return; }
+      const sum = await vrrp.reload(next.config);
+      current = next.config;
+      process.stdout.write(`${new Date().toISOString()} vrrp: reloaded: ${sum.changes.join('; ') || 'no change'}\n`);
+    }).catch((e: unknown) => process.stderr.write(`reload: ${e instanceof Error ? e.message : String(e)}\n`));
+  });
   process.stdout.write(`${new Date().toISOString()} vrrp: ${r.config.vrrp_instances.length} instance(s) running${args.includes('--worker') ? ' in a worker thread' : ''}\n`);
   return -1;
 }

@@ -6,8 +6,10 @@
 //   const w = await VrrpWorker.start(config, { log });   // resolves when every instance has started
 //   w.setTrackedObject('web', false);                    // checkers: virtual service 'web' lost quorum
 //   await w.giveUp('vi_1', 30_000);                      // true when the instance exists
-//   await w.status();                                    // [{ name, state, priority, counters }]
-//   w.on('state', ({ name, from, to, priority }) => ...) // every transition, after the engine acted
+//   await w.reload(nextConfig);                          // VrrpEngine.reload in the worker: its summary
+//   await w.status();                                    // [{ name, state, priority, timer, counters }]
+//   w.instances.get('vi_1')                              // the same, mirrored: at most 50 ms old (1 s for counters)
+//   w.on('state', ({ name, from, to, priority }) => ...) // every transition (seen within 50 ms)
 //   await w.stop();                                      // masters send priority 0 and drop their VIPs
 //
 // Messages are plain objects; the config crosses by structured clone. The worker exits on its own
@@ -15,28 +17,41 @@
 import { EventEmitter } from 'node:events';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { LvsdConfig } from '../src/config/model.js';
+import type { EngineReloadSummary } from './engine.js';
 import type { InstanceCounters } from './instance.js';
 import type { VrrpState } from './state-machine.js';
 
-export interface InstanceStatus { name: string; state: VrrpState; priority: number; counters: InstanceCounters }
+/** timer.at is on this thread's performance.now() clock (converted from the worker's). */
+export interface InstanceStatus {
+  name: string; state: VrrpState; priority: number; advertIntervalMs: number;
+  timer: { kind: string; at: number } | null; counters: InstanceCounters;
+}
 export interface StateEvent { name: string; from: VrrpState; to: VrrpState; priority: number }
 
 type ToWorker =
   | { type: 'tracked'; name: string; up: boolean }
   | { type: 'give-up'; id: number; name: string; holdMs?: number }
   | { type: 'status'; id: number }
+  | { type: 'reload'; id: number; config: LvsdConfig }
   | { type: 'stop'; id: number };
 type FromWorker =
   | { type: 'started' }
   | { type: 'failed'; message: string }
   | { type: 'log'; line: string }
   | { type: 'state'; event: StateEvent }
+  | { type: 'snapshot'; instances: InstanceStatus[] }
   | { type: 'reply'; id: number; value: unknown };
 
 const MARK = 'lvsd-vrrp-worker';
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
+/** The worker's performance.now() times travel as epoch milliseconds (each thread has its own origin). */
+const toEpoch = (s: InstanceStatus[]): InstanceStatus[] => s.map((i) => ({ ...i, timer: i.timer && { ...i.timer, at: i.timer.at + performance.timeOrigin } }));
+const fromEpoch = (s: InstanceStatus[]): InstanceStatus[] => s.map((i) => ({ ...i, timer: i.timer && { ...i.timer, at: i.timer.at - performance.timeOrigin } }));
+
 export class VrrpWorker extends EventEmitter {
+  /** The instances as the worker last reported them. */
+  readonly instances = new Map<string, InstanceStatus>();
   private nextId = 1;
   private readonly waiting = new Map<number, (v: unknown) => void>();
   private exited = false;
@@ -46,6 +61,7 @@ export class VrrpWorker extends EventEmitter {
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'log') log(m.line);
       else if (m.type === 'state') this.emit('state', m.event);
+      else if (m.type === 'snapshot') this.mirror(fromEpoch(m.instances));
       else if (m.type === 'reply') { this.waiting.get(m.id)?.(m.value); this.waiting.delete(m.id); }
     });
     // A crash in the worker (a bug) must not take the checkers down with it: logged, then 'exit'.
@@ -56,6 +72,11 @@ export class VrrpWorker extends EventEmitter {
       this.waiting.clear();
       this.emit('exit', code);
     });
+  }
+
+  private mirror(all: InstanceStatus[]): void {
+    this.instances.clear();
+    for (const i of all) this.instances.set(i.name, i);
   }
 
   static start(config: LvsdConfig, opts: { log?: (line: string) => void } = {}): Promise<VrrpWorker> {
@@ -91,7 +112,19 @@ export class VrrpWorker extends EventEmitter {
   }
 
   async status(): Promise<InstanceStatus[]> {
-    return ((await this.call({ type: 'status' })) as InstanceStatus[] | undefined) ?? [];
+    const s = (await this.call({ type: 'status' })) as InstanceStatus[] | undefined;
+    if (!s) return [];
+    const all = fromEpoch(s);
+    this.mirror(all);
+    return all;
+  }
+
+  /** VrrpEngine.reload(next) in the worker; rejects with its error. */
+  async reload(next: LvsdConfig): Promise<EngineReloadSummary> {
+    const r = (await this.call({ type: 'reload', config: next })) as { ok: true; summary: EngineReloadSummary } | { ok: false; message: string } | undefined;
+    if (!r) throw new Error('vrrp worker has exited');
+    if (!r.ok) throw new Error(r.message);
+    return r.summary;
   }
 
   /** Graceful stop; resolves when the worker has exited. */
@@ -114,22 +147,37 @@ async function workerMain(): Promise<void> {
     send({ type: 'failed', message: (e as Error).message });
     return;
   }
-  // Transitions for the parent, polled every 100 ms: EngineOptions has no transition hook (yet).
+  const snapshot = (): InstanceStatus[] => toEpoch([...engine.instances].map(([name, i]) => ({
+    name, state: i.state, priority: i.machine.priority, advertIntervalMs: i.config.advert_interval,
+    timer: i.machine.timer ? { kind: i.machine.timer.kind, at: i.machine.timer.at } : null, counters: i.counters,
+  })));
+  // Transitions for the parent, polled every 50 ms (EngineOptions has no transition hook), and the
+  // whole picture every second for counters.
   const last = new Map<string, VrrpState>();
   for (const [name, inst] of engine.instances) last.set(name, inst.state);
+  let ticks = 0;
   const poll = setInterval(() => {
+    let changed = ++ticks % 20 === 0;
     for (const [name, inst] of engine.instances) {
-      const was = last.get(name)!;
-      if (inst.state !== was) { last.set(name, inst.state); send({ type: 'state', event: { name, from: was, to: inst.state, priority: inst.machine.priority } }); }
+      const was = last.get(name);
+      if (inst.state === was) continue;
+      last.set(name, inst.state);
+      changed = true;
+      if (was !== undefined) send({ type: 'state', event: { name, from: was, to: inst.state, priority: inst.machine.priority } });
     }
-  }, 100);
+    for (const name of [...last.keys()]) if (!engine.instances.has(name)) { last.delete(name); changed = true; }
+    if (changed) send({ type: 'snapshot', instances: snapshot() });
+  }, 50);
   poll.unref();
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
       case 'tracked': engine.setTrackedObject(m.name, m.up); break;
       case 'give-up': send({ type: 'reply', id: m.id, value: engine.giveUp(m.name, m.holdMs) }); break;
-      case 'status':
-        send({ type: 'reply', id: m.id, value: [...engine.instances].map(([name, i]) => ({ name, state: i.state, priority: i.machine.priority, counters: i.counters })) });
+      case 'status': send({ type: 'reply', id: m.id, value: snapshot() }); break;
+      case 'reload':
+        engine.reload(m.config).then(
+          (summary) => send({ type: 'reply', id: m.id, value: { ok: true, summary } }),
+          (e: unknown) => send({ type: 'reply', id: m.id, value: { ok: false, message: e instanceof Error ? e.message : String(e) } }));
         break;
       case 'stop':
         clearInterval(poll);
@@ -140,6 +188,7 @@ async function workerMain(): Promise<void> {
         break;
     }
   });
+  send({ type: 'snapshot', instances: snapshot() });
   send({ type: 'started' });
 }
 

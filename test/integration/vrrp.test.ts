@@ -313,7 +313,7 @@ test('dscp: each instance sends its own DSCP on a shared socket (IP_TOS / IPV6_T
   t.diagnostic(`${rows.length} adverts checked`);
 });
 
-test('engine in a worker thread (--worker): failover with GARP, SIGUSR2 give-up, graceful stop removes the VIP', { skip, timeout: 30_000 }, async (t) => {
+test('engine in a worker thread (--worker): failover with GARP, SIGUSR2 give-up, SIGHUP reload, graceful stop removes the VIP', { skip, timeout: 30_000 }, async (t) => {
   const l = lan(t);
   const cfg = pair(l);
   const a = l.spawn('a', [process.execPath, VRRP_MAIN, '-c', l.file('wa.yaml', cfg.a), '--worker']);
@@ -330,11 +330,66 @@ test('engine in a worker thread (--worker): failover with GARP, SIGUSR2 give-up,
   const a2 = l.spawn('a', [process.execPath, VRRP_MAIN, '-c', l.file('wa2.yaml', cfg.a), '--worker']);
   await a2.waitFor(MASTER, 5000); // preempts b
   await until(() => l.hasVip('a', V4) && !l.hasVip('b', V4), 2000, 'VIP back on a only');
+  // Reload through the worker: b's priority rises above a's, so b (preempt) takes over.
   const mark = b.lines.length;
-  a2.kill('SIGUSR2');
-  await a2.waitFor(/vi_1: master -> backup \(give-up\)/, 2000);
-  await b.waitForNext(MASTER, 2000, mark);
+  l.file('wb.yaml', cfg.b.replace('priority: 100', 'priority: 250'));
+  b.kill('SIGHUP');
+  await b.waitFor(/vrrp: reloaded: .*100 -> 250/, 3000);
+  await b.waitForNext(MASTER, 3000, mark);
+  await until(() => l.hasVip('b', V4) && !l.hasVip('a', V4), 2000, 'VIP on b after the reload');
+  // Admin give-up through the worker: b hands over to a at once.
+  const markA = a2.lines.length;
+  b.kill('SIGUSR2');
+  await b.waitFor(/vi_1: master -> backup \(give-up\)/, 2000);
+  await a2.waitForNext(MASTER, 2000, markA);
   b.kill('SIGTERM');
   assert.equal(await b.exited, 0);
   assert.equal(l.hasVip('b', V4), false, 'graceful stop removed the VIP');
+  await until(() => l.hasVip('a', V4), 1000, 'VIP on a');
+});
+
+test('VrrpWorker API: mirrored instances with the timer on the caller\'s clock, state events, status, reload summary, stop', { skip, timeout: 30_000 }, async (t) => {
+  const l = lan(t);
+  const cfg = pair(l);
+  const file = l.file('api.yaml', cfg.a);
+  const script = l.file('api.mjs', `
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from ${JSON.stringify(`${VRRP_MAIN.replace(/vrrp\/main\.js$/, '')}src/config/index.js`)};
+import { VrrpWorker } from ${JSON.stringify(VRRP_MAIN.replace(/main\.js$/, 'worker.js'))};
+const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+const c = await loadConfig(${JSON.stringify(file)});
+const w = await VrrpWorker.start(c.config, { log: () => {} });
+const events = [];
+w.on('state', (e) => events.push(e));
+while (w.instances.get('vi_1')?.state !== 'master') await new Promise((r) => setTimeout(r, 20));
+const m = w.instances.get('vi_1');
+out({ mirrored: m.state, timerKind: m.timer?.kind, timerIn: m.timer.at - performance.now(), interval: m.advertIntervalMs });
+const s = await w.status();
+out({ status: s.map((i) => [i.name, i.state, i.priority, i.counters.advertsSent > 0]) });
+const next = (await loadConfig(${JSON.stringify(file)})).config;
+next.vrrp_instances[0].priority = 150;
+const sum = await w.reload(next);
+out({ changes: sum.changes, updated: sum.updated, priority: (await w.status())[0].priority });
+out({ giveUp: await w.giveUp('vi_1'), unknown: await w.giveUp('nope') });
+await new Promise((r) => setTimeout(r, 200));
+out({ events: events.map((e) => e.from + '>' + e.to) });
+await w.stop();
+out({ stopped: true });
+`);
+  const p = l.spawn('a', [process.execPath, script]);
+  const code = await p.exited;
+  const lines = p.lines.filter((x) => x.startsWith('{')).map((x) => JSON.parse(x) as Record<string, unknown>);
+  assert.equal(code, 0, p.lines.join('\n'));
+  const get = (k: string) => lines.find((x) => k in x)!;
+  assert.equal(get('mirrored').mirrored, 'master');
+  assert.equal(get('mirrored').timerKind, 'adver');
+  const timerIn = get('mirrored').timerIn as number;
+  assert.ok(timerIn > -60 && timerIn <= 100, `the advert timer on this thread's clock: due in ${timerIn} ms`);
+  assert.deepEqual(get('status').status, [['vi_1', 'master', 200, true]]);
+  assert.deepEqual(get('changes').updated, ['vi_1']);
+  assert.equal(get('changes').priority, 150);
+  assert.deepEqual(get('giveUp'), { giveUp: true, unknown: false });
+  assert.deepEqual(get('events').events, ['backup>master', 'master>backup']);
+  assert.ok(get('stopped'));
+  assert.equal(l.hasVip('a', V4), false, 'stop removed the VIP');
 });
