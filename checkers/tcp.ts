@@ -13,6 +13,7 @@
 // SO_BINDTODEVICE and binds before the SYN leaves.
 import { connect } from 'node:net';
 import { TcpConnect } from '../src/native/connect.js';
+import { deadline } from './deadline.js';
 import { describeSocketError, down, timedOut, up, type CheckOutcome, type CheckTarget } from './outcome.js';
 
 /** How probes leave this host: source address[:port], SO_MARK, SO_BINDTODEVICE (TCP and HTTP alike). */
@@ -80,13 +81,13 @@ function probeTcpRouted(t: CheckTarget, o: TcpProbeOptions): Promise<CheckOutcom
     const finish = (r: CheckOutcome) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.cancel();
       // With a fixed source port, a FIN close would leave the 4-tuple in TIME_WAIT and the next probe's
       // SYN could be refused by it; RST frees it at once.
       conn?.close({ reset: o.sourcePort !== undefined });
       resolve(r);
     };
-    const timer = setTimeout(() => expire(() => finish(timedOut(o.timeout))), o.timeout);
+    const timer = deadline(o.timeout, () => expire(() => finish(timedOut(o.timeout))));
     try {
       conn = connectRouted(t, o, (err) => finish(err ? down(describeSocketError(err)) : up()));
     } catch (e) {
@@ -103,12 +104,12 @@ function probeTcpHandle(b: TcpWrapBinding, t: CheckTarget, timeout: number): Pro
     const finish = (r: CheckOutcome) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.cancel();
       handle.close();
       resolve(r);
     };
     const fail = (status: number) => finish(down(describeSocketError({ code: UV_NAMES[status] ?? `errno ${-status}` })));
-    const timer = setTimeout(() => expire(() => finish(timedOut(timeout))), timeout);
+    const timer = deadline(timeout, () => expire(() => finish(timedOut(timeout))));
     req.oncomplete = (status: number) => (status === 0 ? finish(up()) : fail(status));
     const err = t.family === 6 ? handle.connect6(req, t.address, t.port) : handle.connect(req, t.address, t.port);
     if (err) fail(err);
@@ -122,11 +123,11 @@ function probeTcpNet(t: CheckTarget, timeout: number): Promise<CheckOutcome> {
     const finish = (r: CheckOutcome) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.cancel();
       sock.destroy();
       resolve(r);
     };
-    const timer = setTimeout(() => expire(() => finish(timedOut(timeout))), timeout);
+    const timer = deadline(timeout, () => expire(() => finish(timedOut(timeout))));
     sock.once('connect', () => finish(up()));
     sock.once('error', (e) => finish(down(describeSocketError(e))));
   });

@@ -15,6 +15,7 @@ import { firstDelay, initialState, step, type VerdictPolicy, type VerdictState }
 import { bodyDigest, judgeBody, statusExpected } from '../../checkers/http-match.js';
 import { probeHttp } from '../../checkers/http.js';
 import { fastTcpAvailable, probeTcp } from '../../checkers/tcp.js';
+import { deadline } from '../../checkers/deadline.js';
 import { judgeExit, runScript } from '../../checkers/script.js';
 import { CheckRunner, dedupeKey } from '../../checkers/runner.js';
 import { down, up, type CheckOutcome } from '../../checkers/outcome.js';
@@ -93,6 +94,49 @@ describe('HTTP judgements', () => {
     assert.match(judgeBody(Buffer.from('rs2\n'), { digest: '7a6c0d2ef5a9e6e1776090916c66ba3a' })!, /^digest mismatch/);
     assert.equal(judgeBody(Buffer.from('status: OK'), { regex: /OK$/ }), undefined);
     assert.equal(judgeBody(Buffer.from('status: KO'), { regex: /OK$/ }), 'body does not match the regex');
+  });
+});
+
+describe('probe deadlines', () => {
+  /** Counts the Node timers `f` arms (each one a clock read, a system call under UML). */
+  async function timersArmed(f: () => Promise<void>): Promise<number> {
+    const real = globalThis.setTimeout;
+    let n = 0;
+    globalThis.setTimeout = ((...a: Parameters<typeof real>) => { n++; return real(...a); }) as typeof real;
+    try { await f(); } finally { globalThis.setTimeout = real; }
+    return n;
+  }
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test('probes started in one turn share one timer per timeout; none fires early; cancelled ones never fire', async () => {
+    const fired: { i: number; late: number }[] = [];
+    const armed = await timersArmed(async () => {
+      const started: number[] = [];
+      const ds = Array.from({ length: 50 }, (_, i) => {
+        started[i] = performance.now();
+        const spin = performance.now() + 0.2;
+        while (performance.now() < spin) { /* probes take time to start */ }
+        return deadline(30, () => fired.push({ i, late: performance.now() - started[i]! - 30 }));
+      });
+      deadline(40, () => fired.push({ i: -1, late: 0 })).cancel();
+      for (let i = 0; i < 50; i += 2) ds[i]!.cancel();
+      await new Promise((r) => setImmediate(r));
+    });
+    await sleep(80);
+    assert.equal(armed, 1, 'one timer for the batch of 30 ms, none for the fully cancelled 40 ms batch');
+    assert.deepEqual(fired.map((f) => f.i), Array.from({ length: 25 }, (_, k) => 2 * k + 1));
+    for (const f of fired) assert.ok(f.late >= 0, `probe ${f.i} expired ${-f.late} ms early`);
+  });
+
+  test('a batch whose probes all finish takes its timer down; separate turns get separate timers', async () => {
+    let fires = 0;
+    const a = deadline(20, () => fires++);
+    await new Promise((r) => setImmediate(r)); // armed now
+    const b = deadline(20, () => fires++);
+    a.cancel();
+    await sleep(40);
+    assert.equal(fires, 1, 'b (next turn, own timer) fires; a was cancelled');
+    b.cancel(); // after firing: harmless
   });
 });
 
