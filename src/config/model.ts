@@ -155,7 +155,7 @@ export const vrrpInstanceSchema = obj({
   preempt: def(bool('A higher-priority backup takes over from a lower-priority master.'), true),
   preempt_delay: defDuration(duration('After start, wait this long before preempting (keepalived preempt_delay).', 0, 1000_000), 0),
   accept: def(custom<boolean>((v) => (v === true ? { ok: true, value: true } : { ok: false, message: v === false ? "false is not supported: lvsd's masters always accept packets to their VIPs, as keepalived does without vrrp_strict. Refusing them would need a netfilter rule after IPVS's LOCAL_IN hook (a filter before it drops the traffic IPVS balances), and lvsd installs none; remove the key or write true" : 'must be true' }), { type: 'boolean', const: true }, 'Accept mode (RFC 5798 section 6.1): a master that is not the owner accepts packets to the VIPs. Always true: lvsd does not filter traffic to the VIPs (keepalived without vrrp_strict).'), true),
-  dscp: opt(int(0, 63, 'DSCP for adverts; default the kernel default (0).')),
+  dscp: opt(int(0, 63, 'DSCP of the adverts; default 48 (CS6, RFC 4594 network control), which keepalived sends too.')),
   unicast: opt(obj({
     source: opt(ipAddress('Source address of the adverts; default the primary address of the interface.')),
     peers: arr(ipAddress('A peer director.'), 'Send adverts to these addresses instead of the multicast group.', { minItems: 1 }),
