@@ -76,8 +76,17 @@ virtual_services:
     const N = 9;
     const client = lab.host('client');
     for (let i = 0; i < N; i++) await client.run(['curl', '-sS', '--fail', '--max-time', '5', 'http://192.0.2.10/']);
-    // Let the last FIN/ACKs land, and the metrics' 1 s IPVS cache expire.
-    await new Promise((r) => setTimeout(r, 1500));
+    // The kernel folds its per-CPU counters into what netlink reports on a timer, so wait until
+    // ipvsadm shows all N connections and two reads agree (the last FIN/ACKs landed); then let the
+    // metrics' 1 s IPVS cache expire, so the scrape reads the kernel afresh.
+    let settled = '';
+    await waitUntil(`ipvsadm to count ${N} connections, unchanged between two reads`, async () => {
+      const now = JSON.stringify([...(await ipvsadmStats(director))]);
+      const done = now === settled && (await ipvsadmStats(director)).get('192.0.2.10:80')?.[0] === N;
+      settled = now;
+      return done;
+    });
+    await new Promise((r) => setTimeout(r, 1100));
     const f = await scrape(director);
     const kernelStats = await ipvsadmStats(director);
 
