@@ -459,10 +459,17 @@ export class DirectorLab {
    * tcpdump on the client LAN for the watched VRRP instance's adverts and ARP: the independent
    * reader of takeover times. Lines are parsed by `adverts()`.
    */
-  async startCapture(): Promise<Capture> {
-    const p = await this.host(this.layout.client).spawn(['tcpdump', '-i', 'eth0', '-n', '-l', '-tt', '-U', 'ip proto 112 or arp']);
+  async startCapture(host = this.layout.client, iface = 'eth0'): Promise<Capture> {
+    const p = await this.host(host).spawn(['tcpdump', '-i', iface, '-n', '-l', '-tt', '-U', 'ip proto 112 or arp']);
     await p.waitFor(/listening on/, { which: 'stderr', timeoutMs: 15_000 });
     return new Capture(p);
+  }
+
+  /** A capture for the watched instance (client LAN) and one per `groupWatch` partner. */
+  async startGroupCapture(): Promise<GroupCapture> {
+    const main = await this.startCapture();
+    const others = await Promise.all((this.layout.groupWatch ?? []).map(async (w) => ({ vrid: w.vrid, capture: await this.startCapture(w.host, w.interface) })));
+    return new GroupCapture([{ vrid: this.layout.watched.vrid, capture: main }, ...others], main, this.layout.vip.address);
   }
 
   async stop(): Promise<void> {
@@ -527,4 +534,28 @@ export interface Takeover {
   advertGapMs: number;
   /** kill -> first gratuitous ARP for the VIP (the VIP is up on the new master). */
   vipAnnouncedMs: number | undefined;
+}
+
+/**
+ * Captures of every instance of a sync group. The group's takeover: its first advert after the kill
+ * on any instance, against the earliest of the instances' last adverts before the kill (that
+ * instance's Master_Down timer runs out first and forces the others).
+ */
+export class GroupCapture {
+  constructor(readonly watches: ReadonlyArray<{ vrid: number; capture: Capture }>, readonly main: Capture, private readonly vip: string) {}
+
+  async takeover(killAt: number, timeoutMs = 5000): Promise<Takeover & { byVrid: Record<number, Takeover> }> {
+    const each = await Promise.all(this.watches.map(async (w) => [w.vrid, await w.capture.takeover(killAt, w.vrid, this.vip, timeoutMs)] as const));
+    const byVrid = Object.fromEntries(each) as Record<number, Takeover>;
+    const all = each.map(([, t]) => t);
+    const lastOld = all.reduce((a, b) => (b.lastOld.t < a.lastOld.t ? b : a)).lastOld;
+    const firstNew = all.reduce((a, b) => (b.firstNew.t < a.firstNew.t ? b : a)).firstNew;
+    const main = byVrid[this.watches[0]!.vrid]!;
+    return {
+      lastOld, firstNew, garpAt: main.garpAt, vipAnnouncedMs: main.vipAnnouncedMs,
+      takeoverMs: firstNew.t - killAt, advertGapMs: firstNew.t - lastOld.t, byVrid,
+    };
+  }
+
+  stop(): Promise<unknown[]> { return Promise.all(this.watches.map((w) => w.capture.stop())); }
 }

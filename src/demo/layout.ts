@@ -25,6 +25,12 @@ export interface Layout {
   masterAddresses: readonly string[];
   /** The VRRP instance whose adverts are watched on the client LAN, with its advert interval. */
   watched: { vrid: number; interface: string; advertIntervalMs: number };
+  /**
+   * The watched instance's sync-group partners, each with a host on its LAN to watch it from. The
+   * group goes master when the first of its instances' Master_Down timers runs out, so the advert
+   * gap is measured from the earliest last advert among them.
+   */
+  groupWatch?: ReadonlyArray<{ vrid: number; host: string; interface: string }>;
   /** VRRP priority of each director (for Master_Down_Interval). */
   priorities: Readonly<Record<string, number>>;
   /** Real server host -> "address:port" as `ipvsadm -Ln` prints it. */

@@ -90,6 +90,7 @@ export const natLayout: Layout = {
   vip: { address: ADDRESSES.vip4, port: 80 },
   masterAddresses: [ADDRESSES.vip4, ADDRESSES.gateway4],
   watched: { vrid: 10, interface: 'eth0', advertIntervalMs: ADVERT_MS },
+  groupWatch: [{ vrid: 11, host: 'rs1', interface: 'eth0' }],
   priorities: PRIORITIES,
   realServerEndpoint: (name) => `${ADDRESSES[`${name as (typeof REAL_SERVERS)[number]}_4`]}:80`,
   configFor: natConfig,

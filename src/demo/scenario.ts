@@ -36,8 +36,12 @@ export interface ScenarioSummary {
   takeover_ms: number;
   /** kill -> first gratuitous ARP for the VIP from the new master (tcpdump), i.e. VIP added. */
   vip_on_backup_ms: number | null;
-  /** Last advert of the old master -> first advert of the new one (tcpdump). */
+  /**
+   * Old master's last advert -> new master's first (tcpdump), from the sync-group instance that went
+   * silent first; per VRID in advert_gap_by_vrid.
+   */
   advert_gap_ms: number;
+  advert_gap_by_vrid: Record<string, number>;
   /** RFC 5798 section 6.1 for the backup's priority and advert interval. */
   master_down_interval_ms: number;
   /** Old master started again -> it holds the VIPs (null when it does not preempt). */
@@ -63,7 +67,7 @@ export async function runScripted(layout: Layout, opts: ScenarioOptions = {}): P
   try {
     const [first, second] = layout.directors as [string, string];
     const watched = dl.instanceName(first, layout.watched.vrid, layout.watched.interface);
-    const capture = await dl.startCapture();
+    const capture = await dl.startGroupCapture();
     const load = await dl.startLoad();
     const marks: Partial<Record<Phase, number>> = { steady: await dl.now() };
     // Each failure as it happens, timed from the start of its phase (the first 10 per phase).
@@ -82,7 +86,7 @@ export async function runScripted(layout: Layout, opts: ScenarioOptions = {}): P
     const kill = await dl.killDirector(first);
     marks.takeover = kill.at;
     const longBefore = { ...load.last!.long };
-    const tk = await capture.takeover(kill.at, layout.watched.vrid, layout.vip.address);
+    const tk = await capture.takeover(kill.at);
     await dl.waitForMaster(second, 10_000);
     log(`${second} took over: first advert ${round(tk.takeoverMs)} ms after the kill, ${round(tk.advertGapMs)} ms after the last advert of ${first}`);
     await sleep(settle);
@@ -144,6 +148,7 @@ export async function runScripted(layout: Layout, opts: ScenarioOptions = {}): P
       takeover_ms: round(tk.takeoverMs),
       vip_on_backup_ms: tk.vipAnnouncedMs !== undefined ? round(tk.vipAnnouncedMs) : null,
       advert_gap_ms: round(tk.advertGapMs),
+      advert_gap_by_vrid: Object.fromEntries(Object.entries(tk.byVrid).map(([v, x]) => [v, round(x.advertGapMs)])),
       master_down_interval_ms: round(dl.masterDownIntervalMs),
       preempt_ms: preemptMs,
       rs_removed_ms: rsRemovedMs,

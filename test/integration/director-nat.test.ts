@@ -32,7 +32,7 @@ async function startPair(preempt: boolean, t: { diagnostic(s: string): void; aft
   const dl = await DirectorLab.start({ layout: natLayout, preempt, kernel, log: (l) => t.diagnostic(l) });
   t.after(() => dl.stop());
   assert.equal(dl.runner, 'lvsd', 'the directors run `lvsd run`');
-  const capture = await dl.startCapture();
+  const capture = await dl.startGroupCapture();
   const load = await dl.startLoad({ keepalive: KEEPALIVE, fresh: FRESH, rate: 40 });
   return { dl, capture, load };
 }
@@ -49,16 +49,19 @@ describe('LVS-NAT director pair under load', () => {
     assert.equal(Math.round(mdi * 10) / 10, 360.9); // 3 * 100 + (256 - 100) * 100 / 256
     const longBefore = { ...load.last!.long };
     const kill = await dl.killDirector('director1');
-    const tk = await capture.takeover(kill.at, 10, '192.0.2.10');
+    const tk = await capture.takeover(kill.at);
     await dl.waitForMaster('director2', 5000);
-    const { firstNew, lastOld, takeoverMs: takeover } = tk;
+    const { firstNew, takeoverMs: takeover } = tk;
     t.diagnostic(`kill -> first advert of director2 ${takeover.toFixed(1)} ms, -> gratuitous ARP ${tk.vipAnnouncedMs?.toFixed(1) ?? '-'} ms; ` +
-      `advert gap ${tk.advertGapMs.toFixed(1)} ms; Master_Down_Interval ${mdi.toFixed(1)} ms`);
+      `advert gap ${tk.advertGapMs.toFixed(1)} ms (VRID 10 ${tk.byVrid[10]!.advertGapMs.toFixed(1)}, VRID 11 ${tk.byVrid[11]!.advertGapMs.toFixed(1)}); Master_Down_Interval ${mdi.toFixed(1)} ms`);
     assert.ok(takeover <= mdi + 50, `takeover ${takeover.toFixed(1)} ms > Master_Down_Interval + 50 ms`);
     assert.ok(tk.vipAnnouncedMs !== undefined && tk.vipAnnouncedMs <= mdi + 50, `VIP announced ${tk.vipAnnouncedMs?.toFixed(1) ?? 'never'} ms after the kill`);
-    // The backup waited out the full interval after the master's last advert (10 ms: HZ=100 in UML).
-    assert.ok(firstNew.t - lastOld.t >= mdi - 10, `advert gap ${(firstNew.t - lastOld.t).toFixed(1)} ms is shorter than Master_Down_Interval`);
-    assert.equal(firstNew.src, '192.0.2.3');
+    // The backup waited out the full interval on the instance whose timer ran out (the others of the
+    // sync group are forced along, so their own gap may be shorter): no instance ended early (10 ms:
+    // HZ=100 in UML).
+    const longest = Math.max(...Object.values(tk.byVrid).map((x) => x.advertGapMs));
+    assert.ok(longest >= mdi - 10, `advert gaps ${Object.values(tk.byVrid).map((x) => x.advertGapMs.toFixed(1)).join(', ')} ms: the backup took over before Master_Down_Interval on every instance`);
+    assert.match(firstNew.src, /^(192\.0\.2|10\.0\.1)\.3$/, 'the first new advert comes from director2');
     assert.equal(firstNew.prio, natLayout.priorities.director2);
 
     await sleep(3000);
