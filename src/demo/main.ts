@@ -1,7 +1,7 @@
 // `npm run demo [-- --scripted] [--layout nat|dr] [--no-preempt]`: two lvsd directors doing LVS for
 // three real servers in the kernel lab, with a client sending requests all along.
 //   --scripted    kill the master, restore it, stop a real server, restore it; print one JSON summary
-//   (default)     the interactive view (src/demo/tui.ts) when it is built, else the scripted run
+//   (default)     the interactive view (src/demo/tui.ts) on a terminal, else the scripted run
 // Progress goes to stderr, the summary (one JSON line) to stdout.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +54,11 @@ export async function main(argv: string[]): Promise<number> {
     return args.error ? 2 : 0;
   }
   const layout = await layoutByName(args.layout);
+  if (!args.scripted && !(process.stdin.isTTY && process.stdout.isTTY)) {
+    // The live view needs a terminal to draw on and keys to read; a pipe or CI gets the same scenario unattended.
+    process.stderr.write('demo: no terminal; running the scripted scenario (--scripted)\n');
+    args.scripted = true;
+  }
   if (!args.scripted) {
     const tui = await optional<{ runInteractive?: (dl: DirectorLab) => Promise<void>; runInteractiveDemo?: (layout: Layout, opts: { preempt: boolean }) => Promise<void> }>('tui');
     if (tui?.runInteractiveDemo) { await tui.runInteractiveDemo(layout, { preempt: args.preempt }); return 0; }
