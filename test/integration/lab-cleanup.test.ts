@@ -68,9 +68,16 @@ function runChild(mode: string, backend: Backend, signal?: NodeJS.Signals, under
     child.stderr.on('data', onOutput);
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`child ${mode} did not finish; stderr:\n${stderr}`)); }, 90_000);
     // The lab's owner is the process that printed "child PID ready" (under node --test, a grandchild).
-    // 'close', not 'exit': a test runner child prints its whole report as it exits, and 'exit' can come
-    // before the last of its output has been read (seen under load: only 'TAP version 13', exit 0).
-    child.on('close', (code, sig) => { clearTimeout(timer); resolve({ pid: Number(/child (\d+) ready/.exec(stderr)?.[1] ?? child.pid), code, signal: sig, stderr, ready }); });
+    // A test-runner child prints its whole report as it exits, and 'exit' can come before the last of
+    // its output is read (seen under load: only 'TAP version 13', exit 0). 'close' alone could wait on
+    // a leaked process holding the pipe (the SIGKILL case), so: exit, then the streams' end or 2 s.
+    const ended = Promise.all([child.stdout, child.stderr].map((s) => new Promise<void>((r) => { if (s.readableEnded) r(); else s.once('close', () => r()); })));
+    child.on('exit', (code, sig) => {
+      void Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]).then(() => {
+        clearTimeout(timer);
+        resolve({ pid: Number(/child (\d+) ready/.exec(stderr)?.[1] ?? child.pid), code, signal: sig, stderr, ready });
+      });
+    });
   });
 }
 
