@@ -18,21 +18,25 @@
 //   if master, VIPs removed) and a new one starts as at startup, so peers see an ordinary handover.
 import { isDeepStrictEqual } from 'node:util';
 import type { LvsdConfig, TrackScriptConfig, VrrpInstanceConfig } from '../src/config/model.js';
-import { IFA_F_NODAD, Rtnetlink, watchRtnetlink, type Address, type AddressSpec, type Link } from '../src/netlink/rtnetlink.js';
+import { Rtnetlink, watchRtnetlink, type Address, type Link } from '../src/netlink/rtnetlink.js';
 import type { NetlinkSubscription } from '../src/netlink/socket.js';
 import type { Family } from './address.js';
 import { VrrpInstance } from './instance.js';
 import { notifyCommands } from './notify.js';
 import { lookupUser, runNotify, type UserIds } from '../src/scripts/run.js';
 import { VrrpChannel } from './socket.js';
-import type { VrrpState, VrrpStateMachine } from './state-machine.js';
+import type { VrrpState } from './state-machine.js';
 import { TrackScript } from './track.js';
-import { prepareAddressRequest, type PreparedRequest } from './vip-netlink.js';
 
 export interface EngineOptions {
   log?: (line: string) => void;
   /** Replaces spawning notify commands (tests). */
   runNotify?: (argv: string[]) => void;
+  /**
+   * Every state change of every instance, after the instance carried it out (advert sent, VIPs
+   * changed) and before its notify runs. An exception here is logged, never reaches VRRP.
+   */
+  onState?: (name: string, from: VrrpState, to: VrrpState, priority: number) => void;
 }
 
 /** What a reload did, per instance, in words for the log. */
@@ -79,40 +83,6 @@ export function reloadPlan(old: VrrpInstanceConfig, next: VrrpInstanceConfig): {
   return { kind: 'in-place', fields: IN_PLACE_FIELDS.filter(differs) };
 }
 
-/**
- * The state machine takes Preempt_Mode and the preempt delay at construction only, and the instance
- * keeps its VIP list private. Until vrrp/ offers setters (asked of its owner), reload writes the
- * fields they are read from, after checking they are there with the expected types; when they are
- * not (renamed), the caller restarts the instance instead. test/unit/reload-engine.test.ts pins both.
- */
-function preemptFields(machine: VrrpStateMachine): { preempt: boolean; preemptDelayMs: number } | undefined {
-  const f = machine as unknown as { preempt?: unknown; preemptDelayMs?: unknown };
-  if (typeof f.preempt !== 'boolean' || typeof f.preemptDelayMs !== 'number') return undefined;
-  return f as { preempt: boolean; preemptDelayMs: number };
-}
-export function setPreempt(machine: VrrpStateMachine, preempt: boolean, delayMs: number): boolean {
-  const f = preemptFields(machine);
-  if (!f) return false;
-  f.preempt = preempt;
-  f.preemptDelayMs = delayMs;
-  return true;
-}
-
-interface InstanceInternals {
-  vipTexts: string[];
-  announcers: { socket: { close(): void } }[] | null;
-  /** The instance's encoded VIP requests, rebuilt when null. */
-  prepared: unknown;
-  /** Its synchronous rtnetlink socket for VIPs (vip-netlink.ts); null before start. */
-  vipNl: { apply(requests: readonly PreparedRequest[]): ({ code?: string; message: string } | null)[] } | null;
-  startAnnouncing(): void;
-}
-export function instanceInternals(inst: VrrpInstance): InstanceInternals | undefined {
-  const f = inst as unknown as Partial<Record<keyof InstanceInternals, unknown>>;
-  if (!Array.isArray(f.vipTexts) || !('announcers' in f) || !('prepared' in f) || !('vipNl' in f) || typeof f.startAnnouncing !== 'function') return undefined;
-  return f as unknown as InstanceInternals;
-}
-
 export class VrrpEngine {
   readonly instances = new Map<string, VrrpInstance>();
   readonly channels = new Map<string, VrrpChannel>();
@@ -123,6 +93,7 @@ export class VrrpEngine {
   private watch: NetlinkSubscription | null = null;
   private readonly log: (line: string) => void;
   private readonly runNotify: (argv: string[]) => void;
+  private readonly onState: EngineOptions['onState'];
   /** global.script_user, looked up once per config: notify commands and track scripts without their own user. */
   private user: UserIds | null;
   private stopping = false;
@@ -133,6 +104,7 @@ export class VrrpEngine {
     this.cfg = config;
     this.log = opts.log ?? ((l) => process.stdout.write(`${new Date().toISOString()} ${l}\n`));
     this.user = lookupUser(config.global.script_user);
+    this.onState = opts.onState;
     this.runNotify = opts.runNotify ?? ((argv) => runNotify(argv, this.user, (why) => this.log(`notify ${argv[0]}: ${why}`)));
   }
 
@@ -269,6 +241,9 @@ export class VrrpEngine {
   }
 
   private stateChanged(inst: VrrpInstance, from: VrrpState, to: VrrpState): void {
+    if (this.onState) {
+      try { this.onState(inst.name, from, to, inst.machine.priority); } catch (e) { this.log(`${inst.name}: state listener failed: ${(e as Error).message}`); }
+    }
     for (const argv of notifyCommands(inst.config.notify, 'INSTANCE', inst.name, to, inst.machine.priority)) this.runNotify(argv);
     const gname = this.groupOf.get(inst.name);
     if (!gname || this.stopping) return;
@@ -333,10 +308,7 @@ export class VrrpEngine {
     for (const ic of next.vrrp_instances) {
       const inst = this.instances.get(ic.name);
       if (inst) {
-        let plan = reloadPlan(inst.config, ic);
-        if (plan.kind === 'in-place' && ((plan.fields.includes('virtual_ips') && !instanceInternals(inst)) || (plan.fields.some((f) => f.startsWith('preempt')) && !preemptFields(inst.machine)))) {
-          plan = { kind: 'restart', fields: plan.fields };
-        }
+        const plan = reloadPlan(inst.config, ic);
         plans.set(ic.name, plan);
       }
     }
@@ -373,10 +345,10 @@ export class VrrpEngine {
       if (plan.kind === 'same') { sum.unchanged.push(ic.name); continue; }
       const old = inst.config;
       const what = plan.fields.map((f) => (f === 'priority' ? `priority ${old.priority} -> ${ic.priority}` : f)).join(', ');
-      if (plan.fields.includes('virtual_ips')) this.replaceVips(inst, ic);
+      if (plan.fields.includes('virtual_ips')) inst.setVirtualIps(ic.virtual_ips);
       Object.assign(inst.config, ic);
       inst.basePriority = ic.priority;
-      setPreempt(inst.machine, ic.preempt, ic.preempt_delay);
+      inst.machine.setPreempt(ic.preempt, ic.preempt_delay);
       sum.updated.push(ic.name);
       sum.changes.push(`${ic.name}: ${what} (in place)`);
     }
@@ -403,39 +375,6 @@ export class VrrpEngine {
     for (const s of scripts.created) s.start(); // the kept ones are running
     sum.changes.push(...scripts.changes);
     return sum;
-  }
-
-  /**
-   * A VIP set change on a running instance. A master adds the new addresses, then drops the old ones,
-   * and announces again (GARP/NA); a backup holds none, so only the list changes. All of it happens
-   * in this tick (the instance's synchronous VIP socket), so no transition can come in between. The
-   * adverts carry the new list from the next one on.
-   */
-  private replaceVips(inst: VrrpInstance, ic: VrrpInstanceConfig): void {
-    const f = instanceInternals(inst)!;
-    const spec = (v: VrrpInstanceConfig['virtual_ips'][number]): AddressSpec => ({
-      ifindex: (v.device ? this.links.get(v.device) : this.links.get(ic.interface))?.index ?? 0,
-      address: v.address, prefixLength: v.prefix,
-      ...(v.family === 6 ? { flags: IFA_F_NODAD } : {}), ...(v.label ? { label: v.label } : {}),
-    });
-    const id = (v: VrrpInstanceConfig['virtual_ips'][number]) => JSON.stringify(spec(v));
-    const before = new Map(inst.config.virtual_ips.map((v) => [id(v), v] as const));
-    const after = new Map(ic.virtual_ips.map((v) => [id(v), v] as const));
-    inst.config.virtual_ips = ic.virtual_ips;
-    f.vipTexts.splice(0, f.vipTexts.length, ...ic.virtual_ips.map((v) => v.address));
-    f.prepared = null;
-    for (const a of f.announcers ?? []) a.socket.close();
-    f.announcers = null; // rebuilt for the new list at the next burst
-    if (inst.state !== 'master' || !f.vipNl) return;
-    const run = (action: 'add' | 'remove', vips: VrrpInstanceConfig['virtual_ips'], fine: string) => {
-      const reqs = vips.map((v) => prepareAddressRequest(action, spec(v)));
-      f.vipNl!.apply(reqs).forEach((e, i) => {
-        if (e && e.code !== fine) { inst.counters.vipErrors++; this.log(`${inst.name}: ${action} ${reqs[i]!.spec.address}: ${e.message}`); }
-      });
-    };
-    run('add', [...after].filter(([k]) => !before.has(k)).map(([, v]) => v), 'EEXIST');
-    run('remove', [...before].filter(([k]) => !after.has(k)).map(([, v]) => v), 'EADDRNOTAVAIL');
-    f.startAnnouncing();
   }
 
   async stop(): Promise<void> {

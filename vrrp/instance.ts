@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { VrrpInstanceConfig } from '../src/config/model.js';
 import { AF_PACKET, SOCK_RAW, Socket } from '../src/native/index.js';
+import { formatAddress } from '../src/native/addresses.js';
 import { IFA_F_NODAD, type AddressSpec, type Rtnetlink } from '../src/netlink/rtnetlink.js';
 import { VRRP_MULTICAST_IPV4, VRRP_MULTICAST_IPV6, type Family } from './address.js';
 import { announceFrame } from './announce.js';
@@ -32,10 +33,20 @@ export interface InstanceContext {
   onState(inst: VrrpInstance, from: VrrpState, to: VrrpState, reason: TransitionReason): void;
 }
 
+/** A state change as the instance carried it out; `at` is epoch milliseconds (it crosses threads). */
+export interface Transition { from: VrrpState; to: VrrpState; reason?: TransitionReason; at: number }
+
 export interface InstanceCounters {
   advertsSent: number;
   advertsReceived: number;
+  /** Transitions into MASTER (keepalived's become_master). */
   becameMaster: number;
+  /** Transitions out of MASTER, for any reason (keepalived's release_master). */
+  releasedMaster: number;
+  /** Priority-0 adverts sent: leaving MASTER on purpose, shutdown or a tracked fault (RFC 5798 §6.4.3). */
+  priorityZeroSent: number;
+  /** Transitions by `${from}>${to}`, e.g. 'backup>master'. */
+  transitions: Record<string, number>;
   announcements: number;
   vipErrors: number;
   notes: Record<InstanceNote, number>;
@@ -64,6 +75,8 @@ export class VrrpInstance {
   basePriority: number;
   /** The machine's clock never runs backwards, even for a packet that arrived before the last event. */
   private lastEventAt = 0;
+  private masterValue: string | null = null;
+  private lastTransitionValue: Transition | null = null;
 
   constructor(readonly config: VrrpInstanceConfig, private readonly ctx: InstanceContext) {
     this.family = config.virtual_ips[0]!.family === 4 ? 'ipv4' : 'ipv6';
@@ -76,7 +89,8 @@ export class VrrpInstance {
       preempt: config.preempt, preemptDelayMs: config.preempt_delay, primaryAddress: ctx.primaryAddress,
     });
     this.counters = {
-      advertsSent: 0, advertsReceived: 0, becameMaster: 0, announcements: 0, vipErrors: 0,
+      advertsSent: 0, advertsReceived: 0, becameMaster: 0, releasedMaster: 0, priorityZeroSent: 0, transitions: {},
+      announcements: 0, vipErrors: 0,
       notes: Object.fromEntries(INSTANCE_NOTES.map((n) => [n, 0])) as Record<InstanceNote, number>, drops: {},
       lastVipAddedAt: 0, lastAnnounceAt: 0,
     };
@@ -89,6 +103,15 @@ export class VrrpInstance {
 
   get name(): string { return this.config.name; }
   get state(): VrrpState { return this.machine.state; }
+  /** The address our adverts come from: unicast source, else the interface's primary (IPv6 link-local). */
+  get primaryAddress(): string { return this.ctx.primaryAddress; }
+  /**
+   * The current master as this router sees it: our own primary address while MASTER, the sender of
+   * the last accepted advert while BACKUP (null after a priority-0 advert, §6.4.2), null otherwise.
+   */
+  get masterAddress(): string | null { return this.masterValue; }
+  /** The last state change, or null before startup. */
+  get lastTransition(): Transition | null { return this.lastTransitionValue; }
 
   /** Removes VIPs a crashed run left behind, then starts the machine (§6.4.1). */
   async start(): Promise<void> {
@@ -112,6 +135,10 @@ export class VrrpInstance {
       this.act(a);
     }
     for (const a of states) this.act(a);
+    // A backup takes the sender of an accepted advert as the master; priority 0 means it is leaving (§6.4.2).
+    if (event.type === 'advert' && this.machine.state === 'backup') {
+      this.masterValue = event.priority === 0 ? null : typeof event.src === 'string' ? event.src : formatAddress(event.src);
+    }
   }
 
   private view(): InstanceView {
@@ -133,12 +160,23 @@ export class VrrpInstance {
 
   private act(a: VrrpAction): void {
     switch (a.type) {
-      case 'state':
-        if (a.to === 'master') this.counters.becameMaster++;
+      case 'state': {
+        const c = this.counters;
+        if (a.to === 'master') c.becameMaster++;
+        if (a.from === 'master') c.releasedMaster++;
+        const key = `${a.from}>${a.to}`;
+        c.transitions[key] = (c.transitions[key] ?? 0) + 1;
+        this.lastTransitionValue = { from: a.from, to: a.to, reason: a.reason, at: performance.timeOrigin + performance.now() };
+        // Until the new master's first advert, a backup does not know who it is.
+        this.masterValue = a.to === 'master' ? this.ctx.primaryAddress : null;
         this.ctx.log(`${this.name}: ${a.from} -> ${a.to} (${a.reason}) priority ${this.machine.priority}`);
         this.ctx.onState(this, a.from, a.to, a.reason);
         break;
-      case 'send-advert': this.sendAdvert(a.priority); break;
+      }
+      case 'send-advert':
+        if (a.priority === 0) this.counters.priorityZeroSent++;
+        this.sendAdvert(a.priority);
+        break;
       case 'add-vips': this.addVips(); break;
       case 'remove-vips': this.removeVips(false); break;
       case 'announce': this.startAnnouncing(); break;
@@ -265,6 +303,39 @@ export class VrrpInstance {
         this.ctx.log(`${this.name}: announce failed: ${(e as Error).message}`);
       }
     }
+  }
+
+  /**
+   * Reload: a new VIP list of the same family. A master adds the new addresses, then drops the old
+   * ones, and announces again (GARP/NA); a backup holds none, so only the list changes. All of it in
+   * this tick (the synchronous VIP socket), so no transition comes in between. Adverts carry the new
+   * list from the next one on.
+   */
+  setVirtualIps(vips: VrrpInstanceConfig['virtual_ips']): void {
+    const holding = this.machine.state === 'master' && this.vipNl !== null;
+    const before = holding ? this.tryRequests('remove') : [];
+    this.config.virtual_ips = vips;
+    this.vipTexts.splice(0, this.vipTexts.length, ...vips.map((v) => v.address));
+    this.prepared = null;
+    for (const a of this.announcers ?? []) a.socket.close();
+    this.announcers = null; // rebuilt for the new list at the next burst
+    if (!holding) return;
+    const after = this.tryRequests('add');
+    const id = (r: PreparedRequest) => JSON.stringify(r.spec);
+    const had = new Set(before.map(id));
+    const has = new Set(after.map(id));
+    this.applyVipRequests(after.filter((r) => !had.has(id(r))), 'EEXIST');
+    const gone = before.filter((r) => !has.has(id(r)));
+    // `before` was encoded as removals already; the ones still wanted are skipped above.
+    this.applyVipRequests(gone, 'EADDRNOTAVAIL');
+    this.startAnnouncing();
+  }
+
+  private applyVipRequests(reqs: PreparedRequest[], fine: string): void {
+    if (!reqs.length || !this.vipNl) return;
+    this.vipNl.apply(reqs).forEach((e, i) => {
+      if (e && e.code !== fine) { this.counters.vipErrors++; this.ctx.log(`${this.name}: ${fine === 'EEXIST' ? 'add' : 'remove'} ${reqs[i]!.spec.address}: ${e.message}`); }
+    });
   }
 
   /** Priority-0 advert if master, VIPs removed (§6.4.3 Shutdown). Resolves when the VIPs are gone. */

@@ -88,8 +88,8 @@ const INTERFACE_CAUSE = 'interface';
 export class VrrpStateMachine {
   readonly version: VrrpVersion;
   readonly advertIntervalMs: number;
-  private readonly preempt: boolean;
-  private readonly preemptDelayMs: number;
+  private preempt: boolean;
+  private preemptDelayMs: number;
   private readonly lowerPriorityAdvert: boolean;
   private readonly primary: Uint8Array;
   private readonly family: Family;
@@ -146,6 +146,16 @@ export class VrrpStateMachine {
   }
   get faultCauses(): string[] {
     return [...this.faults];
+  }
+
+  /**
+   * Reload: new Preempt_Mode and preempt delay, effective from the next advert. A running delay is
+   * dropped so the new one counts from the next lower-priority advert, as a fresh start would.
+   */
+  setPreempt(preempt: boolean, delayMs: number): void {
+    this.preempt = preempt;
+    this.preemptDelayMs = delayMs;
+    this.preemptDelayUntil = null;
   }
 
   handle(event: VrrpEvent, now: number): VrrpAction[] {

@@ -4,4 +4,3 @@ export { createRegistry, type LvsdRegistry, type MetricsRegistryOptions, type Me
 export { ALL_SPECS, M } from './specs.js';
 export type { MetricSpec, Sample, Samples } from './family.js';
 export { IpvsStatsCache, type IpvsTableReader } from './ipvs.js';
-export { observeInstance } from './vrrp.js';

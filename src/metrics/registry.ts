@@ -9,7 +9,7 @@ import { collectChecks, type BalancerView } from './checks.js';
 import { push, registerSpecs, renderChunks, type Samples } from './family.js';
 import { collectIpvs, IpvsStatsCache, serviceNames, type IpvsTableReader } from './ipvs.js';
 import { ALL_SPECS, M } from './specs.js';
-import { collectVrrp, type VrrpView } from './vrrp.js';
+import { collectVrrp, type VrrpMetricsView } from './vrrp.js';
 
 /**
  * What the metrics read of the daemon (src/daemon/daemon.ts Daemon satisfies it). Every field is read on
@@ -17,7 +17,7 @@ import { collectVrrp, type VrrpView } from './vrrp.js';
  */
 export interface MetricsSource {
   readonly config: LvsdConfig | undefined;
-  readonly engine?: VrrpView | null | undefined;
+  readonly engine?: VrrpMetricsView | null | undefined;
   readonly balancer?: BalancerView | null | undefined;
   readonly ipvs?: IpvsTableReader | null | undefined;
   readonly reloads?: { readonly success: number; readonly failure: number } | undefined;

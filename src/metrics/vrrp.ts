@@ -1,16 +1,18 @@
-// VRRP metrics: read at scrape time from the engine's instances and channels (the counters they keep),
-// plus what the instances do not count yet (transitions, releases, priority-0 adverts, the master's
-// address), which observeInstance() learns from the actions of each instance's state machine.
-import { formatAddress } from '../native/addresses.js';
+// VRRP metrics: read at scrape time from the engine's instances and channels (the counters they keep,
+// the master each instance sees).
 import { INSTANCE_DROP_REASONS, INSTANCE_NOTES, PACKET_DROP_REASONS, type DropReason } from '../../vrrp/reasons.js';
-import type { VrrpInstance } from '../../vrrp/instance.js';
-import type { VrrpAction, VrrpEvent, VrrpState } from '../../vrrp/state-machine.js';
+import type { VrrpState } from '../../vrrp/state-machine.js';
+import type { InstanceStatus } from '../../vrrp/view.js';
 import { push, type Samples } from './family.js';
 import { M } from './specs.js';
 
-/** What the collector reads of the engine; VrrpEngine satisfies it. */
-export interface VrrpView {
-  readonly instances: ReadonlyMap<string, VrrpInstance>;
+/** One instance as the collector reads it: the part of InstanceStatus (vrrp/view.ts) it uses; a VrrpInstance has it too. */
+export type MetricsVrrpInstance = Pick<InstanceStatus, 'name' | 'state' | 'family' | 'config' | 'basePriority' | 'masterAddress' | 'counters'> & {
+  readonly machine: { readonly priority: number };
+};
+/** What the collector reads of VRRP: the VrrpView's instances and channels (VrrpWorker, or an engine in tests). */
+export interface VrrpMetricsView {
+  readonly instances: ReadonlyMap<string, MetricsVrrpInstance>;
   readonly channels: ReadonlyMap<string, { readonly drops: Readonly<Record<string, number>>; readonly received: number;
     readonly opts: { readonly ifname: string; readonly family: 'ipv4' | 'ipv6' } }>;
 }
@@ -23,66 +25,8 @@ const KEEPALIVED_STATE_NAME: Record<VrrpState, string> = { initialize: 'INIT', b
 const CHANNEL_DROPS: readonly DropReason[] = [...PACKET_DROP_REASONS, 'vrid_unknown'];
 const INSTANCE_DROPS: readonly DropReason[] = INSTANCE_DROP_REASONS.filter((r) => r !== 'vrid_unknown');
 
-export interface InstanceObservation {
-  /** 'from>to' -> count. */
-  transitions: Map<string, number>;
-  releasedMaster: number;
-  priorityZeroSent: number;
-  /** The current master's address as this router sees it; null while unknown. */
-  master: string | null;
-}
-
-const observed = new WeakMap<VrrpInstance, InstanceObservation>();
-
-/** The address this instance sends from (its own address when it is master). */
-function ownAddress(inst: VrrpInstance): string | null {
-  // VrrpInstance keeps it in its context; read structurally until the instance exposes it.
-  const ctx = (inst as unknown as { ctx?: { primaryAddress?: unknown } }).ctx;
-  return typeof ctx?.primaryAddress === 'string' ? ctx.primaryAddress : null;
-}
-
-/** Pure: what one handled event and its actions change in an observation. */
-export function noteActions(o: InstanceObservation, event: VrrpEvent, actions: readonly VrrpAction[], stateAfter: VrrpState, self: string | null): void {
-  for (const a of actions) {
-    if (a.type === 'state') {
-      const key = `${a.from}>${a.to}`;
-      o.transitions.set(key, (o.transitions.get(key) ?? 0) + 1);
-      if (a.from === 'master') o.releasedMaster++;
-      if (a.to === 'master') o.master = self;
-      else if (a.to !== 'backup') o.master = null;
-      else if (a.from === 'master') o.master = null; // until the new master's first advert
-    } else if (a.type === 'send-advert' && a.priority === 0) {
-      o.priorityZeroSent++;
-    }
-  }
-  // A backup takes the sender of an accepted advert as the master; priority 0 means it is leaving (§6.4.2).
-  if (event.type === 'advert' && stateAfter === 'backup') {
-    o.master = event.priority === 0 ? null : typeof event.src === 'string' ? event.src : formatAddress(event.src);
-  }
-}
-
-/**
- * Starts observing an instance (idempotent): wraps its state machine's handle() so every action list it
- * returns is noted. Events before the first call are not seen (the startup transition usually is not).
- */
-export function observeInstance(inst: VrrpInstance): InstanceObservation {
-  let o = observed.get(inst);
-  if (o) return o;
-  o = { transitions: new Map(), releasedMaster: 0, priorityZeroSent: 0, master: inst.state === 'master' ? ownAddress(inst) : null };
-  observed.set(inst, o);
-  const obs = o;
-  const machine = inst.machine;
-  const handle = machine.handle.bind(machine);
-  machine.handle = (event: VrrpEvent, now: number): VrrpAction[] => {
-    const actions = handle(event, now);
-    try { noteActions(obs, event, actions, machine.state, ownAddress(inst)); } catch { /* metrics never break VRRP */ }
-    return actions;
-  };
-  return o;
-}
-
 /** Adds every VRRP sample for the engine's current instances to `out`. */
-export function collectVrrp(view: VrrpView, out: Samples, garpDelayMs: (inst: VrrpInstance) => number = (i) => i.config.garp.delay): void {
+export function collectVrrp(view: VrrpMetricsView, out: Samples, garpDelayMs: (inst: MetricsVrrpInstance) => number = (i) => i.config.garp.delay): void {
   push(out, M.kaUp, {}, 1);
   const channelOf = new Map<string, { drops: Readonly<Record<string, number>> }>();
   for (const ch of view.channels.values()) {
@@ -92,7 +36,6 @@ export function collectVrrp(view: VrrpView, out: Samples, garpDelayMs: (inst: Vr
     for (const reason of CHANNEL_DROPS) push(out, M.vrrpDropped, { ...base, vrrp_instance: '', reason }, ch.drops[reason] ?? 0);
   }
   for (const inst of view.instances.values()) {
-    const o = observeInstance(inst);
     const c = inst.counters;
     const cfg = inst.config;
     const labels = { vrrp_instance: inst.name, interface: cfg.interface, vrid: cfg.vrid, family: inst.family };
@@ -100,16 +43,16 @@ export function collectVrrp(view: VrrpView, out: Samples, garpDelayMs: (inst: Vr
     for (const s of VRRP_STATES) push(out, M.vrrpState, { ...labels, state: s }, s === state ? 1 : 0);
     push(out, M.vrrpPriority, labels, inst.machine.priority);
     push(out, M.vrrpBasePriority, labels, inst.basePriority);
-    push(out, M.vrrpMaster, { ...labels, master: o.master ?? '' }, 1);
-    for (const [key, n] of o.transitions) {
+    push(out, M.vrrpMaster, { ...labels, master: inst.masterAddress ?? '' }, 1);
+    for (const [key, n] of Object.entries(c.transitions)) {
       const [from, to] = key.split('>');
       push(out, M.vrrpTransitions, { ...labels, from: from!, to: to! }, n);
     }
     push(out, M.vrrpBecameMaster, labels, c.becameMaster);
-    push(out, M.vrrpReleasedMaster, labels, o.releasedMaster);
+    push(out, M.vrrpReleasedMaster, labels, c.releasedMaster);
     push(out, M.vrrpAdvertsSent, labels, c.advertsSent);
     push(out, M.vrrpAdvertsReceived, labels, c.advertsReceived);
-    push(out, M.vrrpPriorityZeroSent, labels, o.priorityZeroSent);
+    push(out, M.vrrpPriorityZeroSent, labels, c.priorityZeroSent);
     push(out, M.vrrpAnnouncements, labels, c.announcements);
     push(out, M.vrrpVipErrors, labels, c.vipErrors);
     for (const note of INSTANCE_NOTES) push(out, M.vrrpNotes, { ...labels, note }, c.notes[note] ?? 0);
@@ -127,7 +70,7 @@ export function collectVrrp(view: VrrpView, out: Samples, garpDelayMs: (inst: Vr
     push(out, M.kaAdvRcvd, ka, c.advertsReceived);
     push(out, M.kaAdvSent, ka, c.advertsSent);
     push(out, M.kaBecome, ka, c.becameMaster);
-    push(out, M.kaRelease, ka, o.releasedMaster);
+    push(out, M.kaRelease, ka, c.releasedMaster);
     push(out, M.kaLenErr, ka, (ch.length_mismatch ?? 0) + (ch.too_short ?? 0));
     push(out, M.kaIntErr, ka, c.drops.advert_interval_mismatch ?? 0);
     push(out, M.kaTtlErr, ka, ch.ttl_invalid ?? 0);
@@ -137,7 +80,7 @@ export function collectVrrp(view: VrrpView, out: Samples, garpDelayMs: (inst: Vr
     push(out, M.kaAuthMismatch, ka, c.drops.auth_type_mismatch ?? 0);
     push(out, M.kaAuthFailure, ka, c.drops.auth_failure ?? 0);
     push(out, M.kaPrioZeroRcvd, ka, c.notes.priority_zero ?? 0);
-    push(out, M.kaPrioZeroSent, ka, o.priorityZeroSent);
+    push(out, M.kaPrioZeroSent, ka, c.priorityZeroSent);
     push(out, M.kaGarpDelay, ka, garpDelayMs(inst) / 1000);
   }
 }
