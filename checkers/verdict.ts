@@ -37,8 +37,10 @@ export type VerdictChange =
 
 export interface Step { state: VerdictState; changes: VerdictChange[]; nextDelayMs: number }
 
+const STARTING_UP = 'starting up';
+
 export function initialState(alpha: boolean): VerdictState {
-  return { up: !alpha, failures: 0, successes: 0, weight: undefined, reason: alpha ? 'starting down (alpha)' : 'starting up' };
+  return { up: !alpha, failures: 0, successes: 0, weight: undefined, reason: alpha ? 'starting down (alpha)' : STARTING_UP };
 }
 
 /** Delay before the first probe: uniform in [0, warmup] from a random number in [0, 1). */
@@ -53,7 +55,9 @@ export function step(p: VerdictPolicy, s: VerdictState, o: CheckOutcome): Step {
     const weight = o.weight;
     if (s.up) {
       if (weight !== s.weight) changes.push({ kind: 'weight', weight });
-      return { state: { up: true, failures: 0, successes, weight, reason: s.reason }, changes, nextDelayMs: p.interval };
+      // The first success of a server that started up replaces 'starting up' (status would show it forever).
+      const reason = s.reason === STARTING_UP ? 'check passed' : s.reason;
+      return { state: { up: true, failures: 0, successes, weight, reason }, changes, nextDelayMs: p.interval };
     }
     if (successes >= p.rise) {
       const reason = p.rise > 1 ? `${successes} successes in a row` : 'check passed';

@@ -48,6 +48,12 @@ describe('verdict core', () => {
     assert.deepEqual(r.log, []);
     assert.deepEqual(r.delays, [300, 1000, 300, 1000]);
   });
+  test("a server that started up says 'check passed' after its first success, not 'starting up' forever", () => {
+    assert.equal(initialState(false).reason, 'starting up');
+    const r = feed(P, initialState(false), [up()]);
+    assert.deepEqual(r.log, []);
+    assert.equal(r.s.reason, 'check passed');
+  });
   test('a down check needs `rise` successes in a row', () => {
     const s0 = feed(P, initialState(false), [down('a'), down('b')]).s;
     const r = feed(P, s0, [up(), down('c'), up(), up()]);
