@@ -95,7 +95,6 @@ export class CheckRunner {
   private stopped = false;
   private readonly log: Log;
   private readonly random: () => number;
-  private readonly warned = new Set<string>();
   /** global.script_user; a reload may change it (script checks acquired afterwards run as the new one). */
   scriptUser: string | undefined;
 
@@ -185,28 +184,21 @@ export class CheckRunner {
     this.schedule(inst, r.nextDelayMs);
   }
 
-  private warnOnce(what: string): void {
-    if (this.warned.has(what)) return;
-    this.warned.add(what);
-    this.log('warn', what);
-  }
-
   private buildProbe(check: CheckDefinition, target: CheckTarget): () => Promise<CheckOutcome> {
     switch (check.type) {
       case 'tcp': case 'http': case 'https': {
-        // Node's net module cannot set SO_MARK or SO_BINDTODEVICE on the sockets it creates.
-        if (check.fwmark !== undefined) this.warnOnce(`${check.type} checks: fwmark (SO_MARK) is not applied yet; probes follow the main routing table`);
-        if (check.bind_interface !== undefined) this.warnOnce(`${check.type} checks: bind_interface (SO_BINDTODEVICE) is not applied yet; use source to pick the path`);
+        // Source address/port, SO_MARK and SO_BINDTODEVICE: the probe then connects through the addon
+        // (checkers/tcp.ts), so it can follow the forwarding path the real traffic takes.
         const src = check.source;
+        const route = { sourceAddress: src?.address, sourcePort: src?.port, fwmark: check.fwmark, bindInterface: check.bind_interface };
         if (check.type === 'tcp') {
-          const o = { timeout: check.timeout, sourceAddress: src?.address, sourcePort: src?.port };
+          const o = { timeout: check.timeout, ...route };
           return () => probeTcp(target, o);
         }
         const regex = check.body_regex !== undefined ? new RegExp(check.body_regex) : undefined;
         const tls = check.type === 'https' ? { sni: check.tls.sni, verify: check.tls.verify, ca: readCa(check.tls.ca_file) } : undefined;
-        if (src?.port !== undefined) this.warnOnce('http checks: a source port is not supported (undici picks it); the source address is used');
         const o = { timeout: check.timeout, path: check.path, host: check.host, status: check.status, digest: check.digest, bodyRegex: regex,
-          maxBodyBytes: check.max_body_bytes, sourceAddress: src?.address, tls };
+          maxBodyBytes: check.max_body_bytes, tls, ...route };
         return () => probeHttp(target, o);
       }
       case 'script': {

@@ -341,4 +341,23 @@ virtual_services: []
     assert.ok((r.counters.byReason.get('connection refused') ?? 0) >= 1);
     assert.equal(r.counters.durations.get('tcp')!.count, inst.probes);
   });
+  test("a check's bind_interface, fwmark and source reach the probe (the runner passes the route through)", async () => {
+    assert.ok(cfg.ok);
+    const base = { ...(cfg.config.checks[0] as CheckConfig), retries: 1 };
+    const s = createTcpServer((c) => c.destroy()); await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
+    const port = (s.address() as AddressInfo).port;
+    const r = new CheckRunner();
+    const reasons = new Map<string, string>();
+    const on = (name: string) => (i: { state: { reason: string } }) => reasons.set(name, i.state.reason);
+    // Each option on its own would be a no-op on a healthy path; an interface that does not exist and a
+    // source address this host lacks make the probe fail in words, which only happens if they arrived.
+    r.acquire({ ...base, bind_interface: 'lvsdnope0' } as CheckConfig, { address: '127.0.0.1', family: 4, port }, false, on('iface'));
+    r.acquire({ ...base, source: { address: '192.0.2.254', family: 4 } } as CheckConfig, { address: '127.0.0.1', family: 4, port }, false, on('source'));
+    r.start();
+    await new Promise((res) => setTimeout(res, 300));
+    r.stop();
+    s.close();
+    assert.equal(reasons.get('iface'), 'no such interface');
+    assert.match(reasons.get('source') ?? '', /address|EADDRNOTAVAIL/i);
+  });
 });
