@@ -7,26 +7,21 @@
 //   w.setTrackedObject('web', false);                    // checkers: virtual service 'web' lost quorum
 //   await w.giveUp('vi_1', 30_000);                      // true when the instance exists
 //   await w.reload(nextConfig);                          // VrrpEngine.reload in the worker: its summary
-//   await w.status();                                    // [{ name, state, priority, timer, counters }]
-//   w.instances.get('vi_1')                              // the same, mirrored: at most 50 ms old (1 s for counters)
-//   w.on('state', ({ name, from, to, priority }) => ...) // every transition (seen within 50 ms)
+//   await w.status();                                    // [InstanceStatus] (vrrp/view.ts), fresh
+//   w.instances.get('vi_1')                              // mirrored: state current after each transition, masterAddress within 0.1 s, counters 1 s
+//   w.on('state', ({ name, from, to, priority }) => ...) // every transition, as the engine reports it (onState)
 //   await w.stop();                                      // masters send priority 0 and drop their VIPs
 //
-// Messages are plain objects; the config crosses by structured clone. The worker exits on its own
-// after stop; if it dies (a bug), the error is logged, 'exit' is emitted and the VIPs stay where they are.
+// VrrpWorker implements VrrpView (vrrp/view.ts). Messages are plain objects; the config crosses by
+// structured clone. The worker exits on its own after stop; if it dies (a bug), the error is logged,
+// 'exit' is emitted (code != 0) and the VIPs stay where they are until the next start removes them.
 import { EventEmitter } from 'node:events';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { LvsdConfig } from '../src/config/model.js';
 import type { EngineReloadSummary } from './engine.js';
-import type { InstanceCounters } from './instance.js';
-import type { VrrpState } from './state-machine.js';
+import { channelStatus, instanceStatus, type ChannelStatus, type InstanceStatus, type StateEvent, type VrrpView } from './view.js';
 
-/** timer.at is on this thread's performance.now() clock (converted from the worker's). */
-export interface InstanceStatus {
-  name: string; state: VrrpState; priority: number; advertIntervalMs: number;
-  timer: { kind: string; at: number } | null; counters: InstanceCounters;
-}
-export interface StateEvent { name: string; from: VrrpState; to: VrrpState; priority: number }
+export type { InstanceStatus, StateEvent } from './view.js';
 
 type ToWorker =
   | { type: 'tracked'; name: string; up: boolean }
@@ -39,19 +34,24 @@ type FromWorker =
   | { type: 'failed'; message: string }
   | { type: 'log'; line: string }
   | { type: 'state'; event: StateEvent }
-  | { type: 'snapshot'; instances: InstanceStatus[] }
+  | { type: 'snapshot'; instances: InstanceStatus[]; channels: [string, ChannelStatus][] }
   | { type: 'reply'; id: number; value: unknown };
 
 const MARK = 'lvsd-vrrp-worker';
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 /** The worker's performance.now() times travel as epoch milliseconds (each thread has its own origin). */
-const toEpoch = (s: InstanceStatus[]): InstanceStatus[] => s.map((i) => ({ ...i, timer: i.timer && { ...i.timer, at: i.timer.at + performance.timeOrigin } }));
-const fromEpoch = (s: InstanceStatus[]): InstanceStatus[] => s.map((i) => ({ ...i, timer: i.timer && { ...i.timer, at: i.timer.at - performance.timeOrigin } }));
+const shiftTimer = (i: InstanceStatus, by: number): InstanceStatus => {
+  const timer = i.timer && { ...i.timer, at: i.timer.at + by };
+  return { ...i, timer, machine: { ...i.machine, timer } };
+};
+const fromEpoch = (s: InstanceStatus[]): InstanceStatus[] => s.map((i) => shiftTimer(i, -performance.timeOrigin));
 
-export class VrrpWorker extends EventEmitter {
+export class VrrpWorker extends EventEmitter implements VrrpView {
   /** The instances as the worker last reported them. */
   readonly instances = new Map<string, InstanceStatus>();
+  /** The receive channels as the worker last reported them. */
+  readonly channels = new Map<string, ChannelStatus>();
   private nextId = 1;
   private readonly waiting = new Map<number, (v: unknown) => void>();
   private exited = false;
@@ -61,7 +61,7 @@ export class VrrpWorker extends EventEmitter {
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'log') log(m.line);
       else if (m.type === 'state') this.emit('state', m.event);
-      else if (m.type === 'snapshot') this.mirror(fromEpoch(m.instances));
+      else if (m.type === 'snapshot') { this.mirror(fromEpoch(m.instances)); this.channels.clear(); for (const [k, c] of m.channels) this.channels.set(k, c); }
       else if (m.type === 'reply') { this.waiting.get(m.id)?.(m.value); this.waiting.delete(m.id); }
     });
     // A crash in the worker (a bug) must not take the checkers down with it: logged, then 'exit'.
@@ -140,55 +140,77 @@ async function workerMain(): Promise<void> {
   const port = parentPort!;
   const send = (m: FromWorker) => port.postMessage(m);
   const { VrrpEngine } = await import('./engine.js');
-  let engine: Awaited<ReturnType<typeof VrrpEngine.start>>;
+  let engine: Awaited<ReturnType<typeof VrrpEngine.start>> | undefined;
+  // The whole picture: after every transition (sent before its 'state' event, so a listener reads the
+  // new state in `instances`) and every second for the counters. Times travel as epoch milliseconds.
+  const snapshot = (): InstanceStatus[] => [...(engine?.instances.values() ?? [])].map((i) => instanceStatus(i, performance.timeOrigin));
+  const channels = (): [string, ChannelStatus][] => [...(engine?.channels ?? [])].map(([k, c]) => [k, channelStatus(c)]);
+  let pending: StateEvent[] = [];
+  let closed = false;
+  // Transitions come from the engine's timer and packet callbacks: the messages go out once the
+  // callback (and the sync group's microtask) is done, one snapshot for all of them.
+  const flush = () => {
+    if (closed) return;
+    const events = pending;
+    pending = [];
+    send({ type: 'snapshot', instances: snapshot(), channels: channels() });
+    for (const event of events) send({ type: 'state', event });
+  };
   try {
-    engine = await VrrpEngine.start((workerData as { config: LvsdConfig }).config, { log: (line) => send({ type: 'log', line }) });
+    engine = await VrrpEngine.start((workerData as { config: LvsdConfig }).config, {
+      log: (line) => send({ type: 'log', line }),
+      onState: (name, from, to, priority) => {
+        const reason = engine?.instances.get(name)?.lastTransition?.reason;
+        if (!pending.length) setImmediate(flush);
+        pending.push({ name, from, to, priority, ...(reason ? { reason } : {}), at: Date.now() });
+      },
+    });
   } catch (e) {
     send({ type: 'failed', message: (e as Error).message });
     return;
   }
-  const snapshot = (): InstanceStatus[] => toEpoch([...engine.instances].map(([name, i]) => ({
-    name, state: i.state, priority: i.machine.priority, advertIntervalMs: i.config.advert_interval,
-    timer: i.machine.timer ? { kind: i.machine.timer.kind, at: i.machine.timer.at } : null, counters: i.counters,
-  })));
-  // Transitions for the parent, polled every 50 ms (EngineOptions has no transition hook), and the
-  // whole picture every second for counters.
-  const last = new Map<string, VrrpState>();
-  for (const [name, inst] of engine.instances) last.set(name, inst.state);
+  const e = engine;
+  // Counters every second. The master a backup names changes with an advert, not a transition: a
+  // cheap look every 100 ms sends the picture when it did, so readers see a new master within 0.1 s.
+  const masters = new Map<string, string | null>();
   let ticks = 0;
   const poll = setInterval(() => {
-    let changed = ++ticks % 20 === 0;
-    for (const [name, inst] of engine.instances) {
-      const was = last.get(name);
-      if (inst.state === was) continue;
-      last.set(name, inst.state);
-      changed = true;
-      if (was !== undefined) send({ type: 'state', event: { name, from: was, to: inst.state, priority: inst.machine.priority } });
+    let changed = ++ticks % 10 === 0;
+    for (const [name, i] of e.instances) {
+      if (masters.get(name) !== i.masterAddress) { masters.set(name, i.masterAddress); changed = true; }
     }
-    for (const name of [...last.keys()]) if (!engine.instances.has(name)) { last.delete(name); changed = true; }
-    if (changed) send({ type: 'snapshot', instances: snapshot() });
-  }, 50);
+    if (changed) send({ type: 'snapshot', instances: snapshot(), channels: channels() });
+  }, 100);
   poll.unref();
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
-      case 'tracked': engine.setTrackedObject(m.name, m.up); break;
-      case 'give-up': send({ type: 'reply', id: m.id, value: engine.giveUp(m.name, m.holdMs) }); break;
+      case 'tracked': e.setTrackedObject(m.name, m.up); break;
+      case 'give-up': {
+        const value = e.giveUp(m.name, m.holdMs);
+        if (pending.length) flush(); // the caller reads the new state in `instances` once this resolves
+        send({ type: 'reply', id: m.id, value });
+        break;
+      }
       case 'status': send({ type: 'reply', id: m.id, value: snapshot() }); break;
       case 'reload':
-        engine.reload(m.config).then(
-          (summary) => send({ type: 'reply', id: m.id, value: { ok: true, summary } }),
-          (e: unknown) => send({ type: 'reply', id: m.id, value: { ok: false, message: e instanceof Error ? e.message : String(e) } }));
+        e.reload(m.config).then(
+          (summary) => { send({ type: 'snapshot', instances: snapshot(), channels: channels() }); send({ type: 'reply', id: m.id, value: { ok: true, summary } }); },
+          (err: unknown) => send({ type: 'reply', id: m.id, value: { ok: false, message: err instanceof Error ? err.message : String(err) } }));
         break;
       case 'stop':
         clearInterval(poll);
-        void engine.stop().catch((e: unknown) => send({ type: 'log', line: `stop: ${(e as Error).message}` })).then(() => {
+        void e.stop().catch((err: unknown) => send({ type: 'log', line: `stop: ${(err as Error).message}` })).then(() => {
+          if (pending.length) flush();
           send({ type: 'reply', id: m.id, value: true });
+          closed = true;
           port.close();
         });
         break;
     }
   });
-  send({ type: 'snapshot', instances: snapshot() });
+  // Transitions during start (initialize -> backup) go out before 'started': nobody listens yet.
+  if (pending.length) flush();
+  else send({ type: 'snapshot', instances: snapshot(), channels: channels() });
   send({ type: 'started' });
 }
 

@@ -116,7 +116,7 @@ async function giveUp(target: ControlTarget, body: Record<string, unknown>) {
   const names = [...(engine?.instances.keys() ?? [])];
   if (!engine || !engine.instances.has(instance)) throw new ControlError(404, `unknown VRRP instance '${instance}'; defined: ${list(names)}`);
   const before = engine.instances.get(instance)!.state;
-  if (!engine.giveUp(instance, holdMs)) throw new ControlError(404, `unknown VRRP instance '${instance}'; defined: ${list(names)}`);
+  if (!(await engine.giveUp(instance, holdMs))) throw new ControlError(404, `unknown VRRP instance '${instance}'; defined: ${list(names)}`);
   return { ok: true, instance, was: before, state: engine.instances.get(instance)?.state ?? null, holdMs: holdMs ?? null };
 }
 

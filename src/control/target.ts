@@ -15,7 +15,7 @@ export interface TransitionRecord {
   at: number | Date;
 }
 
-/** The parts of a VrrpInstance (vrrp/instance.ts) the status shows. */
+/** The parts of an InstanceStatus (vrrp/view.ts; a VrrpInstance has them too) the status shows. */
 export interface ControlVrrpInstance {
   readonly config: VrrpInstanceConfig;
   readonly state: string;
@@ -40,7 +40,7 @@ export interface ControlVrrpInstance {
 export interface ControlEngine {
   readonly instances: ReadonlyMap<string, ControlVrrpInstance>;
   /** Leave mastership now (priority-0 advert) and do not preempt for holdMs; false for an unknown name. */
-  giveUp(name: string, holdMs?: number): boolean;
+  giveUp(name: string, holdMs?: number): boolean | Promise<boolean>;
 }
 
 /** One real server as the balancer sees it (Balancer.serverStates()). */

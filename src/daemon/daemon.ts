@@ -6,8 +6,10 @@
 //   await d.reload();                              // SIGHUP: validate, then apply as a diff, or refuse
 //   await d.stop();                                // SIGTERM: VRRP hands over, IPVS table kept (omega: removed)
 //
+// VRRP runs in a worker thread of its own (vrrp/worker.ts), so 4,000 checks/s on this thread cannot delay
+// an advert or a takeover; `engine` is its VrrpView (vrrp/view.ts), which metrics and control read too.
 // Containment: the balancer's quorum events reach VRRP only through setTrackedObject; IPVS and sync
-// daemon errors are logged and counted, never thrown into the VRRP engine's callbacks.
+// daemon errors are logged and counted, never thrown into the VRRP engine.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
@@ -15,7 +17,8 @@ import { IpvsClient } from '../../ipvs/client.js';
 import { IpvsTableSync, type ApplyReport } from '../../ipvs/sync.js';
 import type { IndexedTable } from '../../ipvs/reconcile.js';
 import { serviceKey } from '../../ipvs/service.js';
-import { VrrpEngine } from '../../vrrp/engine.js';
+import { VrrpWorker } from '../../vrrp/worker.js';
+import type { StateEvent, VrrpView } from '../../vrrp/view.js';
 import { Balancer, decideService, type QuorumEvent, type TableSink } from '../balancer/index.js';
 import { formatIssue, loadConfig, parseConfig, type ConfigIssue, type LvsdConfig } from '../config/index.js';
 import { loggerFromConfig, type Logger } from '../log/index.js';
@@ -24,7 +27,6 @@ import { startMetrics } from '../metrics/index.js';
 import { readState, writeState } from './state-file.js';
 import { SyncDaemonFollower } from './sync-daemon.js';
 import { vrrpLogRecord } from './vrrp-log.js';
-import { watchVrrpStates, type VrrpStateChange } from './vrrp-states.js';
 
 /** The file did not validate; `errors` are the loader's issues (file:line:col). */
 export class DaemonConfigError extends Error {
@@ -82,6 +84,9 @@ export function configServiceKeys(cfg: LvsdConfig, only: (vs: LvsdConfig['virtua
   return cfg.virtual_services.filter(only).map((vs) => serviceKey(decideService(vs, [], undefined).entry.service));
 }
 
+/** One VRRP transition, as the daemon emits it ('vrrp-state'). at: epoch ms. */
+export interface VrrpStateChange { instance: string; from: string; to: string; priority: number; at: number }
+
 export class Daemon extends EventEmitter {
   config: LvsdConfig;
   configHash: string;
@@ -93,7 +98,6 @@ export class Daemon extends EventEmitter {
   readonly faults = { uncaught: 0, stateFile: 0 };
   readonly syncDaemon: SyncDaemonFollower | undefined;
   private servers: Closable[] = [];
-  private stateWatch: { close(): void } | undefined;
   private persisted = '';
   private persisting: Promise<void> = Promise.resolve();
   private reloading: Promise<ReloadResult> | undefined;
@@ -106,7 +110,7 @@ export class Daemon extends EventEmitter {
     readonly ipvs: IpvsClient | null,
     readonly sync: IpvsTableSync | null,
     readonly balancer: Balancer,
-    readonly engine: VrrpEngine,
+    readonly engine: VrrpView,
     private readonly stateFileOverride: string | undefined,
   ) {
     super();
@@ -163,9 +167,9 @@ export class Daemon extends EventEmitter {
     }
 
     const vlog = log.child({ component: 'vrrp' });
-    let engine: VrrpEngine;
+    let engine: VrrpWorker;
     try {
-      engine = await VrrpEngine.start(config, { log: (line) => { const r = vrrpLogRecord(line); vlog.log(r.level, line, r.fields); } });
+      engine = await VrrpWorker.start(config, { log: (line) => { const r = vrrpLogRecord(line); vlog.log(r.level, line, r.fields); } });
     } catch (e) {
       await balancer.stop().catch(() => {});
       ipvs?.close();
@@ -174,11 +178,12 @@ export class Daemon extends EventEmitter {
 
     const d = new Daemon(file, r.loaded, log, ipvs, sync, balancer, engine, opts.stateFile);
     self = d;
+    // Transitions during start (initialize -> backup) happen before the daemon exists: not reported.
+    engine.on('state', (e: StateEvent) => d.onVrrpState({ instance: e.name, from: e.from, to: e.to, priority: e.priority, at: e.at }));
     d.persistOwned();
     // Quorum decided during balancer.start() reaches VRRP now; later changes as they happen.
     d.pushQuorum();
     balancer.on('quorum', (e: QuorumEvent) => d.guard('quorum -> vrrp', () => engine.setTrackedObject(e.service, e.up)));
-    d.stateWatch = watchVrrpStates(engine, (c) => d.onVrrpState(c));
     await d.configureSyncDaemon();
     if (opts.listeners ?? true) await d.startListeners();
     log.info('ready', {
@@ -337,7 +342,6 @@ export class Daemon extends EventEmitter {
     const dlog = this.log.child({ component: 'daemon' });
     dlog.info('stopping');
     await this.reloading?.catch(() => {});
-    this.stateWatch?.close();
     await this.engine.stop().catch((e: unknown) => dlog.error('VRRP stop failed', { err: e as Error }));
     await this.balancer.stop().catch((e: unknown) => dlog.error('balancer stop failed', { err: e as Error }));
     const omega = configServiceKeys(this.config, (vs) => vs.omega);

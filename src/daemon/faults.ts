@@ -1,14 +1,13 @@
-// What lvsd does with an exception nobody caught. Exiting costs a failover (the peer takes the VIPs
-// after Master_Down_Interval, in-flight connections through this director are cut); staying up with a
-// broken VRRP engine could leave a master that no longer advertises, or one that never hands over.
-// So the choice is made on evidence, after every such exception:
-//   - VRRP must still be alive: every instance in MASTER or BACKUP has its timer armed and not overdue
-//     (a master whose advert timer stopped firing would let the peer take over while it keeps the VIPs);
-//   - and exceptions must be rare: more than `maxInWindow` within `windowMs` means something loops.
-// If both hold, lvsd logs, counts and keeps running (a throwing check or notify callback does not
-// touch VRRP state). Otherwise it stops gracefully (priority 0, VIPs removed, table kept) and exits
-// with EXIT_SOFTWARE so systemd restarts it.
-import type { VrrpEngine } from '../../vrrp/engine.js';
+// What lvsd does with an exception nobody caught in the main thread (checkers, IPVS, listeners).
+// VRRP runs in a worker thread of its own (vrrp/worker.ts): its timers, sockets and VIPs do not share
+// this thread's event loop, so an error here cannot stop a master advertising or a backup taking over,
+// and exiting for one would cost a failover for nothing. So one is logged, counted and lvsd keeps
+// running. Many (more than `maxInWindow` within `windowMs`) mean something loops: lvsd stops gracefully
+// (priority 0, VIPs removed, table kept) and exits with EXIT_SOFTWARE so systemd restarts it.
+//
+// The VRRP worker itself dying is a bug of another kind: its VIPs stay where they are with nobody
+// advertising them. run.ts logs it and exits with EXIT_SOFTWARE; the next start removes those VIPs
+// (VrrpInstance.start) before it starts the state machines.
 
 export const EXIT_SOFTWARE = 70;
 
@@ -22,26 +21,4 @@ export class FaultBudget {
     while (this.times.length && this.times[0]! <= now - this.windowMs) this.times.shift();
     return this.times.length <= this.maxInWindow;
   }
-}
-
-export interface InstanceView { name: string; state: string; advertIntervalMs: number; timer: { kind: string; at: number } | null }
-
-/**
- * Why VRRP looks broken, or [] when it looks alive. An instance in MASTER or BACKUP always has one
- * timer armed (Adver_Timer or Master_Down_Timer, RFC 5798 section 6.4); overdue by more than
- * slack = 3 adverts + 1 s means the shell's timer no longer fires.
- */
-export function vrrpProblems(instances: Iterable<InstanceView>, now: number): string[] {
-  const out: string[] = [];
-  for (const i of instances) {
-    if (i.state !== 'master' && i.state !== 'backup') continue;
-    if (!i.timer) { out.push(`${i.name}: ${i.state} with no timer armed`); continue; }
-    const late = now - i.timer.at;
-    if (late > 3 * i.advertIntervalMs + 1000) out.push(`${i.name}: ${i.timer.kind} overdue by ${Math.round(late)} ms`);
-  }
-  return out;
-}
-
-export function engineView(engine: VrrpEngine): InstanceView[] {
-  return [...engine.instances.values()].map((i) => ({ name: i.name, state: i.state, advertIntervalMs: i.config.advert_interval, timer: i.machine.timer }));
 }

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../src/config/index.js';
 import { formatState, parseState, readState, writeState } from '../../src/daemon/state-file.js';
 import { SyncDaemonFollower, syncDaemonRecords, syncRoleFor } from '../../src/daemon/sync-daemon.js';
-import { FaultBudget, vrrpProblems } from '../../src/daemon/faults.js';
+import { FaultBudget } from '../../src/daemon/faults.js';
 import { IP_VS_STATE_BACKUP, IP_VS_STATE_MASTER } from '../../ipvs/constants.js';
 import type { IpvsDaemon } from '../../ipvs/daemon.js';
 import type { IpvsOp } from '../../ipvs/reconcile.js';
@@ -115,19 +115,6 @@ test('fault budget: five in a minute are tolerated, the sixth is not; old ones e
   for (let i = 0; i < 5; i++) assert.equal(b.spend(i * 1000), true);
   assert.equal(b.spend(5000), false);
   assert.equal(b.spend(70_000), true); // the ones at 0-9 s have left the window
-});
-
-test('VRRP liveness: masters and backups need an armed timer that is not overdue', () => {
-  const base = { advertIntervalMs: 1000 };
-  assert.deepEqual(vrrpProblems([
-    { ...base, name: 'a', state: 'master', timer: { kind: 'adver-timer', at: 10_000 } },
-    { ...base, name: 'b', state: 'fault', timer: null },
-    { ...base, name: 'c', state: 'backup', timer: { kind: 'master-down-timer', at: 9_000 } },
-  ], 10_500), []);
-  assert.deepEqual(vrrpProblems([
-    { ...base, name: 'a', state: 'master', timer: null },
-    { ...base, name: 'b', state: 'backup', timer: { kind: 'master-down-timer', at: 1_000 } },
-  ], 10_000), ['a: master with no timer armed', 'b: master-down-timer overdue by 9000 ms']);
 });
 
 test('config: lvs_sync_daemon must follow a defined instance; group must be multicast; state_file has a default', () => {
