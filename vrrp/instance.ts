@@ -96,6 +96,9 @@ export class VrrpInstance {
     };
     this.timer = new PreciseTimer(() => {
       if (TRACE) { const t = this.machine.timer; if (t) ctx.log(`${config.name}: ${t.kind} timer late ${(performance.now() - t.at).toFixed(3)} ms at ${(performance.timeOrigin + performance.now()).toFixed(3)}`); }
+      // A Master_Down_Timer that fires late may race adverts already queued on the socket: read
+      // them first; one that re-arms the timer makes this expiry stale (the machine re-checks).
+      if (this.machine.timer?.kind === 'master-down') this.ctx.channel.drainPending();
       this.handle({ type: 'timer' });
     });
     ctx.channel.handlers.set(config.vrid, (p, rx) => this.receive(p, rx));

@@ -98,8 +98,20 @@ export class VrrpChannel {
       { to, pktinfo: { ifindex: this.opts.ifindex, source }, control });
   }
 
-  private drain(): void {
-    for (let i = 0; i < 64 && !this.closed; i++) {
+  /**
+   * Reads every datagram queued on the socket now, synchronously, and dispatches them as usual. Call
+   * before a timer that would make an instance MASTER: a loop that ran late fires expired timers
+   * before it polls sockets, so adverts that arrived in time would otherwise be read only after the
+   * takeover. Returns how many datagrams were read; bounded so a flood cannot hold the thread.
+   */
+  drainPending(max = 1024): number {
+    const before = this.received;
+    this.drain(max);
+    return this.received - before;
+  }
+
+  private drain(max = 64): void {
+    for (let i = 0; i < max && !this.closed; i++) {
       let r;
       try { r = this.socket.recv({ size: 2048 }); } catch { continue; } // an ICMP error queued on the socket
       if (!r) return;

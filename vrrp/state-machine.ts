@@ -33,6 +33,13 @@ export interface StateMachineConfig {
    * False is RFC 5798 §6.4.3 to the letter ("Discard ADVERTISEMENT"), keepalived's lower_prio_no_advert.
    */
   lowerPriorityAdvert?: boolean;
+  /**
+   * A Master that hears a master it outranks also announces its VIPs again (GARP / unsolicited NA),
+   * at most once per Master_Down_Interval: the other side may have announced them while it believed
+   * itself master (we were stalled), and hosts would keep its MAC. keepalived's garp_lower_prio_repeat.
+   * Default true.
+   */
+  lowerPriorityAnnounce?: boolean;
 }
 
 export type VrrpEvent =
@@ -91,6 +98,9 @@ export class VrrpStateMachine {
   private preempt: boolean;
   private preemptDelayMs: number;
   private readonly lowerPriorityAdvert: boolean;
+  private readonly lowerPriorityAnnounce: boolean;
+  /** When a lower-priority advert last made us announce again (rate limit). */
+  private lowerPriorityAnnouncedAt = -Infinity;
   private readonly primary: Uint8Array;
   private readonly family: Family;
 
@@ -119,6 +129,7 @@ export class VrrpStateMachine {
     this.preempt = config.preempt ?? true;
     this.preemptDelayMs = config.preemptDelayMs ?? 0;
     this.lowerPriorityAdvert = config.lowerPriorityAdvert ?? true;
+    this.lowerPriorityAnnounce = config.lowerPriorityAnnounce ?? true;
     this.primary = primary;
     this.priorityValue = priority;
     this.masterAdverInterval = advertIntervalMs;
@@ -298,6 +309,12 @@ export class VrrpStateMachine {
     if (!reason) {
       // Adver_Timer keeps its schedule; this advert is extra.
       if (this.lowerPriorityAdvert) out.push({ type: 'send-advert', priority: this.priorityValue });
+      // The sender thought it was master, so it may have announced our VIPs with its MAC: take them
+      // back. Rate-limited so a misconfigured peer cannot make us flood the LAN.
+      if (this.lowerPriorityAnnounce && now - this.lowerPriorityAnnouncedAt >= this.masterDownIntervalMs) {
+        this.lowerPriorityAnnouncedAt = now;
+        out.push({ type: 'announce' });
+      }
       return;
     }
     this.leaveMaster(out, reason, false);

@@ -181,8 +181,9 @@ test('Backup with preempt on: a lower-priority master is ignored and overthrown 
   assert.deepEqual(tl.log.filter((s) => s.t > 0), []);
   tl.runUntil(3500);
   assert.deepEqual(tl.becameMasterAt(), [3414.0625]);
-  // As Master it outranks the other master and tells it at once (keepalived's "forcing new election").
-  assert.deepEqual(tl.at(3500, { type: 'advert', ...peer(100) }), [{ type: 'send-advert', priority: 150 }]);
+  // As Master it outranks the other master and tells it at once (keepalived's "forcing new election"),
+  // and announces its VIPs again (the other one announced them while it believed itself master).
+  assert.deepEqual(tl.at(3500, { type: 'advert', ...peer(100) }), [{ type: 'send-advert', priority: 150 }, { type: 'announce' }]);
 });
 
 test('Backup with preempt off (nopreempt): a lower-priority master keeps its place', () => {
@@ -282,7 +283,7 @@ test('Master receiving a higher priority: Backup at once, VIPs removed, Master_D
 
 test('Master receiving equal priority: the higher primary address wins (§6.4.3, unsigned bytes)', () => {
   const lower = masterAt({ primaryAddress: '10.0.0.2', lowerPriorityAdvert: false });
-  assert.deepEqual(lower.at(5000, { type: 'advert', ...peer(100, 1000, '9.255.255.255') }), []);
+  assert.deepEqual(lower.at(5000, { type: 'advert', ...peer(100, 1000, '9.255.255.255') }), [{ type: 'announce' }]);
   assert.equal(lower.m.state, 'master');
   const higher = masterAt({ primaryAddress: '10.0.0.2' });
   const acts = higher.at(5000, { type: 'advert', ...peer(100, 1000, '10.0.0.3') });
@@ -291,15 +292,15 @@ test('Master receiving equal priority: the higher primary address wins (§6.4.3,
   assert.deepEqual(v6.at(5000, { type: 'advert', ...peer(100, 1000, 'fe80::10') })[2],
     { type: 'state', from: 'master', to: 'backup', reason: 'equal-priority-higher-address' });
   const v6low = masterAt({ family: 'ipv6', primaryAddress: 'fe80::9' });
-  assert.deepEqual(v6low.at(5000, { type: 'advert', ...peer(100, 1000, 'fe80::8') }), [{ type: 'send-advert', priority: 100 }]);
+  assert.deepEqual(v6low.at(5000, { type: 'advert', ...peer(100, 1000, 'fe80::8') }), [{ type: 'send-advert', priority: 100 }, { type: 'announce' }]);
 });
 
 test('Master receiving a lower priority: an extra advert at once (keepalived), or discard (RFC, lowerPriorityAdvert false)', () => {
   const tl = masterAt();
-  assert.deepEqual(tl.at(5000, { type: 'advert', ...peer(99) }), [{ type: 'send-advert', priority: 100 }]);
+  assert.deepEqual(tl.at(5000, { type: 'advert', ...peer(99) }), [{ type: 'send-advert', priority: 100 }, { type: 'announce' }]);
   tl.runUntil(6000);
   assert.deepEqual(tl.sentAt().filter((t) => t > 4000), [4609.375, 5000, 5609.375]); // schedule unchanged
-  const rfc = masterAt({ lowerPriorityAdvert: false });
+  const rfc = masterAt({ lowerPriorityAdvert: false, lowerPriorityAnnounce: false });
   assert.deepEqual(rfc.at(5000, { type: 'advert', ...peer(99) }), []);
 });
 
@@ -612,4 +613,39 @@ test('two address owners (misconfiguration): hearing the other, an owner steps d
   link.up = true;
   step(20_000);
   assert.deepEqual([nodes[0]!.m.state, nodes[1]!.m.state].sort(), ['backup', 'master']);
+});
+
+// --- a master re-announces after a lower-priority master's claim (issue #7, keepalived garp_lower_prio_repeat)
+
+test('Master hearing a lower priority announces again, at most once per Master_Down_Interval', () => {
+  const tl = masterAt(); // priority 100, 1 s: Master_Down_Interval 3609.375
+  const at = (type: string, from: number, to: number) => tl.log.filter((s) => s.t >= from && s.t < to && s.a.type === type).map((s) => s.t);
+  // The stalled master's peer took over and sends adverts every second; each gets an advert back at
+  // once, but the VIPs are announced again only once per Master_Down_Interval.
+  tl.adverts(5000, 15_000, 1000, peer(50)); // 5000 ... 14000
+  assert.deepEqual(at('announce', 4500, 15_000), [5000, 9000, 13_000]);
+  assert.deepEqual(at('send-advert', 4500, 15_000).filter(Number.isInteger), [5000, 6000, 7000, 8000, 9000, 10_000, 11_000, 12_000, 13_000, 14_000]);
+  assert.equal(tl.m.state, 'master');
+});
+
+test('Master re-announce: equal priority with a lower address counts; priority 0, higher priority and the switch do not', () => {
+  const tie = masterAt({ primaryAddress: '10.0.0.2' });
+  assert.ok(tie.at(5000, { type: 'advert', ...peer(100, 1000, '10.0.0.1') }).some((a) => a.type === 'announce'));
+  const stop = masterAt();
+  assert.ok(!stop.at(5000, { type: 'advert', ...peer(0) }).some((a) => a.type === 'announce'));
+  const off = masterAt({ lowerPriorityAnnounce: false });
+  assert.deepEqual(off.at(5000, { type: 'advert', ...peer(50) }), [{ type: 'send-advert', priority: 100 }]);
+  const outranked = masterAt();
+  assert.ok(!outranked.at(5000, { type: 'advert', ...peer(200) }).some((a) => a.type === 'announce'));
+  assert.equal(outranked.m.state, 'backup');
+});
+
+test('Master re-announce after a stall: the first lower-priority advert read late still announces at once', () => {
+  // A master stalled (SIGSTOP) for 5 s reads the peer's queued adverts, all with their arrival times.
+  const tl = masterAt({ version: 3, advertIntervalMs: 100 }); // Master_Down_Interval 300 + 60.9375
+  tl.runUntil(4000);
+  const first = tl.at(4000.5, { type: 'advert', ...peer(50, 100) });
+  assert.deepEqual(first, [{ type: 'send-advert', priority: 100 }, { type: 'announce' }]);
+  assert.deepEqual(tl.at(4001, { type: 'advert', ...peer(50, 100) }), [{ type: 'send-advert', priority: 100 }]);
+  assert.ok(tl.at(4400, { type: 'advert', ...peer(50, 100) }).some((a) => a.type === 'announce'));
 });
