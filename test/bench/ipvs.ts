@@ -140,7 +140,75 @@ async function ipvsadmEdit(services: number): Promise<{ edits: number[]; listMs:
   });
 }
 
+// Runs inside the lab kernel: reads the whole table with IpvsClient.table() (from the dist tree given, so
+// an older build can be compared in the same kernel) while a 1 ms interval timer measures how long the
+// event loop went without running it (the longest synchronous piece), as VRRP's timers would feel it.
+const READ_SCRIPT = `
+const [dist, runs] = [process.argv[2], Number(process.argv[3])];
+const { IpvsClient } = await import(dist + '/ipvs/client.js');
+const { monitorEventLoopDelay } = await import('node:perf_hooks');
+const client = await IpvsClient.open({ timeoutMs: 120000 });
+const out = [];
+for (let i = 0; i < runs; i++) {
+  let last = performance.now(), maxGap = 0;
+  const tick = setInterval(() => { const now = performance.now(); maxGap = Math.max(maxGap, now - last); last = now; }, 1);
+  const h = monitorEventLoopDelay({ resolution: 1 }); h.enable();
+  const t = performance.now();
+  const table = await client.table();
+  const ms = performance.now() - t;
+  await new Promise((r) => setTimeout(r, 5));
+  clearInterval(tick); h.disable();
+  const dests = table.reduce((n, e) => n + e.dests.length, 0);
+  out.push({ ms, maxStallMs: maxGap, loopDelayMaxMs: h.max / 1e6, services: table.length, dests });
+}
+console.log(JSON.stringify(out));
+client.close();
+`;
+
+/** table() of the same services x 4 table by each dist tree, then `ipvsadm -Ln --stats --exact`, in one kernel. */
+async function tableRead(services: number, runs: number, dists: Record<string, string>): Promise<{ lvsd: Record<string, { ms: number; maxStallMs: number; loopDelayMaxMs: number; dests: number }[]>; ipvsadmMs: number[] }> {
+  return onFreshKernel(async (lab) => {
+    const file = join(lab.dir, 'table.sn');
+    writeFileSync(file, renderSave(benchTable(services), { nosort: true }));
+    const scriptFile = join(lab.dir, 'lvsd-read.mjs');
+    writeFileSync(scriptFile, READ_SCRIPT);
+    const d = lab.host('director');
+    await d.sh(`ipvsadm -R < ${file}`, { timeoutMs: 300_000 });
+    const lvsd: Record<string, { ms: number; maxStallMs: number; loopDelayMaxMs: number; dests: number }[]> = {};
+    for (const [name, dist] of Object.entries(dists)) {
+      const out = await d.sh(`${process.execPath} ${scriptFile} ${dist} ${runs} 2>&1`, { timeoutMs: 300_000 });
+      const line = out.trim().split('\n').find((l) => l.startsWith('[{'));
+      if (!line) throw new Error(`lvsd read script failed:\n${out}`);
+      lvsd[name] = JSON.parse(line);
+      for (const r of lvsd[name]!) if (r.dests !== services * 4) throw new Error(`${name} read ${r.dests} destinations, not ${services * 4}`);
+    }
+    const ref = await d.sh(`for i in $(seq ${runs}); do a=$(date +%s%N); ipvsadm -Ln --stats --exact > /dev/null; b=$(date +%s%N); echo $(( (b - a) / 1000 )); done`, { timeoutMs: 300_000 });
+    return { lvsd, ipvsadmMs: ref.trim().split('\n').map((x) => Number(x) / 1000) };
+  });
+}
+
+async function readBench(services: number, runs: number, compare?: string): Promise<BenchResult> {
+  const dists: Record<string, string> = { lvsd: fileURLToPath(new URL('../../', import.meta.url)) };
+  if (compare) dists.before = compare;
+  const { lvsd, ipvsadmMs } = await tableRead(services, runs, dists);
+  const ours = lvsd.lvsd!;
+  const l = median(ours.map((r) => r.ms)), rf = median(ipvsadmMs);
+  const before = lvsd.before;
+  return {
+    bench: 'ipvs', metric: `table_read_${(services * 4) / 1000}k`, lvsd: round(l), reference: round(rf), ratio: round(l / rf, 3), unit: 'ms',
+    runs, services, destinations: services * 4, lvsd_runs: ours.map((r) => round(r.ms)), reference_runs: ipvsadmMs.map((x) => round(x)),
+    lvsd_max_stall_ms: round(Math.max(...ours.map((r) => r.maxStallMs)), 1), lvsd_loop_delay_max_ms: round(Math.max(...ours.map((r) => r.loopDelayMaxMs)), 1),
+    ...(before ? { before_ms: round(median(before.map((r) => r.ms))), before_runs: before.map((r) => round(r.ms)),
+      before_max_stall_ms: round(Math.max(...before.map((r) => r.maxStallMs)), 1) } : {}),
+    reference_tool: 'ipvsadm -Ln --stats --exact (1.31)', kernel: 'UML 6.1, 1 vCPU',
+    note: 'max stall: longest gap between ticks of a 1 ms interval timer while table() runs',
+  };
+}
+
 export async function run(args: string[]): Promise<BenchResult[]> {
+  // `npm run bench -- ipvs read [RUNS] [SERVICES] [OLD_DIST]`: the table-read figure alone, optionally
+  // beside an older build's dist tree read in the same kernel.
+  if (args[0] === 'read') return [await readBench(Number(args[2] ?? 2500), Number(args[1] ?? 3), args[3])];
   const runs = Number(args[0] ?? 3);
   const sizes = (args[1] ?? '1000,10000').split(',').map(Number);
   const results: BenchResult[] = [];
@@ -179,5 +247,6 @@ export async function run(args: string[]): Promise<BenchResult[]> {
       writes: 0, reference_tool: 'ipvsadm -Ln (reading the same table)', note: 'lvsd: dump + reconcile on restart, zero writes',
     });
   }
+  results.push(await readBench(2500, runs));
   return results;
 }
