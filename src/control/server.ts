@@ -211,11 +211,19 @@ function listenOn(server: Server, listen: Listen): Promise<void> {
     server.once('error', onError);
     const done = () => { server.off('error', onError); resolve(); };
     if (listen.kind === 'tcp') { server.listen(listen.port, listen.address, done); return; }
-    // The socket is created with no group/other bits (umask), then chmod makes it 0600 for certain:
-    // connecting to it is everything the API allows.
-    const old = process.umask(0o177);
+    // The socket is created with no other-bits (umask), then chmod makes its mode certain: connecting
+    // to it is everything the API allows. See socketMode() for the group.
+    const old = process.umask(0o777 & ~socketMode());
     try { server.listen(listen.path, done); } finally { process.umask(old); }
   });
+}
+
+/**
+ * 0600 for a daemon whose group is root (started by hand); 0660 when it runs with a group of its own,
+ * as the systemd unit does (Group=lvsd), so operators added to that group can use the socket.
+ */
+export function socketMode(gid = process.getgid?.() ?? 0): number {
+  return gid === 0 ? 0o600 : 0o660;
 }
 
 /** Say at start what would otherwise show up only as refused calls: no token, or one others can read. */
@@ -247,7 +255,7 @@ export async function startControl(options: ControlOptions): Promise<ControlServ
   await listenOn(server, listen);
   let address = listenText(listen);
   if (listen.kind === 'unix') {
-    chmodSync(listen.path, 0o600);
+    chmodSync(listen.path, socketMode());
     ino = lstatSync(listen.path).ino;
   } else {
     const a = server.address();

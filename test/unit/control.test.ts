@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authorize, bearerToken, isLoopback, tokensEqual } from '../../src/control/auth.js';
 import { callControl, type ControlEndpoint } from '../../src/control/client.js';
-import { startControl } from '../../src/control/server.js';
+import { socketMode, startControl } from '../../src/control/server.js';
 import type { ControlStatus } from '../../src/control/status.js';
 import type { ControlTarget } from '../../src/control/target.js';
 import { controlCommand } from '../../src/cli/control-command.js';
@@ -53,6 +53,11 @@ const out = () => {
   const o = { stdout: '', stderr: '' };
   return { o, io: { stdout: (s: string) => { o.stdout += s; }, stderr: (s: string) => { o.stderr += s; } } };
 };
+
+test("the socket's mode: 0600 for a root-group daemon, 0660 with a group of its own (systemd's Group=lvsd, for operators)", () => {
+  assert.equal(socketMode(0), 0o600);
+  assert.equal(socketMode(990), 0o660);
+});
 
 test('unix socket: created 0600 in a new directory; every endpoint answers JSON with clear errors', async () => {
   const { target, calls } = recordingTarget();
