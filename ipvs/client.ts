@@ -37,6 +37,31 @@ export function commandFor(op: IpvsOp): msg.IpvsCommand {
   }
 }
 
+/**
+ * Maps items with fn, giving the event loop a turn (setImmediate) whenever the current slice has run for
+ * sliceMs: decoding a 10k-entry dump at once held the loop for hundreds of ms inside UML, long enough to
+ * miss VRRP's Master_Down_Interval (issue #8). Order and results are those of items.map(fn).
+ */
+export async function mapInSlices<T, U>(items: readonly T[], fn: (item: T, index: number) => U,
+  opts: { sliceMs?: number; now?: () => number; yieldTurn?: () => Promise<void> } = {}): Promise<U[]> {
+  const sliceMs = opts.sliceMs ?? READ_SLICE_MS;
+  const now = opts.now ?? (() => performance.now());
+  const yieldTurn = opts.yieldTurn ?? (() => new Promise<void>((resolve) => setImmediate(resolve)));
+  const out: U[] = new Array(items.length);
+  let sliceStart = now();
+  for (let i = 0; i < items.length; i++) {
+    out[i] = fn(items[i]!, i);
+    if (now() - sliceStart >= sliceMs && i + 1 < items.length) {
+      await yieldTurn();
+      sliceStart = now();
+    }
+  }
+  return out;
+}
+
+/** Longest synchronous piece of a table read before it yields (VRRP's 100 ms adverts share the loop). */
+const READ_SLICE_MS = 5;
+
 export interface IpvsClientOptions {
   /** Network namespace (a name under /run/netns or a path) whose IPVS table to use. */
   netns?: string;
@@ -80,7 +105,7 @@ export class IpvsClient {
 
   async services(): Promise<IpvsServiceEntry[]> {
     const r = await this.genl.socket.dump(this.req(msg.getServices()));
-    return r.filter((m) => m.type === this.familyId).map((m) => msg.decodeServiceMessage(m.payload));
+    return mapInSlices(r.filter((m) => m.type === this.familyId), (m) => msg.decodeServiceMessage(m.payload));
   }
 
   async destinations(k: IpvsServiceKey, socket: NetlinkSocket = this.genl.socket): Promise<IpvsDestinationEntry[]> {

@@ -58,6 +58,11 @@ export interface NetlinkSocketOptions {
 
 const RECV_SIZE = 256 * 1024; // larger than any datagram the kernel builds for a dump (32 KiB pages)
 const MAX_READS_PER_WAKEUP = 256; // then yield to the event loop; the poll is level-triggered
+// ...or after this long: each recv of a big dump makes the kernel build the next 32 KiB of it inside our
+// syscall, so 256 reads of a 10k-entry IPVS dump held the loop for a long time under UML (issue #8).
+// Per socket and wakeup; a table read keeps 8 dump sockets busy, all readable in the same poll phase, so
+// the loop waits at most about 8 x this. (A budget shared by the sockets of one turn read 2-3x slower.)
+const DRAIN_BUDGET_MS = 2;
 const BATCH_CHUNK = 256; // messages per sendmsg by default
 const MAX_IOV = 1024; // the kernel's UIO_MAXIOV (and the addon's limit)
 const PAD = Buffer.alloc(4);
@@ -223,7 +228,9 @@ export class NetlinkSocket {
   }
 
   private drain(): void {
+    const started = performance.now();
     for (let i = 0; i < MAX_READS_PER_WAKEUP && !this.closed; i++) {
+      if (i > 0 && performance.now() - started >= DRAIN_BUDGET_MS) return; // still readable: polled again
       let r;
       try {
         r = this.sock.recv({ size: RECV_SIZE });
