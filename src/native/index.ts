@@ -18,6 +18,7 @@
 //   ifNameToIndex(name)       host namespace only; inside a namespace use Rtnetlink.getLink(name)
 //   TcpConnect (connect.ts)   TCP connect with SO_MARK / SO_BINDTODEVICE / source address and port
 //   loopNow()                 the event loop's cached time in ms (no system call; up to one iteration old)
+//   setThreadScheduler / threadId (sched.ts)   SCHED_FIFO for the calling thread only (the VRRP worker)
 // Errors are the addon's: Error with code ('ENOBUFS'), errno (positive) and syscall.
 import { createRequire } from 'node:module';
 import { addressBytes, formatAddress } from './addresses.js';
@@ -40,6 +41,8 @@ interface Addon {
   pollStop(handle: object): void;
   ifNameToIndex(name: string): number;
   loopNow(): number;
+  setThreadScheduler(policy: 'fifo' | 'rr' | 'other', priority: number): void;
+  threadId(): number;
 }
 
 function loadAddon(): Addon {

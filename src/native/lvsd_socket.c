@@ -16,11 +16,13 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <node_api.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <uv.h>
@@ -531,6 +533,35 @@ static napi_value js_loop_now(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* setThreadScheduler(policy: 'fifo' | 'rr' | 'other', priority): sets the scheduling policy of the
+ * CALLING thread only (pthread_setschedparam on pthread_self; on Linux the policy is per thread), so a
+ * worker can run at SCHED_FIFO while the main thread and libuv's pool stay SCHED_OTHER. 'other' needs
+ * priority 0; 'fifo'/'rr' take 1..99. Without CAP_SYS_NICE (or RLIMIT_RTPRIO) the kernel says EPERM. */
+static napi_value js_set_thread_scheduler(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  char name[8];
+  size_t len;
+  int32_t priority;
+  int policy;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[1], &priority));
+  if (strcmp(name, "fifo") == 0) policy = SCHED_FIFO;
+  else if (strcmp(name, "rr") == 0) policy = SCHED_RR;
+  else if (strcmp(name, "other") == 0) policy = SCHED_OTHER;
+  else return throw_errno(env, EINVAL, "pthread_setschedparam");
+  struct sched_param param = {.sched_priority = priority};
+  int rc = pthread_setschedparam(pthread_self(), policy, &param); /* returns the error, not -1/errno */
+  if (rc != 0) return throw_errno(env, rc, "pthread_setschedparam");
+  return NULL;
+}
+
+/* threadId() -> the kernel's id of the calling thread (gettid), as in /proc/self/task/<tid>. */
+static napi_value js_thread_id(napi_env env, napi_callback_info info) {
+  return int_value(env, (int64_t)syscall(SYS_gettid));
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"socket", NULL, js_socket, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -546,6 +577,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"pollStop", NULL, js_poll_stop, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ifNameToIndex", NULL, js_if_nametoindex, NULL, NULL, NULL, napi_enumerable, NULL},
       {"loopNow", NULL, js_loop_now, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreadScheduler", NULL, js_set_thread_scheduler, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"threadId", NULL, js_thread_id, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
