@@ -11,6 +11,7 @@
 //   w.instances.get('vi_1')                              // mirrored: state current after each transition, masterAddress within 0.1 s, counters 1 s
 //   w.on('state', ({ name, from, to, priority }) => ...) // every transition, as the engine reports it (onState)
 //   await w.stop();                                      // masters send priority 0 and drop their VIPs
+//   w.threadId                                           // the worker's tid: SCHED_FIFO when global.vrrp_realtime_priority is set
 //
 // VrrpWorker implements VrrpView (vrrp/view.ts). Messages are plain objects; the config crosses by
 // structured clone. The worker exits on its own after stop; if it dies (a bug), the error is logged,
@@ -18,6 +19,7 @@
 import { EventEmitter } from 'node:events';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { LvsdConfig } from '../src/config/model.js';
+import { setThreadScheduler, threadId } from '../src/native/sched.js';
 import type { EngineReloadSummary } from './engine.js';
 import { channelStatus, instanceStatus, type ChannelStatus, type InstanceStatus, type StateEvent, type VrrpView } from './view.js';
 
@@ -30,7 +32,7 @@ type ToWorker =
   | { type: 'reload'; id: number; config: LvsdConfig }
   | { type: 'stop'; id: number };
 type FromWorker =
-  | { type: 'started' }
+  | { type: 'started'; tid: number }
   | { type: 'failed'; message: string }
   | { type: 'log'; line: string }
   | { type: 'state'; event: StateEvent }
@@ -55,6 +57,8 @@ export class VrrpWorker extends EventEmitter implements VrrpView {
   private nextId = 1;
   private readonly waiting = new Map<number, (v: unknown) => void>();
   private exited = false;
+  /** The worker's kernel thread id (/proc/self/task/<tid>; `chrt -p <tid>` shows its policy). */
+  threadId = 0;
 
   private constructor(private readonly worker: Worker, log: (line: string) => void) {
     super();
@@ -85,7 +89,7 @@ export class VrrpWorker extends EventEmitter implements VrrpView {
     const w = new VrrpWorker(worker, log);
     return new Promise((resolve, reject) => {
       const onMessage = (m: FromWorker) => {
-        if (m.type === 'started') { worker.off('message', onMessage); resolve(w); }
+        if (m.type === 'started') { worker.off('message', onMessage); w.threadId = m.tid; resolve(w); }
         if (m.type === 'failed') { worker.off('message', onMessage); void worker.terminate(); reject(new Error(m.message)); }
       };
       worker.on('message', onMessage);
@@ -136,6 +140,23 @@ export class VrrpWorker extends EventEmitter implements VrrpView {
   }
 }
 
+/** global.vrrp_realtime_priority for this thread alone (keepalived's vrrp_rt_priority raises its whole
+ *  VRRP process; here the checkers' thread stays SCHED_OTHER so their busy loops cannot starve the host).
+ *  A refusal (EPERM without CAP_SYS_NICE) is a warning: VRRP still works, only with more jitter under
+ *  load. Returns the priority now in force (undefined: SCHED_OTHER). */
+function applyRealtimePriority(wanted: number | undefined, current: number | undefined, log: (line: string) => void): number | undefined {
+  if (wanted === current) return current;
+  try {
+    if (wanted === undefined) setThreadScheduler('other', 0);
+    else setThreadScheduler('fifo', wanted);
+    log(wanted === undefined ? 'vrrp thread: back to SCHED_OTHER' : `vrrp thread: SCHED_FIFO priority ${wanted}`);
+    return wanted;
+  } catch (err) {
+    log(`warning: vrrp thread: SCHED_FIFO priority ${wanted} refused (${(err as Error).message}); VRRP runs on at ${current === undefined ? 'SCHED_OTHER' : `SCHED_FIFO ${current}`}, adverts may be late under host load (grant CAP_SYS_NICE)`);
+    return current;
+  }
+}
+
 async function workerMain(): Promise<void> {
   const port = parentPort!;
   const send = (m: FromWorker) => port.postMessage(m);
@@ -156,8 +177,10 @@ async function workerMain(): Promise<void> {
     send({ type: 'snapshot', instances: snapshot(), channels: channels() });
     for (const event of events) send({ type: 'state', event });
   };
+  const startConfig = (workerData as { config: LvsdConfig }).config;
+  let realtime = applyRealtimePriority(startConfig.global.vrrp_realtime_priority, undefined, (line) => send({ type: 'log', line }));
   try {
-    engine = await VrrpEngine.start((workerData as { config: LvsdConfig }).config, {
+    engine = await VrrpEngine.start(startConfig, {
       log: (line) => send({ type: 'log', line }),
       onState: (name, from, to, priority) => {
         const reason = engine?.instances.get(name)?.lastTransition?.reason;
@@ -193,6 +216,7 @@ async function workerMain(): Promise<void> {
       }
       case 'status': send({ type: 'reply', id: m.id, value: snapshot() }); break;
       case 'reload':
+        realtime = applyRealtimePriority(m.config.global.vrrp_realtime_priority, realtime, (line) => send({ type: 'log', line }));
         e.reload(m.config).then(
           (summary) => { send({ type: 'snapshot', instances: snapshot(), channels: channels() }); send({ type: 'reply', id: m.id, value: { ok: true, summary } }); },
           (err: unknown) => send({ type: 'reply', id: m.id, value: { ok: false, message: err instanceof Error ? err.message : String(err) } }));
@@ -211,7 +235,7 @@ async function workerMain(): Promise<void> {
   // Transitions during start (initialize -> backup) go out before 'started': nobody listens yet.
   if (pending.length) flush();
   else send({ type: 'snapshot', instances: snapshot(), channels: channels() });
-  send({ type: 'started' });
+  send({ type: 'started', tid: threadId() });
 }
 
 if (!isMainThread && (workerData as Record<string, unknown> | null)?.[MARK]) void workerMain();

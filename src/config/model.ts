@@ -89,6 +89,7 @@ const globalSection = obj({
     pattern: /^\//, patternHelp: 'must be an absolute path',
   }), '/var/lib/lvsd/state.json'),
   lvs_sync_daemon: opt(lvsSyncDaemonSection),
+  vrrp_realtime_priority: opt(int(1, 99, 'Run the VRRP thread at SCHED_FIFO with this priority (keepalived vrrp_rt_priority); needs CAP_SYS_NICE. Only that thread: the checkers stay SCHED_OTHER. Refused by the kernel, lvsd warns and runs on.')),
 }, 'Settings of this director as a whole.', {
   hints: {
     script_security: 'lvsd always refuses scripts writable by non-root users; there is nothing to enable',
