@@ -147,8 +147,16 @@ const READ_SCRIPT = `
 const [dist, runs] = [process.argv[2], Number(process.argv[3])];
 const { IpvsClient } = await import(dist + '/ipvs/client.js');
 const { monitorEventLoopDelay } = await import('node:perf_hooks');
-const client = await IpvsClient.open({ timeoutMs: 120000 });
+const client = await IpvsClient.open({ timeoutMs: 120000, ...(process.env.LVSD_DUMP_PARALLELISM ? { dumpParallelism: Number(process.env.LVSD_DUMP_PARALLELISM) } : {}) });
 const out = [];
+// The loop's own noise floor inside UML: the same timer over an idle second.
+{
+  let last = performance.now(), maxGap = 0;
+  const tick = setInterval(() => { const now = performance.now(); maxGap = Math.max(maxGap, now - last); last = now; }, 1);
+  await new Promise((r) => setTimeout(r, 1000));
+  clearInterval(tick);
+  console.log(JSON.stringify({ idleMaxGapMs: maxGap }));
+}
 for (let i = 0; i < runs; i++) {
   let last = performance.now(), maxGap = 0;
   const tick = setInterval(() => { const now = performance.now(); maxGap = Math.max(maxGap, now - last); last = now; }, 1);
@@ -166,7 +174,7 @@ client.close();
 `;
 
 /** table() of the same services x 4 table by each dist tree, then `ipvsadm -Ln --stats --exact`, in one kernel. */
-async function tableRead(services: number, runs: number, dists: Record<string, string>): Promise<{ lvsd: Record<string, { ms: number; maxStallMs: number; loopDelayMaxMs: number; dests: number }[]>; ipvsadmMs: number[] }> {
+async function tableRead(services: number, runs: number, dists: Record<string, string>): Promise<{ lvsd: Record<string, { ms: number; maxStallMs: number; loopDelayMaxMs: number; dests: number }[]>; idle: Record<string, number>; ipvsadmMs: number[] }> {
   return onFreshKernel(async (lab) => {
     const file = join(lab.dir, 'table.sn');
     writeFileSync(file, renderSave(benchTable(services), { nosort: true }));
@@ -175,31 +183,36 @@ async function tableRead(services: number, runs: number, dists: Record<string, s
     const d = lab.host('director');
     await d.sh(`ipvsadm -R < ${file}`, { timeoutMs: 300_000 });
     const lvsd: Record<string, { ms: number; maxStallMs: number; loopDelayMaxMs: number; dests: number }[]> = {};
+    const idle: Record<string, number> = {};
     for (const [name, dist] of Object.entries(dists)) {
-      const out = await d.sh(`${process.execPath} ${scriptFile} ${dist} ${runs} 2>&1`, { timeoutMs: 300_000 });
+      // LVSD_BENCH_NODE_FLAGS (e.g. --trace-gc) goes to the node inside the lab; its output goes to stderr here.
+      const out = await d.sh(`${process.env.LVSD_DUMP_PARALLELISM ? `LVSD_DUMP_PARALLELISM=${process.env.LVSD_DUMP_PARALLELISM} ` : ''}${process.execPath} ${process.env.LVSD_BENCH_NODE_FLAGS ?? ''} ${scriptFile} ${dist} ${runs} 2>&1`, { timeoutMs: 300_000 });
       const line = out.trim().split('\n').find((l) => l.startsWith('[{'));
       if (!line) throw new Error(`lvsd read script failed:\n${out}`);
+      if (process.env.LVSD_BENCH_NODE_FLAGS) process.stderr.write(`${name}:\n${out}`);
       lvsd[name] = JSON.parse(line);
+      idle[name] = JSON.parse(out.split('\n').find((l) => l.startsWith('{"idleMaxGapMs"'))!).idleMaxGapMs;
       for (const r of lvsd[name]!) if (r.dests !== services * 4) throw new Error(`${name} read ${r.dests} destinations, not ${services * 4}`);
     }
     const ref = await d.sh(`for i in $(seq ${runs}); do a=$(date +%s%N); ipvsadm -Ln --stats --exact > /dev/null; b=$(date +%s%N); echo $(( (b - a) / 1000 )); done`, { timeoutMs: 300_000 });
-    return { lvsd, ipvsadmMs: ref.trim().split('\n').map((x) => Number(x) / 1000) };
+    return { lvsd, idle, ipvsadmMs: ref.trim().split('\n').map((x) => Number(x) / 1000) };
   });
 }
 
 async function readBench(services: number, runs: number, compare?: string): Promise<BenchResult> {
   const dists: Record<string, string> = { lvsd: fileURLToPath(new URL('../../', import.meta.url)) };
   if (compare) dists.before = compare;
-  const { lvsd, ipvsadmMs } = await tableRead(services, runs, dists);
+  const { lvsd, idle, ipvsadmMs } = await tableRead(services, runs, dists);
   const ours = lvsd.lvsd!;
   const l = median(ours.map((r) => r.ms)), rf = median(ipvsadmMs);
   const before = lvsd.before;
   return {
     bench: 'ipvs', metric: `table_read_${(services * 4) / 1000}k`, lvsd: round(l), reference: round(rf), ratio: round(l / rf, 3), unit: 'ms',
     runs, services, destinations: services * 4, lvsd_runs: ours.map((r) => round(r.ms)), reference_runs: ipvsadmMs.map((x) => round(x)),
-    lvsd_max_stall_ms: round(Math.max(...ours.map((r) => r.maxStallMs)), 1), lvsd_loop_delay_max_ms: round(Math.max(...ours.map((r) => r.loopDelayMaxMs)), 1),
+    lvsd_max_stall_ms: round(Math.max(...ours.map((r) => r.maxStallMs)), 1), lvsd_stall_runs: ours.map((r) => round(r.maxStallMs, 1)),
+    idle_max_gap_ms: round(Math.max(...Object.values(idle)), 1), lvsd_loop_delay_max_ms: round(Math.max(...ours.map((r) => r.loopDelayMaxMs)), 1),
     ...(before ? { before_ms: round(median(before.map((r) => r.ms))), before_runs: before.map((r) => round(r.ms)),
-      before_max_stall_ms: round(Math.max(...before.map((r) => r.maxStallMs)), 1) } : {}),
+      before_max_stall_ms: round(Math.max(...before.map((r) => r.maxStallMs)), 1), before_stall_runs: before.map((r) => round(r.maxStallMs, 1)) } : {}),
     reference_tool: 'ipvsadm -Ln --stats --exact (1.31)', kernel: 'UML 6.1, 1 vCPU',
     note: 'max stall: longest gap between ticks of a 1 ms interval timer while table() runs',
   };
