@@ -28,6 +28,12 @@ export function convertGlobal(block: Statement, ctx: Ctx, global: YMap, g: Globa
         break;
       case 'vrrp_garp_master_delay': case 'vrrp_garp_master_repeat': case 'vrrp_garp_master_refresh': case 'vrrp_garp_master_refresh_repeat':
         g.garp.set(s.key.slice('vrrp_'.length), s); break;
+      case 'vrrp_rt_priority': {
+        const v = integer(s, ctx, where, 1, 99);
+        if (v !== undefined) global.set('vrrp_realtime_priority', v, ctx.change(s, where,
+          'vrrp_rt_priority -> vrrp_realtime_priority: lvsd raises only its VRRP thread, at SCHED_FIFO (keepalived: its whole VRRP process, at SCHED_RR); needs CAP_SYS_NICE'));
+        break;
+      }
       case 'notification_email': case 'notification_email_from': case 'smtp_server': case 'smtp_connect_timeout': case 'smtp_helo_name':
         ctx.unsupported(s, where, 'has no lvsd equivalent (email alerts are not supported; use notify commands)'); break;
       default: ctx.unsupported(s, where);
