@@ -18,6 +18,7 @@
 #include <node_api.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -424,13 +425,31 @@ static napi_value js_recvmsg(napi_env env, napi_callback_info info) {
   return out;
 }
 
+typedef struct poller poller_t;
+/* The pollers still open in one environment (the main thread or one worker): when that environment is
+ * torn down (worker.terminate(), a worker that threw) before its sockets were closed, the cleanup hook
+ * closes their uv_poll handles; otherwise Node aborts the whole process in uv_loop_close() ("while
+ * having open handles"), and a dying VRRP worker would take the checkers with it. */
 typedef struct {
+  poller_t *head;
+} env_pollers_t;
+struct poller {
   uv_poll_t handle;
   napi_env env;
   napi_ref callback;
   napi_async_context context;
   int events; /* UV_READABLE and/or UV_WRITABLE */
-} poller_t;
+  env_pollers_t *owner;
+  poller_t *prev, *next;
+};
+
+static void pollers_unlink(poller_t *p) {
+  if (p->owner == NULL) return;
+  if (p->prev) p->prev->next = p->next;
+  else p->owner->head = p->next;
+  if (p->next) p->next->prev = p->prev;
+  p->owner = NULL, p->prev = p->next = NULL;
+}
 
 static void on_poll(uv_poll_t *handle, int status, int events) {
   (void)events;
@@ -449,7 +468,26 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
-static void on_poll_closed(uv_handle_t *handle) { free(handle->data); }
+/* Every poller is freed by libc's free as its close callback, never by a function of this library:
+ * Node unloads the addon with a worker's environment, possibly before the loop turn that runs pending
+ * close callbacks (measured: a callback here jumped into unmapped code after terminate()).
+ * free(&p->handle) frees p because the handle comes first. */
+_Static_assert(offsetof(struct poller, handle) == 0, "the uv handle must start the poller");
+#define free_poller ((uv_close_cb)(void (*)(void *))free)
+
+/* Environment teardown: JS is gone, so only libuv is touched (the references and async contexts die
+ * with the environment). */
+static void close_env_pollers(void *arg) {
+  env_pollers_t *owner = arg;
+  while (owner->head) {
+    poller_t *p = owner->head;
+    pollers_unlink(p);
+    p->callback = NULL;
+    uv_poll_stop(&p->handle);
+    uv_close((uv_handle_t *)&p->handle, free_poller);
+  }
+  free(owner);
+}
 
 /* poll(fd, callback[, keepAlive[, events]]) -> handle: callback(status) whenever fd is readable (status 0) or
  * after a socket error (status < 0, a libuv error code); the caller then reads with recvmsg. With
@@ -461,7 +499,8 @@ static napi_value js_poll(napi_env env, napi_callback_info info) {
   int32_t fd, events = UV_READABLE;
   bool keep_alive = true;
   uv_loop_t *loop;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  env_pollers_t *owner;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&owner));
   NAPI_CALL(env, napi_get_value_int32(env, argv[0], &fd));
   if (argc > 2 && !is_nullish(env, argv[2])) NAPI_CALL(env, napi_get_value_bool(env, argv[2], &keep_alive));
   if (argc > 3 && !is_nullish(env, argv[3])) NAPI_CALL(env, napi_get_value_int32(env, argv[3], &events));
@@ -485,10 +524,13 @@ static napi_value js_poll(napi_env env, napi_callback_info info) {
   if (rc < 0) {
     napi_delete_reference(env, p->callback);
     napi_async_destroy(env, p->context);
-    uv_close((uv_handle_t *)&p->handle, on_poll_closed);
+    uv_close((uv_handle_t *)&p->handle, free_poller);
     return throw_errno(env, -rc, "uv_poll_start");
   }
   if (!keep_alive) uv_unref((uv_handle_t *)&p->handle);
+  p->owner = owner, p->prev = NULL, p->next = owner->head;
+  if (owner->head) owner->head->prev = p;
+  owner->head = p;
   NAPI_CALL(env, napi_create_external(env, p, NULL, NULL, &ext));
   return ext;
 }
@@ -502,10 +544,11 @@ static napi_value js_poll_stop(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_value_external(env, argv[0], (void **)&p));
   if (p == NULL || p->callback == NULL) return NULL;
   uv_poll_stop(&p->handle);
+  pollers_unlink(p);
   napi_delete_reference(env, p->callback);
   napi_async_destroy(env, p->context);
   p->callback = NULL;
-  uv_close((uv_handle_t *)&p->handle, on_poll_closed);
+  uv_close((uv_handle_t *)&p->handle, free_poller);
   return NULL;
 }
 
@@ -563,6 +606,12 @@ static napi_value js_thread_id(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  env_pollers_t *pollers = calloc(1, sizeof *pollers);
+  if (pollers == NULL || napi_add_env_cleanup_hook(env, close_env_pollers, pollers) != napi_ok) {
+    free(pollers);
+    napi_throw_error(env, "ENOMEM", "lvsd_socket: cannot register the environment cleanup hook");
+    return NULL;
+  }
   napi_property_descriptor props[] = {
       {"socket", NULL, js_socket, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tcpConnect", NULL, js_tcp_connect, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -573,8 +622,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"getsockname", NULL, js_getsockname, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendmsg", NULL, js_sendmsg, NULL, NULL, NULL, napi_enumerable, NULL},
       {"recvmsg", NULL, js_recvmsg, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"poll", NULL, js_poll, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"pollStop", NULL, js_poll_stop, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"poll", NULL, js_poll, NULL, NULL, NULL, napi_enumerable, pollers},
+      {"pollStop", NULL, js_poll_stop, NULL, NULL, NULL, napi_enumerable, pollers},
       {"ifNameToIndex", NULL, js_if_nametoindex, NULL, NULL, NULL, napi_enumerable, NULL},
       {"loopNow", NULL, js_loop_now, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreadScheduler", NULL, js_set_thread_scheduler, NULL, NULL, NULL, napi_enumerable, NULL},
