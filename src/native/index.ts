@@ -20,6 +20,8 @@
 //   loopNow()                 the event loop's cached time in ms (no system call; up to one iteration old)
 //   setThreadScheduler / threadId (sched.ts)   SCHED_FIFO for the calling thread only (the VRRP worker)
 // Errors are the addon's: Error with code ('ENOBUFS'), errno (positive) and syscall.
+// A worker that ends with sockets still polled (terminate(), an uncaught error) is safe: the addon's
+// environment cleanup hook closes their poll handles (the descriptors stay open until the process ends).
 import { createRequire } from 'node:module';
 import { addressBytes, formatAddress } from './addresses.js';
 
