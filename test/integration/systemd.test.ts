@@ -73,7 +73,7 @@ test('sysusers: systemd-sysusers creates the lvsd group and a script user withou
 
 // ---- the unit's privileges, reproduced with setpriv on this kernel ----
 
-const CAPS: Record<string, number> = { CAP_KILL: 5, CAP_SETGID: 6, CAP_SETUID: 7, CAP_NET_ADMIN: 12, CAP_NET_RAW: 13 };
+const CAPS: Record<string, number> = { CAP_KILL: 5, CAP_SETGID: 6, CAP_SETUID: 7, CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_SYS_NICE: 23 };
 const capMask = (names: string[]) => names.reduce((m, n) => { assert.ok(n in CAPS, `unknown capability ${n}`); return m | (1n << BigInt(CAPS[n]!)); }, 0n);
 const setprivCaps = (names: string[]) => names.map((n) => `+${n.slice(4).toLowerCase()}`).join(',');
 
@@ -93,7 +93,7 @@ function runAs(setprivArgs: string[]) {
 
 const NOT_ROOT = process.getuid?.() === 0 ? (has('setpriv') ? false : 'setpriv is missing') : 'needs root';
 
-test('as the unit runs it: lvsd holds exactly the five capabilities, its scripts hold none', { skip: NOT_ROOT }, () => {
+test('as the unit runs it: lvsd holds exactly the six capabilities, its scripts hold none', { skip: NOT_ROOT }, () => {
   const bounding = directive('CapabilityBoundingSet').join(' ').split(/\s+/);
   assert.deepEqual(directive('AmbientCapabilities'), ['']);
   assert.deepEqual(directive('User'), [], 'runs as uid 0 (see the unit for why)');
