@@ -152,6 +152,20 @@ test('an empty keepalived config converts to an empty, valid lvsd.yaml with exit
   assert.ok(parseConfig(r.stdout, 'x.yaml').ok);
 });
 
+test('vrrp_rt_priority becomes vrrp_realtime_priority (noted as changed: lvsd raises one thread); out of range is not converted', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-import-'));
+  writeFileSync(join(dir, 'ok.conf'), 'global_defs {\n  vrrp_rt_priority 50\n}\n');
+  const ok = run(['import-keepalived', 'ok.conf'], dir);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal((parseYaml(ok.stdout) as { global: { vrrp_realtime_priority: number } }).global.vrrp_realtime_priority, 50);
+  assert.match(ok.stderr, /ok\.conf:2:.*vrrp_rt_priority/);
+  assert.ok(parseConfig(ok.stdout, 'x.yaml').ok);
+  writeFileSync(join(dir, 'bad.conf'), 'global_defs {\n  vrrp_rt_priority 150\n}\n');
+  const bad = run(['import-keepalived', 'bad.conf'], dir);
+  assert.doesNotMatch(bad.stdout, /vrrp_realtime_priority/);
+  assert.match(bad.stderr, /bad\.conf:2:.*vrrp_rt_priority/);
+});
+
 // ---- the reader ----
 
 test('reader: comments start anywhere with # or !, quotes keep blanks, a brace may sit on the next line', () => {
