@@ -18,7 +18,8 @@ import { AF_INET, IP_VS_CONN_F_MASQ, IPPROTO_TCP } from '../../ipvs/constants.js
 import type { IpvsTable } from '../../ipvs/table.js';
 import { median, round } from './_stats.js';
 
-const IPVS_DIST = fileURLToPath(new URL('../../ipvs/', import.meta.url));
+// LVSD_BENCH_DIST: another build's dist tree to program with (a before/after comparison).
+const IPVS_DIST = process.env.LVSD_BENCH_DIST ? join(process.env.LVSD_BENCH_DIST, 'ipvs/') : fileURLToPath(new URL('../../ipvs/', import.meta.url));
 
 const topology: Topology = {
   name: 'ipvs-bench',
