@@ -123,6 +123,8 @@ export class NetlinkSocket {
   private closed = false;
   readonly portId: number;
   readonly timeoutMs: number;
+  /** Dumps in progress: while one is, drain() keeps to DRAIN_BUDGET_MS per wakeup. */
+  private dumping = 0;
   /** Dumps run again because the kernel flagged them NLM_F_DUMP_INTR (the table changed mid-dump). */
   dumpRetries = 0;
 
@@ -154,13 +156,18 @@ export class NetlinkSocket {
   dump(req: NetlinkRequest, opts: { timeoutMs?: number; retries?: number } = {}): Promise<NetlinkMessage[]> {
     const run = async (): Promise<NetlinkMessage[]> => {
       const retries = opts.retries ?? 5;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await this.sendAll([req], true, opts.timeoutMs ?? this.timeoutMs)[0]!;
-        } catch (e) {
-          if (!(e instanceof NetlinkSocketError && e.code === 'EINTR') || attempt >= retries) throw e;
-          this.dumpRetries++;
+      this.dumping++;
+      try {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await this.sendAll([req], true, opts.timeoutMs ?? this.timeoutMs)[0]!;
+          } catch (e) {
+            if (!(e instanceof NetlinkSocketError && e.code === 'EINTR') || attempt >= retries) throw e;
+            this.dumpRetries++;
+          }
         }
+      } finally {
+        this.dumping--;
       }
     };
     // The kernel runs one dump per socket at a time (EBUSY otherwise): queue them.
@@ -230,7 +237,8 @@ export class NetlinkSocket {
   private drain(): void {
     const started = performance.now();
     for (let i = 0; i < MAX_READS_PER_WAKEUP && !this.closed; i++) {
-      if (i > 0 && performance.now() - started >= DRAIN_BUDGET_MS) return; // still readable: polled again
+      // Only dumps make the kernel work inside our recv; a batch's ACKs are queued already and cheap to read.
+      if (this.dumping && i > 0 && performance.now() - started >= DRAIN_BUDGET_MS) return; // still readable: polled again
       let r;
       try {
         r = this.sock.recv({ size: RECV_SIZE });
