@@ -238,7 +238,9 @@ export class NetlinkSocket {
     const started = performance.now();
     for (let i = 0; i < MAX_READS_PER_WAKEUP && !this.closed; i++) {
       // Only dumps make the kernel work inside our recv; a batch's ACKs are queued already and cheap to read.
-      if (this.dumping && i > 0 && performance.now() - started >= DRAIN_BUDGET_MS) return; // still readable: polled again
+      // Two reads at least: a small dump's entries, then its NLMSG_DONE, in one wakeup (one turn each
+      // doubled the loop turns of a table read on a slow UML boot).
+      if (this.dumping && i > 1 && performance.now() - started >= DRAIN_BUDGET_MS) return; // still readable: polled again
       let r;
       try {
         r = this.sock.recv({ size: RECV_SIZE });
