@@ -14,9 +14,8 @@
 //     the source of their own ARP requests, which would teach the LAN the wrong MAC for it);
 //   - the service port equals the real servers' port: DR cannot translate ports.
 // One VRRP instance (the VIP); the kernel connection-sync daemon follows it over the same LAN.
-import { join } from 'node:path';
 import type { HostSpec, Topology } from '../../test/lab/index.js';
-import type { Layout, LayoutOptions } from './layout.js';
+import { demoGlobalYaml, type Layout, type LayoutOptions } from './layout.js';
 
 const ADVERT_MS = 100;
 const PRIORITIES: Record<string, number> = { director1: 150, director2: 100 };
@@ -78,20 +77,7 @@ function drConfig(director: string, opts: LayoutOptions): string {
   if (prio === undefined) throw new Error(`dr layout: no director ${director}`);
   const servers = REAL_SERVERS.map((h) => `      - address: ${DR_ADDRESSES[h]}:80`).join('\n');
   return `# lvsd demo: LVS-DR pair, ${director}
-global:
-  router_id: ${director}
-  metrics:
-    listen: 0.0.0.0:9641
-  control:
-    listen: unix:${join(opts.dir, `${director}.sock`)}
-  state_file: ${join(opts.dir, `${director}.state.json`)}
-  log:
-    level: info
-    format: text
-  lvs_sync_daemon:
-    interface: eth0
-    instance: public
-    sync_id: ${VRID}
+${demoGlobalYaml(director, opts.dir, { interface: 'eth0', instance: 'public', syncId: VRID })}
 
 vrrp_instances:
   - name: public

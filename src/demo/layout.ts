@@ -1,5 +1,6 @@
 // What a demo topology must say for DirectorLab to run it: the lab network, who plays which part,
 // and each director's lvsd.yaml. nat.ts is the classic LVS-NAT pair; dr.ts (H8) the DR pair.
+import { join } from 'node:path';
 import type { Topology } from '../../test/lab/index.js';
 
 export interface LayoutOptions {
@@ -47,4 +48,26 @@ export interface Layout {
  */
 export function masterDownIntervalMs(advertIntervalMs: number, backupPriority: number): number {
   return 3 * advertIntervalMs + ((256 - backupPriority) * advertIntervalMs) / 256;
+}
+
+/**
+ * The `global:` section every demo director gets: its own control socket and state file (the lab's
+ * directors share one file system), metrics on all addresses for the host's forwarder, and the IPVS
+ * sync daemon following one VRRP instance.
+ */
+export function demoGlobalYaml(director: string, dir: string, sync: { interface: string; instance: string; syncId: number }): string {
+  return `global:
+  router_id: ${director}
+  metrics:
+    listen: 0.0.0.0:9641
+  control:
+    listen: unix:${join(dir, `${director}.sock`)}
+  state_file: ${join(dir, `${director}.state.json`)}
+  log:
+    level: info
+    format: text
+  lvs_sync_daemon:
+    interface: ${sync.interface}
+    instance: ${sync.instance}
+    sync_id: ${sync.syncId}`;
 }

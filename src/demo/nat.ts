@@ -6,9 +6,8 @@
 // form one sync group: with NAT the replies must come back through the director that holds the VIP.
 // VRRPv3 at 100 ms so a takeover costs about 360 ms; HTTP checks every 200 ms; the kernel's
 // connection-sync daemon follows the gateway instance over eth1.
-import { join } from 'node:path';
 import { directorPair, ADDRESSES, REAL_SERVERS } from '../../test/lab/index.js';
-import type { Layout, LayoutOptions } from './layout.js';
+import { demoGlobalYaml, type Layout, type LayoutOptions } from './layout.js';
 
 const ADVERT_MS = 100;
 const PRIORITIES: Record<string, number> = { director1: 150, director2: 100 };
@@ -39,20 +38,7 @@ function natConfig(director: string, opts: LayoutOptions): string {
       interfaces: [{name: ${iface === 'eth0' ? 'eth1' : 'eth0'}}]`;
   const servers = REAL_SERVERS.map((h) => `      - address: ${ADDRESSES[`${h}_4`]}:80`).join('\n');
   return `# lvsd demo: LVS-NAT pair, ${director}
-global:
-  router_id: ${director}
-  metrics:
-    listen: 0.0.0.0:9641
-  control:
-    listen: unix:${join(opts.dir, `${director}.sock`)}
-  state_file: ${join(opts.dir, `${director}.state.json`)}
-  log:
-    level: info
-    format: text
-  lvs_sync_daemon:
-    interface: eth1
-    instance: gateway
-    sync_id: 11
+${demoGlobalYaml(director, opts.dir, { interface: 'eth1', instance: 'gateway', syncId: 11 })}
 
 vrrp_instances:${instance('public', 'eth0', 10, `${ADDRESSES.vip4}/24`)}${instance('gateway', 'eth1', 11, `${ADDRESSES.gateway4}/24`)}
 
