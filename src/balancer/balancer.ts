@@ -338,7 +338,9 @@ export class Balancer extends EventEmitter {
       service: s.vs.name, server: srv.name, up: srv.verdict.up,
       weight: srv.drained ? 0 : effectiveWeight(s.vs, srv.rsIndex, srv.verdict),
       configuredWeight: s.vs.real_servers[srv.rsIndex]!.weight,
-      drained: srv.drained, reason: srv.reason, checks: srv.checks.map((c) => c.inst.check.type), changedAt: srv.changedAt,
+      // A healthy server's reason is its checks' current one (the stored reason is from its last
+      // transition, which for a server up since start is 'starting up').
+      drained: srv.drained, reason: srv.verdict.up && !srv.carried ? this.startReason(srv) : srv.reason, checks: srv.checks.map((c) => c.inst.check.type), changedAt: srv.changedAt,
     })));
   }
 
