@@ -15,7 +15,7 @@
 //   - the service port equals the real servers' port: DR cannot translate ports.
 // One VRRP instance (the VIP); the kernel connection-sync daemon follows it over the same LAN.
 import type { HostSpec, Topology } from '../../test/lab/index.js';
-import { demoGlobalYaml, type Layout, type LayoutOptions } from './layout.js';
+import { DEMO_CHECKS_YAML, demoGlobalYaml, type Layout, type LayoutOptions } from './layout.js';
 
 const ADVERT_MS = 100;
 const PRIORITIES: Record<string, number> = { director1: 150, director2: 100 };
@@ -91,14 +91,7 @@ vrrp_instances:
     # After a restart, give the checks and the connection sync a moment before taking over again.
     preempt_delay: 2s
 
-checks:
-  - name: web
-    type: http
-    path: /
-    interval: 200ms
-    timeout: 200ms
-    retries: 1
-    rise: 1
+${DEMO_CHECKS_YAML}
 
 virtual_services:
   - name: web

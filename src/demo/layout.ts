@@ -71,3 +71,13 @@ export function demoGlobalYaml(director: string, dir: string, sync: { interface:
     instance: ${sync.instance}
     sync_id: ${sync.syncId}`;
 }
+
+/** The HTTP check both demo layouts give their real servers: fast, so a stopped server leaves in ~0.4 s. */
+export const DEMO_CHECKS_YAML = `checks:
+  - name: web
+    type: http
+    path: /
+    interval: 200ms
+    timeout: 200ms
+    retries: 1
+    rise: 1`;

@@ -7,7 +7,7 @@
 // VRRPv3 at 100 ms so a takeover costs about 360 ms; HTTP checks every 200 ms; the kernel's
 // connection-sync daemon follows the gateway instance over eth1.
 import { directorPair, ADDRESSES, REAL_SERVERS } from '../../test/lab/index.js';
-import { demoGlobalYaml, type Layout, type LayoutOptions } from './layout.js';
+import { DEMO_CHECKS_YAML, demoGlobalYaml, type Layout, type LayoutOptions } from './layout.js';
 
 const ADVERT_MS = 100;
 const PRIORITIES: Record<string, number> = { director1: 150, director2: 100 };
@@ -46,14 +46,7 @@ vrrp_sync_groups:
   - name: nat
     instances: [public, gateway]
 
-checks:
-  - name: web
-    type: http
-    path: /
-    interval: 200ms
-    timeout: 200ms
-    retries: 1
-    rise: 1
+${DEMO_CHECKS_YAML}
 
 virtual_services:
   - name: web
