@@ -45,6 +45,8 @@ interface Addon {
   loopNow(): number;
   setThreadScheduler(policy: 'fifo' | 'rr' | 'other', priority: number): void;
   threadId(): number;
+  fileLimit(): [number, number];
+  setFileLimit(soft: number): void;
 }
 
 function loadAddon(): Addon {

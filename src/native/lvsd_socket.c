@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -605,6 +606,34 @@ static napi_value js_thread_id(napi_env env, napi_callback_info info) {
   return int_value(env, (int64_t)syscall(SYS_gettid));
 }
 
+/* fileLimit() -> [soft, hard] of RLIMIT_NOFILE (RLIM_INFINITY as -1). Node has no getrlimit, and the
+ * listeners need the soft limit to keep a reserve of descriptors for VRRP, scripts and checks. */
+static napi_value js_file_limit(napi_env env, napi_callback_info info) {
+  struct rlimit rl;
+  napi_value out;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return throw_errno(env, errno, "getrlimit");
+  NAPI_CALL(env, napi_create_array_with_length(env, 2, &out));
+  NAPI_CALL(env, napi_set_element(env, out, 0, int_value(env, rl.rlim_cur == RLIM_INFINITY ? -1 : (int64_t)rl.rlim_cur)));
+  NAPI_CALL(env, napi_set_element(env, out, 1, int_value(env, rl.rlim_max == RLIM_INFINITY ? -1 : (int64_t)rl.rlim_max)));
+  return out;
+}
+
+/* setFileLimit(soft): sets RLIMIT_NOFILE's soft limit, keeping the hard one (raising the soft limit up
+ * to the hard one needs no privilege). EINVAL above the hard limit. */
+static napi_value js_set_file_limit(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t soft;
+  struct rlimit rl;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_value_int64(env, argv[0], &soft));
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return throw_errno(env, errno, "getrlimit");
+  if (soft < 0) return throw_errno(env, EINVAL, "setrlimit");
+  rl.rlim_cur = (rlim_t)soft;
+  if (setrlimit(RLIMIT_NOFILE, &rl) < 0) return throw_errno(env, errno, "setrlimit");
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   env_pollers_t *pollers = calloc(1, sizeof *pollers);
   if (pollers == NULL || napi_add_env_cleanup_hook(env, close_env_pollers, pollers) != napi_ok) {
@@ -628,6 +657,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"loopNow", NULL, js_loop_now, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreadScheduler", NULL, js_set_thread_scheduler, NULL, NULL, NULL, napi_enumerable, NULL},
       {"threadId", NULL, js_thread_id, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fileLimit", NULL, js_file_limit, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setFileLimit", NULL, js_set_file_limit, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
