@@ -43,12 +43,16 @@ const weightDelta = (description: string) => int(-254, 254, description);
 
 // ---- global ----
 
+const MAX_CONNECTIONS_HELP = 'Open connections at most (16 from one address); more are closed at once, and none are served while lvsd is within an eighth of its file descriptor limit, which stays for VRRP, scripts and checks.';
+
 const metricsSection = obj({
   listen: def(listen('Prometheus endpoint address:port.', false), { kind: 'tcp', address: '127.0.0.1', port: 9641, family: 4 } as Listen, '127.0.0.1:9641'),
+  max_connections: def(int(1, 4096, MAX_CONNECTIONS_HELP), 64),
 }, 'Prometheus metrics.');
 const controlSection = obj({
   listen: def(listen('Control API: unix:/path (default) or address:port.', true), { kind: 'unix', path: '/run/lvsd/control.sock' } as Listen, 'unix:/run/lvsd/control.sock'),
   token_file: opt(str('File holding the bearer token the control API requires; required when it listens on TCP.', { minLength: 1 })),
+  max_connections: def(int(1, 4096, MAX_CONNECTIONS_HELP), 64),
 }, 'The local control API (drain, weights, status).').refine((c, report) => {
   if (c.listen.kind === 'tcp' && c.token_file === undefined) report('listen', 'a TCP control listener needs token_file (anyone who can connect could drain servers)');
   if (c.token_file !== undefined && !c.token_file.startsWith('/')) report('token_file', `'${c.token_file}' must be an absolute path`);

@@ -11,12 +11,13 @@
 // POST /vrrp/give-up    {instance, hold?: "30s"} leave mastership, do not preempt for hold
 import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import type { Listen } from '../config/model.js';
 import { parseDuration } from '../config/duration.js';
-import type { Logger } from '../log/index.js';
+import { createBoundedServer, DEFAULT_LIMITS, listenerStats, type ListenerLimits } from '../listeners/index.js';
+import { rateLimitedLogger, type Logger, type RateLimitedLogger } from '../log/index.js';
 import { authorize, type Transport } from './auth.js';
 import { buildStatus } from './status.js';
 import type { ControlTarget } from './target.js';
@@ -27,7 +28,12 @@ export interface ControlOptions {
   /** File holding the bearer token (global.control.token_file); read on each call that needs it. */
   tokenFile?: string | undefined;
   log?: Logger | undefined;
+  /** Connection cap and deadlines (default DEFAULT_LIMITS; maxConnections from global.control.max_connections). */
+  limits?: Partial<ListenerLimits> | undefined;
 }
+
+/** What a client can make us log, behind a rate limit (see rateLimitedLogger). */
+interface Logs { log?: Logger | undefined; limited?: RateLimitedLogger | undefined }
 
 export interface ControlServer {
   /** 'unix:/run/lvsd/control.sock' or 'address:port' (the real port when 0 was asked for). */
@@ -161,16 +167,31 @@ function auditFields(body: Record<string, unknown>): Record<string, string> {
   return out;
 }
 
-async function handle(opts: ControlOptions, transport: Transport, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://lvsd').pathname;
+/** The request's path, or undefined when its target is not a path (`GET //[ HTTP/1.1`, `GET http://x`). */
+function pathOf(url: string | undefined): string | undefined {
+  if (!url || !url.startsWith('/') || url.startsWith('//')) return undefined;
+  try { return new URL(url, 'http://lvsd').pathname; } catch { return undefined; }
+}
+
+/** At most this much of a caller's path is echoed back. */
+const MAX_ECHO = 100;
+const echo = (s: string): string => `'${(s.length > MAX_ECHO ? `${s.slice(0, MAX_ECHO)}…` : s).replace(/[\x00-\x1f\x7f-\x9f']/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}'`;
+
+async function handle(opts: ControlOptions & Logs, transport: Transport, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = pathOf(req.url);
+  if (path === undefined) {
+    listenerStats('control').badRequests.malformed++;
+    send(res, 400, { ok: false, error: 'the request target must be a path such as /status' });
+    return;
+  }
   const route = ROUTES[path];
-  if (!route) { send(res, 404, { ok: false, error: `no such endpoint ${path}; endpoints: ${Object.keys(ROUTES).join(', ')}` }); return; }
+  if (!route) { send(res, 404, { ok: false, error: `no such endpoint ${echo(path)}; endpoints: ${Object.keys(ROUTES).join(', ')}` }); return; }
   const method = req.method ?? 'GET';
   if (method !== route.method) { send(res, 405, { ok: false, error: `${path} takes ${route.method}` }, { allow: route.method }); return; }
   const token = transport === 'tcp' ? await readToken(opts.tokenFile) : undefined;
   const auth = authorize({ transport, remoteAddress: req.socket.remoteAddress, method, authorization: req.headers.authorization, token });
   if (!auth.ok) {
-    opts.log?.warn('control call refused', { path, peer: req.socket.remoteAddress ?? 'unix', status: auth.status, reason: auth.error });
+    opts.limited?.warn('refused', 'control call refused', { path, peer: req.socket.remoteAddress ?? 'unix', status: auth.status, reason: auth.error });
     send(res, auth.status, { ok: false, error: auth.error }, auth.status === 401 ? { 'www-authenticate': 'Bearer realm="lvsd"' } : {});
     return;
   }
@@ -180,11 +201,18 @@ async function handle(opts: ControlOptions, transport: Transport, req: IncomingM
   send(res, r.status, r.body);
 }
 
-function onRequest(opts: ControlOptions, transport: Transport) {
+function onRequest(opts: ControlOptions & Logs, transport: Transport) {
   return (req: IncomingMessage, res: ServerResponse) => {
     handle(opts, transport, req, res).catch((e: unknown) => {
+      // The caller hung up while sending its body: nobody to answer, nothing of ours went wrong.
+      if (!(e instanceof ControlError) && ((e as NodeJS.ErrnoException)?.code === 'ECONNRESET' || req.socket.destroyed)) {
+        listenerStats('control').badRequests.reset++;
+        opts.limited?.info('aborted', 'control request aborted by the caller', { path: pathOf(req.url) ?? '(not a path)' });
+        res.destroy();
+        return;
+      }
       const status = e instanceof ControlError ? e.status : 500;
-      if (status === 500) opts.log?.error('control request failed', { err: e, path: req.url ?? '' });
+      if (status === 500) opts.limited?.error('failed', 'control request failed', { err: e, path: pathOf(req.url) ?? '(not a path)' });
       if (!res.headersSent) send(res, status, { ok: false, error: (e as Error)?.message ?? String(e) });
       else res.destroy();
     });
@@ -244,9 +272,9 @@ export function listenText(listen: Listen): string {
 export async function startControl(options: ControlOptions): Promise<ControlServer> {
   const { listen } = options;
   const log = options.log ?? options.daemon.log?.child({ component: 'control' });
-  const opts: ControlOptions = { ...options, log };
+  const opts: ControlOptions & Logs = { ...options, log, limited: log ? rateLimitedLogger(log) : undefined };
   const transport: Transport = listen.kind;
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, onRequest(opts, transport));
+  const server = createBoundedServer('control', { ...DEFAULT_LIMITS, ...options.limits }, onRequest(opts, transport));
   let ino: number | undefined;
   if (listen.kind === 'unix') {
     mkdirSync(dirname(listen.path), { recursive: true, mode: 0o755 });

@@ -10,6 +10,7 @@ import { push, registerSpecs, renderChunks, type Samples } from './family.js';
 import { collectIpvs, IpvsStatsCache, serviceNames, type IpvsTableReader } from './ipvs.js';
 import { ALL_SPECS, M } from './specs.js';
 import { collectVrrp, type VrrpMetricsView } from './vrrp.js';
+import { collectListeners } from './listeners.js';
 
 /**
  * What the metrics read of the daemon (src/daemon/daemon.ts Daemon satisfies it). Every field is read on
@@ -78,6 +79,7 @@ export function createRegistry(source: MetricsSource, opts: MetricsRegistryOptio
       if (source.configHash) push(out, M.configInfo, { sha256: source.configHash }, 1);
       for (const [kind, n] of Object.entries(source.faults ?? {})) push(out, M.faults, { kind }, n);
     });
+    await guard('listeners', () => collectListeners(out));
     const engine = source.engine;
     if (engine) await guard('vrrp', () => collectVrrp(engine, out));
     const balancer = source.balancer;

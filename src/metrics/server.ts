@@ -3,15 +3,18 @@
 //   const m = await startMetrics({ daemon, listen: config.global.metrics.listen, log });
 //   ... m.address  -> { address, port } actually bound (port 0 picks one)
 //   await m.close();
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Listen } from '../config/model.js';
+import { createBoundedServer, DEFAULT_LIMITS, type ListenerLimits } from '../listeners/index.js';
 import { createRegistry, type MetricsRegistryOptions, type MetricsSource } from './registry.js';
 
 export interface StartMetricsOptions extends MetricsRegistryOptions {
   daemon: MetricsSource;
   listen: Listen;
+  /** Connection cap and deadlines (default DEFAULT_LIMITS; maxConnections from global.metrics.max_connections). */
+  limits?: Partial<ListenerLimits>;
 }
 
 export interface MetricsServer {
@@ -64,8 +67,9 @@ export async function startMetrics(opts: StartMetricsOptions): Promise<MetricsSe
     }
   };
 
-  const server = createServer((req, res) => { handle(req, res).catch((e: unknown) => { log(`metrics: ${(e as Error).message}`); res.destroy(); }); });
-  server.on('clientError', (_e, socket) => socket.destroy());
+  // A scrape of 10,000 destinations streams for seconds: the idle deadline counts only silence.
+  const limits: ListenerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const server = createBoundedServer('metrics', limits, (req, res) => { handle(req, res).catch((e: unknown) => { log(`metrics: ${(e as Error).message}`); res.destroy(); }); });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     const done = () => { server.off('error', reject); resolve(); };

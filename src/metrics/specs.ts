@@ -26,6 +26,11 @@ export const M = {
   collectErrors: spec('lvsd_metrics_collect_errors', 'gauge', ['part'], '1 when collecting a part (daemon, vrrp, checks, ipvs) failed during this scrape; its series are missing or incomplete (lvsd logs why).'),
   faults: spec('lvsd_faults_total', 'counter', ['kind'], 'Faults lvsd contained and kept running through, by kind (uncaught: an uncaught exception or rejection; stateFile: a failed state file write).'),
   configInfo: spec('lvsd_config_info', 'gauge', ['sha256'], 'Always 1; the SHA-256 of the configuration file lvsd runs with.'),
+  fileLimit: spec('lvsd_file_descriptor_reserve', 'gauge', ['kind'], 'File descriptors: limit (RLIMIT_NOFILE, soft) and reserve (kept from the listeners for VRRP, scripts and checks).'),
+  listenerConnections: spec('lvsd_listener_connections', 'gauge', ['listener'], 'Connections open now on a listener (metrics, control).'),
+  listenerAccepted: spec('lvsd_listener_connections_accepted_total', 'counter', ['listener'], 'Connections a listener accepted and served.'),
+  listenerRefused: spec('lvsd_listener_connections_refused_total', 'counter', ['listener', 'reason'], 'Connections closed on accept: max_connections, max_per_peer (16 from one address), fd_reserve (lvsd near its file descriptor limit).'),
+  listenerBadRequests: spec('lvsd_listener_bad_requests_total', 'counter', ['listener', 'reason'], 'Requests answered with an error and closed before reaching lvsd: malformed (400), header_too_large (431), timeout (408), reset (the client hung up).'),
 
   // ---- VRRP (lvsd) ----
   vrrpState: spec('lvsd_vrrp_state', 'gauge', [...VRRP, 'state'], 'VRRP state of an instance: 1 for the state it is in, 0 for the others (initialize, backup, master, fault).'),

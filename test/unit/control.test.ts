@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, statSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authorize, bearerToken, isLoopback, tokensEqual } from '../../src/control/auth.js';
@@ -117,7 +117,7 @@ test('unix socket: created 0600 in a new directory; every endpoint answers JSON 
     assert.equal(wrong.headers.allow, 'POST');
     const none = await raw(ep, 'GET', '/nothing');
     assert.equal(none.status, 404);
-    assert.match(none.json.error, /^no such endpoint \/nothing; endpoints: \/status, \/reload/);
+    assert.match(none.json.error, /^no such endpoint '\/nothing'; endpoints: \/status, \/reload/);
   } finally {
     await srv.close();
   }
@@ -316,6 +316,7 @@ test('logs: a token file others can read is warned about; refusals and every cha
   const records: [string, string, Record<string, unknown> | undefined][] = [];
   const log = {
     debug: () => {}, info: (m: string, f?: Record<string, unknown>) => { records.push(['info', m, f]); },
+    log: (l: string, m: string, f?: Record<string, unknown>) => { records.push([l, m, f]); },
     warn: (m: string, f?: Record<string, unknown>) => { records.push(['warn', m, f]); },
     error: (m: string, f?: Record<string, unknown>) => { records.push(['error', m, f]); },
   } as unknown as import('../../src/log/index.js').Logger;
@@ -333,5 +334,37 @@ test('logs: a token file others can read is warned about; refusals and every cha
     assert.deepEqual(refused?.[2], { path: '/servers/drain', peer: '127.0.0.1', status: 401, reason: 'changes over TCP need Authorization: Bearer <token> (the token in token_file)' });
     const done = records.find(([, m]) => m === 'control /servers/drain');
     assert.deepEqual(done?.[2], { peer: '127.0.0.1', status: 200, service: 'web', server: '10.0.1.11:80' });
+    // Anyone who can connect can be refused as often as they like: five lines a minute, the rest counted.
+    for (let i = 0; i < 30; i++) await raw({ host: '127.0.0.1', port }, 'POST', '/servers/drain', body);
+    assert.equal(records.filter(([, m]) => m === 'control call refused').length, 5);
+  } finally { await srv.close(); }
+});
+
+test('a request target that is not a path is a 400 before authorization, and a body cut short is no error: nothing logged at error level', async () => {
+  const records: [string, string][] = [];
+  const push = (l: string) => (m: string) => { records.push([l, m]); };
+  const log = { debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error'), log: (l: string, m: string) => { records.push([l, m]); } } as unknown as import('../../src/log/index.js').Logger;
+  const { target } = recordingTarget();
+  const tokenFile = join(dir, 'cut-token');
+  writeFileSync(tokenFile, 'x', { mode: 0o600 });
+  const srv = await startControl({ daemon: target, listen: { kind: 'tcp', address: '127.0.0.1', port: 0, family: 4 }, tokenFile, log });
+  const port = Number(srv.address.split(':')[1]);
+  const exchange = (text: string, end = true) => new Promise<string>((resolve) => {
+    const c = connect(port, '127.0.0.1', () => { c.write(text); if (end) c.end(); else setTimeout(() => c.destroy(), 100); });
+    let got = '';
+    c.on('data', (b) => { got += b.toString(); });
+    c.on('close', () => resolve(got));
+    c.on('error', () => {});
+  });
+  try {
+    for (const t of ['//[', 'http://lvsd/status', '*', '//evil/status']) {
+      const got = await exchange(`GET ${t} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+      assert.match(got, /^HTTP\/1.1 400 /, t);
+      assert.match(got, /the request target must be a path/);
+    }
+    // A body announced as 1000 bytes, 10 sent, then the caller hangs up.
+    await exchange('POST /servers/drain HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\nauthorization: Bearer x\r\n\r\n{"service"', false);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(records.filter(([l]) => l === 'error'), [], JSON.stringify(records));
   } finally { await srv.close(); }
 });
