@@ -58,17 +58,46 @@ export function parseFrame(line: string): Frame | undefined {
   }
 }
 
+/**
+ * The longest frame line kept: a data frame carries one socket read (64 KiB, 88 KiB in base64). A longer
+ * line is not a frame; it is skipped up to its newline instead of growing the tail without bound.
+ */
+export const MAX_FRAME_LINE = 256 * 1024;
+
 /** Splits a byte stream into frame lines, keeping the unfinished tail between chunks. */
 export class FrameReader {
   private tail = '';
+  /** Inside an over-long line: drop everything up to the next newline. */
+  private skipping = false;
+  /** Over-long lines dropped so far. */
+  overlong = 0;
   push(chunk: Buffer | string): Frame[] {
-    const lines = (this.tail + chunk.toString()).split('\n');
+    let text = chunk.toString();
+    if (this.skipping) {
+      const nl = text.indexOf('\n');
+      if (nl < 0) return [];
+      this.skipping = false;
+      text = text.slice(nl + 1);
+    }
+    const lines = (this.tail + text).split('\n');
     this.tail = lines.pop() ?? '';
+    if (this.tail.length > MAX_FRAME_LINE) { this.tail = ''; this.skipping = true; this.overlong++; }
     const out: Frame[] = [];
-    for (const l of lines) { const f = parseFrame(l); if (f) out.push(f); }
+    for (const l of lines) {
+      if (l.length > MAX_FRAME_LINE) { this.overlong++; continue; }
+      const f = parseFrame(l);
+      if (f) out.push(f);
+    }
     return out;
   }
 }
+
+/** Connections one relay carries at most (the demo's views poll a few ports). */
+export const MAX_RELAY_CONNECTIONS = 64;
+/** A forwarded connection whose client reads nothing while the target sends is cut past this backlog. */
+export const MAX_CLIENT_BACKLOG = 4 * 1024 * 1024;
+/** A forwarded connection with no traffic for this long is closed. */
+export const FORWARD_IDLE_MS = 60_000;
 
 // ---- the relay: runs inside the lab host ----
 
@@ -79,6 +108,7 @@ function runRelay(): void {
   process.stdin.on('data', (chunk: Buffer) => {
     for (const f of reader.push(chunk)) {
       if (f.t === 'O') {
+        if (sockets.size >= MAX_RELAY_CONNECTIONS || sockets.has(f.id)) { send({ t: 'c', id: f.id, reason: 'EMFILE' }); continue; }
         const s = f.port === 0 ? connect({ path: f.address, allowHalfOpen: true }) : connect({ port: f.port, host: f.address, allowHalfOpen: true });
         sockets.set(f.id, s);
         let failure: string | undefined;
@@ -161,7 +191,11 @@ class Relay {
     if (!s) return;
     switch (f.t) {
       case 'o': break;
-      case 'd': s.write(f.data); break;
+      case 'd':
+        // A client that reads nothing would otherwise make this process buffer the target's output forever.
+        if (s.writableLength > MAX_CLIENT_BACKLOG) { this.conns.delete(f.id); s.destroy(); void this.proc?.then((p) => this.send(p, { t: 'C', id: f.id })); break; }
+        s.write(f.data);
+        break;
       case 'e': s.end(); break;
       case 'c': this.conns.delete(f.id); if (f.reason) s.resetAndDestroy(); else s.end(); break;
     }
@@ -219,7 +253,12 @@ export class LabForward {
 
   static async start(host: LabHost, target: ForwardTarget, listen: ForwardListen = { port: 0 }, relay?: Relay): Promise<LabForward> {
     const r = relay ?? new Relay(host);
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => { void r.accept(s, target); });
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => {
+      s.setTimeout(FORWARD_IDLE_MS, () => s.destroy());
+      void r.accept(s, target);
+    });
+    // Past the cap new connections are closed on accept, never queued (the relay carries every one).
+    server.maxConnections = MAX_RELAY_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(listen.port, listen.address ?? '127.0.0.1', () => { server.off('error', reject); resolve(); });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { encodeFrame, parseFrame, FrameReader } from '../../src/demo/forward.js';
+import { encodeFrame, parseFrame, FrameReader, MAX_FRAME_LINE } from '../../src/demo/forward.js';
 
 test('frames: what the encoder writes the parser reads; junk is not a frame', () => {
   const data = randomBytes(300);
@@ -27,4 +27,19 @@ test('frames split at every byte reassemble; other output between frames is skip
   assert.equal(got.length, 2);
   assert.ok(got[0]!.t === 'd' && got[0]!.data.equals(data));
   assert.deepEqual(got[1], { t: 'c', id: 9, reason: 'ECONNRESET x' });
+});
+
+test('FrameReader: a line without end is dropped past MAX_FRAME_LINE instead of growing, and reading resumes after it', () => {
+  const r = new FrameReader();
+  const chunk = 'x'.repeat(64 * 1024);
+  let frames = 0;
+  // 64 MiB of one endless line: the tail never holds more than one cap's worth.
+  for (let i = 0; i < 1024; i++) frames += r.push(chunk).length;
+  assert.equal(frames, 0);
+  assert.equal(r.overlong, 1);
+  const after = r.push(`still the same line\n${encodeFrame({ t: 'E', id: 3 })}`);
+  assert.deepEqual(after, [{ t: 'E', id: 3 }]);
+  // A complete over-long line inside one chunk is skipped too.
+  assert.deepEqual(r.push(`${'y'.repeat(MAX_FRAME_LINE + 1)}\n${encodeFrame({ t: 'C', id: 4 })}`), [{ t: 'C', id: 4 }]);
+  assert.equal(r.overlong, 2);
 });
