@@ -7,7 +7,8 @@ import { DecodeContext, INVALID } from './dsl.js';
 import { lvsdConfigSchema, type LvsdConfig } from './model.js';
 import { checkSemantics } from './semantic.js';
 
-export type LoadResult = { ok: true; config: LvsdConfig } | { ok: false; errors: ConfigIssue[] };
+/** `bytes`: what loadConfig read and validated, so a caller can hash exactly that without a second read. */
+export type LoadResult = { ok: true; config: LvsdConfig; bytes?: Uint8Array } | { ok: false; errors: ConfigIssue[] };
 
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
@@ -116,7 +117,8 @@ export async function loadConfig(file: string): Promise<LoadResult> {
     return fail(file, 1, 1, `cannot read: ${why}${err.code ? ` (${err.code})` : ''}`, '(file)');
   }
   if (bytes.length > MAX_CONFIG_BYTES) return fail(file, 1, 1, `the file is larger than ${MAX_CONFIG_BYTES} bytes; is it really lvsd.yaml?`, '(file)');
-  return parseConfig(bytes, file);
+  const r = parseConfig(bytes, file);
+  return r.ok ? { ...r, bytes } : r;
 }
 
 function fail(file: string, line: number, col: number, message: string, path = '(file)'): LoadResult {

@@ -12,7 +12,6 @@
 // daemon errors are logged and counted, never thrown into the VRRP engine.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import { IpvsClient } from '../../ipvs/client.js';
 import { IpvsTableSync, type ApplyReport } from '../../ipvs/sync.js';
 import type { IndexedTable } from '../../ipvs/reconcile.js';
@@ -20,8 +19,8 @@ import { serviceKey } from '../../ipvs/service.js';
 import { VrrpWorker } from '../../vrrp/worker.js';
 import type { StateEvent, VrrpView } from '../../vrrp/view.js';
 import { Balancer, decideService, type QuorumEvent, type TableSink } from '../balancer/index.js';
-import { formatIssue, loadConfig, parseConfig, type ConfigIssue, type LvsdConfig } from '../config/index.js';
-import { loggerFromConfig, type Logger } from '../log/index.js';
+import { formatIssue, loadConfig, type ConfigIssue, type LvsdConfig } from '../config/index.js';
+import { loggerFromConfig, rateLimitedLogger, type Logger } from '../log/index.js';
 import { startControl, listenText } from '../control/index.js';
 import { startMetrics } from '../metrics/index.js';
 import { readState, writeState } from './state-file.js';
@@ -67,16 +66,17 @@ interface LoadedFile { config: LvsdConfig; hash: string }
 
 /** Validate FILE; hash the exact bytes that were validated. */
 async function loadFile(file: string): Promise<{ ok: true; loaded: LoadedFile } | { ok: false; errors: ConfigIssue[] }> {
-  // loadConfig refuses what is not a bounded regular file; then the bytes are read once for parse and hash.
-  const first = await loadConfig(file);
-  if (!first.ok) return first;
-  let bytes: Buffer;
-  try { bytes = await readFile(file); } catch (e) {
-    return { ok: false, errors: [{ file, line: 1, col: 1, path: '(file)', message: `cannot read: ${(e as Error).message}` }] };
-  }
-  const r = parseConfig(bytes, file);
+  // loadConfig refuses what is not a bounded regular file and reads it once: parsed once (a SIGHUP used
+  // to parse it twice, doubling the pause a large file costs the running daemon) and hashed as read.
+  const r = await loadConfig(file);
   if (!r.ok) return r;
+  const bytes = r.bytes ?? new TextEncoder().encode(JSON.stringify(r.config));
   return { ok: true, loaded: { config: r.config, hash: createHash('sha256').update(bytes).digest('hex') } };
+}
+
+/** What the kernel must offer for a config: IPVS, as soon as there is something to program. */
+export function needsIpvs(cfg: LvsdConfig): boolean {
+  return cfg.virtual_services.length > 0 || cfg.global.lvs_sync_daemon !== undefined;
 }
 
 /** Service keys of the config's virtual services (the same keys IpvsTableSync.owned holds). */
@@ -96,7 +96,7 @@ export class Daemon extends EventEmitter {
   lastReload: ReloadResult | undefined;
   /** Uncaught exceptions and unhandled rejections seen (faults.ts), and state-file write failures. */
   readonly faults = { uncaught: 0, stateFile: 0 };
-  readonly syncDaemon: SyncDaemonFollower | undefined;
+  syncDaemon: SyncDaemonFollower | undefined;
   private servers: Closable[] = [];
   private persisted = '';
   private persisting: Promise<void> = Promise.resolve();
@@ -107,8 +107,8 @@ export class Daemon extends EventEmitter {
     readonly file: string,
     loaded: LoadedFile,
     readonly log: Logger,
-    readonly ipvs: IpvsClient | null,
-    readonly sync: IpvsTableSync | null,
+    public ipvs: IpvsClient | null,
+    public sync: IpvsTableSync | null,
     readonly balancer: Balancer,
     readonly engine: VrrpView,
     private readonly stateFileOverride: string | undefined,
@@ -116,9 +116,14 @@ export class Daemon extends EventEmitter {
     super();
     this.config = loaded.config;
     this.configHash = loaded.hash;
-    if (ipvs) {
-      this.syncDaemon = new SyncDaemonFollower(ipvs, (level, msg) => this.log.child({ component: 'ipvs-sync' }).log(level, msg));
-    }
+    if (ipvs) this.attachIpvs(ipvs, sync);
+  }
+
+  /** IPVS found at start, or later by a reload whose config needs it (the module was loaded meanwhile). */
+  private attachIpvs(ipvs: IpvsClient, sync: IpvsTableSync | null): void {
+    this.ipvs = ipvs;
+    this.sync = sync ?? new IpvsTableSync(ipvs, { owned: [] });
+    this.syncDaemon = new SyncDaemonFollower(ipvs, (level, msg) => this.log.child({ component: 'ipvs-sync' }).log(level, msg));
   }
 
   get stateFile(): string { return this.stateFileOverride ?? this.config.global.state_file; }
@@ -135,7 +140,7 @@ export class Daemon extends EventEmitter {
     const owned = prior.ok ? prior.state.owned : [];
 
     // IPVS: required when there is something to program; a VRRP-only director may run without it.
-    const needIpvs = config.virtual_services.length > 0 || config.global.lvs_sync_daemon !== undefined;
+    const needIpvs = needsIpvs(config);
     let ipvs: IpvsClient | null = null;
     try { ipvs = await IpvsClient.open(); } catch (e) {
       if (needIpvs) throw new DaemonStartError('ipvs', e as Error);
@@ -147,8 +152,10 @@ export class Daemon extends EventEmitter {
     let self: Daemon | undefined;
     const sink: TableSink = {
       apply: async (desired: IndexedTable, o?: { only?: Iterable<string> }): Promise<ApplyReport> => {
-        if (!sync) return { writes: 0, rounds: 0, reread: false, errors: [] };
-        const report = await sync.apply(desired, o);
+        // Through the daemon once it exists: a reload may attach IPVS later (attachIpvs).
+        const target = self ? self.sync : sync;
+        if (!target) return { writes: 0, rounds: 0, reread: false, errors: [] };
+        const report = await target.apply(desired, o);
         self?.persistOwned();
         return report;
       },
@@ -243,12 +250,13 @@ export class Daemon extends EventEmitter {
     // A busy port or socket must not take VRRP down with it: log and run without that listener.
     try {
       const mlog = this.log.child({ component: 'metrics' });
-      this.servers.push(await startMetrics({ daemon: this, listen: g.metrics.listen, log: (m) => mlog.warn(m) }));
+      const limited = rateLimitedLogger(mlog);
+      this.servers.push(await startMetrics({ daemon: this, listen: g.metrics.listen, log: (m) => limited.warn('scrape', m), limits: { maxConnections: g.metrics.max_connections } }));
     } catch (e) {
       this.log.error(`metrics: cannot listen on ${listenText(g.metrics.listen)}: ${(e as Error).message}`, { component: 'daemon' });
     }
     try {
-      this.servers.push(await startControl({ daemon: this, listen: g.control.listen, tokenFile: g.control.token_file, log: this.log.child({ component: 'control' }) }));
+      this.servers.push(await startControl({ daemon: this, listen: g.control.listen, tokenFile: g.control.token_file, log: this.log.child({ component: 'control' }), limits: { maxConnections: g.control.max_connections } }));
     } catch (e) {
       this.log.error(`control: cannot listen on ${listenText(g.control.listen)}: ${(e as Error).message}`, { component: 'daemon' });
     }
@@ -293,22 +301,38 @@ export class Daemon extends EventEmitter {
       this.emit('reloaded', ok);
       return ok;
     }
+    // Start-up refuses a config with virtual services on a kernel without IPVS; a reload must too, or it
+    // would report success, start checks and program nothing. IPVS loaded since start is taken up here.
+    if (!this.ipvs && needsIpvs(config)) {
+      try {
+        this.attachIpvs(await IpvsClient.open(), null);
+        dlog.info('IPVS is available now; the new config will be programmed');
+      } catch (e) {
+        return this.refused(t0, `the new config has virtual services or lvs_sync_daemon, but this kernel offers no IPVS (${(e as Error).message}); lvsd would refuse to start with it too. Load ip_vs (modprobe ip_vs) and reload again`, []);
+      }
+    }
     if (!canReload(this.engine) || !canReload(this.balancer)) {
       return this.refused(t0, 'this build cannot apply a new config in place yet (the VRRP engine or the balancer has no reload); restart lvsd to use the new file', []);
     }
     let vrrp: unknown, balancer: unknown;
     try { vrrp = await this.engine.reload(config); } catch (e) {
-      dlog.error('reload: VRRP engine refused the new config', { err: e as Error });
+      // A refusal is a reason for the operator, not a stack for a developer (that goes to debug).
+      dlog.error(`reload: VRRP engine refused the new config: ${(e as Error).message}`);
+      dlog.debug('reload: VRRP engine refusal', { err: e as Error });
       return this.refused(t0, `VRRP engine: ${(e as Error).message}`, []);
     }
     try { balancer = await this.balancer.reload(config); } catch (e) {
       // VRRP already runs the new config: say so, the operator must know the halves differ.
-      dlog.error('reload: the balancer failed after the VRRP engine took the new config; VRRP runs the new file, checks and IPVS the old', { err: e as Error });
+      dlog.error(`reload: the balancer failed after the VRRP engine took the new config: ${(e as Error).message}; VRRP runs the new file, checks and IPVS the old`);
+      dlog.debug('reload: balancer failure', { err: e as Error });
       return this.refused(t0, `balancer: ${(e as Error).message} (VRRP already applied the new config)`, []);
     }
     const was = this.config.global;
     for (const [key, a, b] of [['metrics.listen', was.metrics.listen, config.global.metrics.listen], ['control.listen', was.control.listen, config.global.control.listen]] as const) {
       if (listenText(a) !== listenText(b)) dlog.warn(`reload: global.${key} changed to ${listenText(b)}; the listener stays on ${listenText(a)} until lvsd restarts`);
+    }
+    for (const [key, a, b] of [['metrics.max_connections', was.metrics.max_connections, config.global.metrics.max_connections], ['control.max_connections', was.control.max_connections, config.global.control.max_connections]] as const) {
+      if (a !== b) dlog.warn(`reload: global.${key} changed to ${b}; the listener keeps ${a} until lvsd restarts`);
     }
     this.config = config;
     this.configHash = hash;

@@ -6,6 +6,7 @@ import type { Logger } from '../log/index.js';
 import { Daemon, DaemonConfigError, DaemonStartError, type DaemonOptions } from './daemon.js';
 import { EXIT_SOFTWARE, FaultBudget } from './faults.js';
 import { formatIssue } from '../config/index.js';
+import { processReserve, raiseFileLimit } from '../listeners/index.js';
 
 export const EXIT_CONFIG = 78; // EX_CONFIG (sysexits.h): systemd's RestartPreventExitStatus
 export const EXIT_STARTUP = 1;
@@ -16,9 +17,15 @@ export interface RunOptions extends DaemonOptions {
 
 export async function runDaemon(file: string, opts: RunOptions = {}): Promise<number> {
   const stderr = opts.stderr ?? ((s: string) => { process.stderr.write(s); });
+  // Descriptors are what a flood of clients would exhaust: take all the kernel allows (the unit sets
+  // LimitNOFILE), then let the listeners keep a reserve of it for VRRP, scripts and checks.
+  const limit = raiseFileLimit();
+  processReserve.refresh();
   let daemon: Daemon;
   try {
     daemon = await Daemon.start(file, opts);
+    if (limit.error) daemon.log.warn(`cannot raise the file descriptor limit to ${limit.hard}: ${limit.error}; running with ${limit.soft}`, { component: 'daemon' });
+    daemon.log.info(`file descriptors: limit ${limit.soft}, ${processReserve.reserve} kept from the listeners for VRRP, scripts and checks`, { component: 'daemon' });
   } catch (e) {
     if (e instanceof DaemonConfigError) {
       stderr(e.errors.map((i) => `${formatIssue(i)}\n`).join('') + `lvsd: ${e.message}; not started\n`);
