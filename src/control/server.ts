@@ -274,7 +274,9 @@ export async function startControl(options: ControlOptions): Promise<ControlServ
   const log = options.log ?? options.daemon.log?.child({ component: 'control' });
   const opts: ControlOptions & Logs = { ...options, log, limited: log ? rateLimitedLogger(log) : undefined };
   const transport: Transport = listen.kind;
-  const server = createBoundedServer('control', { ...DEFAULT_LIMITS, ...options.limits }, onRequest(opts, transport));
+  // The operator's way in may use half of the descriptor reserve, so a flood of /metrics connections
+  // (which stops at the whole reserve) cannot lock root out of `lvsd status` or `lvsd drain`.
+  const server = createBoundedServer('control', { ...DEFAULT_LIMITS, ...options.limits }, onRequest(opts, transport), { reserveShare: 0.5 });
   let ino: number | undefined;
   if (listen.kind === 'unix') {
     mkdirSync(dirname(listen.path), { recursive: true, mode: 0o755 });

@@ -41,8 +41,12 @@ export interface FdReserve {
   /** The soft limit read when the reserve was made (re-read by refresh()). */
   readonly limit: number;
   readonly reserve: number;
-  /** Whether a listener may keep a connection whose socket is descriptor `fd`. */
-  allows(fd: number): boolean;
+  /**
+   * Whether a listener may keep a connection whose socket is descriptor `fd`, leaving `share` of the
+   * reserve untouched (1: all of it; the control socket passes 0.5 so that a flood of /metrics, which
+   * stops at the whole reserve, cannot lock the operator out).
+   */
+  allows(fd: number, share?: number): boolean;
   /** Reads the limit again (after raiseFileLimit). */
   refresh(): void;
 }
@@ -53,7 +57,7 @@ export function fdReserve(reserve?: number): FdReserve {
   return {
     get limit() { return limit; },
     get reserve() { return keep; },
-    allows: (fd: number) => !(fd >= 0) || fd < limit - keep,
+    allows: (fd: number, share = 1) => !(fd >= 0) || fd < limit - Math.ceil(keep * share),
     refresh() { limit = fileLimit().soft; if (reserve === undefined) keep = defaultReserve(limit); },
   };
 }

@@ -37,6 +37,8 @@ export const DEFAULT_LIMITS: ListenerLimits = {
 
 export interface BoundedServerOptions {
   reserve?: FdReserve;
+  /** Part of the descriptor reserve this listener must leave free (default 1, all; see FdReserve.allows). */
+  reserveShare?: number;
   /** Counters under this name (default: the listener's name). */
   stats?: ListenerStats;
 }
@@ -84,7 +86,7 @@ export function createBoundedServer(
     socket.destroy();
   };
   server.on('connection', (socket: Socket) => {
-    if (!reserve.allows(fdOf(socket))) { refuse(socket, 'fd_reserve'); return; }
+    if (!reserve.allows(fdOf(socket), opts.reserveShare)) { refuse(socket, 'fd_reserve'); return; }
     const peer = socket.remoteAddress;
     if (peer !== undefined) {
       const n = (perPeer.get(peer) ?? 0) + 1;

@@ -95,6 +95,9 @@ test('fdReserve: the limit is RLIMIT_NOFILE, the default reserve an eighth of it
   assert.equal(r.allows(3), true);
   assert.equal(r.allows(soft - r.reserve - 1), true);
   assert.equal(r.allows(soft - r.reserve), false);
+  // The control socket leaves half of the reserve: it still gets descriptors a /metrics flood cannot.
+  assert.equal(r.allows(soft - r.reserve, 0.5), true);
+  assert.equal(r.allows(soft - Math.ceil(r.reserve / 2), 0.5), false);
   assert.equal(fdReserve(10).reserve, 10);
 });
 
