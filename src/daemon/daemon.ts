@@ -308,7 +308,7 @@ export class Daemon extends EventEmitter {
         this.attachIpvs(await IpvsClient.open(), null);
         dlog.info('IPVS is available now; the new config will be programmed');
       } catch (e) {
-        return this.refused(t0, `the new config has virtual services or lvs_sync_daemon, but this kernel offers no IPVS (${(e as Error).message}); lvsd would refuse to start with it too. Load ip_vs (modprobe ip_vs) and reload again`, []);
+        return this.refused(t0, `the new config has virtual services or lvs_sync_daemon, but this kernel offers no IPVS (${(e as Error).message}); lvsd would refuse to start with it too; reload again once ip_vs is loaded`, []);
       }
     }
     if (!canReload(this.engine) || !canReload(this.balancer)) {
