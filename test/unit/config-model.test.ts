@@ -97,6 +97,60 @@ test('suggestions: near misses and transpositions, nothing for unrelated words',
   assert.equal(suggest('rrr', ['rr', 'wrr']), 'rr');
 });
 
+/** The full-table distance and suggest() as they were before the band and the cutoff (issue #13). */
+function fullTableDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+function fullTableSuggest(word: string, candidates: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
+  if (w.length < 3) return undefined;
+  const limit = Math.min(3, Math.max(1, Math.floor(w.length / 3)));
+  let best: string | undefined, bestD = Infinity;
+  for (const c of candidates) { const dist = fullTableDistance(w, c.toLowerCase()); if (dist < bestD) { best = c; bestD = dist; } }
+  return bestD <= limit ? best : undefined;
+}
+
+test('suggestions: the banded distance with a cutoff gives the same answers as the full table', () => {
+  let seed = 12345;
+  const rand = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 8) % n; };
+  const word = (alphabet: string, max: number) => Array.from({ length: rand(max) }, () => alphabet[rand(alphabet.length)]).join('');
+  for (let k = 0; k < 20_000; k++) {
+    const a = word('abcA', 12), b = word('abcA', 12);
+    const full = fullTableDistance(a, b);
+    assert.equal(editDistance(a, b), full, `${a} ${b}`);
+    for (const cutoff of [0, 1, 2, 3]) assert.equal(editDistance(a, b, cutoff), Math.min(full, cutoff + 1), `${a} ${b} cutoff ${cutoff}`);
+  }
+  const schedulers = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'];
+  const keys = ['name', 'address', 'fwmark', 'family', 'protocol', 'scheduler', 'scheduler_flags', 'forwarding', 'persistence', 'real_servers'];
+  for (let k = 0; k < 20_000; k++) {
+    const pool = k % 2 ? schedulers : keys;
+    // Typos of a candidate: up to 4 random edits.
+    let w = pool[rand(pool.length)]!;
+    for (let e = rand(5); e > 0; e--) {
+      const at = rand(w.length + 1), c = 'abcdelrsw_'[rand(10)]!;
+      w = [w.slice(0, at) + c + w.slice(at), w.slice(0, at) + w.slice(at + 1), w.slice(0, at) + c + w.slice(at + 1)][rand(3)]!;
+    }
+    assert.equal(suggest(w, pool), fullTableSuggest(w, pool), w);
+  }
+});
+
+test('suggestions: a 2 MB word costs no table (the old code took 12-19 s and 0.8 GB)', () => {
+  const long = 'r'.repeat(2_097_152);
+  const t = performance.now();
+  assert.equal(suggest(long, ['rr', 'wrr', 'wlc']), undefined);
+  assert.equal(editDistance(long, 'wrr', 3), 4);
+  assert.equal(editDistance(long, long.slice(1), 3), 1);
+  assert.ok(performance.now() - t < 2000, `${performance.now() - t} ms`);
+});
+
 test('deploy/lvsd.schema.json is exactly what the DSL emits (regenerate: node dist/src/config/emit-schema.js > deploy/lvsd.schema.json)', () => {
   assert.equal(readFileSync(join(root, 'deploy/lvsd.schema.json'), 'utf8'), jsonSchemaText());
   const s = JSON.parse(jsonSchemaText()) as Record<string, unknown>;
