@@ -18,6 +18,7 @@ import type { Listen } from '../config/model.js';
 import { parseDuration } from '../config/duration.js';
 import { createBoundedServer, DEFAULT_LIMITS, listenerStats, type ListenerLimits } from '../listeners/index.js';
 import { rateLimitedLogger, type Logger, type RateLimitedLogger } from '../log/index.js';
+import { quoteValue } from '../text/quote.js';
 import { authorize, type Transport } from './auth.js';
 import { buildStatus } from './status.js';
 import type { ControlTarget } from './target.js';
@@ -88,14 +89,14 @@ const list = (names: readonly string[]): string => (names.length ? names.join(',
  */
 export function resolveServer(target: ControlTarget, service: string, server: string): { service: string; server: string } {
   const vs = target.config.virtual_services.find((v) => v.name === service);
-  if (!vs) throw new ControlError(404, `unknown virtual service '${service}'; defined: ${list(target.config.virtual_services.map((v) => v.name))}`);
+  if (!vs) throw new ControlError(404, `unknown virtual service ${quoteValue(service)}; defined: ${list(target.config.virtual_services.map((v) => v.name))}`);
   const names = (target.balancer?.serverStates() ?? []).filter((s) => s.service === service).map((s) => s.server);
   if (names.includes(server)) return { service, server };
   const bare = server.replace(/^\[(.*)\]$/, '$1');
   const byAddress = names.filter((n) => n.slice(0, n.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1') === bare);
   if (byAddress.length === 1) return { service, server: byAddress[0]! };
-  if (byAddress.length > 1) throw new ControlError(409, `'${server}' is ambiguous in ${service}: ${byAddress.join(', ')}; name the port`);
-  throw new ControlError(404, `unknown real server '${server}' in ${service}; its real servers: ${list(names)}`);
+  if (byAddress.length > 1) throw new ControlError(409, `${quoteValue(server)} is ambiguous in ${service}: ${byAddress.join(', ')}; name the port`);
+  throw new ControlError(404, `unknown real server ${quoteValue(server)} in ${service}; its real servers: ${list(names)}`);
 }
 
 async function setDrained(target: ControlTarget, body: Record<string, unknown>, drained: boolean) {
@@ -120,9 +121,9 @@ async function giveUp(target: ControlTarget, body: Record<string, unknown>) {
   }
   const engine = target.engine;
   const names = [...(engine?.instances.keys() ?? [])];
-  if (!engine || !engine.instances.has(instance)) throw new ControlError(404, `unknown VRRP instance '${instance}'; defined: ${list(names)}`);
+  if (!engine || !engine.instances.has(instance)) throw new ControlError(404, `unknown VRRP instance ${quoteValue(instance)}; defined: ${list(names)}`);
   const before = engine.instances.get(instance)!.state;
-  if (!(await engine.giveUp(instance, holdMs))) throw new ControlError(404, `unknown VRRP instance '${instance}'; defined: ${list(names)}`);
+  if (!(await engine.giveUp(instance, holdMs))) throw new ControlError(404, `unknown VRRP instance ${quoteValue(instance)}; defined: ${list(names)}`);
   return { ok: true, instance, was: before, state: engine.instances.get(instance)?.state ?? null, holdMs: holdMs ?? null };
 }
 
@@ -173,9 +174,6 @@ function pathOf(url: string | undefined): string | undefined {
   try { return new URL(url, 'http://lvsd').pathname; } catch { return undefined; }
 }
 
-/** At most this much of a caller's path is echoed back. */
-const MAX_ECHO = 100;
-const echo = (s: string): string => `'${(s.length > MAX_ECHO ? `${s.slice(0, MAX_ECHO)}…` : s).replace(/[\x00-\x1f\x7f-\x9f']/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}'`;
 
 async function handle(opts: ControlOptions & Logs, transport: Transport, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = pathOf(req.url);
@@ -185,7 +183,7 @@ async function handle(opts: ControlOptions & Logs, transport: Transport, req: In
     return;
   }
   const route = ROUTES[path];
-  if (!route) { send(res, 404, { ok: false, error: `no such endpoint ${echo(path)}; endpoints: ${Object.keys(ROUTES).join(', ')}` }); return; }
+  if (!route) { send(res, 404, { ok: false, error: `no such endpoint ${quoteValue(path, 100)}; endpoints: ${Object.keys(ROUTES).join(', ')}` }); return; }
   const method = req.method ?? 'GET';
   if (method !== route.method) { send(res, 405, { ok: false, error: `${path} takes ${route.method}` }, { allow: route.method }); return; }
   const token = transport === 'tcp' ? await readToken(opts.tokenFile) : undefined;
