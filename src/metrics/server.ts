@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import type { Listen } from '../config/model.js';
 import { createBoundedServer, DEFAULT_LIMITS, type ListenerLimits } from '../listeners/index.js';
 import { createRegistry, type MetricsRegistryOptions, type MetricsSource } from './registry.js';
+import { SharedRender } from './shared-render.js';
 
 export interface StartMetricsOptions extends MetricsRegistryOptions {
   daemon: MetricsSource;
@@ -21,8 +22,10 @@ export interface MetricsServer {
   registry: Registry;
   /** Where it listens (tcp: the bound address and port; unix: the path). */
   address: AddressInfo | string;
-  /** Drops the IPVS reading cached for scrapes (the next scrape reads the kernel). */
+  /** Drops the IPVS reading and the rendering cached for scrapes (the next scrape reads the kernel). */
   invalidate(): void;
+  /** Renderings so far: scrapes close together share one (shared-render.ts). */
+  renders(): number;
   close(): Promise<void>;
 }
 
@@ -31,6 +34,7 @@ const SCRAPE_TIMEOUT_MS = 10_000;
 
 export async function startMetrics(opts: StartMetricsOptions): Promise<MetricsServer> {
   const { registry, ipvsCache, chunks } = createRegistry(opts.daemon, opts);
+  const shared = new SharedRender(chunks);
   const log = opts.log ?? (() => {});
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -50,7 +54,7 @@ export async function startMetrics(opts: StartMetricsOptions): Promise<MetricsSe
     const deadline = Date.now() + SCRAPE_TIMEOUT_MS;
     let started = false;
     try {
-      for await (const piece of chunks()) {
+      for await (const piece of shared.pieces()) {
         if (Date.now() > deadline) throw new Error(`collecting took more than ${SCRAPE_TIMEOUT_MS} ms`);
         if (!started) { res.writeHead(200, { 'content-type': registry.contentType }); started = true; }
         if (req.method === 'HEAD') continue;
@@ -81,7 +85,8 @@ export async function startMetrics(opts: StartMetricsOptions): Promise<MetricsSe
   return {
     registry,
     address: bound ?? '',
-    invalidate: () => ipvsCache.invalidate(),
+    invalidate: () => { ipvsCache.invalidate(); shared.invalidate(); },
+    renders: () => shared.renders,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
