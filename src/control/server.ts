@@ -16,7 +16,7 @@ import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import type { Listen } from '../config/model.js';
 import { parseDuration } from '../config/duration.js';
-import { createBoundedServer, DEFAULT_LIMITS, listenerStats, type ListenerLimits } from '../listeners/index.js';
+import { coalesced, createBoundedServer, type Coalesced, DEFAULT_LIMITS, listenerStats, type ListenerLimits } from '../listeners/index.js';
 import { rateLimitedLogger, type Logger, type RateLimitedLogger } from '../log/index.js';
 import { quoteValue } from '../text/quote.js';
 import { authorize, type Transport } from './auth.js';
@@ -34,7 +34,7 @@ export interface ControlOptions {
 }
 
 /** What a client can make us log, behind a rate limit (see rateLimitedLogger). */
-interface Logs { log?: Logger | undefined; limited?: RateLimitedLogger | undefined }
+interface Logs { log?: Logger | undefined; limited?: RateLimitedLogger | undefined; shared: Shared }
 
 export interface ControlServer {
   /** 'unix:/run/lvsd/control.sock' or 'address:port' (the real port when 0 was asked for). */
@@ -139,10 +139,12 @@ async function reload(target: ControlTarget): Promise<{ status: number; body: un
   return { status: 200, body: { ...obj, ok: true } };
 }
 
-type Handler = (target: ControlTarget, body: Record<string, unknown>) => Promise<{ status: number; body: unknown }>;
+type Handler = (target: ControlTarget, body: Record<string, unknown>, shared: Shared) => Promise<{ status: number; body: unknown }>;
+/** Answers shared by the callers of one server (see coalesce.ts). */
+interface Shared { status: Coalesced<unknown> }
 const ok = (p: Promise<unknown>) => p.then((body) => ({ status: 200, body }));
 const ROUTES: Record<string, { method: 'GET' | 'POST'; handler: Handler; audit?: true }> = {
-  '/status': { method: 'GET', handler: (t) => ok(buildStatus(t)) },
+  '/status': { method: 'GET', handler: (_t, _b, shared) => ok(shared.status.get()) },
   '/reload': { method: 'POST', handler: (t) => reload(t), audit: true },
   '/servers/drain': { method: 'POST', handler: (t, b) => ok(setDrained(t, b, true)), audit: true },
   '/servers/enable': { method: 'POST', handler: (t, b) => ok(setDrained(t, b, false)), audit: true },
@@ -194,7 +196,9 @@ async function handle(opts: ControlOptions & Logs, transport: Transport, req: In
     return;
   }
   const body = method === 'POST' ? await readBody(req) : {};
-  const r = await route.handler(opts.daemon, body);
+  const r = await route.handler(opts.daemon, body, opts.shared);
+  // After a change, the next status must show it.
+  if (route.audit) opts.shared.status.invalidate();
   if (route.audit) opts.log?.info(`control ${path}`, { peer: req.socket.remoteAddress ?? 'unix', status: r.status, ...auditFields(body) });
   send(res, r.status, r.body);
 }
@@ -270,7 +274,9 @@ export function listenText(listen: Listen): string {
 export async function startControl(options: ControlOptions): Promise<ControlServer> {
   const { listen } = options;
   const log = options.log ?? options.daemon.log?.child({ component: 'control' });
-  const opts: ControlOptions & Logs = { ...options, log, limited: log ? rateLimitedLogger(log) : undefined };
+  // /status reads the whole IPVS table: callers in a loop share one reading (coalesce.ts).
+  const shared: Shared = { status: coalesced(() => buildStatus(options.daemon)) };
+  const opts: ControlOptions & Logs = { ...options, log, limited: log ? rateLimitedLogger(log) : undefined, shared };
   const transport: Transport = listen.kind;
   // The operator's way in may use half of the descriptor reserve, so a flood of /metrics connections
   // (which stops at the whole reserve) cannot lock root out of `lvsd status` or `lvsd drain`.

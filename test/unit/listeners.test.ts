@@ -155,3 +155,22 @@ test('rate-limited log lines: a burst per window, then one line with the count w
   assert.equal(lines[5]?.[2]?.i, 'again');
   assert.equal(limited.suppressed.get('refused'), 997);
 });
+
+test('coalesced: callers while it computes and within the window share one answer; invalidate and failures start afresh', async () => {
+  const { coalesced } = await import('../../src/listeners/coalesce.js');
+  let now = 0, calls = 0, fail = false;
+  const c = coalesced(async () => { calls++; if (fail) throw new Error('no'); await sleep(5); now += 100; return calls; }, 250, () => now);
+  const all = await Promise.all(Array.from({ length: 50 }, () => c.get()));
+  assert.deepEqual(new Set(all), new Set([1]));
+  now += 250;
+  assert.equal(await c.get(), 1);
+  now += 1;
+  assert.equal(await c.get(), 2);
+  c.invalidate();
+  assert.equal(await c.get(), 3);
+  fail = true;
+  c.invalidate();
+  await assert.rejects(c.get());
+  await assert.rejects(c.get());
+  assert.equal(calls, 5);
+});
