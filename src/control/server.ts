@@ -10,7 +10,7 @@
 // POST /servers/enable  {service, server}
 // POST /vrrp/give-up    {instance, hold?: "30s"} leave mastership, do not preempt for hold
 import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readBoundedFile } from '../fs/read-bounded.js';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
@@ -151,10 +151,13 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; handler: Handler; audit?:
   '/vrrp/give-up': { method: 'POST', handler: (t, b) => ok(giveUp(t, b)), audit: true },
 };
 
+/** A bearer token is a line; a token file larger than this is a wrong path (/dev/zero, a log). */
+const MAX_TOKEN_FILE = 4096;
+
 async function readToken(file: string | undefined): Promise<string | undefined> {
   if (!file) return undefined;
   try {
-    return (await readFile(file, 'utf8')).trim() || undefined;
+    return (await readBoundedFile(file, MAX_TOKEN_FILE)).toString('utf8').trim() || undefined;
   } catch (e) {
     throw new ControlError(500, `cannot read the token file ${file}: ${(e as Error).message}`);
   }

@@ -1,7 +1,8 @@
 // The state file: which IPVS services lvsd created (IpvsTableSync.owned), so that after a restart the
 // ones dropped from the config are removed and services another tool created are never touched.
 // parseState is pure (text in, value out); readState/writeState are the file shell.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { readBoundedFile } from '../fs/read-bounded.js';
 import { dirname } from 'node:path';
 
 export const STATE_VERSION = 1;
@@ -27,10 +28,13 @@ export function formatState(s: DaemonState): string {
   return `${JSON.stringify({ version: STATE_VERSION, owned: [...s.owned].sort(), written: new Date().toISOString() }, null, 2)}\n`;
 }
 
+/** 10,000 service keys take about 400 KB; anything far larger is not a state file lvsd wrote. */
+const MAX_STATE_FILE = 16 * 1024 * 1024;
+
 /** Missing file: an empty state (first start). Unreadable or corrupt: the reason, and the caller starts empty. */
 export async function readState(path: string): Promise<StateParse & { missing?: boolean }> {
   let text: string;
-  try { text = await readFile(path, 'utf8'); } catch (e) {
+  try { text = (await readBoundedFile(path, MAX_STATE_FILE)).toString('utf8'); } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ok: true, state: { owned: [] }, missing: true };
     return { ok: false, reason: `cannot read: ${(e as Error).message}` };
