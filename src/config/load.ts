@@ -1,42 +1,74 @@
 // Reading lvsd.yaml: bytes -> YAML AST with positions -> typed, defaults-filled LvsdConfig, or every
 // problem found, each with file:line:col and key path. Never throws on bad input.
 import { readFile, stat } from 'node:fs/promises';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { Composer, LineCounter, Parser, type CST } from 'yaml';
 import { compareIssues, type ConfigIssue } from './issues.js';
 import { DecodeContext, INVALID } from './dsl.js';
 import { lvsdConfigSchema, type LvsdConfig } from './model.js';
 import { checkSemantics } from './semantic.js';
+import { oneLine } from '../text/quote.js';
 
 /** `bytes`: what loadConfig read and validated, so a caller can hash exactly that without a second read. */
 export type LoadResult = { ok: true; config: LvsdConfig; bytes?: Uint8Array } | { ok: false; errors: ConfigIssue[] };
 
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
-
-function posOf(text: string, offset: number): { line: number; col: number } {
-  let line = 1, col = 1;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text[i] === '\n') { line++; col = 1; } else col++;
-  }
-  return { line, col };
-}
+/** The YAML parser's own messages, cut: they may quote the input. */
+const MAX_ECHO = 200;
 
 /**
- * The length of the longest prefix of `bytes` that is whole, valid UTF-8. A streaming decode only
- * fails on a byte that cannot continue any valid text, so "decodes so far" is monotonic in the prefix
- * length and can be bisected (O(n log n); trying every length from the end took hours for a large file);
- * then at most 3 bytes of an unfinished character are dropped.
+ * YAML nesting allowed, at most. lvsd.yaml needs 8 (virtual_services[].real_servers[].checks[].tls); the
+ * `yaml` package composes nodes recursively and runs out of stack near 800 levels, and V8 aborts the whole
+ * process (not a catchable RangeError) when a regular expression is compiled that close to the stack limit.
  */
-function validUtf8Prefix(bytes: Uint8Array): number {
-  const decodes = (n: number, stream: boolean) => {
-    try { new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, n), { stream }); return true; } catch { return false; }
-  };
-  let lo = 0, hi = bytes.length; // decodes(lo, true) holds; the answer is in [lo, hi]
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (decodes(mid, true)) lo = mid; else hi = mid - 1;
+export const MAX_YAML_DEPTH = 64;
+
+/**
+ * The length of the longest prefix of `bytes` that is whole, valid UTF-8 (the WHATWG decoder's rules: no
+ * overlong forms, surrogates or code points past U+10FFFF), found in one pass. The first bad byte is where
+ * the character starting there is broken or cut short.
+ */
+export function validUtf8Length(bytes: Uint8Array): number {
+  const n = bytes.length;
+  let i = 0;
+  while (i < n) {
+    const b = bytes[i]!;
+    if (b < 0x80) { i++; continue; }
+    let need: number, lo = 0x80, hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) { need = 2; if (b === 0xe0) lo = 0xa0; else if (b === 0xed) hi = 0x9f; }
+    else if (b >= 0xf0 && b <= 0xf4) { need = 3; if (b === 0xf0) lo = 0x90; else if (b === 0xf4) hi = 0x8f; }
+    else return i;
+    if (i + need >= n) return i; // cut short by the end of the file
+    const second = bytes[i + 1]!;
+    if (second < lo || second > hi) return i;
+    for (let k = 2; k <= need; k++) if ((bytes[i + k]! & 0xc0) !== 0x80) return i;
+    i += need + 1;
   }
-  while (lo > 0 && !decodes(lo, false)) lo--;
-  return lo;
+  return n;
+}
+
+/** Line and column (1-based, columns in UTF-16 units as the YAML positions) of a byte offset. */
+function bytePos(bytes: Uint8Array, offset: number): { line: number; col: number } {
+  let line = 1, lineStart = 0;
+  for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) { line++; lineStart = i + 1; }
+  return { line, col: new TextDecoder().decode(bytes.subarray(lineStart, offset)).length + 1 };
+}
+
+/** The offset of the first CST node nested deeper than `max`, or undefined. Iterative: the input may be deep. */
+function tooDeep(tokens: readonly CST.Token[], max: number): number | undefined {
+  // Pushed in reverse, popped in document order: the first node found too deep is the first in the file.
+  const stack: Array<[CST.Token, number]> = tokens.map((t): [CST.Token, number] => [t, 0]).reverse();
+  while (stack.length > 0) {
+    const [t, depth] = stack.pop()!;
+    if (t.type === 'document') { if (t.value) stack.push([t.value, depth]); continue; }
+    if (t.type !== 'block-map' && t.type !== 'block-seq' && t.type !== 'flow-collection') continue;
+    if (depth + 1 > max) return t.offset;
+    for (const item of [...(t.items as CST.CollectionItem[])].reverse()) {
+      if (item.value) stack.push([item.value, depth + 1]);
+      if (item.key) stack.push([item.key, depth + 1]);
+    }
+  }
+  return undefined;
 }
 
 /** Validate configuration text; `file` is only used in the messages. */
@@ -47,34 +79,42 @@ export function parseConfig(bytes: string | Uint8Array, file: string): LoadResul
     // A binary file (or another encoding) is refused before YAML sees it, pointing at the first bad byte.
     const nul = bytes.indexOf(0);
     if (nul >= 0) {
-      const p = posOf(new TextDecoder().decode(bytes.subarray(0, nul)), nul);
+      const p = bytePos(bytes, nul);
       return fail(file, p.line, p.col, `not a text file (NUL byte at offset ${nul}); expected YAML`);
     }
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      const good = validUtf8Prefix(bytes);
-      const p = posOf(new TextDecoder().decode(bytes.subarray(0, good)), good);
+    const good = validUtf8Length(bytes);
+    if (good < bytes.length) {
+      const p = bytePos(bytes, good);
       return fail(file, p.line, p.col, `not valid UTF-8 (byte 0x${bytes[good]!.toString(16).padStart(2, '0')} at offset ${good}); expected YAML`);
     }
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') return fail(file, 1, 1, 'the file is empty; expected a YAML mapping (see deploy/examples/)');
 
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: false, prettyErrors: false, strict: true });
   const at = (offset: number) => lineCounter.linePos(offset);
   const errors: ConfigIssue[] = [];
   const push = (offset: number, path: string, message: string) => { const p = at(offset); errors.push({ file, line: p.line, col: p.col, path, message }); };
 
-  const list = Array.isArray(docs) ? docs : [];
-  if (!Array.isArray(docs)) push(0, '(yaml)', 'unexpected YAML stream');
-  // An error found at end of input (an unclosed bracket) is blamed on the end of the last line, not on a line after it.
-  const lastChar = text.replace(/\s+$/, '').length;
+  // parseAllDocuments() in two steps, so that nesting is measured on the syntax tree (built without
+  // recursion) before the recursive composer sees it.
+  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+  const deep = tooDeep(tokens, MAX_YAML_DEPTH);
+  if (deep !== undefined) {
+    push(deep, '(yaml)', `YAML nested deeper than ${MAX_YAML_DEPTH} levels (lvsd.yaml needs at most 8); is this really lvsd.yaml?`);
+    return { ok: false, errors };
+  }
+  const list = Array.from(new Composer({ uniqueKeys: false, strict: true }).compose(tokens));
+  // An error found at end of input (an unclosed bracket) is blamed on the end of the last line, not on a
+  // line after it. trimEnd() removes what /\s+$/ matched, in one pass: that regular expression retried from
+  // every blank of a long run and took seconds (quadratic).
+  const lastChar = text.trimEnd().length;
   for (const d of list) {
     for (const e of d.errors) {
+      // The parser's messages can quote the input (a tag, a scalar): one line of it, cut.
       const first = e.message.split('\n')[0]!;
-      push(Math.min(e.pos[0], lastChar), '(yaml)', /call stack/i.test(first) ? 'YAML nested too deeply' : `YAML syntax error: ${first}`);
+      push(Math.min(e.pos[0], lastChar), '(yaml)', /call stack/i.test(first) ? 'YAML nested too deeply' : `YAML syntax error: ${oneLine(first, MAX_ECHO)}`);
     }
   }
   if (list.length > 1) push(list[1]!.range[0], '(yaml)', 'more than one YAML document; lvsd.yaml is a single document');
