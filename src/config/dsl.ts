@@ -4,6 +4,7 @@
 import { isAlias, isMap, isScalar, isSeq, visit, type Document, type LineCounter } from 'yaml';
 import { suggest } from './suggest.js';
 import { formatDuration, parseDuration, type ParseResult } from './duration.js';
+import { escapeText, quoteValue } from '../text/quote.js';
 
 export type JsonSchema = { [k: string]: unknown };
 
@@ -62,6 +63,11 @@ export function parentPath(p: string): string {
 }
 export const joinKey = (base: string, key: string): string => (base ? `${base}.${key}` : key);
 export const joinIndex = (base: string, i: number): string => `${base}[${i}]`;
+/**
+ * A key from the file as a path shows it (unknown and duplicate keys): a plain name as it is, anything
+ * else quoted, so a key holding a newline, an escape sequence or 2 MB cannot spill out of its message.
+ */
+const shownKey = (key: string): string => (/^[A-Za-z0-9_-]{1,64}$/.test(key) ? key : quoteValue(key));
 
 /** Where a value was found: its key path, and an offset to blame when the node itself is missing. */
 export interface At { readonly path: string; readonly offset: number }
@@ -87,7 +93,7 @@ export function describe(node: YNode): string {
   if (isScalar(node)) {
     const v = node.value;
     if (v === null) return 'an empty value';
-    if (typeof v === 'string') return `the string '${v}'`;
+    if (typeof v === 'string') return `the string ${quoteValue(v)}`;
     if (typeof v === 'number') return `the number ${v}`;
     if (typeof v === 'boolean') return `the boolean ${v}`;
   }
@@ -163,7 +169,7 @@ export class Str extends Type<string> {
     const problem = o.check?.(s) ?? (
       o.minLength !== undefined && s.length < o.minLength ? (o.minLength === 1 ? 'must not be empty' : `must be at least ${o.minLength} characters`)
       : o.maxLength !== undefined && s.length > o.maxLength ? `must be at most ${o.maxLength} characters (got ${s.length})`
-      : o.pattern && !o.pattern.test(s) ? `'${s}' ${o.patternHelp ?? `does not match ${o.pattern.source}`}`
+      : o.pattern && !o.pattern.test(s) ? `${quoteValue(s)} ${o.patternHelp ?? `does not match ${o.pattern.source}`}`
       : undefined);
     if (problem) { ctx.report(at.offset, at.path, problem); return INVALID; }
     return s;
@@ -213,7 +219,7 @@ export class Enum<const V extends string | number> extends Type<V> {
     if ((this.values as readonly unknown[]).includes(v)) return v as V;
     const list = this.values.join(', ');
     const hint = typeof v === 'string' ? this.hints[v] ?? this.hints[v.toLowerCase()] : undefined;
-    const got = typeof v === 'string' ? `'${v}'` : typeof v === 'number' || typeof v === 'boolean' ? String(v) : describe(node);
+    const got = typeof v === 'string' ? quoteValue(v) : typeof v === 'number' || typeof v === 'boolean' ? String(v) : describe(node);
     if (hint) { ctx.report(at.offset, at.path, `${got} is not one of: ${list}; ${hint}`); return INVALID; }
     const near = typeof v === 'string' ? suggest(v, this.values.map(String)) : undefined;
     ctx.report(at.offset, at.path, `${got} is not one of: ${list}${near !== undefined ? `; did you mean '${near}'?` : ''}`);
@@ -234,7 +240,7 @@ export class Arr<T> extends Type<T[]> {
   constructor(readonly item: Type<T>, private readonly o: ArrOpts = {}, description?: string) { super(description); }
   protected decodeNode(node: YNode, at: At, ctx: DecodeContext): T[] | Invalid {
     if (!isSeq(node)) {
-      ctx.report(at.offset, at.path, `expected a list, got ${describe(node)}${isScalar(node) && node.value !== null ? `; write [${String(node.value)}]` : ''}`);
+      ctx.report(at.offset, at.path, `expected a list, got ${describe(node)}${isScalar(node) && node.value !== null ? `; ${listHint(String(node.value))}` : ''}`);
       return INVALID;
     }
     const out: T[] = [];
@@ -270,6 +276,11 @@ export class Arr<T> extends Type<T[]> {
     if (this.o.maxItems !== undefined) s.maxItems = this.o.maxItems;
     return s;
   }
+}
+
+/** "write [x]" when x reads back as it is; a value that needed escaping or cutting was quoted by describe() already. */
+function listHint(v: string): string {
+  return quoteValue(v) === `'${v}'` ? `write [${v}]` : 'write it as a list: [...]';
 }
 
 export interface Opt<T> { readonly kind: 'opt'; readonly type: Type<T> }
@@ -338,7 +349,7 @@ export class Obj<F extends Fields> extends Type<ObjValue<F>> {
         continue;
       }
       const key = String(keyNode.value);
-      const path = joinKey(at.path, key);
+      const path = joinKey(at.path, shownKey(key));
       const first = seen.get(key);
       if (first !== undefined) {
         // Reported, but the shape stays usable (the first value wins), so cross-reference rules still run.
@@ -462,7 +473,7 @@ export function duration(description: string, min = 0, max = Number.MAX_SAFE_INT
     const r = parseDuration(v);
     if (!r.ok) return r;
     if (r.value < min || r.value > max) {
-      return { ok: false, message: `${String(v)} is out of range; must be ${formatDuration(min)}${max === Number.MAX_SAFE_INTEGER ? ' or more' : `-${formatDuration(max)}`}` };
+      return { ok: false, message: `${escapeText(String(v))} is out of range; must be ${formatDuration(min)}${max === Number.MAX_SAFE_INTEGER ? ' or more' : `-${formatDuration(max)}`}` };
     }
     return r;
   }, { type: 'string', pattern: DURATION_PATTERN }, description);

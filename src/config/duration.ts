@@ -1,6 +1,7 @@
 // Durations are written with units (`100ms`, `1s`, `2.5s`, `1m30s`, `1h`) and parsed to whole milliseconds.
 // A bare number is refused: keepalived mixes seconds and microseconds across keywords, and a unit
 // on every duration ends that guessing.
+import { quoteValue } from '../text/quote.js';
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -13,8 +14,8 @@ export function parseDuration(input: unknown): ParseResult<number> {
   }
   if (typeof input !== 'string') return { ok: false, message: 'expected a duration such as 1s or 100ms' };
   const s = input.trim();
-  if (s.startsWith('-')) return { ok: false, message: `durations cannot be negative ('${input}')` };
-  if (/^\d+(\.\d+)?$/.test(s)) return { ok: false, message: `a duration needs a unit; write '${s}s' or '${s}ms'` };
+  if (s.startsWith('-')) return { ok: false, message: `durations cannot be negative (${quoteValue(input)})` };
+  if (/^\d+(\.\d+)?$/.test(s)) return { ok: false, message: `a duration needs a unit; write ${quoteValue(`${s}s`)} or ${quoteValue(`${s}ms`)}` };
   if (s === '') return { ok: false, message: 'expected a duration such as 1s or 100ms' };
   let total = 0;
   let pos = 0;
@@ -22,17 +23,17 @@ export function parseDuration(input: unknown): ParseResult<number> {
   while (pos < s.length) {
     PART.lastIndex = pos;
     const m = PART.exec(s);
-    if (!m) return { ok: false, message: `'${input}' is not a duration; use a number with a unit: ms, s, m, h (e.g. 1s, 100ms, 1m30s)` };
+    if (!m) return { ok: false, message: `${quoteValue(input)} is not a duration; use a number with a unit: ms, s, m, h (e.g. 1s, 100ms, 1m30s)` };
     const unit = m[2]!;
-    if (seen.has(unit)) return { ok: false, message: `'${input}' repeats the unit '${unit}'` };
+    if (seen.has(unit)) return { ok: false, message: `${quoteValue(input)} repeats the unit '${unit}'` };
     seen.add(unit);
     total += Number(m[1]) * UNIT_MS[unit]!;
     pos = PART.lastIndex;
   }
   // Round away binary fractions (2.3s = 2299.9999...) but refuse real sub-millisecond precision.
   const rounded = Math.round(total * 1000) / 1000;
-  if (!Number.isInteger(rounded)) return { ok: false, message: `'${input}' is finer than a millisecond` };
-  if (!Number.isSafeInteger(rounded)) return { ok: false, message: `'${input}' is too long` };
+  if (!Number.isInteger(rounded)) return { ok: false, message: `${quoteValue(input)} is finer than a millisecond` };
+  if (!Number.isSafeInteger(rounded)) return { ok: false, message: `${quoteValue(input)} is too long` };
   return { ok: true, value: rounded };
 }
 

@@ -1,5 +1,7 @@
 // A configuration problem, located precisely enough that an editor can jump to it.
 // Lines and columns are 1-based, as compilers and editors print them.
+import { oneLine } from '../text/quote.js';
+
 export interface ConfigIssue {
   readonly file: string;
   readonly line: number;
@@ -9,9 +11,17 @@ export interface ConfigIssue {
   readonly message: string;
 }
 
-/** `FILE:LINE:COL: KEY.PATH: message` — the one-line format `lvsd check` prints. */
+/** The longest key path and message formatIssue() prints; values in them are already cut to 60 characters. */
+const MAX_PATH = 300;
+const MAX_MESSAGE = 1000;
+
+/**
+ * `FILE:LINE:COL: KEY.PATH: message` — the one-line format `lvsd check` prints. Messages quote what they
+ * echo (quoteValue); this is the defence behind that: no raw control, line-break or bidi character, in the
+ * file name either, and a bounded length, whatever a message or a key taken from the file holds.
+ */
 export function formatIssue(i: ConfigIssue): string {
-  return `${i.file}:${i.line}:${i.col}: ${i.path}: ${i.message}`;
+  return `${oneLine(i.file)}:${i.line}:${i.col}: ${oneLine(i.path, MAX_PATH)}: ${oneLine(i.message, MAX_MESSAGE)}`;
 }
 
 export function compareIssues(a: ConfigIssue, b: ConfigIssue): number {

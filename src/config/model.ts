@@ -3,6 +3,8 @@
 // Rules that need more than one key live in .refine() here (local) or in semantic.ts (cross-references).
 import { checkInterfaceName, netmaskToPrefix, parseEndpoint, parseIp, parseRequiredEndpoint, parsePrefix, type Endpoint, type IpAddress, type IpPrefix, type MaybeEndpoint } from './address.js';
 import { formatDuration } from './duration.js';
+import { nameList } from './semantic.js';
+import { oneLine, quoteValue } from '../text/quote.js';
 import {
   alt, arr, bool, custom, def, defDuration, duration, int, mapped, obj, oneOf, opt, str, tagged, type Fields, type Infer, type JsonSchema,
 } from './dsl.js';
@@ -25,7 +27,7 @@ const ARGV_HELP = 'An argv list, run directly without a shell: the first item is
 const argv = (description: string) => arr(str(undefined, { minLength: 1 }), `${description} ${ARGV_HELP}`, { minItems: 1 });
 /** Refuse relative programs: a PATH lookup from a root daemon is how the wrong binary runs. */
 function checkArgv(v: string[] | undefined, path: string, report: (p: string, m: string) => void): void {
-  if (v && v[0] !== undefined && !v[0].startsWith('/')) report(`${path}[0]`, `'${v[0]}' must be an absolute path (commands run without a shell or PATH lookup)`);
+  if (v && v[0] !== undefined && !v[0].startsWith('/')) report(`${path}[0]`, `${quoteValue(v[0])} must be an absolute path (commands run without a shell or PATH lookup)`);
 }
 
 /** `/run/lvsd/control.sock` style listeners: `unix:PATH` or `address:port`. */
@@ -33,7 +35,7 @@ export type Listen = ({ kind: 'tcp' } & Endpoint) | { kind: 'unix'; path: string
 const listen = (description: string, unix: boolean) => custom<Listen>((v) => {
   if (unix && typeof v === 'string' && v.startsWith('unix:')) {
     const path = v.slice(5);
-    return path.startsWith('/') ? { ok: true, value: { kind: 'unix', path } } : { ok: false, message: `'${v}': the socket path must be absolute (unix:/run/lvsd/control.sock)` };
+    return path.startsWith('/') ? { ok: true, value: { kind: 'unix', path } } : { ok: false, message: `${quoteValue(v)}: the socket path must be absolute (unix:/run/lvsd/control.sock)` };
   }
   const e = parseRequiredEndpoint(v);
   return e.ok ? { ok: true, value: { kind: 'tcp', ...e.value } } : e;
@@ -55,7 +57,7 @@ const controlSection = obj({
   max_connections: def(int(1, 4096, MAX_CONNECTIONS_HELP), 64),
 }, 'The local control API (drain, weights, status).').refine((c, report) => {
   if (c.listen.kind === 'tcp' && c.token_file === undefined) report('listen', 'a TCP control listener needs token_file (anyone who can connect could drain servers)');
-  if (c.token_file !== undefined && !c.token_file.startsWith('/')) report('token_file', `'${c.token_file}' must be an absolute path`);
+  if (c.token_file !== undefined && !c.token_file.startsWith('/')) report('token_file', `${quoteValue(c.token_file)} must be an absolute path`);
 });
 
 const logSection = obj({
@@ -119,7 +121,7 @@ const virtualIpObject = obj({
   device: opt(ifname('Interface to add it to; default the instance interface.')),
   label: opt(str('Address label (ip addr ... label), at most 15 bytes and starting with the device name, as the kernel requires.', { maxLength: 15, minLength: 1 })),
 }, 'A virtual IP with its own device or label.').refine((v, report) => {
-  if (v.label !== undefined && v.device !== undefined && !v.label.startsWith(v.device)) report('label', `label '${v.label}' must start with the device name '${v.device}' (kernel rule)`);
+  if (v.label !== undefined && v.device !== undefined && !v.label.startsWith(v.device)) report('label', `label ${quoteValue(v.label)} must start with the device name ${quoteValue(v.device)} (kernel rule)`);
 });
 export type VirtualIp = IpPrefix & { device?: string; label?: string };
 const virtualIp = mapped(
@@ -213,7 +215,7 @@ export const vrrpInstanceSchema = obj({
   const vipSeen = new Map<string, number>();
   v.virtual_ips.forEach((ip, i) => {
     const dev = ip.device ?? v.interface;
-    if (ip.label !== undefined && ip.device === undefined && !ip.label.startsWith(dev)) report(`virtual_ips[${i}].label`, `label '${ip.label}' must start with the device name '${dev}' (kernel rule)`);
+    if (ip.label !== undefined && ip.device === undefined && !ip.label.startsWith(dev)) report(`virtual_ips[${i}].label`, `label ${quoteValue(ip.label)} must start with the device name ${quoteValue(dev)} (kernel rule)`);
     const j = vipSeen.get(ip.address);
     if (j !== undefined) report(`virtual_ips[${i}]`, `${ip.address} is already virtual_ips[${j}]`);
     vipSeen.set(ip.address, i);
@@ -254,7 +256,7 @@ function parseStatusItem(v: unknown): { ok: true; value: StatusRange } | { ok: f
       if (lo >= 100 && hi <= 599 && lo <= hi) return { ok: true, value: [lo, hi] };
     }
   }
-  return { ok: false, message: `'${String(v)}' is not an HTTP status or range (100-599, e.g. 200 or 200-299)` };
+  return { ok: false, message: `${quoteValue(String(v))} is not an HTTP status or range (100-599, e.g. 200 or 200-299)` };
 }
 const statusItem = custom<StatusRange>(parseStatusItem, { oneOf: [{ type: 'integer', minimum: 100, maximum: 599 }, { type: 'string', pattern: '^[1-5][0-9]{2}(-[1-5][0-9]{2})?$' }] });
 const statusList = custom<StatusRange[]>((v) => {
@@ -285,7 +287,8 @@ const http = {
   digest: opt(str('MD5 of the response body in hex, as keepalived genhash prints it.', { pattern: /^[0-9a-fA-F]{32}$/, patternHelp: 'is not an MD5 digest (32 hex digits)' })),
   body_regex: opt(str('The body must match this JavaScript regular expression.', {
     minLength: 1,
-    check: (s) => { try { new RegExp(s); return undefined; } catch (e) { return (e as Error).message; } },
+    // V8's message holds the whole expression: shown again cut to one line, with V8's reason (the text after its last ': ').
+    check: (s) => { try { new RegExp(s); return undefined; } catch (e) { const m = (e as Error).message; return `Invalid regular expression: /${oneLine(s, 60)}/: ${m.slice(m.lastIndexOf(': ') + 2)}`; } },
   })),
   max_body_bytes: def(int(0, 64 * 1024 * 1024, 'Read at most this much of the body (for digest and body_regex); more fails the check.'), 1024 * 1024),
 };
@@ -367,7 +370,7 @@ const persistence = obj({
   netmask: opt(custom<number>((v) => {
     if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 128) return { ok: true, value: v };
     if (typeof v === 'string') return netmaskToPrefix(v);
-    return { ok: false, message: `'${String(v)}': write an IPv4 netmask (255.255.255.0) or a prefix length (1-128)` };
+    return { ok: false, message: `${quoteValue(String(v))}: write an IPv4 netmask (255.255.255.0) or a prefix length (1-128)` };
   }, { oneOf: [{ type: 'string' }, { type: 'integer', minimum: 1, maximum: 128 }] }, 'Group clients by this mask: IPv4 dotted mask or prefix length (IPv6: 1-128). Default one client per address.')),
 }, 'Send a client to the same real server for a while.').refine((p, report) => {
   if (p.timeout % 1000 !== 0) report('timeout', 'IPVS persistence timeouts are whole seconds');
@@ -470,8 +473,8 @@ export const lvsdConfigSchema = obj({
   // A cross-reference, but it is the only one from global; kept beside the key it checks.
   const sd = c.global.lvs_sync_daemon;
   if (sd && !c.vrrp_instances.some((v) => v.name === sd.instance)) {
-    const names = c.vrrp_instances.map((v) => `'${v.name}'`);
-    report('global.lvs_sync_daemon.instance', `unknown VRRP instance '${sd.instance}'; ${names.length ? `defined: ${names.join(', ')}` : 'none is defined'} (the sync daemon follows that instance's state)`);
+    const names = nameList(c.vrrp_instances.map((v) => v.name), c.vrrp_instances.length);
+    report('global.lvs_sync_daemon.instance', `unknown VRRP instance ${quoteValue(sd.instance)}; ${names} (the sync daemon follows that instance's state)`);
   }
 });
 

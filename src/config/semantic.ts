@@ -1,6 +1,7 @@
 // Rules that relate different parts of the file: unique names, references that must resolve,
 // one owner per VRID and VIP, no service defined twice. Pure: (config) in, problems out.
 import type { CheckRef, LvsdConfig } from './model.js';
+import { escapeText, quoteValue } from '../text/quote.js';
 
 export interface SemanticIssue { readonly path: string; readonly message: string }
 
@@ -16,9 +17,18 @@ export interface SectionInfo {
 }
 const complete: SectionInfo = { index: (_s, i) => i, dropped: () => new Set() };
 
-function nameList(names: Iterable<string>): string {
-  const all = [...names];
-  return all.length ? `defined: ${all.map((n) => `'${n}'`).join(', ')}` : 'none is defined';
+/**
+ * Names an "unknown X" message lists, at most: enough to spot a typo. Listing all of 10,000 names in each of
+ * 10,000 such messages made the output (and the time to build it) quadratic in the file.
+ */
+const MAX_LISTED_NAMES = 10;
+
+/** `defined: 'a', 'b', and 12 more` for a message; `names` may be an iterator, only its first few are read. */
+export function nameList(names: Iterable<string>, total: number): string {
+  if (total === 0) return 'none is defined';
+  const shown: string[] = [];
+  for (const n of names) { if (shown.length === MAX_LISTED_NAMES) break; shown.push(quoteValue(n)); }
+  return `defined: ${shown.join(', ')}${total > shown.length ? `, and ${total - shown.length} more` : ''}`;
 }
 
 export function checkSemantics(cfg: LvsdConfig, info: SectionInfo = complete): SemanticIssue[] {
@@ -30,15 +40,23 @@ export function checkSemantics(cfg: LvsdConfig, info: SectionInfo = complete): S
     (cfg[section] as ReadonlyArray<{ name?: string | undefined }>).forEach((it, i) => {
       if (it.name === undefined) return;
       const j = index.get(it.name);
-      if (j !== undefined) out.push({ path: `${at(section, i)}.name`, message: `duplicate ${what} name '${it.name}'; already ${at(section, j)}` });
+      if (j !== undefined) out.push({ path: `${at(section, i)}.name`, message: `duplicate ${what} name ${quoteValue(it.name)}; already ${at(section, j)}` });
       else index.set(it.name, i);
     });
     return index;
   }
   /** Why a reference does not resolve, or undefined when it does. Names of elements dropped for other errors count as defined. */
+  const lists = new Map<Section, string>();
   function unresolved(section: Section, names: Map<string, number>, name: string, what: string): string | undefined {
     const dropped = info.dropped(section);
-    return names.has(name) || dropped.has(name) ? undefined : `unknown ${what} '${name}'; ${nameList([...names.keys(), ...dropped])}`;
+    if (names.has(name) || dropped.has(name)) return undefined;
+    // The list is the same for every reference into a section: built once.
+    let list = lists.get(section);
+    if (list === undefined) {
+      list = nameList((function* () { yield* names.keys(); yield* dropped; })(), names.size + dropped.size);
+      lists.set(section, list);
+    }
+    return `unknown ${what} ${quoteValue(name)}; ${list}`;
   }
 
   const instances = uniqueNames('vrrp_instances', 'VRRP instance');
@@ -56,12 +74,12 @@ export function checkSemantics(cfg: LvsdConfig, info: SectionInfo = complete): S
     const family = v.virtual_ips[0]!.family;
     const key = `${v.interface}/${family}/${v.vrid}`;
     const j = vrids.get(key);
-    if (j !== undefined) out.push({ path: `${base}.vrid`, message: `VRID ${v.vrid} is already used on ${v.interface} for IPv${family} by ${at('vrrp_instances', j)} ('${cfg.vrrp_instances[j]!.name}')` });
+    if (j !== undefined) out.push({ path: `${base}.vrid`, message: `VRID ${v.vrid} is already used on ${escapeText(v.interface)} for IPv${family} by ${at('vrrp_instances', j)} (${quoteValue(cfg.vrrp_instances[j]!.name)})` });
     else vrids.set(key, i);
     v.virtual_ips.forEach((ip, k) => {
       const other = vips.get(ip.address);
       if (other !== undefined) out.push({ path: `${base}.virtual_ips[${k}]`, message: `${ip.address} is already a virtual IP of ${other}; two instances would fight over it` });
-      else vips.set(ip.address, `${base} ('${v.name}')`);
+      else vips.set(ip.address, `${base} (${quoteValue(v.name)})`);
     });
     v.track.scripts.forEach((s, k) => {
       const message = unresolved('track_scripts', scripts, s.name, 'track script');
@@ -73,7 +91,7 @@ export function checkSemantics(cfg: LvsdConfig, info: SectionInfo = complete): S
     });
     const seenIf = new Set<string>();
     v.track.interfaces.forEach((f, k) => {
-      if (seenIf.has(f.name)) out.push({ path: `${base}.track.interfaces[${k}].name`, message: `interface '${f.name}' is tracked twice` });
+      if (seenIf.has(f.name)) out.push({ path: `${base}.track.interfaces[${k}].name`, message: `interface ${quoteValue(f.name)} is tracked twice` });
       seenIf.add(f.name);
     });
   });
@@ -86,10 +104,10 @@ export function checkSemantics(cfg: LvsdConfig, info: SectionInfo = complete): S
       const path = `${at('vrrp_sync_groups', i)}.instances[${k}]`;
       const message = unresolved('vrrp_instances', instances, n, 'VRRP instance');
       if (message) { out.push({ path, message }); return; }
-      if (inThis.has(n)) { out.push({ path, message: `'${n}' is listed twice in this group` }); return; }
+      if (inThis.has(n)) { out.push({ path, message: `${quoteValue(n)} is listed twice in this group` }); return; }
       inThis.add(n);
       const j = groupOf.get(n);
-      if (j !== undefined) out.push({ path, message: `instance '${n}' is already in sync group '${cfg.vrrp_sync_groups[j]!.name}'; an instance can be in only one group` });
+      if (j !== undefined) out.push({ path, message: `instance ${quoteValue(n)} is already in sync group ${quoteValue(cfg.vrrp_sync_groups[j]!.name)}; an instance can be in only one group` });
       else groupOf.set(n, i);
     });
   });
@@ -109,7 +127,7 @@ export function checkSemantics(cfg: LvsdConfig, info: SectionInfo = complete): S
       : `fwmark ${s.fwmark} ${s.family ?? 'ipv4'}`;
     const j = serviceKeys.get(key);
     if (j !== undefined) {
-      out.push({ path: `${base}.${s.address ? 'address' : 'fwmark'}`, message: `duplicate virtual service ${key}; already ${at('virtual_services', j)} ('${cfg.virtual_services[j]!.name}')` });
+      out.push({ path: `${base}.${s.address ? 'address' : 'fwmark'}`, message: `duplicate virtual service ${key}; already ${at('virtual_services', j)} (${quoteValue(cfg.virtual_services[j]!.name)})` });
     } else serviceKeys.set(key, i);
     checkRefs(s.checks, `${base}.checks`);
     s.real_servers.forEach((r, k) => checkRefs(r.checks, `${base}.real_servers[${k}].checks`));
