@@ -19,7 +19,11 @@ cd "$(dirname "$0")/.."
 #   tmux             the demo's live view is driven as a person would (send-keys, capture-pane)
 #   iputils-ping     ping in lab hosts (reachability, and a SOCK_RAW ICMP socket in the lab smoke check)
 #   systemd          systemd-analyze and systemd-sysusers judge deploy/systemd (installed, not run as init)
-DEBIAN_PACKAGES=(user-mode-linux kmod ipvsadm iproute2 nginx-light curl tcpdump tshark keepalived strace procps psmisc iputils-ping systemd tmux)
+#   frr              the routing daemons lvsd hands announced VIPs to (zebra imports lvsd's route table,
+#                    bgpd announces it, bfdd detects a dead director), and the ECMP router of the lab
+#   bird2            the other routing daemon lvsd supports (kernel protocol learning lvsd's routes, BGP, BFD)
+# frr and bird2 run only inside the lab, each instance with its own config; see below for their units.
+DEBIAN_PACKAGES=(user-mode-linux kmod ipvsadm iproute2 nginx-light curl tcpdump tshark keepalived strace procps psmisc iputils-ping systemd tmux frr bird2)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
@@ -31,6 +35,16 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    # Debian enables and starts frr.service and bird.service on install. Where systemd is init, a
+    # routing daemon this script just installed for the lab must not run on the machine itself
+    # (invoke-rc.d starts nothing where systemd is not init: there is no runlevel).
+    if [ -d /run/systemd/system ]; then
+      units=()
+      for p in "${missing[@]}"; do
+        case $p in frr) units+=(frr.service) ;; bird2) units+=(bird.service) ;; esac
+      done
+      [ ${#units[@]} -eq 0 ] || systemctl disable --now "${units[@]}" >&2 || true
+    fi
   else
     echo "setup: these Debian packages are needed and missing: ${missing[*]}" >&2
     echo "setup: install them with: sudo apt-get install ${missing[*]}" >&2
