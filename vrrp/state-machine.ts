@@ -40,6 +40,35 @@ export interface StateMachineConfig {
    * Default true.
    */
   lowerPriorityAnnounce?: boolean;
+  /**
+   * Ceiling on the Master_Adver_Interval a v3 Backup learns from adverts (ms; RFC 5798 §6.4.2 adopts
+   * whatever Max Adver Int the master sends). A larger value is clamped to it, so one forged advert
+   * carrying 40.95 s cannot leave the VIPs unowned for 3 x 40.95 s + Skew_Time if the master dies.
+   * Default LEARNED_INTERVAL_CEILING_FACTOR x advertIntervalMs.
+   */
+  maxLearnedAdvertIntervalMs?: number;
+  /**
+   * Reply adverts (to priority 0, or to a lower-priority master) a Master sends in any window of one
+   * Advertisement_Interval, on top of its scheduled adverts. Default REPLY_BUDGET.
+   */
+  replyBudget?: number;
+}
+
+/** Default ceiling of a learned Master_Adver_Interval, as a multiple of our own Advertisement_Interval. */
+export const LEARNED_INTERVAL_CEILING_FACTOR = 3;
+/** Default reply adverts per Advertisement_Interval (see StateMachineConfig.replyBudget). */
+export const REPLY_BUDGET = 2;
+
+/** What the machine refused or bounded because of what it heard (hostile or broken peers), cumulative. */
+export interface MachineCounters {
+  /** Master: replies to priority-0 / lower-priority adverts not sent, over the reply budget. */
+  repliesSuppressed: number;
+  /** Backup (v3): accepted adverts whose Max Adver Int was above the ceiling and was clamped to it. */
+  intervalsClamped: number;
+  /** Backup: priority-0 adverts from a router other than the master it follows, ignored. */
+  foreignStopsIgnored: number;
+  /** Backup: adverts from a router other than the master it follows that would have brought Master_Down_Timer forward; ignored. */
+  foreignEarlierIgnored: number;
 }
 
 export type VrrpEvent =
@@ -101,6 +130,17 @@ export class VrrpStateMachine {
   private readonly lowerPriorityAnnounce: boolean;
   /** When a lower-priority advert last made us announce again (rate limit). */
   private lowerPriorityAnnouncedAt = -Infinity;
+  private maxLearnedInterval: number;
+  /** When the last `replyBudget` replies went out (oldest first): the sliding window of the rate limit. */
+  private readonly replyTimes: number[];
+  private readonly replyBudget: number;
+  /**
+   * The master a Backup follows: the sender of the advert that armed Master_Down_Timer (bytes), or
+   * null (none yet, or it said priority 0). Text or bytes as the event carried it, for readers.
+   */
+  private masterBytes: Uint8Array | null = null;
+  private masterSrc: string | Uint8Array | null = null;
+  readonly counters: MachineCounters = { repliesSuppressed: 0, intervalsClamped: 0, foreignStopsIgnored: 0, foreignEarlierIgnored: 0 };
   private readonly primary: Uint8Array;
   private readonly family: Family;
 
@@ -133,6 +173,17 @@ export class VrrpStateMachine {
     this.primary = primary;
     this.priorityValue = priority;
     this.masterAdverInterval = advertIntervalMs;
+    this.maxLearnedInterval = VrrpStateMachine.ceiling(config.maxLearnedAdvertIntervalMs, advertIntervalMs);
+    const budget = config.replyBudget ?? REPLY_BUDGET;
+    if (!Number.isInteger(budget) || budget < 0) throw new VrrpConfigError(`replyBudget ${budget} is not a whole number >= 0`);
+    this.replyBudget = budget;
+    this.replyTimes = [];
+  }
+
+  private static ceiling(ms: number | undefined, own: number): number {
+    const c = ms ?? LEARNED_INTERVAL_CEILING_FACTOR * own;
+    if (!(c > 0)) throw new VrrpConfigError(`maxLearnedAdvertIntervalMs ${c} is not positive`);
+    return c;
   }
 
   get state(): VrrpState {
@@ -157,6 +208,19 @@ export class VrrpStateMachine {
   }
   get faultCauses(): string[] {
     return [...this.faults];
+  }
+  /** Ceiling on a learned Master_Adver_Interval (ms). */
+  get maxLearnedAdvertIntervalMs(): number {
+    return this.maxLearnedInterval;
+  }
+  /** Backup: the sender of the adverts it follows (as the event carried it), null when none or not Backup. */
+  get masterSource(): string | Uint8Array | null {
+    return this.stateValue === 'backup' ? this.masterSrc : null;
+  }
+
+  /** Reload: a new ceiling for the learned interval (undefined: the default), from the next advert on. */
+  setMaxLearnedAdvertInterval(ms: number | undefined): void {
+    this.maxLearnedInterval = VrrpStateMachine.ceiling(ms, this.advertIntervalMs);
   }
 
   /**
@@ -198,6 +262,7 @@ export class VrrpStateMachine {
         if (this.stateValue === 'master') {
           this.holdUntil = now + (event.holdMs ?? Infinity);
           this.leaveMaster(out, 'give-up', true);
+          this.follow(null, null);
           this.armMasterDown(now, this.masterDownIntervalMs, out);
         }
         break;
@@ -223,6 +288,7 @@ export class VrrpStateMachine {
       return;
     }
     this.masterAdverInterval = this.advertIntervalMs;
+    this.follow(null, null);
     this.transition('backup', fromFault ? 'fault-cleared' : 'startup', out);
     this.armMasterDown(now, this.masterDownIntervalMs, out);
   }
@@ -284,10 +350,13 @@ export class VrrpStateMachine {
     if (s === 'backup') {
       // §6.4.2
       if (prio === VRRP_PRIORITY_STOP) {
+        // Only the master we follow can cut Master_Down_Timer to Skew_Time: a priority 0 from anyone
+        // else (a forger, or the loser of a healed split) would make us take over from a live master.
+        if (this.masterBytes && !this.isMaster(ev.src)) { this.counters.foreignStopsIgnored++; return; }
+        this.follow(null, null);
         this.armMasterDown(now, this.skewTimeMs, out);
       } else if (this.backupAccepts(prio, now)) {
-        this.learnInterval(ev.advertIntervalMs);
-        this.armMasterDown(now, this.masterDownIntervalMs, out);
+        this.followAdvert(ev, now, out);
       }
       // else: a lower-priority master and we may preempt: discard, let Master_Down_Timer run out.
       return;
@@ -299,16 +368,19 @@ export class VrrpStateMachine {
       out.push({ type: 'priority', priority: this.priorityValue, reason: 'second-owner' });
     }
     if (prio === VRRP_PRIORITY_STOP) {
-      out.push({ type: 'send-advert', priority: this.priorityValue });
-      this.arm('adver', now + this.advertIntervalMs, out);
+      // §6.4.3: "Send an ADVERTISEMENT; Reset the Adver_Timer". The reply goes out (within the reply
+      // budget), but Adver_Timer keeps its schedule, as in keepalived 2.2.7 (vrrp_state_master_rx):
+      // resetting it on every priority 0 let a flood of them postpone the scheduled adverts for as
+      // long as it lasted, and with replies rate-limited the master would fall silent.
+      this.reply(now, out);
       return;
     }
     let reason: TransitionReason | null = null;
     if (prio > this.priorityValue) reason = 'higher-priority-advert';
     else if (prio === this.priorityValue && this.senderWinsTie(ev.src)) reason = 'equal-priority-higher-address';
     if (!reason) {
-      // Adver_Timer keeps its schedule; this advert is extra.
-      if (this.lowerPriorityAdvert) out.push({ type: 'send-advert', priority: this.priorityValue });
+      // Adver_Timer keeps its schedule; this advert is extra (and within the reply budget).
+      if (this.lowerPriorityAdvert) this.reply(now, out);
       // The sender thought it was master, so it may have announced our VIPs with its MAC: take them
       // back. Rate-limited so a misconfigured peer cannot make us flood the LAN.
       if (this.lowerPriorityAnnounce && now - this.lowerPriorityAnnouncedAt >= this.masterDownIntervalMs) {
@@ -318,8 +390,63 @@ export class VrrpStateMachine {
       return;
     }
     this.leaveMaster(out, reason, false);
-    this.learnInterval(ev.advertIntervalMs);
+    this.masterAdverInterval = this.boundInterval(ev.advertIntervalMs, true);
+    this.follow(ev.src, this.bytesOf(ev.src));
     this.armMasterDown(now, this.masterDownIntervalMs, out);
+  }
+
+  /**
+   * A Master's extra advert (reply to priority 0 or to a lower-priority master): at most replyBudget
+   * in any window of one Advertisement_Interval, so forged adverts cannot make us flood the LAN
+   * (amplification); the scheduled adverts never depend on it.
+   */
+  private reply(now: number, out: VrrpAction[]): void {
+    const t = this.replyTimes;
+    if (t.length >= this.replyBudget) {
+      if (this.replyBudget === 0 || now - t[0]! < this.advertIntervalMs) {
+        this.counters.repliesSuppressed++;
+        return;
+      }
+      t.shift();
+    }
+    t.push(now);
+    out.push({ type: 'send-advert', priority: this.priorityValue });
+  }
+
+  /**
+   * §6.4.2 for an accepted advert: learn its interval and reset Master_Down_Timer. From the master we
+   * follow (or when we follow none), always. From another router only when that does not bring the
+   * timer forward: otherwise one forged advert with a short interval, sent just after the real
+   * master's, would make us take over while the master is alive (a live master keeps advertising, so
+   * the later deadline always wins within one of its intervals; the other router is followed from the
+   * advert whose deadline is the later one).
+   */
+  private followAdvert(ev: { advertIntervalMs: number; src: string | Uint8Array }, now: number, out: VrrpAction[]): void {
+    const src = this.bytesOf(ev.src);
+    const interval = this.boundInterval(ev.advertIntervalMs, false);
+    const at = now + masterDownIntervalMs(this.version, this.priorityValue, interval);
+    const same = src !== null && this.masterBytes !== null && compareAddresses(src, this.masterBytes) === 0;
+    if (!same && this.masterBytes !== null && this.timerValue?.kind === 'master-down' && at < this.timerValue.at) {
+      this.counters.foreignEarlierIgnored++;
+      return;
+    }
+    this.masterAdverInterval = this.boundInterval(ev.advertIntervalMs, true);
+    this.follow(ev.src, src);
+    this.arm('master-down', at, out);
+  }
+
+  private follow(src: string | Uint8Array | null, bytes: Uint8Array | null): void {
+    this.masterSrc = src;
+    this.masterBytes = bytes;
+  }
+
+  private isMaster(src: string | Uint8Array): boolean {
+    const b = this.bytesOf(src);
+    return b !== null && this.masterBytes !== null && compareAddresses(b, this.masterBytes) === 0;
+  }
+
+  private bytesOf(src: string | Uint8Array): Uint8Array | null {
+    return typeof src === 'string' ? parseAddress(this.family, src) : src;
   }
 
   private setFault(cause: string, active: boolean, now: number, out: VrrpAction[]): void {
@@ -358,9 +485,15 @@ export class VrrpStateMachine {
     return false;
   }
 
-  /** v3 Backups adopt the master's Max Adver Int; v2 intervals must match (match.ts drops others). */
-  private learnInterval(ms: number): void {
-    if (this.version === 3 && ms > 0 && Number.isFinite(ms)) this.masterAdverInterval = ms;
+  /**
+   * The Master_Adver_Interval an advert teaches: v3 Backups adopt the master's Max Adver Int (§6.4.2),
+   * clamped to the ceiling (counted when `count`); v2 intervals must match (match.ts drops others).
+   */
+  private boundInterval(ms: number, count: boolean): number {
+    if (this.version !== 3 || !(ms > 0) || !Number.isFinite(ms)) return this.masterAdverInterval;
+    if (ms <= this.maxLearnedInterval) return ms;
+    if (count) this.counters.intervalsClamped++;
+    return this.maxLearnedInterval;
   }
 
   /** §6.4.3: equal priority, the higher primary address (unsigned, network byte order) wins. */
