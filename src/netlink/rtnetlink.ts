@@ -4,10 +4,14 @@
 //   await rt.listLinks() -> Link[];  await rt.getLink('eth0' | 2) -> Link;  await rt.listAddresses({ family?, ifindex? }) -> Address[]
 //   await rt.addAddress({ ifindex, address: '192.0.2.1', prefixLength: 24, flags?: IFA_F_NODAD | ..., label?, scope? })
 //   await rt.removeAddress({ ifindex, address, prefixLength })
+//   await rt.listRoutes({ family?, table?, protocol? }) -> Route[]
+//   await rt.addRoute({ destination: '203.0.113.10', prefixLength: 32, table: 250, protocol: 250, ifindex: 1, priority?, type?: RTN_LOCAL })
+//   await rt.removeRoute(sameSpec)        (routes: announced VIPs, issue #14; see src/announce/)
 //   rt.close()
 //   const sub = watchRtnetlink({ event(e: RtnlEvent) {...}, resync() {...} }, { netns?, groups? });  sub.close()
-// The encoders/decoders (encodeAddressRequest, decodeLink, decodeAddress, decodeEvent) are pure and
-// produce the same bytes as iproute2 for the same request (test/vectors/netlink/iproute2.json).
+// The encoders/decoders (encodeAddressRequest, encodeRouteRequest, decodeLink, decodeAddress, decodeRoute,
+// decodeEvent) are pure and produce the same bytes as iproute2 for the same request
+// (test/vectors/netlink/iproute2.json, iproute2-routes.json).
 import { AttributeWriter, decodeAttributes } from './attributes.js';
 import { NetlinkDecodeError } from './errors.js';
 import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, type NetlinkMessage } from './message.js';
@@ -17,6 +21,7 @@ import { addressBytes, formatAddress } from '../native/addresses.js';
 
 export const RTM_NEWLINK = 16, RTM_DELLINK = 17, RTM_GETLINK = 18;
 export const RTM_NEWADDR = 20, RTM_DELADDR = 21, RTM_GETADDR = 22;
+export const RTM_NEWROUTE = 24, RTM_DELROUTE = 25, RTM_GETROUTE = 26;
 
 // rtnetlink multicast groups (enum rtnetlink_groups)
 export const RTNLGRP_LINK = 1, RTNLGRP_IPV4_IFADDR = 5, RTNLGRP_IPV6_IFADDR = 9;
@@ -40,6 +45,15 @@ export const IFA_F_SECONDARY = 0x01, IFA_F_NODAD = 0x02, IFA_F_OPTIMISTIC = 0x04
 
 // enum rt_scope_t
 export const RT_SCOPE_UNIVERSE = 0, RT_SCOPE_SITE = 200, RT_SCOPE_LINK = 253, RT_SCOPE_HOST = 254, RT_SCOPE_NOWHERE = 255;
+
+// struct rtmsg attributes (enum rtattr_type_t), route types (RTN_*), reserved tables (enum rt_class_t)
+export const RTA_DST = 1, RTA_SRC = 2, RTA_IIF = 3, RTA_OIF = 4, RTA_GATEWAY = 5, RTA_PRIORITY = 6, RTA_PREFSRC = 7,
+  RTA_METRICS = 8, RTA_MULTIPATH = 9, RTA_TABLE = 15, RTA_PREF = 20, RTA_NH_ID = 30;
+export const RTN_UNSPEC = 0, RTN_UNICAST = 1, RTN_LOCAL = 2, RTN_BROADCAST = 3, RTN_ANYCAST = 4, RTN_MULTICAST = 5,
+  RTN_BLACKHOLE = 6, RTN_UNREACHABLE = 7, RTN_PROHIBIT = 8;
+export const RT_TABLE_UNSPEC = 0, RT_TABLE_DEFAULT = 253, RT_TABLE_MAIN = 254, RT_TABLE_LOCAL = 255;
+// rtm_protocol values the kernel itself uses (RTPROT_*); from RTPROT_STATIC on it does not interpret them.
+export const RTPROT_UNSPEC = 0, RTPROT_KERNEL = 2, RTPROT_BOOT = 3, RTPROT_STATIC = 4;
 
 // RFC 2863 operational states (IF_OPER_*), as the kernel reports them in IFLA_OPERSTATE
 const OPERSTATES = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'] as const;
@@ -88,6 +102,38 @@ export interface AddressSpec {
   broadcast?: string;
 }
 
+/** A route to add or remove. Only the fields lvsd's announcements need: a prefix through an interface. */
+export interface RouteSpec {
+  destination: string;
+  prefixLength: number;
+  /** Routing table (RT_TABLE_MAIN, RT_TABLE_LOCAL, or 1..2^32-1); above 255 it travels in RTA_TABLE. */
+  table: number;
+  /** rtm_protocol: who owns the route (RTPROT_*; lvsd uses one of its own, so it finds its routes again). */
+  protocol: number;
+  /** RTN_UNICAST (default) or RTN_LOCAL (delivered to this host), ... */
+  type?: number;
+  /** Output interface (RTA_OIF). */
+  ifindex?: number;
+  /** RTA_PRIORITY, the route's metric. IPv4 and IPv6 both keep routes differing only in it side by side. */
+  priority?: number;
+}
+
+/** A route as the kernel reports it (RTM_NEWROUTE). */
+export interface Route {
+  family: Family;
+  destination: string;
+  prefixLength: number;
+  table: number;
+  protocol: number;
+  type: number;
+  scope: number;
+  ifindex?: number;
+  gateway?: string;
+  /** Absent when the kernel sent none (IPv4 metric 0). */
+  priority?: number;
+  prefsrc?: string;
+}
+
 export type RtnlEvent =
   | { kind: 'link'; action: 'new' | 'del'; link: Link }
   | { kind: 'address'; action: 'new' | 'del'; address: Address };
@@ -124,6 +170,76 @@ export function encodeAddressRequest(action: 'add' | 'replace' | 'remove', spec:
   const payload = encodeAddressPayload(spec);
   if (action === 'remove') return { type: RTM_DELADDR, flags: 0, payload };
   return { type: RTM_NEWADDR, flags: NLM_F_CREATE | (action === 'add' ? NLM_F_EXCL : NLM_F_REPLACE), payload };
+}
+
+/**
+ * The payload of RTM_NEWROUTE / RTM_DELROUTE as iproute2's `ip route add|del [local] PREFIX dev DEV table T
+ * proto P [metric M]` builds it: struct rtmsg, then RTA_DST, RTA_TABLE (tables above 255 only), RTA_PRIORITY,
+ * RTA_OIF. The scope follows iproute2's rule (ip/iproute.c): IPv6 always universe; IPv4 local routes host;
+ * IPv4 unicast routes without a gateway link when added, nowhere (matches any) when deleted.
+ */
+export function encodeRoutePayload(spec: RouteSpec, remove: boolean): Buffer {
+  const ip = addressBytes(spec.destination);
+  const af = ip.length === 4 ? AF_INET : AF_INET6;
+  const max = af === AF_INET ? 32 : 128;
+  if (!Number.isInteger(spec.prefixLength) || spec.prefixLength < 0 || spec.prefixLength > max)
+    throw new RangeError(`prefix length ${spec.prefixLength} outside 0..${max}`);
+  if (!Number.isInteger(spec.table) || spec.table < 1 || spec.table > 0xffffffff) throw new RangeError(`routing table ${spec.table} outside 1..4294967295`);
+  if (!Number.isInteger(spec.protocol) || spec.protocol < 0 || spec.protocol > 255) throw new RangeError(`route protocol ${spec.protocol} outside 0..255`);
+  const type = spec.type ?? (remove ? RTN_UNSPEC : RTN_UNICAST);
+  let scope: number;
+  if (af === AF_INET6) scope = RT_SCOPE_UNIVERSE;
+  else if (type === RTN_LOCAL) scope = RT_SCOPE_HOST;
+  else scope = remove ? RT_SCOPE_NOWHERE : RT_SCOPE_LINK;
+  const hdr = Buffer.alloc(12); // struct rtmsg
+  hdr.writeUInt8(af, 0);
+  hdr.writeUInt8(spec.prefixLength, 1);
+  hdr.writeUInt8(spec.table <= 255 ? spec.table : RT_TABLE_UNSPEC, 4);
+  hdr.writeUInt8(spec.protocol, 5);
+  hdr.writeUInt8(scope, 6);
+  hdr.writeUInt8(type, 7);
+  const w = new AttributeWriter(64).raw(hdr);
+  w.binary(RTA_DST, ip);
+  if (spec.table > 255) w.u32(RTA_TABLE, spec.table);
+  if (spec.priority !== undefined) w.u32(RTA_PRIORITY, spec.priority);
+  if (spec.ifindex !== undefined) w.u32(RTA_OIF, spec.ifindex);
+  return w.finish();
+}
+
+/** add: NLM_F_CREATE | NLM_F_EXCL (EEXIST if that route is there); replace: create or change it in place. */
+export function encodeRouteRequest(action: 'add' | 'replace' | 'remove', spec: RouteSpec): NetlinkRequest {
+  const payload = encodeRoutePayload(spec, action === 'remove');
+  if (action === 'remove') return { type: RTM_DELROUTE, flags: 0, payload };
+  return { type: RTM_NEWROUTE, flags: NLM_F_CREATE | (action === 'add' ? NLM_F_EXCL : NLM_F_REPLACE), payload };
+}
+
+/** Decodes RTM_NEWROUTE / RTM_DELROUTE: struct rtmsg + RTA_* attributes (multipath next hops are not read). */
+export function decodeRoute(m: NetlinkMessage): Route {
+  const p = m.payload;
+  if (p.length < 12) throw new NetlinkDecodeError(`rtmsg of ${p.length} bytes, needs 12`);
+  const family = familyName(p.readUInt8(0));
+  if (!family) throw new NetlinkDecodeError(`route family ${p.readUInt8(0)} is neither AF_INET nor AF_INET6`);
+  const a = decodeAttributes(p, 12);
+  const size = family === 'inet' ? 4 : 16;
+  const ip = (type: number): string | undefined => {
+    const b = a.binary(type);
+    if (b === undefined) return undefined;
+    if (b.length !== size) throw new NetlinkDecodeError(`route attribute ${type} is ${b.length} bytes for ${family}`);
+    return formatAddress(b);
+  };
+  const out: Route = {
+    family, destination: ip(RTA_DST) ?? (family === 'inet' ? '0.0.0.0' : '::'), prefixLength: p.readUInt8(1),
+    table: a.u32(RTA_TABLE) ?? p.readUInt8(4), protocol: p.readUInt8(5), scope: p.readUInt8(6), type: p.readUInt8(7),
+  };
+  const oif = a.u32(RTA_OIF);
+  if (oif !== undefined) out.ifindex = oif;
+  const gw = ip(RTA_GATEWAY);
+  if (gw !== undefined) out.gateway = gw;
+  const prio = a.u32(RTA_PRIORITY);
+  if (prio !== undefined) out.priority = prio;
+  const src = ip(RTA_PREFSRC);
+  if (src !== undefined) out.prefsrc = src;
+  return out;
 }
 
 function formatMac(b: Buffer): string {
@@ -242,6 +358,38 @@ export class Rtnetlink {
   /** Removes an address; rejects with code 'EADDRNOTAVAIL' if it is not there. */
   async removeAddress(spec: AddressSpec): Promise<void> {
     await this.socket.request(encodeAddressRequest('remove', spec));
+  }
+
+  /**
+   * Routes of one family (both when none is given), filtered here by table and protocol: without
+   * NETLINK_GET_STRICT_CHK the kernel ignores the header's filters and dumps every table.
+   */
+  async listRoutes(filter: { family?: Family; table?: number; protocol?: number } = {}): Promise<Route[]> {
+    const families = filter.family ? [filter.family] : (['inet', 'inet6'] as const);
+    const out: Route[] = [];
+    for (const f of families) {
+      const hdr = Buffer.alloc(12); // struct rtmsg
+      hdr.writeUInt8(f === 'inet' ? AF_INET : AF_INET6, 0);
+      const replies = await this.socket.dump({ type: RTM_GETROUTE, payload: hdr });
+      for (const m of replies) {
+        if (m.type !== RTM_NEWROUTE) continue;
+        const r = decodeRoute(m);
+        if (filter.table !== undefined && r.table !== filter.table) continue;
+        if (filter.protocol !== undefined && r.protocol !== filter.protocol) continue;
+        out.push(r);
+      }
+    }
+    return out;
+  }
+
+  /** Adds a route; rejects with NetlinkError code 'EEXIST' if the same route (prefix, table, metric) is there. */
+  async addRoute(spec: RouteSpec): Promise<void> {
+    await this.socket.request(encodeRouteRequest('add', spec));
+  }
+
+  /** Removes a route; rejects with code 'ESRCH' if there is none. Without priority the kernel removes the lowest-metric match. */
+  async removeRoute(spec: RouteSpec): Promise<void> {
+    await this.socket.request(encodeRouteRequest('remove', spec));
   }
 
   close(): void { this.socket.close(); }
