@@ -9,7 +9,8 @@
 //
 // Reload, per instance (by name), comparing the normalised configs:
 // - equal: untouched (no transition, no missed advert).
-// - priority, preempt, preempt_delay, track, notify, garp, virtual_ips (same family): applied in place.
+// - priority, preempt, preempt_delay, track, notify, garp, virtual_ips (same family),
+//   max_learned_advert_interval, unicast_checksum_compat: applied in place.
 //   A master adds the new VIPs, drops the old ones and announces again; its adverts carry the new list
 //   from the next one on. keepalived does the same for VIPs on reload, and restarting a master for it
 //   would cost a failover.
@@ -68,7 +69,7 @@ export function effectivePriority(base: number, items: { weight: number | undefi
 
 /** Fields whose change needs a fresh instance (see the file comment); the rest apply in place. */
 const RESTART_FIELDS = ['interface', 'vrid', 'version', 'advert_interval', 'unicast', 'authentication', 'owner', 'accept', 'dscp'] as const;
-const IN_PLACE_FIELDS = ['priority', 'preempt', 'preempt_delay', 'track', 'notify', 'garp', 'virtual_ips'] as const;
+const IN_PLACE_FIELDS = ['priority', 'preempt', 'preempt_delay', 'track', 'notify', 'garp', 'virtual_ips', 'max_learned_advert_interval', 'unicast_checksum_compat'] as const;
 
 /** How a changed instance is reloaded: in place (with what changed) or by a restart (with why). */
 export function reloadPlan(old: VrrpInstanceConfig, next: VrrpInstanceConfig): { kind: 'same' } | { kind: 'in-place'; fields: string[] } | { kind: 'restart'; fields: string[] } {
@@ -346,7 +347,10 @@ export class VrrpEngine {
       const old = inst.config;
       const what = plan.fields.map((f) => (f === 'priority' ? `priority ${old.priority} -> ${ic.priority}` : f)).join(', ');
       if (plan.fields.includes('virtual_ips')) inst.setVirtualIps(ic.virtual_ips);
+      // A key the new config leaves out (notify, max_learned_advert_interval) goes from the running one too.
+      for (const k of Object.keys(inst.config)) if (!(k in ic)) delete (inst.config as Record<string, unknown>)[k];
       Object.assign(inst.config, ic);
+      inst.applyConfig(ic);
       inst.basePriority = ic.priority;
       inst.machine.setPreempt(ic.preempt, ic.preempt_delay);
       sum.updated.push(ic.name);

@@ -13,7 +13,8 @@ import { INSTANCE_NOTES, type InstanceNote } from './reasons.js';
 import { tosByte, type VrrpChannel } from './socket.js';
 import { PreciseTimer } from './precise-timer.js';
 import { SyncRtnetlink, prepareAddressRequest, type PreparedRequest } from './vip-netlink.js';
-import { VrrpStateMachine, type TransitionReason, type VrrpAction, type VrrpEvent, type VrrpState } from './state-machine.js';
+import { RateLimitedLog } from './log-limit.js';
+import { VrrpStateMachine, type MachineCounters, type TransitionReason, type VrrpAction, type VrrpEvent, type VrrpState } from './state-machine.js';
 
 /** LVSD_VRRP_TRACE=1 logs each timer's lateness (benchmarks, debugging). */
 const TRACE = process.env.LVSD_VRRP_TRACE === '1';
@@ -45,6 +46,11 @@ export interface InstanceCounters {
   releasedMaster: number;
   /** Priority-0 adverts sent: leaving MASTER on purpose, shutdown or a tracked fault (RFC 5798 §6.4.3). */
   priorityZeroSent: number;
+  /** What the machine refused or bounded (state-machine.ts MachineCounters), copied after each advert. */
+  repliesSuppressed: number;
+  intervalsClamped: number;
+  foreignStopsIgnored: number;
+  foreignEarlierIgnored: number;
   /** Transitions by `${from}>${to}`, e.g. 'backup>master'. */
   transitions: Record<string, number>;
   announcements: number;
@@ -77,6 +83,8 @@ export class VrrpInstance {
   private lastEventAt = 0;
   private masterValue: string | null = null;
   private lastTransitionValue: Transition | null = null;
+  /** Lines about hostile or broken peers: the first of each kind, then at most one a minute. */
+  private readonly hostileLog: RateLimitedLog;
 
   constructor(readonly config: VrrpInstanceConfig, private readonly ctx: InstanceContext) {
     this.family = config.virtual_ips[0]!.family === 4 ? 'ipv4' : 'ipv6';
@@ -87,9 +95,12 @@ export class VrrpInstance {
     this.machine = new VrrpStateMachine({
       version: config.version as 2 | 3, family: this.family, priority: config.priority, advertIntervalMs: config.advert_interval,
       preempt: config.preempt, preemptDelayMs: config.preempt_delay, primaryAddress: ctx.primaryAddress,
+      maxLearnedAdvertIntervalMs: config.max_learned_advert_interval,
     });
+    this.hostileLog = new RateLimitedLog((line) => ctx.log(`${config.name}: ${line}`));
     this.counters = {
       advertsSent: 0, advertsReceived: 0, becameMaster: 0, releasedMaster: 0, priorityZeroSent: 0, transitions: {},
+      repliesSuppressed: 0, intervalsClamped: 0, foreignStopsIgnored: 0, foreignEarlierIgnored: 0,
       announcements: 0, vipErrors: 0,
       notes: Object.fromEntries(INSTANCE_NOTES.map((n) => [n, 0])) as Record<InstanceNote, number>, drops: {},
       lastVipAddedAt: 0, lastAnnounceAt: 0,
@@ -138,10 +149,17 @@ export class VrrpInstance {
       this.act(a);
     }
     for (const a of states) this.act(a);
-    // A backup takes the sender of an accepted advert as the master; priority 0 means it is leaving (§6.4.2).
+    // A backup names the master it follows (the machine's choice: not a sender it ignored); null after
+    // that master's priority 0 (§6.4.2).
     if (event.type === 'advert' && this.machine.state === 'backup') {
-      this.masterValue = event.priority === 0 ? null : typeof event.src === 'string' ? event.src : formatAddress(event.src);
+      const m = this.machine.masterSource;
+      this.masterValue = m === null ? null : typeof m === 'string' ? m : formatAddress(m);
     }
+  }
+
+  /** Reload in place: the keys read per advert or by the machine (engine.ts IN_PLACE_FIELDS). */
+  applyConfig(next: VrrpInstanceConfig): void {
+    this.machine.setMaxLearnedAdvertInterval(next.max_learned_advert_interval);
   }
 
   private view(): InstanceView {
@@ -153,12 +171,37 @@ export class VrrpInstance {
   }
 
   private receive(p: VrrpAdvertisement, rxTime: number): void {
+    // The channel accepted a v3 unicast checksum over 224.0.0.18 (keepalived <= 1.3.6); this instance
+    // may refuse it (unicast_checksum_compat: false). Counted where the channel counts bad checksums.
+    if (p.legacyChecksum && this.config.unicast_checksum_compat === false) { this.ctx.channel.drops.checksum_invalid++; return; }
     const m = matchInstance(p, this.view());
     for (const n of m.notes) this.counters.notes[n.note]++;
     if (!m.accept) { this.counters.drops[m.reason] = (this.counters.drops[m.reason] ?? 0) + 1; return; }
     this.counters.advertsReceived++;
     if (TRACE) this.ctx.log(`${this.name}: advert from ${p.src} priority ${p.priority} at ${(performance.timeOrigin + performance.now()).toFixed(3)}`);
     this.handle({ type: 'advert', priority: p.priority, advertIntervalMs: p.advertIntervalMs, src: p.src }, Math.max(rxTime, this.lastEventAt));
+    this.noteHostile(this.machine.counters, p);
+  }
+
+  /** Copies the machine's counters; the first of each kind is logged, then at most one line a minute. */
+  private noteHostile(mc: Readonly<MachineCounters>, p: VrrpAdvertisement): void {
+    const c = this.counters;
+    if (mc.repliesSuppressed !== c.repliesSuppressed) {
+      c.repliesSuppressed = mc.repliesSuppressed;
+      this.hostileLog.say('reply', () => `reply adverts over the budget not sent (a flood of priority-0 or lower-priority adverts; last from ${p.src}); ${c.repliesSuppressed} so far`);
+    }
+    if (mc.intervalsClamped !== c.intervalsClamped) {
+      c.intervalsClamped = mc.intervalsClamped;
+      this.hostileLog.say('clamp', () => `advert from ${p.src} with Max Adver Int ${p.advertIntervalMs} ms: learned as ${this.machine.maxLearnedAdvertIntervalMs} ms (max_learned_advert_interval); ${c.intervalsClamped} so far`);
+    }
+    if (mc.foreignStopsIgnored !== c.foreignStopsIgnored) {
+      c.foreignStopsIgnored = mc.foreignStopsIgnored;
+      this.hostileLog.say('stop', () => `priority 0 from ${p.src} ignored: the master is ${this.masterValue ?? '?'}; ${c.foreignStopsIgnored} so far`);
+    }
+    if (mc.foreignEarlierIgnored !== c.foreignEarlierIgnored) {
+      c.foreignEarlierIgnored = mc.foreignEarlierIgnored;
+      this.hostileLog.say('earlier', () => `advert from ${p.src} (priority ${p.priority}, ${p.advertIntervalMs} ms) ignored: it would bring Master_Down_Timer forward, the master is ${this.masterValue ?? '?'}; ${c.foreignEarlierIgnored} so far`);
+    }
   }
 
   private act(a: VrrpAction): void {

@@ -76,8 +76,12 @@ export interface ReceiveMeta {
   checkUnicastTtl?: boolean;
   /**
    * Also accept a unicast VRRPv3 IPv4 advert whose checksum was computed over the multicast group
-   * 224.0.0.18 instead of the real destination, as older keepalived releases did; keepalived 2.x
-   * falls back the same way (its `unicast_chksum_compat`). Default false.
+   * 224.0.0.18 instead of the real destination, as keepalived up to 1.3.6 sent them; the packet is
+   * flagged `legacyChecksum`. Default false here (parseVrrp alone is strict). lvsd's receive channel
+   * (socket.ts) passes true and each instance decides with `unicast_checksum_compat` (default true):
+   * keepalived 2.2.7 accepts them by default as well (vrrp.c vrrp_check_packet falls back to the group
+   * address unless `old_unicast_checksum never`), and then also sends that way; lvsd always sends
+   * the RFC 5798 checksum.
    */
   unicastChecksumCompat?: boolean;
 }

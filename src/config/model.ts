@@ -163,6 +163,11 @@ export const vrrpInstanceSchema = obj({
   preempt_delay: defDuration(duration('After start, wait this long before preempting (keepalived preempt_delay).', 0, 1000_000), 0),
   accept: def(custom<boolean>((v) => (v === true ? { ok: true, value: true } : { ok: false, message: v === false ? "false is not supported: lvsd's masters always accept packets to their VIPs, as keepalived does without vrrp_strict. Refusing them would need a netfilter rule after IPVS's LOCAL_IN hook (a filter before it drops the traffic IPVS balances), and lvsd installs none; remove the key or write true" : 'must be true' }), { type: 'boolean', const: true }, 'Accept mode (RFC 5798 section 6.1): a master that is not the owner accepts packets to the VIPs. Always true: lvsd does not filter traffic to the VIPs (keepalived without vrrp_strict).'), true),
   dscp: opt(int(0, 63, 'DSCP of the adverts; default 48 (CS6, RFC 4594 network control), which keepalived sends too.')),
+  max_learned_advert_interval: opt(duration('Version 3: the longest master advert interval a backup adopts (RFC 5798 section 6.4.2 adopts any, up to 40.95s); a longer one is clamped to this and counted. ' +
+    'Default 3 x advert_interval: a master advertising up to 3 times slower is learned exactly, one advertising slower still holds the backup while its interval stays under 3 x this value, ' +
+    'and a single forged advert carrying 40.95s leaves the VIPs unowned for at most 3 x this + Skew_Time if the master dies (about 1.1s at 100ms) instead of about 2 minutes.', 10, 40_950)),
+  unicast_checksum_compat: def(bool('Version 3 over IPv4: also accept unicast adverts whose checksum was computed over 224.0.0.18 instead of their destination, as keepalived up to 1.3.6 sent them. ' +
+    'keepalived 2.2.7 accepts them too unless told old_unicast_checksum never (false here). lvsd always sends the RFC 5798 checksum.'), true),
   unicast: opt(obj({
     source: opt(ipAddress('Source address of the adverts; default the primary address of the interface.')),
     peers: arr(ipAddress('A peer director.'), 'Send adverts to these addresses instead of the multicast group.', { minItems: 1 }),
@@ -200,9 +205,11 @@ export const vrrpInstanceSchema = obj({
     const i = v.virtual_ips.findIndex((ip) => ip.family === 6);
     if (i >= 0) report(`virtual_ips[${i}]`, 'IPv6 virtual IPs need version: 3 (VRRPv2 is IPv4 only, RFC 3768)');
     if (v.advert_interval % 1000 !== 0 || v.advert_interval < 1000) report('advert_interval', `version 2 adverts are whole seconds, 1s-255s (RFC 3768 section 5.3.7); got ${formatDuration(v.advert_interval)} (sub-second needs version: 3)`);
+    if (v.max_learned_advert_interval !== undefined) report('max_learned_advert_interval', 'version 2 backups never learn the interval (RFC 3768 section 7.1 drops adverts whose interval differs); drop this key or use version: 3');
   } else {
     if (v.advert_interval % 10 !== 0 || v.advert_interval > 40_950) report('advert_interval', `version 3 adverts are in centiseconds, 10ms-40.95s (RFC 5798 section 5.2.7); got ${formatDuration(v.advert_interval)}`);
     if (v.authentication) report('authentication', 'version 3 has no authentication (RFC 5798 section 9 removed it); drop this key or use version: 2');
+    if (v.max_learned_advert_interval !== undefined && v.max_learned_advert_interval < v.advert_interval) report('max_learned_advert_interval', `must be at least advert_interval (${formatDuration(v.advert_interval)}): a backup would clamp the interval of a master configured like itself`);
   }
   if (v.priority === 255 && !v.owner) report('priority', 'priority 255 is for the address owner (RFC 5798 section 5.2.4); set owner: true if these VIPs are this router\'s own addresses, else use 1-254');
   if (v.owner && v.priority !== 255) report('owner', 'the address owner must have priority: 255 (RFC 5798 section 5.2.4)');

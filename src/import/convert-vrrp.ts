@@ -202,6 +202,11 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
       }
       case 'garp_master_delay': case 'garp_master_repeat': case 'garp_master_refresh': case 'garp_master_refresh_repeat':
         garpStmts.set(s.key, s); break;
+      case 'old_unicast_checksum':
+        // keepalived: 'never' refuses the pre-1.3.6 VRRPv3 unicast checksum; bare, it sends and expects only that one.
+        if (s.args[0] === 'never') m.set('unicast_checksum_compat', false);
+        else m.set('unicast_checksum_compat', true, ctx.change(s, where, "old_unicast_checksum: lvsd accepts the checksum keepalived up to 1.3.6 computed over 224.0.0.18, but always sends the RFC 5798 one, which such peers refuse: upgrade them first"));
+        break;
       default: ctx.unsupported(s, where);
     }
   }
