@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { VRRP_MULTICAST_IPV4, VRRP_MULTICAST_IPV6, type Family } from './address.js';
 import { parseIpv4Datagram, parseVrrp, type VrrpAdvertisement } from './packet.js';
 import { DROP_REASONS, type DropReason } from './reasons.js';
+import { readSocketDrops, socketInode } from './socket-drops.js';
 
 const IP_TOS = 1, IPV6_TCLASS = 67;
 /** SO_TIMESTAMPNS (x86_64 / generic): the kernel's receive time as struct timespec, CLOCK_REALTIME. */
@@ -34,6 +35,10 @@ export interface ChannelOptions {
   /** Unicast-only channel: no multicast group joined. */
   joinGroup: boolean;
   checkUnicastTtl?: boolean;
+  /**
+   * Accept v3 IPv4 unicast checksums over 224.0.0.18 here (default true): the instances share the
+   * channel, so each refuses them itself when its unicast_checksum_compat is false (instance.ts).
+   */
   unicastChecksumCompat?: boolean;
 }
 
@@ -47,6 +52,8 @@ export class VrrpChannel {
   received = 0;
   delivered = 0;
   readonly handlers = new Map<number, AdvertHandler>();
+  /** The socket's inode, to find its kernel drop counter in /proc/net/raw{,6} (socket-drops.ts). */
+  readonly inode: number | null;
   private closed = false;
 
   constructor(readonly opts: ChannelOptions) {
@@ -82,7 +89,17 @@ export class VrrpChannel {
       throw e;
     }
     this.socket = s;
+    this.inode = socketInode(s.fd);
     s.onReadable(() => this.drain());
+  }
+
+  /**
+   * Datagrams the kernel dropped for this socket because its receive buffer was full (sk_drops), read
+   * from /proc now; `table`: a reading of the family's table to reuse. null when it cannot be read.
+   */
+  readSocketDrops(table?: ReadonlyMap<number, number>): number | null {
+    if (this.inode === null || this.closed) return null;
+    return (table ?? readSocketDrops(this.opts.family)).get(this.inode) ?? null;
   }
 
   /**

@@ -38,6 +38,8 @@ export interface ChannelStatus {
   opts: { ifname: string; family: Family };
   received: number;
   drops: Record<string, number>;
+  /** Datagrams the kernel dropped before lvsd read them (receive buffer full), as of the snapshot; null if unknown. */
+  socketDrops: number | null;
 }
 
 export interface StateEvent { name: string; from: VrrpState; to: VrrpState; priority: number; reason?: string; at: number }
@@ -69,6 +71,8 @@ export function instanceStatus(inst: VrrpInstance, timeShift = 0): InstanceStatu
   };
 }
 
-export function channelStatus(ch: VrrpEngine['channels'] extends Map<string, infer C> ? C : never): ChannelStatus {
-  return { opts: { ifname: ch.opts.ifname, family: ch.opts.family }, received: ch.received, drops: { ...ch.drops } };
+/** Plain-data status of one channel; `tables`: one reading of /proc/net/raw{,6} shared by all channels. */
+export function channelStatus(ch: VrrpEngine['channels'] extends Map<string, infer C> ? C : never, tables?: Record<Family, ReadonlyMap<number, number>>): ChannelStatus {
+  return { opts: { ifname: ch.opts.ifname, family: ch.opts.family }, received: ch.received, drops: { ...ch.drops },
+    socketDrops: ch.readSocketDrops(tables?.[ch.opts.family]) };
 }

@@ -21,6 +21,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import type { LvsdConfig } from '../src/config/model.js';
 import { setThreadScheduler, threadId } from '../src/native/sched.js';
 import type { EngineReloadSummary } from './engine.js';
+import { socketDropTables } from './socket-drops.js';
 import { channelStatus, instanceStatus, type ChannelStatus, type InstanceStatus, type StateEvent, type VrrpView } from './view.js';
 
 export type { InstanceStatus, StateEvent } from './view.js';
@@ -165,7 +166,10 @@ async function workerMain(): Promise<void> {
   // The whole picture: after every transition (sent before its 'state' event, so a listener reads the
   // new state in `instances`) and every second for the counters. Times travel as epoch milliseconds.
   const snapshot = (): InstanceStatus[] => [...(engine?.instances.values() ?? [])].map((i) => instanceStatus(i, performance.timeOrigin));
-  const channels = (): [string, ChannelStatus][] => [...(engine?.channels ?? [])].map(([k, c]) => [k, channelStatus(c)]);
+  const channels = (): [string, ChannelStatus][] => {
+    const tables = engine?.channels.size ? socketDropTables() : undefined; // kernel drops: one read of /proc per snapshot
+    return [...(engine?.channels ?? [])].map(([k, c]) => [k, channelStatus(c, tables)]);
+  };
   let pending: StateEvent[] = [];
   let closed = false;
   // Transitions come from the engine's timer and packet callbacks: the messages go out once the

@@ -49,6 +49,10 @@ export const M = {
   vrrpDropped: spec('lvsd_vrrp_packets_dropped_total', 'counter', ['interface', 'family', 'vrrp_instance', 'reason'],
     'VRRP packets dropped, by reason (vrrp/reasons.ts). Malformed packets are dropped before their VRID is read: those have vrrp_instance="".'),
   vrrpReceived: spec('lvsd_vrrp_packets_received_total', 'counter', ['interface', 'family'], 'VRRP datagrams received on an interface, before any check.'),
+  vrrpSocketDrops: spec('lvsd_vrrp_socket_drops_total', 'counter', ['interface', 'family'], 'VRRP datagrams the kernel dropped before lvsd read them, the receive buffer being full (a flood, or a stalled reader): the socket\'s drops in /proc/net/raw{,6}. Adverts of the real master are lost among them.'),
+  vrrpRepliesSuppressed: spec('lvsd_vrrp_replies_suppressed_total', 'counter', VRRP, 'A master\'s replies to priority-0 or lower-priority adverts not sent: over the budget of 2 per advert interval (a flood of such adverts, likely forged).'),
+  vrrpIntervalClamped: spec('lvsd_vrrp_learned_interval_clamped_total', 'counter', VRRP, 'VRRPv3 adverts whose advert interval was above max_learned_advert_interval; a backup learned the ceiling instead.'),
+  vrrpForeignIgnored: spec('lvsd_vrrp_foreign_adverts_ignored_total', 'counter', [...VRRP, 'kind'], 'A backup ignored an advert from a router other than the master it follows: kind priority_zero (a priority 0), earlier_master_down (it would have brought Master_Down_Timer forward).'),
 
   // ---- VRRP (keepalived exporter names) ----
   kaUp: spec('keepalived_up', 'gauge', [], 'keepalived exporter compatibility: 1 while lvsd\'s VRRP engine runs.'),

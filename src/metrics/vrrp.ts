@@ -14,7 +14,9 @@ export type MetricsVrrpInstance = Pick<InstanceStatus, 'name' | 'state' | 'famil
 export interface VrrpMetricsView {
   readonly instances: ReadonlyMap<string, MetricsVrrpInstance>;
   readonly channels: ReadonlyMap<string, { readonly drops: Readonly<Record<string, number>>; readonly received: number;
-    readonly opts: { readonly ifname: string; readonly family: 'ipv4' | 'ipv6' } }>;
+    readonly opts: { readonly ifname: string; readonly family: 'ipv4' | 'ipv6' };
+    /** Kernel drops of the channel's socket as of the worker's last snapshot (ChannelStatus); absent or null: no series. */
+    readonly socketDrops?: number | null }>;
 }
 
 export const VRRP_STATES: readonly VrrpState[] = ['initialize', 'backup', 'master', 'fault'];
@@ -33,6 +35,7 @@ export function collectVrrp(view: VrrpMetricsView, out: Samples, garpDelayMs: (i
     const base = { interface: ch.opts.ifname, family: ch.opts.family };
     channelOf.set(`${ch.opts.ifname}/${ch.opts.family}`, ch);
     push(out, M.vrrpReceived, base, ch.received);
+    if (typeof ch.socketDrops === 'number') push(out, M.vrrpSocketDrops, base, ch.socketDrops);
     for (const reason of CHANNEL_DROPS) push(out, M.vrrpDropped, { ...base, vrrp_instance: '', reason }, ch.drops[reason] ?? 0);
   }
   for (const inst of view.instances.values()) {
@@ -53,6 +56,10 @@ export function collectVrrp(view: VrrpMetricsView, out: Samples, garpDelayMs: (i
     push(out, M.vrrpAdvertsSent, labels, c.advertsSent);
     push(out, M.vrrpAdvertsReceived, labels, c.advertsReceived);
     push(out, M.vrrpPriorityZeroSent, labels, c.priorityZeroSent);
+    push(out, M.vrrpRepliesSuppressed, labels, c.repliesSuppressed ?? 0);
+    push(out, M.vrrpIntervalClamped, labels, c.intervalsClamped ?? 0);
+    push(out, M.vrrpForeignIgnored, { ...labels, kind: 'priority_zero' }, c.foreignStopsIgnored ?? 0);
+    push(out, M.vrrpForeignIgnored, { ...labels, kind: 'earlier_master_down' }, c.foreignEarlierIgnored ?? 0);
     push(out, M.vrrpAnnouncements, labels, c.announcements);
     push(out, M.vrrpVipErrors, labels, c.vipErrors);
     for (const note of INSTANCE_NOTES) push(out, M.vrrpNotes, { ...labels, note }, c.notes[note] ?? 0);

@@ -14,6 +14,15 @@ import {
   type VrrpEvent,
 } from '../../vrrp/state-machine.js';
 import { masterDownIntervalMs, skewTimeMs } from '../../vrrp/timers.js';
+import { parseConfig } from '../../src/config/index.js';
+import type { VrrpInstanceConfig } from '../../src/config/model.js';
+import { createRegistry } from '../../src/metrics/index.js';
+import { reloadPlan } from '../../vrrp/engine.js';
+import { VrrpInstance } from '../../vrrp/instance.js';
+import { RateLimitedLog } from '../../vrrp/log-limit.js';
+import { encodeAdvert, parseVrrp, type VrrpAdvertisement } from '../../vrrp/packet.js';
+import { newDropCounters } from '../../vrrp/socket.js';
+import { parseProcNetRaw } from '../../vrrp/socket-drops.js';
 
 interface Stamped { t: number; a: VrrpAction }
 
@@ -261,4 +270,128 @@ test('a pair under a 10 kpps forged flood (priority 0, then a lower-priority "ma
   step(20_000);
   assert.deepEqual(a.becameMaster().filter((t) => t > 7000), [7000 + masterDownIntervalMs(3, 250, 300)]);
   assert.deepEqual(b.becameMaster(), []);
+});
+
+// --- the shell: config keys, the instance, logs and metrics ------------------------------------------
+
+function parse(extra: string): { ok: true; ic: VrrpInstanceConfig } | { ok: false; messages: string[] } {
+  const r = parseConfig(`vrrp_instances:\n  - {name: vi_1, interface: eth0, vrid: 1, advert_interval: 100ms, virtual_ips: [192.0.2.10/24]${extra}}\n`, 't.yaml');
+  return r.ok ? { ok: true, ic: r.config.vrrp_instances[0]! } : { ok: false, messages: r.errors.map((e) => `${e.path}: ${e.message}`) };
+}
+
+test('config: max_learned_advert_interval (v3, at least advert_interval, at most 40.95s; absent = 3 x advert_interval in the machine), unicast_checksum_compat default true', () => {
+  const ok = parse(', version: 3, max_learned_advert_interval: 500ms, unicast_checksum_compat: false');
+  assert.ok(ok.ok);
+  assert.equal(ok.ic.max_learned_advert_interval, 500);
+  assert.equal(ok.ic.unicast_checksum_compat, false);
+  const plain = parse(', version: 3');
+  assert.ok(plain.ok);
+  assert.equal(plain.ic.max_learned_advert_interval, undefined);
+  assert.equal(plain.ic.unicast_checksum_compat, true);
+  const low = parse(', version: 3, max_learned_advert_interval: 50ms');
+  assert.ok(!low.ok && low.messages.some((m) => /max_learned_advert_interval: must be at least advert_interval \(100ms\)/.test(m)), JSON.stringify(low));
+  const high = parse(', version: 3, max_learned_advert_interval: 41s');
+  assert.ok(!high.ok && high.messages.some((m) => /max_learned_advert_interval/.test(m)), JSON.stringify(high));
+  const v2 = parse(', version: 2, advert_interval: 1s, max_learned_advert_interval: 3s');
+  assert.ok(!v2.ok && v2.messages.some((m) => /version 2 backups never learn the interval/.test(m)), JSON.stringify(v2));
+  // Both apply in place on reload (instance.applyConfig), no restart, no failover.
+  assert.deepEqual(reloadPlan(plain.ic, ok.ic), { kind: 'in-place', fields: ['max_learned_advert_interval', 'unicast_checksum_compat'] });
+});
+
+/** A VrrpInstance on a fake channel (no sockets, no VIPs): what the channel hands it, what it logs. */
+function instanceOn(extra: string) {
+  const r = parse(`, version: 3${extra}`);
+  if (!r.ok) throw new Error(r.messages.join('; '));
+  const drops = newDropCounters();
+  const channel = { handlers: new Map<number, (p: VrrpAdvertisement, rx: number) => void>(), send: () => {}, drainPending: () => 0, drops, received: 0,
+    opts: { ifname: 'eth0', family: 'ipv4' as const }, socketDrops: 17 };
+  const lines: string[] = [];
+  const noLink = { ifindex: 0x7ffffff0, mac: '02:00:00:00:00:01' };
+  const inst = new VrrpInstance(r.ic, {
+    rtnl: {} as never, channel: channel as never, link: noLink, deviceLink: () => noLink,
+    primaryAddress: '192.0.2.1', ownAddresses: ['192.0.2.1'], log: (l) => lines.push(l), onState: () => {},
+  });
+  const rx = (o: { priority: number; src?: string; dst?: string; ms?: number; legacy?: boolean }) => {
+    const src = o.src ?? '192.0.2.2', dst = o.dst ?? '224.0.0.18';
+    const msg = encodeAdvert({ version: 3, family: 'ipv4', vrid: 1, priority: o.priority, advertIntervalMs: o.ms ?? 100, addresses: ['192.0.2.10'],
+      src, dst: o.legacy ? '224.0.0.18' : dst });
+    const p = parseVrrp(msg, { family: 'ipv4', src, dst, ttlOrHopLimit: 255, unicastChecksumCompat: true });
+    assert.ok(p.ok);
+    assert.equal(p.packet.legacyChecksum, o.legacy === true && dst !== '224.0.0.18');
+    channel.handlers.get(1)!(p.packet, performance.now());
+  };
+  return { inst, channel, lines, rx };
+}
+
+test('unicast_checksum_compat: a v3 unicast advert with the pre-1.3.6 checksum is taken by default, refused (and counted as checksum_invalid) with false', async () => {
+  const on = instanceOn('');
+  on.inst.handle({ type: 'startup' });
+  on.rx({ priority: 200, dst: '192.0.2.1', legacy: true });
+  assert.equal(on.inst.counters.advertsReceived, 1);
+  assert.equal(on.inst.masterAddress, '192.0.2.2');
+  await on.inst.stop();
+  const off = instanceOn(', unicast_checksum_compat: false');
+  off.inst.handle({ type: 'startup' });
+  off.rx({ priority: 200, dst: '192.0.2.1', legacy: true });
+  off.rx({ priority: 200, dst: '192.0.2.1' });
+  assert.equal(off.inst.counters.advertsReceived, 1);
+  assert.equal(off.channel.drops.checksum_invalid, 1);
+  // Reload in place: the running config object changes, the next advert is judged by it.
+  off.inst.config.unicast_checksum_compat = true;
+  off.rx({ priority: 200, dst: '192.0.2.1', legacy: true });
+  assert.equal(off.inst.counters.advertsReceived, 2);
+  await off.inst.stop();
+});
+
+test('instance: the machine\'s refusals are counted, logged once per kind then at most once a minute, and published as metrics', async () => {
+  const { inst, channel, lines, rx } = instanceOn('');
+  try {
+    inst.handle({ type: 'startup' });
+    rx({ priority: 200 }); // the master 192.0.2.2
+    for (let i = 0; i < 50; i++) rx({ priority: 0, src: '192.0.2.99' });
+    rx({ priority: 200, src: '192.0.2.99', ms: 10 });
+    rx({ priority: 200, src: '192.0.2.98', ms: 40_950 });
+    assert.equal(inst.masterAddress, '192.0.2.98', 'the later deadline is followed');
+    assert.equal(inst.machine.masterAdverIntervalMs, 300);
+    assert.deepEqual([inst.counters.foreignStopsIgnored, inst.counters.foreignEarlierIgnored, inst.counters.intervalsClamped], [50, 1, 1]);
+    const hostile = lines.filter((l) => /ignored|learned as/.test(l));
+    assert.equal(hostile.length, 3, hostile.join('\n'));
+    assert.match(hostile[0]!, /^vi_1: priority 0 from 192\.0\.2\.99 ignored: the master is 192\.0\.2\.2; 1 so far$/);
+    assert.match(hostile[2]!, /Max Adver Int 40950 ms: learned as 300 ms/);
+    const { registry } = createRegistry({ config: undefined, engine: { instances: new Map([['vi_1', inst]]), channels: new Map([['eth0/ipv4', channel]]) } }, { processMetrics: false });
+    const text = await registry.metrics();
+    const labels = 'vrrp_instance="vi_1",interface="eth0",vrid="1",family="ipv4"';
+    assert.match(text, new RegExp(`lvsd_vrrp_foreign_adverts_ignored_total\\{${labels},kind="priority_zero"\\} 50`));
+    assert.match(text, new RegExp(`lvsd_vrrp_foreign_adverts_ignored_total\\{${labels},kind="earlier_master_down"\\} 1`));
+    assert.match(text, new RegExp(`lvsd_vrrp_learned_interval_clamped_total\\{${labels}\\} 1`));
+    assert.match(text, new RegExp(`lvsd_vrrp_replies_suppressed_total\\{${labels}\\} 0`));
+    assert.match(text, /lvsd_vrrp_socket_drops_total\{interface="eth0",family="ipv4"\} 17/);
+  } finally { await inst.stop(); }
+});
+
+test('RateLimitedLog: the first line of a kind at once, then one per interval with the count held back; kinds apart', () => {
+  let now = 0;
+  const out: string[] = [];
+  const log = new RateLimitedLog((l) => out.push(l), 60_000, () => now);
+  let built = 0;
+  const line = (s: string) => () => { built++; return s; };
+  for (let i = 0; i < 1000; i++) { log.say('a', line('a')); now += 10; } // 10 s
+  log.say('b', line('b'));
+  now = 60_000;
+  log.say('a', line('a again'));
+  assert.deepEqual(out, ['a', 'b', 'a again (999 more not logged in the last 60 s)']);
+  assert.equal(built, 3, 'lines are built only when logged');
+});
+
+test('/proc/net/raw and raw6: drops by socket inode (the last column)', () => {
+  const v4 = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  112: 00000000:0070 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 123456 2 0000000000000000 42
+   1: 00000000:0001 00000000:0000 07 00000000:00034000 00:00000000 00000000     0        0 99 2 0000000000000000 0
+`;
+  const v6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  112: 00000000000000000000000000000000:0070 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 777 2 0000000000000000 5
+`;
+  assert.deepEqual([...parseProcNetRaw(v4)], [[123456, 42], [99, 0]]);
+  assert.deepEqual([...parseProcNetRaw(v6)], [[777, 5]]);
+  assert.deepEqual([...parseProcNetRaw('garbage\n\n 1: short line\n')], []);
 });
