@@ -4,6 +4,7 @@ import { SCHEDULERS } from '../config/model.js';
 import { YList, YMap } from './emit.js';
 import type { Statement } from './reader.js';
 import { command, dur, hostPort, integer, portNumber, reorder, seconds, type Ctx, type Names } from './convert-common.js';
+import { escapeText, quoteValue } from '../text/quote.js';
 
 // ---- virtual_server ----
 
@@ -62,14 +63,14 @@ function convertChecker(block: Statement, ctx: Ctx, where: string, d: CheckDefau
         const statuses: Array<string | number> = [];
         for (const c of s.children ?? []) {
           if (c.key === 'path') {
-            if (c.args[0]?.startsWith('/')) u.set('path', c.args[0]); else ctx.skip(c, w, `url path '${c.args[0] ?? ''}' must start with /`);
+            if (c.args[0]?.startsWith('/')) u.set('path', c.args[0]); else ctx.skip(c, w, `url path ${quoteValue(c.args[0] ?? '')} must start with /`);
           } else if (c.key === 'digest') {
-            if (/^[0-9a-fA-F]{32}$/.test(c.args[0] ?? '')) u.set('digest', c.args[0]!.toLowerCase()); else ctx.skip(c, w, `digest '${c.args[0] ?? ''}' is not an MD5 hex digest`);
+            if (/^[0-9a-fA-F]{32}$/.test(c.args[0] ?? '')) u.set('digest', c.args[0]!.toLowerCase()); else ctx.skip(c, w, `digest ${quoteValue(c.args[0] ?? '')} is not an MD5 hex digest`);
           } else if (c.key === 'status_code') {
             for (const a of c.args) {
               const r = /^(\d{3})(?:-(\d{3}))?$/.exec(a);
               if (r && Number(r[1]) >= 100 && Number(r[2] ?? r[1]) <= 599 && Number(r[1]) <= Number(r[2] ?? r[1])) statuses.push(r[2] ? a : Number(a));
-              else ctx.skip(c, w, `status_code '${a}' is not an HTTP status or range`);
+              else ctx.skip(c, w, `status_code ${quoteValue(a)} is not an HTTP status or range`);
             }
           } else if (c.key === 'virtualhost') u.set('host', c.args[0]);
           else ctx.unsupported(c, w);
@@ -85,7 +86,7 @@ function convertChecker(block: Statement, ctx: Ctx, where: string, d: CheckDefau
       if (s.key === 'misc_dynamic') { common.set('dynamic_weight', true); continue; }
       if (s.key === 'user') {
         if (s.args[0]) common.set('user', s.args[0]);
-        if (s.args[1]) ctx.skip(s, w, `user group '${s.args[1]}' dropped: lvsd runs scripts with the user's own groups`);
+        if (s.args[1]) ctx.skip(s, w, `user group ${quoteValue(s.args[1])} dropped: lvsd runs scripts with the user's own groups`);
         continue;
       }
     }
@@ -144,7 +145,7 @@ function tunnelOptions(s: Statement, ctx: Ctx, where: string, tunnel: YMap): voi
   if (a[i] === 'type') {
     const t = a[i + 1];
     i += 2;
-    if (t === 'ipip' || t === 'gre' || t === 'gue') tunnel.set('type', t); else { ctx.skip(s, where, `tunnel type '${t ?? ''}' is not ipip, gue or gre; left out`); return; }
+    if (t === 'ipip' || t === 'gre' || t === 'gue') tunnel.set('type', t); else { ctx.skip(s, where, `tunnel type ${quoteValue(t ?? '')} is not ipip, gue or gre; left out`); return; }
     if (t === 'gue') {
       const port = a[i] === 'port' ? portNumber(a[i + 1], 1) : undefined;
       if (port !== undefined) { tunnel.set('port', port); i += 2; } else { tunnel.delete('type'); ctx.skip(s, where, "tunnel type gue needs 'port N'; left out"); return; }
@@ -156,7 +157,7 @@ function tunnelOptions(s: Statement, ctx: Ctx, where: string, tunnel: YMap): voi
       i++;
     }
   }
-  if (i < a.length) ctx.skip(s, where, `${s.key} TUN: '${a.slice(i).join(' ')}' not understood; left out`);
+  if (i < a.length) ctx.skip(s, where, `${s.key} TUN: ${quoteValue(a.slice(i).join(' '))} not understood; left out`);
 }
 
 function serviceName(args: string[]): string {
@@ -165,7 +166,7 @@ function serviceName(args: string[]): string {
 }
 
 export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): YMap | undefined {
-  const where = `virtual_server ${block.args.join(' ')}`;
+  const where = `virtual_server ${escapeText(block.args.join(' '))}`;
   if (block.args[0] === 'group') { ctx.skip(block, where, 'virtual_server_group services have no lvsd equivalent (not converted; write one virtual service per address)'); return undefined; }
   const m = new YMap();
   let family: 4 | 6 = 4;
@@ -178,7 +179,7 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
     const ip = parseIp(block.args[0]);
     const p = portNumber(block.args[1], 0);
     if (!ip.ok) { ctx.skip(block, where, `${ip.message}; not converted`); return undefined; }
-    if (p === undefined) { ctx.skip(block, where, `port '${block.args[1] ?? ''}' is not 0-65535; not converted`); return undefined; }
+    if (p === undefined) { ctx.skip(block, where, `port ${quoteValue(block.args[1] ?? '')} is not 0-65535; not converted`); return undefined; }
     family = ip.value.family;
     port = p;
     m.set('name', names.add(serviceName(block.args), block, ctx)).set('address', hostPort(ip.value, p));
@@ -198,14 +199,14 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
       case 'delay_loop': { const v = seconds(s, ctx, where); if (v !== undefined) d.interval = Math.max(v, 10); break; }
       case 'lb_algo': case 'lvs_sched': {
         const v = (s.args[0] ?? '').toLowerCase();
-        if ((SCHEDULERS as readonly string[]).includes(v)) m.set('scheduler', v); else ctx.skip(s, where, `scheduler '${s.args[0] ?? ''}' is not one lvsd knows (${SCHEDULERS.join(', ')})`);
+        if ((SCHEDULERS as readonly string[]).includes(v)) m.set('scheduler', v); else ctx.skip(s, where, `scheduler ${quoteValue(s.args[0] ?? '')} is not one lvsd knows (${SCHEDULERS.join(', ')})`);
         break;
       }
       case 'lb_kind': case 'lvs_method': {
         const v = FORWARDING[(s.args[0] ?? '').toUpperCase()];
-        if (v) forwarding = v; else ctx.skip(s, where, `${s.key} '${s.args[0] ?? ''}' is not NAT, DR or TUN`);
+        if (v) forwarding = v; else ctx.skip(s, where, `${s.key} ${quoteValue(s.args[0] ?? '')} is not NAT, DR or TUN`);
         if (v === 'tunnel') tunnelOptions(s, ctx, where, tunnel);
-        else if (v && s.args.length > 1) ctx.skip(s, where, `${s.key} ${s.args[0]}: '${s.args.slice(1).join(' ')}' applies only to TUN; left out`);
+        else if (v && s.args.length > 1) ctx.skip(s, where, `${s.key} ${escapeText(s.args[0]!)}: ${quoteValue(s.args.slice(1).join(' '))} applies only to TUN; left out`);
         break;
       }
       case 'sh-fallback': case 'sh-port': case 'mh-fallback': case 'mh-port': flags.push(s.key); break;
@@ -219,23 +220,23 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
         const n = /^\d+$/.test(a) ? Number(a) : undefined;
         if (n !== undefined && n >= 1 && n <= 128) persistence.set('netmask', n);
         else if (netmaskToPrefix(a).ok) persistence.set('netmask', a);
-        else ctx.skip(s, where, `persistence_granularity '${a}' is not a netmask or prefix length`);
+        else ctx.skip(s, where, `persistence_granularity ${quoteValue(a)} is not a netmask or prefix length`);
         break;
       }
       case 'protocol': {
         const v = (s.args[0] ?? '').toLowerCase();
-        if (v === 'tcp' || v === 'udp' || v === 'sctp') m.set('protocol', v); else ctx.skip(s, where, `protocol '${s.args[0] ?? ''}' is not TCP, UDP or SCTP`);
+        if (v === 'tcp' || v === 'udp' || v === 'sctp') m.set('protocol', v); else ctx.skip(s, where, `protocol ${quoteValue(s.args[0] ?? '')} is not TCP, UDP or SCTP`);
         break;
       }
       case 'sorry_server': {
         const ip = parseIp(s.args[0]);
         const p = portNumber(s.args[1], 1);
         if (!ip.ok) ctx.skip(s, where, `sorry_server: ${ip.message}`);
-        else if (p === undefined) ctx.skip(s, where, `sorry_server port '${s.args[1] ?? ''}' is not 1-65535`);
+        else if (p === undefined) ctx.skip(s, where, `sorry_server port ${quoteValue(s.args[1] ?? '')} is not 1-65535`);
         else sorry = { addr: hostPort(ip.value, p), s };
         break;
       }
-      case 'sorry_server_lvs_method': { const v = FORWARDING[(s.args[0] ?? '').toUpperCase()]; if (v) sorryFwd = v; else ctx.skip(s, where, `sorry_server_lvs_method '${s.args[0] ?? ''}' is not NAT, DR or TUN`); break; }
+      case 'sorry_server_lvs_method': { const v = FORWARDING[(s.args[0] ?? '').toUpperCase()]; if (v) sorryFwd = v; else ctx.skip(s, where, `sorry_server_lvs_method ${quoteValue(s.args[0] ?? '')} is not NAT, DR or TUN`); break; }
       case 'quorum': { const v = integer(s, ctx, where, 1, 2147483647); if (v !== undefined) quorum.set('min', v); break; }
       case 'hysteresis': { const v = integer(s, ctx, where, 0, 2147483647); if (v !== undefined) quorum.set('hysteresis', v); break; }
       case 'quorum_up': case 'quorum_down': { const argv = command(s, ctx, where); if (argv) quorum.set(s.key.slice('quorum_'.length), argv); break; }
@@ -245,7 +246,7 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
       case 'virtualhost': d.host = s.args[0]; break;
       case 'ip_family':
         if (block.args[0] !== 'fwmark') break; // an address carries its own family
-        if (s.args[0] === 'inet6') family = 6; else if (s.args[0] === 'inet') family = 4; else ctx.skip(s, where, `ip_family '${s.args[0] ?? ''}' is not inet or inet6`);
+        if (s.args[0] === 'inet6') family = 6; else if (s.args[0] === 'inet') family = 4; else ctx.skip(s, where, `ip_family ${quoteValue(s.args[0] ?? '')} is not inet or inet6`);
         familyStmt = s;
         break;
       case 'real_server': realServers.push(s); break;
@@ -296,11 +297,11 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
   const servers: Array<{ m: YMap; checks: YMap[] }> = [];
   const seen = new Set<string>();
   for (const s of realServers) {
-    const w = `${where}: real_server ${s.args.join(' ')}`;
+    const w = `${where}: real_server ${escapeText(s.args.join(' '))}`;
     const ip = parseIp(s.args[0]);
     if (!ip.ok) { ctx.skip(s, w, `${ip.message}; not converted`); continue; }
     const rp = portNumber(s.args[1], 0);
-    if (s.args[1] !== undefined && rp === undefined) { ctx.skip(s, w, `port '${s.args[1]}' is not 0-65535; not converted`); continue; }
+    if (s.args[1] !== undefined && rp === undefined) { ctx.skip(s, w, `port ${quoteValue(s.args[1])} is not 0-65535; not converted`); continue; }
     const rs = new YMap().set('address', hostPort(ip.value, rp === 0 ? undefined : rp));
     const key = String(rs.get('address'));
     if (seen.has(key)) { ctx.skip(s, w, 'duplicate real server; not converted again'); continue; }
@@ -313,7 +314,7 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
         case 'weight': { const v = integer(c, ctx, w, 0, 2147483647); if (v !== undefined) rs.set('weight', v); break; }
         case 'uthreshold': { const v = integer(c, ctx, w, 0, 65535); if (v !== undefined) rs.set('upper_threshold', v); break; }
         case 'lthreshold': { const v = integer(c, ctx, w, 0, 65535); if (v !== undefined) rs.set('lower_threshold', v); break; }
-        case 'lvs_method': { const v = FORWARDING[(c.args[0] ?? '').toUpperCase()]; if (v) rfwd = v; else ctx.skip(c, w, `lvs_method '${c.args[0] ?? ''}' is not NAT, DR or TUN`); break; }
+        case 'lvs_method': { const v = FORWARDING[(c.args[0] ?? '').toUpperCase()]; if (v) rfwd = v; else ctx.skip(c, w, `lvs_method ${quoteValue(c.args[0] ?? '')} is not NAT, DR or TUN`); break; }
         case 'notify_up': case 'notify_down': { const argv = command(c, ctx, w); if (argv) rnotify.set(c.key.slice('notify_'.length), argv); break; }
         case 'inhibit_on_failure':
           if (m.get('inhibit_on_failure') !== true) ctx.skip(c, w, "'inhibit_on_failure' per real server has no lvsd equivalent (lvsd sets it per virtual service)");

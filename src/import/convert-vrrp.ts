@@ -3,6 +3,7 @@ import { parseIp, parsePrefix, type IpAddress } from '../config/address.js';
 import { YList, YMap, type YValue } from './emit.js';
 import type { Statement } from './reader.js';
 import { command, dur, integer, reorder, seconds, type Ctx, type Names } from './convert-common.js';
+import { escapeText, quoteValue } from '../text/quote.js';
 
 // ---- global_defs ----
 
@@ -18,7 +19,7 @@ export function convertGlobal(block: Statement, ctx: Ctx, global: YMap, g: Globa
       case 'router_id': if (s.args[0]) global.set('router_id', s.args[0]); break;
       case 'script_user':
         if (s.args[0]) global.set('script_user', s.args[0]);
-        if (s.args[1]) ctx.skip(s, where, `script_user group '${s.args[1]}' dropped: lvsd runs scripts with the user's own groups`);
+        if (s.args[1]) ctx.skip(s, where, `script_user group ${quoteValue(s.args[1])} dropped: lvsd runs scripts with the user's own groups`);
         break;
       case 'enable_script_security': break; // lvsd always refuses scripts writable by non-root users
       case 'vrrp_version': { const v = integer(s, ctx, where, 2, 3); if (v !== undefined) g.version = v as 2 | 3; break; }
@@ -45,7 +46,7 @@ export function convertGlobal(block: Statement, ctx: Ctx, global: YMap, g: Globa
 
 export function convertScript(block: Statement, ctx: Ctx, names: Names): YMap | undefined {
   const original = block.args[0] ?? '';
-  const where = `vrrp_script ${original}`;
+  const where = `vrrp_script ${escapeText(original)}`;
   if (!original) { ctx.skip(block, 'vrrp_script', 'has no name'); return undefined; }
   const m = new YMap();
   let interval = 1000, timeout: number | undefined, timeoutStmt: Statement | undefined;
@@ -63,7 +64,7 @@ export function convertScript(block: Statement, ctx: Ctx, names: Names): YMap | 
       }
       case 'user':
         if (s.args[0]) m.set('user', s.args[0]);
-        if (s.args[1]) ctx.skip(s, where, `user group '${s.args[1]}' dropped: lvsd runs scripts with the user's own groups`);
+        if (s.args[1]) ctx.skip(s, where, `user group ${quoteValue(s.args[1])} dropped: lvsd runs scripts with the user's own groups`);
         break;
       default: ctx.unsupported(s, where);
     }
@@ -87,14 +88,14 @@ type Vip = { ip: ReturnType<typeof parsePrefix> & { ok: true }; value: YValue; s
 function parseVip(s: Statement, ctx: Ctx, where: string): Vip | undefined {
   const words = [s.key, ...s.args];
   const p = parsePrefix(words[0]!);
-  if (!p.ok) { ctx.skip(s, where, `virtual address '${words[0]}': ${p.message}`); return undefined; }
+  if (!p.ok) { ctx.skip(s, where, `virtual address ${quoteValue(words[0])}: ${p.message}`); return undefined; }
   let device: string | undefined, label: string | undefined;
   for (let i = 1; i < words.length; i++) {
     const w = words[i]!;
     if (w === 'dev' && words[i + 1]) device = words[++i];
     else if (w === 'label' && words[i + 1]) label = words[++i];
-    else if (['brd', 'scope', 'peer', 'track_group'].includes(w)) { ctx.skip(s, where, `${words[0]}: '${w} ${words[i + 1] ?? ''}' has no lvsd equivalent (not supported; the address is added without it)`); i++; }
-    else ctx.skip(s, where, `${words[0]}: '${w}' has no lvsd equivalent (not supported; the address is added without it)`);
+    else if (['brd', 'scope', 'peer', 'track_group'].includes(w)) { ctx.skip(s, where, `${words[0]}: ${quoteValue(`${w} ${words[i + 1] ?? ''}`)} has no lvsd equivalent (not supported; the address is added without it)`); i++; }
+    else ctx.skip(s, where, `${words[0]}: ${quoteValue(w)} has no lvsd equivalent (not supported; the address is added without it)`);
   }
   const address = words[0]!.includes('/') ? `${p.value.address}/${p.value.prefix}` : p.value.address;
   const value: YValue = device === undefined && label === undefined ? address
@@ -104,7 +105,7 @@ function parseVip(s: Statement, ctx: Ctx, where: string): Vip | undefined {
 
 export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: Names, scriptNames: Names): YMap | undefined {
   const original = block.args[0] ?? '';
-  const where = `vrrp_instance ${original}`;
+  const where = `vrrp_instance ${escapeText(original)}`;
   if (!original) { ctx.skip(block, 'vrrp_instance', 'has no name'); return undefined; }
   const m = new YMap().set('name', original);
   const comments: string[] = [];
@@ -115,7 +116,9 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
   let noAccept: Statement | undefined;
   const unicast = new YMap();
   const peers: Array<{ ip: IpAddress; s: Statement }> = [];
+  const peerSet = new Set<string>(); // peers' addresses: a repeat is found in O(1), not by a scan of the list
   const track = new YMap();
+  const trackLists = new Map<string, { list: YValue[]; names: Set<string> }>();
   const notify = new YMap();
   const garp = new YMap();
   const garpStmts = new Map(g.garp);
@@ -126,7 +129,7 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
       case 'state':
         // Every lvsd instance starts as BACKUP, as keepalived's BACKUP does; only MASTER changes meaning.
         if ((s.args[0] ?? '').toUpperCase() === 'MASTER') masterState = s;
-        if ((s.args[0] ?? '').toUpperCase() !== 'BACKUP') comments.push(`keepalived 'state ${s.args[0] ?? ''}' dropped: lvsd starts as BACKUP and the election picks the master by priority`);
+        if ((s.args[0] ?? '').toUpperCase() !== 'BACKUP') comments.push(`keepalived ${quoteValue(`state ${s.args[0] ?? ''}`)} dropped: lvsd starts as BACKUP and the election picks the master by priority`);
         break;
       case 'interface': if (s.args[0]) m.set('interface', s.args[0]); break;
       case 'virtual_router_id': { const v = integer(s, ctx, where, 1, 255); if (v !== undefined) m.set('vrid', v); break; }
@@ -161,8 +164,9 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
         for (const c of s.children ?? []) {
           const p = parseIp(c.key);
           if (!p.ok) { ctx.skip(c, where, `unicast_peer: ${p.message}`); continue; }
-          if (c.args.length > 0) ctx.skip(c, where, `unicast_peer ${c.key}: '${c.args.join(' ')}' has no lvsd equivalent (not supported)`);
-          if (peers.some((x) => x.ip.address === p.value.address)) { ctx.skip(c, where, `unicast_peer ${c.key} is listed twice; the first is kept`); continue; }
+          if (c.args.length > 0) ctx.skip(c, where, `unicast_peer ${c.key}: ${quoteValue(c.args.join(' '))} has no lvsd equivalent (not supported)`);
+          if (peerSet.has(p.value.address)) { ctx.skip(c, where, `unicast_peer ${c.key} is listed twice; the first is kept`); continue; }
+          peerSet.add(p.value.address);
           peers.push({ ip: p.value, s: c });
         }
         break;
@@ -177,22 +181,24 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
       }
       case 'track_interface': case 'track_script': {
         const key = s.key === 'track_interface' ? 'interfaces' : 'scripts';
-        const prior = track.get(key);
-        const list: YValue[] = prior instanceof YList ? [...prior.items] : [];
+        // One list per key, however many blocks add to it (copying it for each block was quadratic).
+        let tracked = trackLists.get(key);
+        if (!tracked) { tracked = { list: [], names: new Set() }; trackLists.set(key, tracked); track.set(key, new YList(tracked.list)); }
+        const { list } = tracked;
         for (const c of s.children ?? []) {
           const name = s.key === 'track_script' ? scriptNames.get(c.key) : c.key;
-          if (name === undefined) { ctx.skip(c, where, `track_script '${c.key}' is not a converted vrrp_script`); continue; }
-          if (list.some((x) => x instanceof YMap && x.get('name') === name)) { ctx.skip(c, where, `${s.key} ${c.key} is listed twice; the first is kept`); continue; }
+          if (name === undefined) { ctx.skip(c, where, `track_script ${quoteValue(c.key)} is not a converted vrrp_script`); continue; }
+          if (tracked.names.has(name)) { ctx.skip(c, where, `${s.key} ${escapeText(c.key)} is listed twice; the first is kept`); continue; }
+          tracked.names.add(name);
           const item = new YMap().set('name', name);
           const wi = c.args.indexOf('weight');
           if (wi >= 0) {
             const w = integer({ ...c, key: 'weight', args: c.args.slice(wi + 1) }, ctx, where, -254, 254);
             if (w !== undefined) item.set('weight', w);
-            if (c.args.includes('reverse')) ctx.skip(c, where, `${s.key} ${c.key}: 'reverse' has no lvsd equivalent (not supported)`);
-          } else if (c.args.length > 0) ctx.skip(c, where, `${s.key} ${c.key}: '${c.args.join(' ')}' has no lvsd equivalent (not supported)`);
+            if (c.args.includes('reverse')) ctx.skip(c, where, `${s.key} ${escapeText(c.key)}: 'reverse' has no lvsd equivalent (not supported)`);
+          } else if (c.args.length > 0) ctx.skip(c, where, `${s.key} ${escapeText(c.key)}: ${quoteValue(c.args.join(' '))} has no lvsd equivalent (not supported)`);
           list.push(item);
         }
-        track.set(key, new YList(list));
         break;
       }
       case 'notify_master': case 'notify_backup': case 'notify_fault': case 'notify_stop': case 'notify': {
@@ -238,14 +244,14 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
     }
     if (mine.has(a)) { ctx.skip(v.s, where, `${v.s.key}: ${a} is listed twice; the first is kept`); return false; }
     const owner = ctx.vipOwners.get(a);
-    if (owner !== undefined) { ctx.skip(v.s, where, `${v.s.key}: ${a} is already a virtual address of vrrp_instance ${owner} (two instances would fight over it); left out`); return false; }
+    if (owner !== undefined) { ctx.skip(v.s, where, `${v.s.key}: ${a} is already a virtual address of vrrp_instance ${escapeText(owner)} (two instances would fight over it); left out`); return false; }
     mine.add(a);
     return true;
   });
   if (kept.length === 0) { ctx.skip(block, where, 'has no usable virtual addresses left; instance not converted'); return undefined; }
   const vridKey = `${String(m.get('interface'))} ${family} ${String(m.get('vrid'))}`;
   const vridOwner = ctx.vrids.get(vridKey);
-  if (vridOwner !== undefined) { ctx.skip(block, where, `virtual_router_id ${String(m.get('vrid'))} is already used on ${String(m.get('interface'))} for IPv${family} by vrrp_instance ${vridOwner}; instance not converted`); return undefined; }
+  if (vridOwner !== undefined) { ctx.skip(block, where, `virtual_router_id ${String(m.get('vrid'))} is already used on ${escapeText(String(m.get('interface')))} for IPv${family} by vrrp_instance ${escapeText(vridOwner)}; instance not converted`); return undefined; }
   ctx.vrids.set(vridKey, original);
   for (const a of mine) ctx.vipOwners.set(a, original);
   if (family === 6 && version === 2) {
@@ -286,7 +292,7 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
 
   if (auth) {
     if (version === 3) ctx.skip(auth.s, where, "'authentication' dropped: VRRPv3 has none (RFC 5798 section 9)");
-    else if ((auth.type ?? '').toUpperCase() !== 'PASS') ctx.skip(auth.s, where, `'authentication' auth_type ${auth.type ?? '(none)'} is not supported (only PASS; RFC 3768 removed AH)`);
+    else if ((auth.type ?? '').toUpperCase() !== 'PASS') ctx.skip(auth.s, where, `'authentication' auth_type ${auth.type === undefined ? '(none)' : escapeText(auth.type)} is not supported (only PASS; RFC 3768 removed AH)`);
     else if (!auth.pass) ctx.skip(auth.s, where, "'authentication' has no auth_pass");
     else {
       let pass = auth.pass;
@@ -309,9 +315,10 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
 
 export function convertSyncGroup(block: Statement, ctx: Ctx, names: Names, instanceNames: Names): YMap | undefined {
   const original = block.args[0] ?? '';
-  const where = `vrrp_sync_group ${original}`;
+  const where = `vrrp_sync_group ${escapeText(original)}`;
   if (!original) { ctx.skip(block, 'vrrp_sync_group', 'has no name'); return undefined; }
   const members: string[] = [], originals: string[] = [];
+  const memberSet = new Set<string>();
   const notify = new YMap();
   for (const s of block.children ?? []) {
     switch (s.key) {
@@ -320,10 +327,10 @@ export function convertSyncGroup(block: Statement, ctx: Ctx, names: Names, insta
           for (const n of [c.key, ...c.args]) {
             const mapped = instanceNames.get(n);
             const other = ctx.groupOf.get(n);
-            if (mapped === undefined) ctx.skip(c, where, `member '${n}' is not a converted vrrp_instance`);
-            else if (members.includes(mapped)) ctx.skip(c, where, `member '${n}' is listed twice`);
-            else if (other !== undefined) ctx.skip(c, where, `member '${n}' is already in vrrp_sync_group ${other} (an instance can be in one group)`);
-            else { members.push(mapped); originals.push(n); }
+            if (mapped === undefined) ctx.skip(c, where, `member ${quoteValue(n)} is not a converted vrrp_instance`);
+            else if (memberSet.has(mapped)) ctx.skip(c, where, `member ${quoteValue(n)} is listed twice`);
+            else if (other !== undefined) ctx.skip(c, where, `member ${quoteValue(n)} is already in vrrp_sync_group ${escapeText(other)} (an instance can be in one group)`);
+            else { members.push(mapped); originals.push(n); memberSet.add(mapped); }
           }
         }
         break;

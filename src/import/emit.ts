@@ -1,5 +1,6 @@
 // A small YAML writer for the importer's output: block mappings and lists, flow lists for argv and short
 // address lists, and comments attached to keys. Output is deterministic so golden files can compare it.
+import { oneLine } from '../text/quote.js';
 export type YScalar = string | number | boolean;
 export type YValue = YScalar | YMap | YList;
 export class YList { constructor(readonly items: YValue[], readonly flow = false) {} }
@@ -22,15 +23,25 @@ export class YMap {
 const RESERVED = /^(true|false|yes|no|on|off|y|n|null|~)$/i;
 const NUMERIC = /^[-+]?(\.?\d|0x|0o|\.inf|\.nan)/i;
 
+/**
+ * What JSON.stringify leaves raw but YAML must not hold raw (DEL and C1 controls are outside YAML's printable
+ * set) or a terminal must not get (line separators, bidi controls): written as \u escapes, which YAML's
+ * double-quoted style reads back as the same characters.
+ */
+const UNPRINTABLE = /[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ufeff]/g;
+
 export function scalar(v: YScalar, inFlow = false): string {
   if (typeof v !== 'string') return String(v);
   const plain = /^[A-Za-z0-9_/.][A-Za-z0-9_/.@%+=:,-]*$/.test(v) && !RESERVED.test(v) && !(NUMERIC.test(v) && !Number.isNaN(Number(v)))
     && !/:$/.test(v) && !(inFlow && v.includes(',')) && !/^\d+(:\d+)+$/.test(v);
-  return plain ? v : JSON.stringify(v);
+  return plain ? v : JSON.stringify(v).replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** A comment holding a line break (a file name can) would end the comment early: one comment line per line. */
-const commentLines = (c: string) => c.split(/\r\n|\r|\n|\u2028|\u2029|\u0085/);
+/**
+ * A comment holding a line break (a file name can) would end the comment early: one comment line per line,
+ * each without control characters (escaped), which YAML does not allow and a terminal would act on.
+ */
+const commentLines = (c: string) => c.split(/\r\n|\r|\n|\u2028|\u2029|\u0085/).map((l) => oneLine(l));
 
 function isBlock(v: YValue): boolean {
   return (v instanceof YMap && v.size > 0) || (v instanceof YList && !v.flow && v.items.length > 0);
