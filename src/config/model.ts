@@ -85,6 +85,26 @@ const lvsSyncDaemonSection = obj({
 });
 export type LvsSyncDaemonConfig = Infer<typeof lvsSyncDaemonSection>;
 
+// ---- announced VIPs (issue #14): the routes lvsd owns for the routing daemon to announce ----
+
+// rtm_protocol values others own (linux/rtnetlink.h RTPROT_*, and FRR's zebra/rt_netlink.h 193-198): lvsd
+// recognises its routes by its protocol number, so it must not share one with another route owner.
+const TAKEN_PROTOCOLS: Record<number, string> = {
+  8: 'gated', 9: 'ra', 10: 'mrt', 11: 'zebra', 12: 'bird', 13: 'dnrouted', 14: 'xorp', 15: 'ntk', 16: 'dhcp', 17: 'mrouted',
+  18: 'keepalived', 42: 'babel', 99: 'openr', 186: 'bgp', 187: 'isis', 188: 'ospf', 189: 'rip', 192: 'eigrp',
+  193: 'FRR ldp', 194: 'FRR sharp', 195: 'FRR pbr', 196: 'FRR static', 197: 'FRR openfabric', 198: 'FRR srte',
+};
+const announceGlobal = obj({
+  table: def(int(1, 4294967295, 'Routing table lvsd writes its announcement routes in; the routing daemon imports this table (FRR: ip import-table N, which takes 1-252; BIRD: kernel table N). The kernel never looks it up for forwarding: no ip rule points at it.'), 250),
+  protocol: def(int(5, 255, 'rtm_protocol of the routes lvsd adds (announcements and the VIPs\' local routes); the routing daemon\'s filter selects them by it (BIRD: krt_source), and lvsd recognises its own routes by it after a restart. Name it in /etc/iproute2/rt_protos.d/ to see it in ip route.'), 250),
+  device: def(ifname('Interface the routes point at; a VIP is delivered to this host, so the loopback.'), 'lo'),
+}, 'How announced VIPs become kernel routes for the routing daemon (FRR, BIRD) to import and announce.').refine((a, report) => {
+  if (a.table >= 253 && a.table <= 255) report('table', `table ${a.table} is the kernel's ${a.table === 253 ? 'default' : a.table === 254 ? 'main' : 'local'} table; lvsd needs a table of its own that only the routing daemon reads`);
+  const owner = TAKEN_PROTOCOLS[a.protocol];
+  if (owner !== undefined) report('protocol', `protocol ${a.protocol} belongs to ${owner} (RTPROT_*); pick a number nobody else uses, e.g. the default 250`);
+});
+export type AnnounceGlobalConfig = Infer<typeof announceGlobal>;
+
 const globalSection = obj({
   router_id: opt(str('Identifies this director in logs, notifications and metrics. Default: the host name.', { minLength: 1, maxLength: 64 })),
   metrics: def(metricsSection, metricsSection.defaults(), {}),
@@ -96,6 +116,7 @@ const globalSection = obj({
   }), '/var/lib/lvsd/state.json'),
   lvs_sync_daemon: opt(lvsSyncDaemonSection),
   vrrp_realtime_priority: opt(int(1, 99, 'Run the VRRP thread at SCHED_FIFO with this priority (keepalived vrrp_rt_priority); needs CAP_SYS_NICE. Only that thread: the checkers stay SCHED_OTHER. Refused by the kernel, lvsd warns and runs on.')),
+  announce: def(announceGlobal, announceGlobal.defaults(), {}),
 }, 'Settings of this director as a whole.', {
   hints: {
     script_security: 'lvsd always refuses scripts writable by non-root users; there is nothing to enable',
@@ -461,6 +482,61 @@ export const virtualServiceSchema = obj({
   }
 });
 
+// ---- announced VIPs ----
+
+/** An address, or the same written as a host prefix (/32, /128): what one announcement route carries. */
+const hostAddress = (description: string) => custom<IpAddress>((v) => {
+  const p = parsePrefix(v);
+  if (!p.ok) return p;
+  const max = p.value.family === 4 ? 32 : 128;
+  if (p.value.prefix !== max) return { ok: false, message: `${quoteValue(String(v))}: an announced VIP is one address (a /${max} route); write ${p.value.address}` };
+  return { ok: true, value: { address: p.value.address, family: p.value.family } };
+}, { type: 'string' }, description);
+
+/** false, 'auto' (written true: metric + 1000) or the metric itself. */
+const softDrain = custom<number | 'auto' | false>((v) => {
+  if (v === false) return { ok: true, value: false };
+  if (v === true) return { ok: true, value: 'auto' };
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 4294967295) return { ok: true, value: v };
+  return { ok: false, message: `${quoteValue(String(v))}: write true, false, or the metric to announce with while draining (1-4294967295)` };
+}, { oneOf: [{ type: 'boolean' }, { type: 'integer', minimum: 1, maximum: 4294967295 }] },
+'Before withdrawing on stop or give-up, announce with a worse metric for drain_delay (the routing daemon\'s filter turns it into a higher MED or a longer AS path), so the router moves flows away while this director still serves them, and keeps using it if every director drains at once. true: metric + 1000; a number: that metric. Losing quorum always withdraws at once.');
+/** soft_drain: true adds this to the metric. */
+export const SOFT_DRAIN_DEFAULT_STEP = 1000;
+
+export const announceSchema = obj({
+  name: name('announced VIP group'),
+  addresses: arr(hostAddress('A VIP this director announces, e.g. 203.0.113.10 or 2001:db8:ff::10 (a /32 or /128 route; /32 and /128 may be written).'), 'The addresses announced together; every director announcing them runs the same services on them.', { minItems: 1 }),
+  virtual_services: arr(refName('virtual service'), 'The services that gate the announcement: announced while their quorum holds (see quorum).', { minItems: 1 }),
+  quorum: def(oneOf(['all', 'any'], 'all: announced while every listed service has quorum; any: while at least one has.'), 'all'),
+  metric: def(int(0, 4294967295, 'Route metric (RTA_PRIORITY) while announced; FRR turns it into the MED. IPv6 routes with metric 0 get 1024 from the kernel.'), 0),
+  soft_drain: def(softDrain, false),
+  drain_delay: defDuration(duration('On stop and give-up, how long lvsd keeps forwarding after the withdrawal (or soft-drains before it) while the router moves flows to the other directors.', 0, 600_000), 5000),
+  local: def(bool('Make the addresses local to this director with a local route (ip route add local VIP dev lo table local proto P), so IPVS receives their traffic, and keep it through stops and restarts. false: you deliver them yourself, but not as interface addresses with FRR (zebra turns those into connected routes that outrank the imported one).'), true),
+}, 'VIPs announced through the routing daemon while the virtual services behind them hold quorum (ECMP active/active, issue #14).', {
+  hints: { address: "write 'addresses' (a list)", vip: "write 'addresses' (a list)", services: "write 'virtual_services'", med: "write 'metric'" },
+}).refine((a, report) => {
+  const seen = new Map<string, number>();
+  a.addresses.forEach((ip, i) => {
+    const j = seen.get(ip.address);
+    if (j !== undefined) report(`addresses[${i}]`, `${ip.address} is already addresses[${j}]`);
+    seen.set(ip.address, i);
+  });
+  const names = new Set<string>();
+  a.virtual_services.forEach((n, i) => {
+    if (names.has(n)) report(`virtual_services[${i}]`, `${quoteValue(n)} is listed twice`);
+    names.add(n);
+  });
+  if (typeof a.soft_drain === 'number' && a.soft_drain <= a.metric) report('soft_drain', `the soft-drain metric ${a.soft_drain} must be worse (higher) than metric ${a.metric}`);
+  if (a.soft_drain === 'auto' && a.metric > 4294967295 - SOFT_DRAIN_DEFAULT_STEP) report('soft_drain', `true means metric + ${SOFT_DRAIN_DEFAULT_STEP}, past the largest metric; give the soft-drain metric as a number`);
+});
+export type AnnounceConfig = Infer<typeof announceSchema>;
+/** The metric an announcement carries while soft-draining, or undefined without soft drain. */
+export function softDrainMetric(a: Pick<AnnounceConfig, 'metric' | 'soft_drain'>): number | undefined {
+  if (a.soft_drain === false) return undefined;
+  return a.soft_drain === 'auto' ? Math.min(a.metric + SOFT_DRAIN_DEFAULT_STEP, 4294967295) : a.soft_drain;
+}
+
 // ---- the whole file ----
 
 // The sections are partial lists: one broken element does not stop the cross-reference rules on the rest.
@@ -471,6 +547,7 @@ export const lvsdConfigSchema = obj({
   track_scripts: def(arr(trackScriptSchema, 'Scripts instances can track (keepalived vrrp_script).', { partial: true }), [], []),
   checks: def(arr(namedCheckSchema, 'Named health checks that services and real servers refer to by name.', { partial: true }), [], []),
   virtual_services: def(arr(virtualServiceSchema, 'IPVS virtual services (keepalived virtual_server).', { partial: true }), [], []),
+  announce: def(arr(announceSchema, 'VIPs announced by routes the routing daemon (FRR, BIRD) redistributes, gated by the quorum of virtual services: N directors active/active behind ECMP.', { partial: true }), [], []),
 }, 'lvsd configuration (lvsd.yaml).', {
   hints: {
     global_defs: "write 'global'", vrrp_instance: "write 'vrrp_instances' (a list)", virtual_server: "write 'virtual_services' (a list)",
@@ -494,6 +571,7 @@ export type CheckConfig = LvsdConfig['checks'][number];
 /** A check as a service refers to it: a name from `checks`, or an inline check. */
 export type CheckRef = LvsdConfig['virtual_services'][number]['checks'][number];
 export type VirtualServiceConfig = LvsdConfig['virtual_services'][number];
+export type AnnouncedVipConfig = LvsdConfig['announce'][number];
 export type RealServerConfig = VirtualServiceConfig['real_servers'][number];
 export type { Endpoint, IpAddress, IpPrefix, MaybeEndpoint };
 export type JsonSchemaDoc = JsonSchema;

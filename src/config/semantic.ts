@@ -5,7 +5,7 @@ import { escapeText, quoteValue } from '../text/quote.js';
 
 export interface SemanticIssue { readonly path: string; readonly message: string }
 
-type Section = 'vrrp_instances' | 'vrrp_sync_groups' | 'track_scripts' | 'checks' | 'virtual_services';
+type Section = 'vrrp_instances' | 'vrrp_sync_groups' | 'track_scripts' | 'checks' | 'virtual_services' | 'announce';
 
 /**
  * What the loader knows about sections from which broken elements were dropped: where each kept
@@ -131,6 +131,40 @@ export function checkSemantics(cfg: LvsdConfig, info: SectionInfo = complete): S
     } else serviceKeys.set(key, i);
     checkRefs(s.checks, `${base}.checks`);
     s.real_servers.forEach((r, k) => checkRefs(r.checks, `${base}.real_servers[${k}].checks`));
+  });
+
+  // Announced VIPs (issue #14): an address is announced by one group and never also moved by VRRP.
+  uniqueNames('announce', 'announced VIP group');
+  const announced = new Map<string, string>();
+  const gatedBy = new Map<string, string>();
+  cfg.announce.forEach((a, i) => {
+    const base = at('announce', i);
+    const label = `${base} (${quoteValue(a.name)})`;
+    a.addresses.forEach((ip, k) => {
+      const path = `${base}.addresses[${k}]`;
+      const vrrp = vips.get(ip.address);
+      if (vrrp !== undefined) out.push({ path, message: `${ip.address} is a virtual IP of ${vrrp}; an address is either announced by routes or moved by VRRP, not both` });
+      const other = announced.get(ip.address);
+      if (other !== undefined) { if (other !== label) out.push({ path, message: `${ip.address} is already announced by ${other}` }); }
+      else announced.set(ip.address, label);
+    });
+    a.virtual_services.forEach((n, k) => {
+      const message = unresolved('virtual_services', services, n, 'virtual service');
+      if (message) out.push({ path: `${base}.virtual_services[${k}]`, message });
+      else if (!gatedBy.has(n)) gatedBy.set(n, label);
+    });
+  });
+  // Behind an announced VIP, the router spreads one client's flows over every director and moves them
+  // when one goes: each director must pick the same real server for a flow (Maglev hashing), and the
+  // replies must not need the director back (NAT would: the real server's gateway is one director).
+  cfg.virtual_services.forEach((s, i) => {
+    const by = (s.address ? announced.get(s.address.address) : undefined) ?? gatedBy.get(s.name);
+    if (by === undefined) return;
+    const base = at('virtual_services', i);
+    if (s.scheduler !== 'mh') out.push({ path: `${base}.scheduler`, message: `${s.scheduler} behind ${by}: a service several directors announce must use scheduler: mh, so that every director sends a flow to the same real server and a flow the router moves to another director keeps its real server` });
+    const natServer = s.real_servers.findIndex((r) => r.forwarding === 'nat');
+    const nat = s.forwarding === 'nat' ? 'forwarding' : natServer >= 0 ? `real_servers[${natServer}].forwarding` : undefined;
+    if (nat !== undefined) out.push({ path: `${base}.${nat}`, message: `nat behind ${by}: NAT needs the replies back through the director that saw the request, but a real server's gateway is one director while the router spreads flows over all of them; use dr or tunnel` });
   });
   return out;
 }
