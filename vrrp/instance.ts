@@ -70,7 +70,10 @@ export class VrrpInstance {
   private readonly auth: AdvertAuth | undefined;
   /** TOS / traffic class byte of our adverts: config dscp, default CS6 as keepalived. */
   private readonly tos: number;
-  private readonly vipTexts: string[];
+  /** The VIPs as text; replaced, never changed in place (match.ts keeps what it derives per array). */
+  private vipTexts: string[];
+  /** What matchInstance reads, built once; priority and addresses refreshed per advert. */
+  private readonly matchView: InstanceView;
   /** One AF_PACKET socket per device holding VIPs, with the frames it announces. */
   private announcers: { socket: Socket; frames: Buffer[] }[] | null = null;
   private announceTimers: NodeJS.Timeout[] = [];
@@ -92,6 +95,11 @@ export class VrrpInstance {
     this.auth = config.authentication ? { type: 1, password: config.authentication.password } : undefined;
     this.vipTexts = config.virtual_ips.map((v) => v.address);
     this.tos = tosByte(config.dscp);
+    this.matchView = {
+      vrid: config.vrid, version: config.version as 2 | 3, family: this.family, priority: config.priority,
+      advertIntervalMs: config.advert_interval, addresses: this.vipTexts, ownAddresses: ctx.ownAddresses,
+      ...(this.auth ? { auth: this.auth } : {}),
+    };
     this.machine = new VrrpStateMachine({
       version: config.version as 2 | 3, family: this.family, priority: config.priority, advertIntervalMs: config.advert_interval,
       preempt: config.preempt, preemptDelayMs: config.preempt_delay, primaryAddress: ctx.primaryAddress,
@@ -163,11 +171,10 @@ export class VrrpInstance {
   }
 
   private view(): InstanceView {
-    return {
-      vrid: this.config.vrid, version: this.config.version as 2 | 3, family: this.family, priority: this.machine.priority,
-      advertIntervalMs: this.config.advert_interval, addresses: this.vipTexts, ownAddresses: this.ctx.ownAddresses,
-      ...(this.auth ? { auth: this.auth } : {}),
-    };
+    const v = this.matchView;
+    v.priority = this.machine.priority;
+    v.addresses = this.vipTexts;
+    return v;
   }
 
   private receive(p: VrrpAdvertisement, rxTime: number): void {
@@ -361,7 +368,7 @@ export class VrrpInstance {
     const holding = this.machine.state === 'master' && this.vipNl !== null;
     const before = holding ? this.tryRequests('remove') : [];
     this.config.virtual_ips = vips;
-    this.vipTexts.splice(0, this.vipTexts.length, ...vips.map((v) => v.address));
+    this.vipTexts = vips.map((v) => v.address);
     this.prepared = null;
     for (const a of this.announcers ?? []) a.socket.close();
     this.announcers = null; // rebuilt for the new list at the next burst

@@ -13,9 +13,14 @@
 //   two masters for good; the state machine steps down to 254 instead, as keepalived does.
 import { compareAddresses, formatAddress, isIpv6LinkLocal, parseAddress, type Family } from './address.js';
 import { VRRP_AUTH_NONE, VRRP_PRIORITY_OWNER, VRRP_PRIORITY_STOP } from './constants.js';
-import { simplePasswordBytes, type AdvertAuth, type VrrpAdvertisement, type VrrpVersion } from './packet.js';
+import { ParsedAdvertisement, simplePasswordBytes, type AdvertAuth, type VrrpAdvertisement, type VrrpVersion } from './packet.js';
 import type { InstanceDropReason, InstanceNote } from './reasons.js';
 
+/**
+ * What matchInstance needs of an instance. Its address arrays are read as immutable: what is derived
+ * from them (canonical text, the VIPs' wire bytes) is computed once per array and kept, so every
+ * advert costs no re-parsing; give a new array when the addresses change.
+ */
 export interface InstanceView {
   vrid: number;
   version: VrrpVersion;
@@ -41,13 +46,77 @@ export type MatchResult =
   | { accept: true; notes: Note[] }
   | { accept: false; reason: InstanceDropReason; detail: string; notes: Note[] };
 
-function canonical(family: Family, text: string): string {
-  const b = parseAddress(family, text);
-  return b ? formatAddress(b) : text;
-}
-
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && compareAddresses(a, b) === 0;
+}
+
+/**
+ * Per address array (by identity): its addresses as canonical text (parseVrrp's form) in order and as
+ * a set, and as wire bytes: the block an advert listing them in this order carries, and one key per
+ * address (addressKey) to compare a received block with as sets.
+ */
+interface Derived { canonical: string[]; set: Set<string>; block: Uint8Array | null; keyList: (number | string | null)[]; keys: Set<number | string> }
+const derived = new WeakMap<readonly string[], Derived>();
+function derive(family: Family, list: readonly string[]): Derived {
+  let d = derived.get(list);
+  if (!d) {
+    const bytes = list.map((a) => parseAddress(family, a));
+    const canonical = list.map((a, i) => (bytes[i] ? formatAddress(bytes[i]!) : a));
+    const width = family === 'ipv4' ? 4 : 16;
+    let block: Uint8Array | null = new Uint8Array(list.length * width);
+    bytes.forEach((b, i) => { if (b) block!.set(b, i * width); else block = null; });
+    const keyList = bytes.map((b) => (b ? addressKey(b, 0, width) : null));
+    d = { canonical, set: new Set(canonical), block, keyList, keys: new Set(keyList.filter((k) => k !== null)) };
+    derived.set(list, d);
+  }
+  return d;
+}
+
+/** A cheap, exact key for the address at `at`: the IPv4 address as a number, IPv6 as 8 UTF-16 units. */
+function addressKey(b: Uint8Array, at: number, width: number): number | string {
+  if (width === 4) return ((b[at]! << 24) >>> 0) + (b[at + 1]! << 16) + (b[at + 2]! << 8) + b[at + 3]!;
+  let k = '';
+  for (let i = at; i < at + 16; i += 2) k += String.fromCharCode((b[i]! << 8) | b[i + 1]!);
+  return k;
+}
+
+/**
+ * The address list check on a parsed advert's wire bytes: our VIPs in our order is one comparison;
+ * otherwise one pass with a key per address (no set of theirs, no text but the at most 8 + 8
+ * addresses the note names), so a flood of 255-address adverts stays cheap.
+ */
+function addressNote(block: Uint8Array, ours: Derived, family: Family): Note | null {
+  if (ours.block && sameBytes(block, ours.block)) return null;
+  const width = family === 'ipv4' ? 4 : 16;
+  const count = block.length / width;
+  const found = new Set<number | string>();
+  const extra: string[] = [];
+  let extras = 0;
+  for (let at = 0; at < block.length; at += width) {
+    const k = addressKey(block, at, width);
+    if (ours.keys.has(k)) { found.add(k); continue; }
+    extras++;
+    if (extra.length < 8) { const t = formatAddress(block.subarray(at, at + width)); if (!extra.includes(t)) extra.push(t); }
+  }
+  const missing = ours.canonical.filter((_, i) => { const k = ours.keyList[i]; return k === null || k === undefined || !found.has(k); });
+  if (!missing.length && !extras && count === ours.canonical.length) return null;
+  const more = extras > extra.length ? ` and ${extras - extra.length} more` : '';
+  return {
+    note: 'address_list_mismatch',
+    detail: `${count} addresses advertised, ${ours.canonical.length} configured` +
+      (missing.length ? `; missing ${listed(missing)}` : '') + (extras ? `; extra ${extra.join(' ')}${more}` : ''),
+  };
+}
+
+/** An address list for a log line: at most `max` shown, the rest counted (a packet may carry 255). */
+function listed(a: string[], max = 8): string {
+  return a.length <= max ? a.join(' ') : `${a.slice(0, max).join(' ')} and ${a.length - max} more`;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export function matchInstance(packet: VrrpAdvertisement, view: InstanceView): MatchResult {
@@ -59,8 +128,11 @@ export function matchInstance(packet: VrrpAdvertisement, view: InstanceView): Ma
   if (packet.version !== view.version) {
     return drop('version_mismatch', `version ${packet.version}, instance speaks ${view.version}`);
   }
-  const src = canonical(view.family, packet.src);
-  if (view.ownAddresses.some((a) => canonical(view.family, a) === src)) {
+  // A parsed advert carries its source as bytes and canonical text already; others are parsed here.
+  const parsed = packet instanceof ParsedAdvertisement ? packet : null;
+  const srcBytes = parsed && parsed.family === view.family ? parsed.srcBytes : parseAddress(view.family, packet.src);
+  const src = parsed || !srcBytes ? packet.src : formatAddress(srcBytes);
+  if (derive(view.family, view.ownAddresses).set.has(src)) {
     return drop('own_source', `source ${src} is one of our addresses`);
   }
 
@@ -89,21 +161,25 @@ export function matchInstance(packet: VrrpAdvertisement, view: InstanceView): Ma
     notes.push({ note: 'second_owner', detail: `${src} also claims priority 255 for VRID ${view.vrid}` });
   }
 
-  const ours = new Set(view.addresses.map((a) => canonical(view.family, a)));
-  const theirs = new Set(packet.addresses);
-  const missing = [...ours].filter((a) => !theirs.has(a));
-  const extra = [...theirs].filter((a) => !ours.has(a));
-  if (missing.length > 0 || extra.length > 0 || packet.addresses.length !== view.addresses.length) {
-    notes.push({
-      note: 'address_list_mismatch',
-      detail: `${packet.addresses.length} addresses advertised, ${view.addresses.length} configured` +
-        (missing.length ? `; missing ${missing.join(' ')}` : '') + (extra.length ? `; extra ${extra.join(' ')}` : ''),
-    });
+  const ours = derive(view.family, view.addresses);
+  const block = parsed?.addressBytes;
+  if (block) {
+    const n = addressNote(block, ours, view.family);
+    if (n) notes.push(n);
+  } else if (!sameList(packet.addresses, ours.canonical)) {
+    const advertised = packet.addresses;
+    const theirs = new Set(advertised);
+    const missing = ours.canonical.filter((a) => !theirs.has(a));
+    const extra = [...theirs].filter((a) => !ours.set.has(a));
+    if (missing.length > 0 || extra.length > 0 || advertised.length !== view.addresses.length) {
+      notes.push({
+        note: 'address_list_mismatch',
+        detail: `${advertised.length} addresses advertised, ${view.addresses.length} configured` +
+          (missing.length ? `; missing ${listed(missing)}` : '') + (extra.length ? `; extra ${listed(extra)}` : ''),
+      });
+    }
   }
   if (packet.priority === VRRP_PRIORITY_STOP) notes.push({ note: 'priority_zero', detail: `${src} is leaving` });
-  if (view.family === 'ipv6') {
-    const b = parseAddress('ipv6', src);
-    if (b && !isIpv6LinkLocal(b)) notes.push({ note: 'source_not_link_local', detail: `source ${src}` });
-  }
+  if (view.family === 'ipv6' && srcBytes && !isIpv6LinkLocal(srcBytes)) notes.push({ note: 'source_not_link_local', detail: `source ${src}` });
   return { accept: true, notes };
 }

@@ -61,6 +61,56 @@ export interface VrrpAdvertisement {
   ttl: number;
 }
 
+/**
+ * What parseVrrp returns: the fields as plain properties, except `addresses`, a getter that formats
+ * the address block on first read. A forged flood of 255-address adverts (for another VRID, or a
+ * list that is not ours) then costs no 255 strings per packet: match.ts compares the wire bytes.
+ * Being on the prototype, `addresses` is not copied by a spread or JSON.stringify: read it.
+ */
+export class ParsedAdvertisement implements VrrpAdvertisement {
+  #block: Uint8Array | null;
+  #addresses: string[] | null = null;
+  #src: Uint8Array;
+  constructor(
+    readonly version: VrrpVersion, readonly family: Family, readonly type: number, readonly vrid: number, readonly priority: number,
+    /** The addresses as on the wire (count x 4 or 16 bytes), a copy. */
+    block: Uint8Array,
+    readonly adverInt: number, readonly advertIntervalMs: number, readonly reserved: number,
+    readonly authType: number | null, readonly authData: Uint8Array | null, readonly checksum: number,
+    readonly legacyChecksum: boolean, readonly src: string, readonly dst: string, readonly ttl: number,
+    /** The source address as bytes (network order). */
+    srcBytes: Uint8Array,
+  ) {
+    this.#block = block;
+    this.#src = srcBytes;
+  }
+
+  /** `src` as bytes, for comparisons without parsing the text again. */
+  get srcBytes(): Uint8Array {
+    return this.#src;
+  }
+
+  get addresses(): string[] {
+    if (this.#addresses === null) {
+      const block = this.#block!, width = addressLength(this.family), out: string[] = [];
+      for (let at = 0; at < block.length; at += width) out.push(formatAddress(block.subarray(at, at + width)));
+      this.#addresses = out;
+    }
+    return this.#addresses;
+  }
+
+  /** Replacing the list (tests) also forgets the wire bytes, so the two never disagree. */
+  set addresses(list: string[]) {
+    this.#addresses = list;
+    this.#block = null;
+  }
+
+  /** The address block as received, or null once `addresses` was replaced. */
+  get addressBytes(): Uint8Array | null {
+    return this.#block;
+  }
+}
+
 export interface ReceiveMeta {
   family: Family;
   /** IP source / destination of the datagram (text or network-order bytes). */
@@ -167,32 +217,13 @@ export function parseVrrp(bytes: Uint8Array, meta: ReceiveMeta): ParseResult {
     adverInt = ((bytes[4]! & 0x0f) << 8) | bytes[5]!;
   }
 
-  const width = addressLength(family);
-  const addresses: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const at = VRRP_HEADER_LENGTH + i * width;
-    addresses.push(formatAddress(bytes.subarray(at, at + width)));
-  }
+  // A copy (Buffer's own slice would share the receive buffer): the packet may outlive it.
+  const block = Uint8Array.prototype.slice.call(bytes, VRRP_HEADER_LENGTH, VRRP_HEADER_LENGTH + count * addressLength(family));
   return {
     ok: true,
-    packet: {
-      version,
-      family,
-      type,
-      vrid: bytes[1]!,
-      priority: bytes[2]!,
-      addresses,
-      adverInt,
-      advertIntervalMs: version === 2 ? adverInt * 1000 : adverInt * 10,
-      reserved,
-      authType,
-      authData,
-      checksum,
-      legacyChecksum,
-      src: formatAddress(srcBytes),
-      dst: formatAddress(dstBytes),
-      ttl,
-    },
+    packet: new ParsedAdvertisement(version, family, type, bytes[1]!, bytes[2]!, block, adverInt,
+      version === 2 ? adverInt * 1000 : adverInt * 10, reserved, authType, authData, checksum, legacyChecksum,
+      formatAddress(srcBytes), formatAddress(dstBytes), ttl, Uint8Array.prototype.slice.call(srcBytes)),
   };
 }
 

@@ -143,7 +143,8 @@ export class VrrpChannel {
     if (this.opts.family === 'ipv4') {
       const d = parseIpv4Datagram(data);
       if (!d.ok) { this.drops[d.reason]++; return; }
-      result = parseVrrp(d.datagram.payload, { family: 'ipv4', src: d.datagram.src, dst: d.datagram.dst, ttlOrHopLimit: d.datagram.ttl,
+      // The header's address bytes as they are: no text to parse back per packet.
+      result = parseVrrp(d.datagram.payload, { family: 'ipv4', src: data.subarray(12, 16), dst: data.subarray(16, 20), ttlOrHopLimit: d.datagram.ttl,
         checkUnicastTtl: this.opts.checkUnicastTtl ?? true, unicastChecksumCompat: this.opts.unicastChecksumCompat ?? true });
     } else {
       result = parseVrrp(data, { family: 'ipv6', src: from6, dst: dst6, ttlOrHopLimit: hopLimit,

@@ -20,7 +20,8 @@ import { createRegistry } from '../../src/metrics/index.js';
 import { reloadPlan } from '../../vrrp/engine.js';
 import { VrrpInstance } from '../../vrrp/instance.js';
 import { RateLimitedLog } from '../../vrrp/log-limit.js';
-import { encodeAdvert, parseVrrp, type VrrpAdvertisement } from '../../vrrp/packet.js';
+import { encodeAdvert, ParsedAdvertisement, parseVrrp, type VrrpAdvertisement } from '../../vrrp/packet.js';
+import { matchInstance, type InstanceView } from '../../vrrp/match.js';
 import { newDropCounters } from '../../vrrp/socket.js';
 import { parseProcNetRaw } from '../../vrrp/socket-drops.js';
 
@@ -394,4 +395,38 @@ test('/proc/net/raw and raw6: drops by socket inode (the last column)', () => {
   assert.deepEqual([...parseProcNetRaw(v4)], [[123456, 42], [99, 0]]);
   assert.deepEqual([...parseProcNetRaw(v6)], [[777, 5]]);
   assert.deepEqual([...parseProcNetRaw('garbage\n\n 1: short line\n')], []);
+});
+
+// --- 5. the receive path's cost per packet ------------------------------------------------------------
+
+test('a parsed advert formats its addresses only when read; matchInstance judges the list on the wire bytes, the same verdicts as on text', () => {
+  const parse = (addresses: string[], src = '192.0.2.3') => {
+    const r = parseVrrp(encodeAdvert({ version: 3, family: 'ipv4', vrid: 1, priority: 100, advertIntervalMs: 100, addresses, src, dst: '224.0.0.18' }),
+      { family: 'ipv4', src: Uint8Array.of(...src.split('.').map(Number)), dst: '224.0.0.18', ttlOrHopLimit: 255 });
+    assert.ok(r.ok);
+    return r.packet as ParsedAdvertisement;
+  };
+  const view: InstanceView = { vrid: 1, version: 3, family: 'ipv4', priority: 100, advertIntervalMs: 100, addresses: ['192.0.2.10', '192.0.2.11'], ownAddresses: ['192.0.2.1'] };
+  const note = (p: VrrpAdvertisement) => matchInstance(p, view).notes.find((n) => n.note === 'address_list_mismatch')?.detail ?? null;
+  const asText = (p: ParsedAdvertisement): VrrpAdvertisement => ({ ...p, addresses: p.addresses }); // a plain copy: judged on text
+  for (const list of [['192.0.2.10', '192.0.2.11'], ['192.0.2.11', '192.0.2.10'], ['192.0.2.10'], ['192.0.2.10', '192.0.2.10'],
+    ['192.0.2.10', '192.0.2.11', '192.0.2.12'], ['198.51.100.1'], []]) {
+    const p = parse(list);
+    assert.equal(note(p) === null, note(asText(parse(list))) === null, list.join(' '));
+  }
+  assert.equal(note(parse(['192.0.2.11', '192.0.2.10'])), null, 'order does not matter');
+  assert.equal(note(parse(['192.0.2.10', '192.0.2.10'])), '2 addresses advertised, 2 configured; missing 192.0.2.11');
+  // 255 addresses: the note names 8 and counts the rest.
+  const many = Array.from({ length: 255 }, (_, i) => `10.0.${i}.1`);
+  const d = note(parse(many))!;
+  assert.match(d, /^255 addresses advertised, 2 configured; missing 192\.0\.2\.10 192\.0\.2\.11; extra 10\.0\.0\.1 .* 10\.0\.7\.1 and 247 more$/);
+  const p = parse(many);
+  assert.ok(p.addressBytes && p.addressBytes.length === 1020);
+  assert.equal(p.addresses.length, 255);
+  assert.equal(p.addresses[254], '10.0.254.1');
+  p.addresses = ['192.0.2.10', '192.0.2.11']; // replaced: the bytes are forgotten, the text is judged
+  assert.equal(p.addressBytes, null);
+  assert.equal(note(p), null);
+  // Our own source, IPv6 link-local source, from the bytes.
+  assert.equal(matchInstance(parse(['192.0.2.10', '192.0.2.11'], '192.0.2.1'), view).accept, false);
 });
