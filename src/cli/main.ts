@@ -24,6 +24,8 @@ Usage:
                          read or program the kernel's IPVS table (lvsd ipvs --help)
   lvsd import-keepalived KEEPALIVED.CONF
                          print the equivalent lvsd.yaml; list what cannot be converted
+  lvsd shadow [-c FILE]  beside a live keepalived, touching nothing: report every difference
+                         between what lvsd would program and the kernel's table
   lvsd status [--json]   the running daemon: VRRP states, then the table as ipvsadm -Ln with health
   lvsd reload            reload the running daemon's configuration (as SIGHUP)
   lvsd drain|enable SERVICE SERVER
@@ -104,6 +106,13 @@ export async function main(argv: string[], out: Out = processOut): Promise<numbe
     // The control API client (src/control), loaded on demand like ipvs.
     const { controlCommand } = await import('./control-command.js');
     return controlCommand(command, argv.slice(1), out);
+  }
+  if (command === 'shadow') {
+    const { shadowCommand } = await import('../shadow/command.js');
+    const code = await shadowCommand(argv.slice(1), out);
+    // Checks' sockets or timers must not keep the process alive after the summary.
+    setTimeout(() => process.exit(code), 500).unref();
+    return code;
   }
   if (command === 'import-keepalived') {
     const { IMPORT_HELP, importCommand } = await import('../import/index.js');
