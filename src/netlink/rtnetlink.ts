@@ -6,7 +6,7 @@
 //   await rt.removeAddress({ ifindex, address, prefixLength })
 //   await rt.listRoutes({ family?, table?, protocol? }) -> Route[]
 //   await rt.addRoute({ destination: '203.0.113.10', prefixLength: 32, table: 250, protocol: 250, ifindex: 1, priority?, type?: RTN_LOCAL })
-//   await rt.removeRoute(sameSpec)        (routes: announced VIPs, issue #14; see src/announce/)
+//   await rt.replaceRoute(spec);  await rt.removeRoute(sameSpec)   (routes: announced VIPs, issue #14; see src/announce/)
 //   rt.close()
 //   const sub = watchRtnetlink({ event(e: RtnlEvent) {...}, resync() {...} }, { netns?, groups? });  sub.close()
 // The encoders/decoders (encodeAddressRequest, encodeRouteRequest, decodeLink, decodeAddress, decodeRoute,
@@ -385,6 +385,11 @@ export class Rtnetlink {
   /** Adds a route; rejects with NetlinkError code 'EEXIST' if the same route (prefix, table, metric) is there. */
   async addRoute(spec: RouteSpec): Promise<void> {
     await this.socket.request(encodeRouteRequest('add', spec));
+  }
+
+  /** Adds the route, or replaces the one with the same key (prefix, table, metric): idempotent. */
+  async replaceRoute(spec: RouteSpec): Promise<void> {
+    await this.socket.request(encodeRouteRequest('replace', spec));
   }
 
   /** Removes a route; rejects with code 'ESRCH' if there is none. Without priority the kernel removes the lowest-metric match. */

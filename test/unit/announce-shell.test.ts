@@ -1,0 +1,177 @@
+// The announcer's shell (src/announce/announcer.ts) and its route plan (routes.ts) against a fake
+// routing table with the kernel's rules (routes keyed by prefix, table and metric; IPv6 metric 0 stored
+// as 1024): adoption at start, make-before-break metric changes, withdrawal, errors and retries.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Announcer, type RouteBackend } from '../../src/announce/announcer.js';
+import { planRoutes } from '../../src/announce/routes.js';
+import { parseConfig, type LvsdConfig } from '../../src/config/index.js';
+import { NetlinkError, RTN_LOCAL, RTN_UNICAST, RT_TABLE_LOCAL, type Route, type RouteSpec } from '../../src/netlink/index.js';
+
+class FakeTable implements RouteBackend {
+  routes: Route[] = [];
+  log: string[] = [];
+  failNext: NetlinkError | undefined;
+  closed = false;
+  private key = (r: { destination: string; prefixLength: number; table: number; priority?: number }) => `${r.destination}/${r.prefixLength} t${r.table} m${r.priority ?? 0}`;
+  private stored(spec: RouteSpec): Route {
+    const family = spec.destination.includes(':') ? 'inet6' : 'inet';
+    const priority = family === 'inet6' && !spec.priority ? 1024 : spec.priority;
+    const r: Route = { family, destination: spec.destination, prefixLength: spec.prefixLength, table: spec.table, protocol: spec.protocol, type: spec.type ?? RTN_UNICAST, scope: 0 };
+    if (spec.ifindex !== undefined) r.ifindex = spec.ifindex;
+    if (priority) r.priority = priority;
+    return r;
+  }
+  listRoutes(): Promise<Route[]> { return Promise.resolve(this.routes.map((r) => ({ ...r }))); }
+  replaceRoute(spec: RouteSpec): Promise<void> {
+    if (this.failNext) { const e = this.failNext; this.failNext = undefined; return Promise.reject(e); }
+    const r = this.stored(spec);
+    this.routes = this.routes.filter((x) => this.key(x) !== this.key(r));
+    this.routes.push(r);
+    this.log.push(`replace ${this.key(r)}`);
+    return Promise.resolve();
+  }
+  removeRoute(spec: RouteSpec): Promise<void> {
+    const r = this.stored(spec);
+    // The kernel deletes only a route of the protocol asked for (fib_table_delete, ip6_route_del).
+    const i = this.routes.findIndex((x) => this.key(x) === this.key(r) && x.protocol === spec.protocol);
+    if (i < 0) return Promise.reject(new NetlinkError(3));
+    this.routes.splice(i, 1);
+    this.log.push(`remove ${this.key(r)}`);
+    return Promise.resolve();
+  }
+  getLink(name: string): Promise<{ index: number }> {
+    return name === 'lo' ? Promise.resolve({ index: 1 }) : Promise.reject(new NetlinkError(19));
+  }
+  close(): void { this.closed = true; }
+  announced(): string[] { return this.routes.filter((r) => r.table === 250).map((r) => `${r.destination} ${r.priority ?? 0}`).sort(); }
+  locals(): string[] { return this.routes.filter((r) => r.table === RT_TABLE_LOCAL).map((r) => r.destination).sort(); }
+}
+
+function config(extra = ''): LvsdConfig {
+  const r = parseConfig(`
+virtual_services:
+  - {name: http, address: 203.0.113.10:80, scheduler: mh, forwarding: dr}
+  - {name: https, address: 203.0.113.10:443, scheduler: mh, forwarding: dr}
+announce:
+  - name: web
+    addresses: [203.0.113.10, "2001:db8:ff::10"]
+    virtual_services: [http, https]
+    drain_delay: 80ms
+${extra}`, 'x.yaml');
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.config;
+}
+const both = [{ service: 'http', up: true }, { service: 'https', up: true }];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('start announces with local routes; a second start over the same kernel adopts them and writes nothing', async () => {
+  const k = new FakeTable();
+  const logs: string[] = [];
+  const a = await Announcer.start(config(), both, { backend: k, log: (_l, m) => logs.push(m) });
+  assert.deepEqual(k.announced(), ['2001:db8:ff::10 1024', '203.0.113.10 0']);
+  assert.deepEqual(k.locals(), ['2001:db8:ff::10', '203.0.113.10']);
+  assert.ok(k.routes.filter((r) => r.table === RT_TABLE_LOCAL).every((r) => r.type === RTN_LOCAL && r.protocol === 250 && r.ifindex === 1));
+  assert.equal(a.status().groups[0]!.state, 'announced');
+  assert.match(logs.join('\n'), /announce web: announced: quorum holds \(http, https\)/);
+  a.close(); // lvsd exits (or is killed): routes stay
+  assert.equal(k.routes.length, 4);
+  k.log = [];
+  const b = await Announcer.start(config(), both, { backend: k });
+  assert.deepEqual(k.log, [], 'a restart with the quorum holding touches no route');
+  b.close();
+});
+
+test('quorum lost withdraws (local routes stay), regained announces; withdrawals are counted by reason', async () => {
+  const k = new FakeTable();
+  const a = await Announcer.start(config(), both, { backend: k });
+  a.onQuorum('https', false);
+  await a.settle();
+  assert.deepEqual(k.announced(), []);
+  assert.deepEqual(k.locals(), ['2001:db8:ff::10', '203.0.113.10']);
+  const s = a.status().groups[0]!;
+  assert.deepEqual([s.state, s.announced, s.reason, s.withdrawn, s.withdrawals.quorum], ['withdrawn', false, 'quorum lost: https', 'quorum', 1]);
+  assert.deepEqual(s.services, [{ name: 'http', quorum: true }, { name: 'https', quorum: false }]);
+  a.onQuorum('https', true);
+  await a.settle();
+  assert.deepEqual(k.announced(), ['2001:db8:ff::10 1024', '203.0.113.10 0']);
+  a.close();
+});
+
+test('a start with the quorum down withdraws a route left by an earlier run', async () => {
+  const k = new FakeTable();
+  (await Announcer.start(config(), both, { backend: k })).close();
+  const a = await Announcer.start(config(), [{ service: 'http', up: true }, { service: 'https', up: false }], { backend: k });
+  assert.deepEqual(k.announced(), []);
+  a.close();
+});
+
+test('stop with soft drain: the new metric is added before the old one goes, then withdrawn after drain_delay', async () => {
+  const k = new FakeTable();
+  const cfg = config();
+  cfg.announce[0]!.soft_drain = 'auto';
+  const a = await Announcer.start(cfg, both, { backend: k });
+  k.log = [];
+  const t0 = performance.now();
+  const stopping = a.stop();
+  await sleep(20);
+  assert.deepEqual(k.announced(), ['2001:db8:ff::10 1000', '203.0.113.10 1000']);
+  assert.deepEqual(k.log.slice(0, 2).map((l) => l.split(' ')[0]), ['replace', 'replace'], 'adds first');
+  assert.equal(a.status().groups[0]!.state, 'soft-draining');
+  await stopping;
+  const ms = performance.now() - t0;
+  assert.ok(ms >= 78, `stop resolved after ${ms} ms, before the drain delay`);
+  assert.deepEqual(k.announced(), []);
+  assert.deepEqual(k.locals(), ['2001:db8:ff::10', '203.0.113.10'], 'local routes stay through a stop');
+  assert.equal(a.status().groups[0]!.withdrawals.stopping, 1);
+  a.close();
+});
+
+test('stop without soft drain withdraws at once and resolves after drain_delay', async () => {
+  const k = new FakeTable();
+  const a = await Announcer.start(config(), both, { backend: k });
+  const t0 = performance.now();
+  const stopping = a.stop();
+  await sleep(10);
+  assert.deepEqual(k.announced(), []);
+  await stopping;
+  assert.ok(performance.now() - t0 >= 78);
+  a.close();
+});
+
+test('a kernel refusal is logged with its errno and words, counted, shown in status and retried', async () => {
+  const k = new FakeTable();
+  k.failNext = new NetlinkError(100, { message: 'Nexthop device is not up' });
+  const logs: string[] = [];
+  const a = await Announcer.start(config(), both, { backend: k, log: (level, m) => logs.push(`${level} ${m}`) });
+  const st = a.status();
+  assert.equal(st.route_errors, 1);
+  assert.match(st.last_error!, /Nexthop device is not up \(ENETDOWN, errno 100\)/);
+  assert.ok(logs.some((l) => /^error announce: local .*Nexthop device is not up \(ENETDOWN, errno 100\)/.test(l)), logs.join('\n'));
+  // The rest went through; the failed write is retried within about a second.
+  await sleep(1300);
+  assert.deepEqual(k.locals(), ['2001:db8:ff::10', '203.0.113.10']);
+  a.close();
+});
+
+test('a missing device refuses the start; a reload moves routes to a new table and protocol', async () => {
+  const cfg = config();
+  cfg.global.announce.device = 'dummy9';
+  await assert.rejects(Announcer.start(cfg, both, { backend: new FakeTable() }), /global\.announce\.device dummy9: no such device \(ENODEV/);
+  const k = new FakeTable();
+  const a = await Announcer.start(config(), both, { backend: k });
+  const next = config();
+  next.global.announce.table = 251;
+  next.global.announce.protocol = 251;
+  await a.reload(next);
+  assert.deepEqual(k.routes.map((r) => `${r.destination} t${r.table} p${r.protocol}`).sort(),
+    ['2001:db8:ff::10 t251 p251', '2001:db8:ff::10 t255 p251', '203.0.113.10 t251 p251', '203.0.113.10 t255 p251']);
+  a.close();
+});
+
+test('route plan: an address already local through an interface address gets no local route of lvsd', () => {
+  const desired = { announce: new Map(), local: new Map([['203.0.113.10', { address: '203.0.113.10', family: 4 as const, group: 'web' }]]) };
+  const kernelLocal: Route = { family: 'inet', destination: '203.0.113.10', prefixLength: 32, table: RT_TABLE_LOCAL, protocol: 2, type: RTN_LOCAL, scope: 254, ifindex: 1 };
+  assert.deepEqual(planRoutes(desired, [kernelLocal], { table: 250, protocol: 250, ifindex: 1 }), []);
+  assert.equal(planRoutes(desired, [], { table: 250, protocol: 250, ifindex: 1 }).length, 1);
+});
