@@ -32,8 +32,9 @@ export class VrrpLan {
   readonly dir: string;
   private procs: ChildProcess[] = [];
 
-  constructor(names: string[] = ['a', 'b', 'c']) {
-    this.prefix = `lvv${process.pid % 100000}x${counter++}`;
+  /** `tag`: the first letters of every name made (namespaces, links), e.g. 'lvh' for the hostile-input tests. */
+  constructor(names: string[] = ['a', 'b', 'c'], tag = 'lvv') {
+    this.prefix = `${tag.slice(0, 3)}${process.pid % 100000}x${counter++}`;
     this.dir = mkdtempSync(join(tmpdir(), `${this.prefix}-`));
     live.add(this);
     const br = `${this.prefix}-br`;
