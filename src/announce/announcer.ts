@@ -240,7 +240,11 @@ export class Announcer extends EventEmitter {
   private scheduleResync(): void {
     if (this.closed) return;
     clearTimeout(this.resyncTimer);
-    this.resyncTimer = setTimeout(() => { this.sync(); this.scheduleResync(); }, this.retryMs || this.resyncMs);
+    this.resyncTimer = setTimeout(() => {
+      // Nothing configured and nothing left to clean: no need to read the routing tables every 30 s.
+      if (this.retryMs || this.stale.length || this.core.states().length) this.sync();
+      this.scheduleResync();
+    }, this.retryMs || this.resyncMs);
     this.resyncTimer.unref();
   }
 

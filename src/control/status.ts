@@ -11,6 +11,7 @@ import type { IpvsStats } from '../../ipvs/stats.js';
 import type { IpvsKernelTable, IpvsTableEntry } from '../../ipvs/table.js';
 import { realServerPort, serviceRecord } from '../balancer/records.js';
 import type { ControlServerState, ControlTarget, ControlVrrpInstance } from './target.js';
+import type { AnnounceStatus } from '../announce/announcer.js';
 
 // ---- the JSON ----
 
@@ -97,6 +98,8 @@ export interface ControlStatus {
   services: ServiceStatus[];
   /** Services in the kernel that no configured virtual service describes (lvsd leaves them alone). */
   otherServices: KernelEntryJson[];
+  /** Announced VIPs: each group announced or not and why, withdrawals by reason (absent without an announcer). */
+  announce?: AnnounceStatus;
 }
 
 // ---- building ----
@@ -237,6 +240,7 @@ export async function buildStatus(target: ControlTarget, now: number = Date.now(
   });
 
   const startedMs = epochMs(target.startedAt);
+  const announce = target.announcer?.status();
   return {
     routerId: config.global.router_id ?? hostname(),
     pid: process.pid,
@@ -248,6 +252,7 @@ export async function buildStatus(target: ControlTarget, now: number = Date.now(
     ipvs,
     services,
     otherServices: table.filter((e) => !used.has(serviceKey(e.service))).map(entryJson),
+    ...(announce ? { announce } : {}),
   };
 }
 
@@ -281,6 +286,16 @@ function vrrpLines(v: VrrpStatus): string[] {
   return lines;
 }
 
+function announceLines(g: AnnounceStatus['groups'][number]): string[] {
+  const state = g.state === 'announced' ? 'ANNOUNCED' : g.state === 'soft-draining' ? 'SOFT-DRAINING' : 'withdrawn';
+  const metric = g.metric !== undefined ? `  metric ${g.metric}` : '';
+  const lines = [`  ${g.name}  ${state}${metric}  ${g.addresses.join(' ')}`];
+  const until = g.until !== undefined ? `, until ${iso(g.until)}` : '';
+  const counts = Object.entries(g.withdrawals).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`);
+  lines.push(`    ${g.reason}; since ${iso(g.since)}${until}${counts.length ? `; withdrawals: ${counts.join(', ')}` : ''}`);
+  return lines;
+}
+
 /** The health column (up / DOWN / drained) and what follows it (the reason). */
 function health(s: ServerStatus): [string, string] {
   const verdict = s.up === null ? 'unknown' : s.up ? 'up' : 'DOWN';
@@ -304,6 +319,12 @@ export function renderStatus(st: ControlStatus): string {
   out.push(st.vrrp.length ? `VRRP (${plural(st.vrrp.length, 'instance')})` : 'VRRP: no instances');
   for (const v of st.vrrp) out.push(...vrrpLines(v));
   out.push('');
+  if (st.announce?.groups.length) {
+    out.push(`Announced VIPs (routes in table ${st.announce.table}, protocol ${st.announce.protocol}${st.announce.stopping ? '; STOPPING' : ''})`);
+    for (const g of st.announce.groups) out.push(...announceLines(g));
+    if (st.announce.last_error) out.push(`  last route error: ${st.announce.last_error}`);
+    out.push('');
+  }
 
   if (st.ipvs.error !== null) out.push(`IPVS: cannot read the kernel's table: ${st.ipvs.error}`);
   // One ipvsadm -Ln listing of everything in the kernel, sorted as ipvsadm sorts; each lvsd service's

@@ -5,6 +5,7 @@ import type { IpvsInfo } from '../../ipvs/messages.js';
 import type { IpvsKernelTable } from '../../ipvs/table.js';
 import type { LvsdConfig, VrrpInstanceConfig } from '../config/model.js';
 import type { Logger } from '../log/index.js';
+import type { AnnounceStatus } from '../announce/announcer.js';
 
 /** A state change of a VRRP instance, if the engine records it. */
 export interface TransitionRecord {
@@ -78,6 +79,8 @@ export interface ControlTarget {
   readonly engine?: ControlEngine | null | undefined;
   readonly balancer?: ControlBalancer | null | undefined;
   readonly ipvs?: ControlIpvs | null | undefined;
+  /** Announced VIPs (src/announce/, issue #14). */
+  readonly announcer?: { status(): AnnounceStatus } | null | undefined;
   /** Reload the configuration file; a result with ok: false (or a throw) means refused. */
   reload(): Promise<unknown>;
   readonly reloads: { readonly success: number; readonly failure: number };

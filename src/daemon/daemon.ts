@@ -4,7 +4,7 @@
 //   const d = await Daemon.start('/etc/lvsd/lvsd.yaml');   // throws DaemonConfigError / DaemonStartError
 //   d.on('reloaded', (r: ReloadResult) => ...);  d.on('vrrp-state', (c: VrrpStateChange) => ...);
 //   await d.reload();                              // SIGHUP: validate, then apply as a diff, or refuse
-//   await d.stop();                                // SIGTERM: VRRP hands over, IPVS table kept (omega: removed)
+//   await d.stop();                                // SIGTERM: announced VIPs withdrawn and drained, VRRP hands over, IPVS table kept (omega: removed)
 //
 // VRRP runs in a worker thread of its own (vrrp/worker.ts), so 4,000 checks/s on this thread cannot delay
 // an advert or a takeover; `engine` is its VrrpView (vrrp/view.ts), which metrics and control read too.
@@ -26,6 +26,7 @@ import { startMetrics } from '../metrics/index.js';
 import { readState, writeState } from './state-file.js';
 import { SyncDaemonFollower } from './sync-daemon.js';
 import { vrrpLogRecord } from './vrrp-log.js';
+import { Announcer } from '../announce/announcer.js';
 
 /** The file did not validate; `errors` are the loader's issues (file:line:col). */
 export class DaemonConfigError extends Error {
@@ -37,8 +38,8 @@ export class DaemonConfigError extends Error {
 
 /** A valid config that could not be brought up (no IPVS, missing interface, ...). */
 export class DaemonStartError extends Error {
-  constructor(readonly stage: 'ipvs' | 'balancer' | 'vrrp', readonly reason: Error) {
-    super(`cannot start ${stage === 'ipvs' ? 'IPVS' : stage === 'vrrp' ? 'the VRRP engine' : 'the balancer'}: ${reason.message}`);
+  constructor(readonly stage: 'ipvs' | 'balancer' | 'vrrp' | 'announce', readonly reason: Error) {
+    super(`cannot start ${stage === 'ipvs' ? 'IPVS' : stage === 'vrrp' ? 'the VRRP engine' : stage === 'announce' ? 'the announcer' : 'the balancer'}: ${reason.message}`);
     this.name = 'DaemonStartError';
   }
 }
@@ -97,6 +98,8 @@ export class Daemon extends EventEmitter {
   /** Uncaught exceptions and unhandled rejections seen (faults.ts), and state-file write failures. */
   readonly faults = { uncaught: 0, stateFile: 0 };
   syncDaemon: SyncDaemonFollower | undefined;
+  /** Announced VIPs (issue #14): the routes the routing daemon redistributes. */
+  announcer: Announcer | undefined;
   private servers: Closable[] = [];
   private persisted = '';
   private persisting: Promise<void> = Promise.resolve();
@@ -183,7 +186,21 @@ export class Daemon extends EventEmitter {
       throw new DaemonStartError('vrrp', e as Error);
     }
 
+    // Announced VIPs: after IPVS is programmed, so a flow the router sends finds the table; routes an
+    // earlier run left are adopted as they are (a restart with the quorum holding changes nothing).
+    let announcer: Announcer;
+    try {
+      const alog = log.child({ component: 'announce' });
+      announcer = await Announcer.start(config, balancer.quorumState(), { log: (level, msg, fields) => alog.log(level, msg, fields) });
+    } catch (e) {
+      await engine.stop().catch(() => {});
+      await balancer.stop().catch(() => {});
+      ipvs?.close();
+      throw new DaemonStartError('announce', e as Error);
+    }
+
     const d = new Daemon(file, r.loaded, log, ipvs, sync, balancer, engine, opts.stateFile);
+    d.announcer = announcer;
     self = d;
     // Transitions during start (initialize -> backup) happen before the daemon exists: not reported.
     engine.on('state', (e: StateEvent) => d.onVrrpState({ instance: e.name, from: e.from, to: e.to, priority: e.priority, at: e.at }));
@@ -191,6 +208,7 @@ export class Daemon extends EventEmitter {
     // Quorum decided during balancer.start() reaches VRRP now; later changes as they happen.
     d.pushQuorum();
     balancer.on('quorum', (e: QuorumEvent) => d.guard('quorum -> vrrp', () => engine.setTrackedObject(e.service, e.up)));
+    balancer.on('quorum', (e: QuorumEvent) => d.guard('quorum -> announce', () => announcer.onQuorum(e.service, e.up)));
     await d.configureSyncDaemon();
     if (opts.listeners ?? true) await d.startListeners();
     log.info('ready', {
@@ -211,6 +229,7 @@ export class Daemon extends EventEmitter {
   private pushQuorum(): void {
     for (const q of this.balancer.quorumState()) {
       if (q.up !== undefined) this.guard('quorum -> vrrp', () => this.engine.setTrackedObject(q.service, q.up!));
+      this.guard('quorum -> announce', () => this.announcer?.onQuorum(q.service, q.up));
     }
   }
 
@@ -334,6 +353,10 @@ export class Daemon extends EventEmitter {
     for (const [key, a, b] of [['metrics.max_connections', was.metrics.max_connections, config.global.metrics.max_connections], ['control.max_connections', was.control.max_connections, config.global.control.max_connections]] as const) {
       if (a !== b) dlog.warn(`reload: global.${key} changed to ${b}; the listener keeps ${a} until lvsd restarts`);
     }
+    try { await this.announcer?.reload(config); } catch (e) {
+      // VRRP and the balancer run the new file: the announcer keeps its old device.
+      dlog.error(`reload: the announcer kept its old settings: ${(e as Error).message}`);
+    }
     this.config = config;
     this.configHash = hash;
     this.log.configure(config.global.log);
@@ -366,6 +389,10 @@ export class Daemon extends EventEmitter {
     const dlog = this.log.child({ component: 'daemon' });
     dlog.info('stopping');
     await this.reloading?.catch(() => {});
+    // Announced VIPs first: withdrawn (after their soft drain), and IPVS keeps forwarding with the checks
+    // running for drain_delay while the router moves the flows to the other directors.
+    await this.announcer?.stop().catch((e: unknown) => dlog.error('announcer stop failed', { err: e as Error }));
+    this.announcer?.close();
     await this.engine.stop().catch((e: unknown) => dlog.error('VRRP stop failed', { err: e as Error }));
     await this.balancer.stop().catch((e: unknown) => dlog.error('balancer stop failed', { err: e as Error }));
     const omega = configServiceKeys(this.config, (vs) => vs.omega);

@@ -11,6 +11,7 @@ import { collectIpvs, IpvsStatsCache, serviceNames, type IpvsTableReader } from 
 import { ALL_SPECS, M } from './specs.js';
 import { collectVrrp, type VrrpMetricsView } from './vrrp.js';
 import { collectListeners } from './listeners.js';
+import { collectAnnounce, type AnnounceView } from './announce.js';
 
 /**
  * What the metrics read of the daemon (src/daemon/daemon.ts Daemon satisfies it). Every field is read on
@@ -28,6 +29,8 @@ export interface MetricsSource {
   readonly startedAt?: Date | number | undefined;
   /** Faults the daemon contained, by kind (e.g. uncaught, stateFile). */
   readonly faults?: Readonly<Record<string, number>> | undefined;
+  /** Announced VIPs (issue #14). */
+  readonly announcer?: AnnounceView | null | undefined;
 }
 
 export interface MetricsRegistryOptions {
@@ -84,6 +87,8 @@ export function createRegistry(source: MetricsSource, opts: MetricsRegistryOptio
     if (engine) await guard('vrrp', () => collectVrrp(engine, out));
     const balancer = source.balancer;
     if (balancer) await guard('checks', () => collectChecks(balancer, out));
+    const announcer = source.announcer;
+    if (announcer) await guard('announce', () => collectAnnounce(announcer, out));
     if (source.ipvs) {
       const reading = await ipvsCache.read();
       if (config !== namesFor) { names = serviceNames(config); namesFor = config; }

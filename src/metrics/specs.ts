@@ -97,6 +97,13 @@ export const M = {
   dstInactive: spec('lvsd_ipvs_destination_inactive_connections', 'gauge', DEST, 'Inactive connections to a real server (other TCP states, UDP).'),
   dstWeight: spec('lvsd_ipvs_destination_weight', 'gauge', DEST, 'Weight of a real server in the kernel table.'),
   dstConns: spec('lvsd_ipvs_destination_connections_total', 'counter', DEST, 'Connections scheduled to a real server.'),
+  // ---- announced VIPs (issue #14) ----
+  announceState: spec('lvsd_announce_state', 'gauge', ['group', 'state'], 'Announced VIP group: 1 for the state it is in (announced, soft_draining, withdrawn), 0 for the others.'),
+  announceMetric: spec('lvsd_announce_metric', 'gauge', ['group'], 'The metric (RTA_PRIORITY, MED through FRR) the group\'s routes carry; absent while withdrawn.'),
+  announceWithdrawals: spec('lvsd_announce_withdrawals_total', 'counter', ['group', 'reason'], 'Withdrawals of the group\'s routes by reason: quorum (lost), give-up, stopping, removed (from the config).'),
+  announceRouteWrites: spec('lvsd_announce_route_writes_total', 'counter', [], 'Route writes (adds, replaces, removes) the announcer made.'),
+  announceRouteErrors: spec('lvsd_announce_route_errors_total', 'counter', [], 'Route reads and writes the kernel refused; lvsd logs each with errno and retries.'),
+
   dstInPkts: spec('lvsd_ipvs_destination_in_packets_total', 'counter', DEST, 'Packets in to a real server.'),
   dstOutPkts: spec('lvsd_ipvs_destination_out_packets_total', 'counter', DEST, 'Packets out from a real server (NAT only).'),
   dstInBytes: spec('lvsd_ipvs_destination_in_bytes_total', 'counter', DEST, 'Bytes in to a real server.'),

@@ -175,3 +175,40 @@ test('route plan: an address already local through an interface address gets no 
   assert.deepEqual(planRoutes(desired, [kernelLocal], { table: 250, protocol: 250, ifindex: 1 }), []);
   assert.equal(planRoutes(desired, [], { table: 250, protocol: 250, ifindex: 1 }).length, 1);
 });
+
+test('metrics: state per group, metric, withdrawals by reason, route writes and errors', async () => {
+  const { createRegistry } = await import('../../src/metrics/index.js');
+  const k = new FakeTable();
+  const a = await Announcer.start(config(), both, { backend: k });
+  a.onQuorum('http', false);
+  await a.settle();
+  a.onQuorum('http', true);
+  await a.settle();
+  const text = await createRegistry({ config: undefined, announcer: a }, { processMetrics: false }).render();
+  const lines = text.split('\n').filter((l) => l.startsWith('lvsd_announce_'));
+  assert.ok(lines.includes('lvsd_announce_state{group="web",state="announced"} 1'), lines.join('\n'));
+  assert.ok(lines.includes('lvsd_announce_state{group="web",state="withdrawn"} 0'));
+  assert.ok(lines.includes('lvsd_announce_metric{group="web"} 0'));
+  assert.ok(lines.includes('lvsd_announce_withdrawals_total{group="web",reason="quorum"} 1'));
+  assert.ok(lines.includes('lvsd_announce_withdrawals_total{group="web",reason="stopping"} 0'));
+  assert.ok(lines.includes('lvsd_announce_route_writes_total 8'), lines.join('\n')); // 2 local + 2 announced, 2 withdrawn, 2 again
+  assert.ok(lines.includes('lvsd_announce_route_errors_total 0'));
+  a.close();
+});
+
+test('lvsd status shows each group, its state, reason and withdrawals', async () => {
+  const { renderStatus } = await import('../../src/control/status.js');
+  const k = new FakeTable();
+  const a = await Announcer.start(config(), both, { backend: k });
+  a.onQuorum('https', false);
+  await a.settle();
+  const st = {
+    routerId: 'd1', pid: 1, startedAt: '', uptimeSeconds: 5, configHash: 'abc', reloads: { success: 0, failure: 0 }, vrrp: [],
+    ipvs: { version: null, connTabSize: null, error: 'IPVS is not open in this daemon' }, services: [], otherServices: [], announce: a.status(),
+  } as const;
+  const text = renderStatus(st as unknown as Parameters<typeof renderStatus>[0]);
+  assert.match(text, /^Announced VIPs \(routes in table 250, protocol 250\)$/m);
+  assert.match(text, /^ {2}web {2}withdrawn {2}203\.0\.113\.10 2001:db8:ff::10$/m);
+  assert.match(text, /^ {4}quorum lost: https; since \d{4}-\d\d-\d\dT[^;]+; withdrawals: quorum 1$/m);
+  a.close();
+});
