@@ -13,6 +13,8 @@ interface Forgery {
   src: string;
   /** Default the VRRP group 224.0.0.18. */
   dst?: string;
+  /** A unicast advert with its checksum computed over 224.0.0.18, as keepalived up to 1.3.6 sent them. */
+  legacyChecksum?: boolean;
   ifname?: string;
   vrid: number;
   priority: number;
@@ -42,7 +44,7 @@ mreqn.writeInt32LE(ifindex, 8);
 s.setsockopt(SOL_IP, IP_MULTICAST_IF, mreqn);
 addressBytes(f.src); // refuses a bad address early
 const msg = Buffer.from(encodeAdvert({ version: 3, family: 'ipv4', vrid: f.vrid, priority: f.priority, advertIntervalMs: f.intervalMs ?? 100,
-  addresses: f.addresses ?? ['192.0.2.10'], src: f.src, dst }));
+  addresses: f.addresses ?? ['192.0.2.10'], src: f.src, dst: f.legacyChecksum ? '224.0.0.18' : dst }));
 const to = { family: 'inet' as const, address: dst };
 
 let sent = 0, busy = 0;

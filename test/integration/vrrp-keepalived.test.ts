@@ -4,7 +4,8 @@
 // every step, and keepalived must not complain about our packets. Needs root and keepalived.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VrrpLan, canRunNetns, configYaml, haveKeepalived, instanceYaml, sleep, type Proc } from './vrrp-netns.js';
+import { join } from 'node:path';
+import { ROOT, VrrpLan, canRunNetns, configYaml, haveKeepalived, instanceYaml, sleep, type Proc } from './vrrp-netns.js';
 
 const skip = (!canRunNetns() && 'needs root and ip netns') || (!haveKeepalived() && 'needs keepalived');
 const NAMES = ['k1', 'k2', 'k3', 'k4'];
@@ -83,4 +84,32 @@ test('keepalived master, lvsd backup: lvsd stays BACKUP on keepalived adverts, t
   assert.ok(took < 1500, `${took} ms: keepalived's priority 0 not honoured`);
   await sleep(200);
   assert.ok(l.hasVip('a', '192.0.2.31') && l.hasVip('a', '192.0.2.32') && l.hasVip('a', '2001:db8::33'), l.addrs('a'));
+});
+
+test('unicast v3 with the pre-1.3.6 checksum (over 224.0.0.18): keepalived 2.2.7 takes it by default and refuses it with old_unicast_checksum never; lvsd the same with unicast_checksum_compat (default true) and false', { skip, timeout: 60_000 }, async (t) => {
+  const l = new VrrpLan();
+  t.after(() => l.stop());
+  const peer = l.nodes.c!.v4;
+  const lv = l.lvsd('a', configYaml([
+    instanceYaml({ name: 'u5', vrid: 5, priority: 100, version: 3, interval: '100ms', vips: ['192.0.2.35/24'], unicast: { source: '192.0.2.1', peers: [peer] } }),
+    instanceYaml({ name: 'u6', vrid: 6, priority: 100, version: 3, interval: '100ms', vips: ['192.0.2.36/24'], unicast: { source: '192.0.2.1', peers: [peer] }, extra: '    unicast_checksum_compat: false' }),
+  ]));
+  const inst = (name: string, vrid: number, extra: string) =>
+    `vrrp_instance ${name} {\n  state BACKUP\n  interface eth0\n  virtual_router_id ${vrid}\n  priority 100\n  version 3\n  advert_int 0.1\n` +
+    `  unicast_src_ip 192.0.2.2\n  unicast_peer {\n    ${peer}\n  }\n${extra}  virtual_ipaddress {\n    192.0.2.${30 + vrid}/24\n  }\n}\n`;
+  const ka = l.keepalived('b', inst('u5', 5, '') + inst('u6', 6, '  old_unicast_checksum never\n'));
+  await until(() => ['u5', 'u6'].every((n) => lvsdIs(lv, n, 'master') && kaEnters(ka, n, 'MASTER')), 8000, () => `${lv.lines.join('\n')}\n${ka.lines.join('\n')}`);
+  // c claims both VRIDs at priority 250, unicast to each director, checksums the old way.
+  const kaMark = ka.lines.length, lvMark = lv.lines.length;
+  const forger = join(ROOT, 'dist/test/integration/vrrp-forger.js');
+  const claims = ['192.0.2.1', '192.0.2.2'].flatMap((dst) => [5, 6].map((vrid) =>
+    l.spawn('c', [process.execPath, forger, JSON.stringify({ src: peer, dst, vrid, priority: 250, legacyChecksum: true, pps: 20, ms: 2500, addresses: [`192.0.2.${30 + vrid}`] })])));
+  await Promise.all(claims.map((p) => p.waitFor(/^sent \d+/, 15_000)));
+  await sleep(200);
+  t.diagnostic(ka.lines.filter((x) => /checksum/i.test(x)).slice(0, 4).join(' | '));
+  assert.ok(kaEnters(ka, 'u5', 'BACKUP', kaMark), `keepalived u5 should take the old checksum:\n${ka.lines.join('\n')}`);
+  assert.ok(ka.lines.some((x) => x.includes('(u5) Setting unicast VRRPv3 checksum to old version')), ka.lines.join('\n'));
+  assert.ok(!kaEnters(ka, 'u6', 'BACKUP', kaMark) && ka.lines.some((x) => x.includes('(u6) Invalid VRRPv3 checksum')), ka.lines.join('\n'));
+  assert.ok(lvsdIs(lv, 'u5', 'backup', lvMark), `lvsd u5 should take the old checksum:\n${lv.lines.join('\n')}`);
+  assert.ok(!lv.lines.some((x) => /u6: master -> /.test(x)), `lvsd u6 should refuse it:\n${lv.lines.join('\n')}`);
 });
