@@ -1,7 +1,7 @@
 // Reading lvsd.yaml: bytes -> YAML AST with positions -> typed, defaults-filled LvsdConfig, or every
 // problem found, each with file:line:col and key path. Never throws on bad input.
 import { readFile, stat } from 'node:fs/promises';
-import { Composer, LineCounter, Parser, type CST } from 'yaml';
+import { Composer, LineCounter, Parser, type CST, type Document } from 'yaml';
 import { compareIssues, type ConfigIssue } from './issues.js';
 import { DecodeContext, INVALID } from './dsl.js';
 import { lvsdConfigSchema, type LvsdConfig } from './model.js';
@@ -71,6 +71,38 @@ function tooDeep(tokens: readonly CST.Token[], max: number): number | undefined 
   return undefined;
 }
 
+/**
+ * Misplaced tokens at the top level at most, before reading stops: each costs the parser an error object,
+ * and a large file that is not YAML at all (116,000 of them in 150 KB) took seconds to report in full.
+ */
+export const MAX_YAML_ERRORS = 100;
+
+/**
+ * parseAllDocuments() in two steps, so that nesting is measured on the syntax tree (built without recursion)
+ * before the recursive composer sees it (`deep`: where it is too deep, and nothing is composed), and so that
+ * reading can stop early: after
+ * MAX_YAML_ERRORS misplaced top-level tokens only the part before is composed (`stoppedAt`: where reading
+ * stopped). Errors are made without stack traces, which are most of their cost and never shown.
+ */
+function parseYaml(text: string, lineCounter: LineCounter): { list: Document.Parsed[]; deep?: number; stoppedAt?: number } {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    const tokens: CST.Token[] = [];
+    let stray = 0, stoppedAt: number | undefined;
+    for (const t of new Parser(lineCounter.addNewLine).parse(text)) {
+      if (t.type === 'error' && ++stray > MAX_YAML_ERRORS) { stoppedAt = t.offset; break; }
+      tokens.push(t);
+    }
+    const deep = tooDeep(tokens, MAX_YAML_DEPTH);
+    if (deep !== undefined) return { list: [], deep };
+    const list = Array.from(new Composer({ uniqueKeys: false, strict: true }).compose(tokens));
+    return stoppedAt === undefined ? { list } : { list, stoppedAt };
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Validate configuration text; `file` is only used in the messages. */
 export function parseConfig(bytes: string | Uint8Array, file: string): LoadResult {
   let text: string;
@@ -97,15 +129,12 @@ export function parseConfig(bytes: string | Uint8Array, file: string): LoadResul
   const errors: ConfigIssue[] = [];
   const push = (offset: number, path: string, message: string) => { const p = at(offset); errors.push({ file, line: p.line, col: p.col, path, message }); };
 
-  // parseAllDocuments() in two steps, so that nesting is measured on the syntax tree (built without
-  // recursion) before the recursive composer sees it.
-  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
-  const deep = tooDeep(tokens, MAX_YAML_DEPTH);
+  const { list, deep, stoppedAt } = parseYaml(text, lineCounter);
   if (deep !== undefined) {
     push(deep, '(yaml)', `YAML nested deeper than ${MAX_YAML_DEPTH} levels (lvsd.yaml needs at most 8); is this really lvsd.yaml?`);
     return { ok: false, errors };
   }
-  const list = Array.from(new Composer({ uniqueKeys: false, strict: true }).compose(tokens));
+  if (stoppedAt !== undefined) push(stoppedAt, '(yaml)', `more than ${MAX_YAML_ERRORS} YAML syntax errors; stopped reading here (is this really lvsd.yaml?)`);
   // An error found at end of input (an unclosed bracket) is blamed on the end of the last line, not on a
   // line after it. trimEnd() removes what /\s+$/ matched, in one pass: that regular expression retried from
   // every blank of a long run and took seconds (quadratic).
