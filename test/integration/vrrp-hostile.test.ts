@@ -157,3 +157,35 @@ test('kernel drops of the VRRP socket (reader stalled under a flood) appear as l
   assert.equal(seen.status, after);
   assert.equal(seen.metric, `lvsd_vrrp_socket_drops_total{interface="eth0",family="ipv4"} ${after}`);
 });
+
+test('max_learned_advert_interval reloads in place (SIGHUP): a forged 40.95 s advert then holds the VIPs off for the new ceiling\'s Master_Down_Interval; removing the key brings back 3 x advert_interval', { skip, timeout: 60_000 }, async (t) => {
+  const l = lan(t);
+  const file = l.file('b.yaml', cfg(100, '    max_learned_advert_interval: 200ms'));
+  const b = l.spawn('b', [process.execPath, join(ROOT, 'dist/vrrp/main.js'), '-c', file]);
+  await b.waitFor(MASTER, 5000);
+  const at = (line: string) => Date.parse(line.slice(0, 24));
+  /** A forged claim makes b backup; how long until it is master again (its log's times). */
+  const claim = async () => {
+    const mark = b.lines.length;
+    await forge(l, { priority: 250, intervalMs: 40_950, count: 1 });
+    const down = await b.waitForNext(/vi_1: master -> backup/, 5000, mark);
+    return at(await b.waitForNext(MASTER, 5000, mark)) - at(down);
+  };
+  const mdi = (ceiling: number) => 3 * ceiling + (156 * ceiling) / 256;
+  const seen: number[] = [];
+  seen.push(await claim());
+  l.file('b.yaml', cfg(100, '    max_learned_advert_interval: 500ms'));
+  b.kill('SIGHUP');
+  await b.waitForNext(/vrrp: reloaded: vi_1: max_learned_advert_interval \(in place\)/, 5000);
+  seen.push(await claim());
+  l.file('b.yaml', cfg(100));
+  b.kill('SIGHUP');
+  await b.waitForNext(/vrrp: reloaded: vi_1: max_learned_advert_interval \(in place\)/, 5000);
+  seen.push(await claim());
+  // The removed key is gone from the running config too: the same file again is no change.
+  b.kill('SIGHUP');
+  await b.waitForNext(/vrrp: reloaded: no change/, 5000);
+  t.diagnostic(`backup -> master after a forged 40.95 s claim: ${seen.join(', ')} ms (ceilings 200, 500, default 300 ms: ${[200, 500, 300].map((c) => mdi(c).toFixed(1)).join(', ')})`);
+  [200, 500, 300].forEach((c, i) => assert.ok(Math.abs(seen[i]! - mdi(c)) < 60, `ceiling ${c}: ${seen[i]} ms, expected ${mdi(c)}`));
+  assert.ok(b.lines.every((x) => !/restarted|-> initialize/.test(x)), b.lines.join('\n'));
+});
