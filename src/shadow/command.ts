@@ -9,7 +9,8 @@ import { formatChange, Shadow, type ShadowChange, type ShadowSummary } from './s
 export const SHADOW_HELP = `Usage: lvsd shadow [-c FILE] [--duration 10m] [--interval 1s] [--json]
 
 Run lvsd beside the keepalived in charge of this director, touching nothing: the health checks of
-FILE run, the kernel's IPVS table is read (never written), no notify command runs. Every interval
+FILE run, the kernel's IPVS table is read (never written), VRRP is listened to (no advert is sent,
+no address added), no notify command runs. Every interval
 lvsd's desired table and its checks' verdicts are compared with the kernel's table; each difference
 is printed when it appears (+) and when it clears (-):
 
@@ -19,6 +20,9 @@ is printed when it appears (+) and when it clears (-):
   weight                both say up, the weights differ
   destination-settings  forwarding method or thresholds differ
   destination-extra     the kernel has a real server FILE does not list
+  vrrp-state            keepalived's VRRP state here differs from the one lvsd would hold
+                        (lvsd listens to the adverts, never sends)
+  vrrp-advert           adverts lvsd would refuse (password, interval, address list)
 
 Stops after --duration, or on Ctrl-C / SIGTERM, with a summary. Cut over when it stays clean.
 Exit: 0 clean at the end, 1 differences (or an invalid FILE), 2 usage.
@@ -35,6 +39,7 @@ type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 
 function summaryText(s: ShadowSummary): string {
   const lines = [`${s.rounds} comparison${s.rounds === 1 ? '' : 's'}; ${s.clean ? 'clean at the end' : `${s.current.length} difference${s.current.length === 1 ? '' : 's'} at the end`}${s.readError ? `; the last kernel read failed: ${s.readError}` : ''}`];
+  for (const v of s.vrrp) lines.push(`  vrrp ${v.instance}: lvsd would be ${v.wouldBe.state.toUpperCase()} (${v.wouldBe.why})`);
   for (const d of s.seen) lines.push(`  ${s.current.some((c) => c.kind === d.kind && c.service === d.service && c.server === d.server && c.detail === d.detail) ? 'now ' : 'was '} ${d.kind} ${d.service}${d.server ? ` ${d.server}` : ''}: ${d.detail} (${d.rounds} of ${s.rounds})`);
   return `${lines.join('\n')}\n`;
 }

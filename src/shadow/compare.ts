@@ -22,11 +22,15 @@ export type DifferenceKind =
   /** Forwarding method or thresholds differ. */
   | 'destination-settings'
   /** The kernel has a real server lvsd.yaml does not list for that service. */
-  | 'destination-extra';
+  | 'destination-extra'
+  /** keepalived's VRRP state on this director differs from the one lvsd would hold (vrrp.ts). */
+  | 'vrrp-state'
+  /** Adverts lvsd would refuse (password, interval, addresses): after a cut-over the pair would split. */
+  | 'vrrp-advert';
 
 export interface Difference {
   kind: DifferenceKind;
-  /** lvsd's name of the service. */
+  /** lvsd's name of the service (of the VRRP instance for vrrp-* kinds). */
   service: string;
   /** address:port as ipvsadm prints it, for destination differences. */
   server?: string;

@@ -12,6 +12,7 @@ import { Balancer, type TableSink } from '../balancer/index.js';
 import type { LvsdConfig } from '../config/index.js';
 import { serviceNames } from '../metrics/ipvs.js';
 import { compareTables, differenceKey, type Difference } from './compare.js';
+import { VrrpObserver, type WouldBe, type Heard } from './vrrp.js';
 
 /** What shadow mode reads of the kernel (IpvsClient satisfies it). */
 export interface ShadowTableReader { table(): Promise<IpvsKernelTable>; close?(): void }
@@ -52,6 +53,8 @@ export interface ShadowSummary {
   seen: Array<Difference & { rounds: number }>;
   /** A kernel read that failed, last one (null when none). */
   readError: string | null;
+  /** Per VRRP instance: the state lvsd would hold, and the master it heard. */
+  vrrp: Array<{ instance: string; wouldBe: WouldBe; heard: Heard | null }>;
   clean: boolean;
 }
 
@@ -61,6 +64,8 @@ export interface ShadowOptions {
   /** Defaults to IpvsClient.open(). */
   reader?: ShadowTableReader;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
+  /** Listens to VRRP for the config's instances (default: a VrrpObserver when there are any; null: none). */
+  vrrp?: Pick<VrrpObserver, 'differences' | 'states' | 'close'> | null;
 }
 
 export class Shadow extends EventEmitter {
@@ -71,17 +76,28 @@ export class Shadow extends EventEmitter {
   private readError: string | null = null;
   private comparing: Promise<void> | undefined;
 
-  private constructor(readonly config: LvsdConfig, readonly balancer: Balancer, private readonly sink: RecordingSink, private readonly reader: ShadowTableReader, private readonly names: Map<string, string>) {
+  private constructor(
+    readonly config: LvsdConfig, readonly balancer: Balancer, private readonly sink: RecordingSink, private readonly reader: ShadowTableReader,
+    private readonly names: Map<string, string>, private readonly vrrp: ShadowOptions['vrrp'],
+  ) {
     super();
   }
 
   static async start(config: LvsdConfig, opts: ShadowOptions = {}): Promise<Shadow> {
-    const reader = opts.reader ?? await IpvsClient.open();
+    // A VRRP-only director has nothing to read in IPVS (and may have no IPVS at all).
+    const reader = opts.reader ?? (config.virtual_services.length ? await IpvsClient.open() : { table: async () => [] });
+    const vrrp = opts.vrrp !== undefined ? opts.vrrp : config.vrrp_instances.length ? new VrrpObserver(config.vrrp_instances) : null;
     const sink = new RecordingSink();
     const log = opts.log ?? (() => {});
     const balancer = new Balancer(withoutCommands(config), { sync: sink, log: (level, msg) => log(level, msg), cleanupOnStop: false });
-    await balancer.start();
-    const s = new Shadow(config, balancer, sink, reader, serviceNames(config));
+    try {
+      await balancer.start();
+    } catch (e) {
+      vrrp?.close();
+      reader.close?.();
+      throw e;
+    }
+    const s = new Shadow(config, balancer, sink, reader, serviceNames(config), vrrp);
     const interval = opts.intervalMs ?? 1000;
     s.timer = setInterval(() => { void s.compare(); }, interval);
     return s;
@@ -103,7 +119,7 @@ export class Shadow extends EventEmitter {
       return;
     }
     const servers = this.balancer.serverStates().map((s) => ({ service: s.service, server: s.server, up: s.up, reason: s.reason, weight: s.weight }));
-    const diffs = compareTables(this.sink.desired, actual, this.names, servers);
+    const diffs = [...compareTables(this.sink.desired, actual, this.names, servers), ...(this.vrrp?.differences() ?? [])];
     this.rounds++;
     const now = Date.now();
     const next = new Map<string, Difference>();
@@ -120,13 +136,14 @@ export class Shadow extends EventEmitter {
 
   summary(): ShadowSummary {
     const current = [...this.current.values()];
-    return { rounds: this.rounds, current, seen: [...this.seen.values()], readError: this.readError, clean: current.length === 0 && this.readError === null };
+    return { rounds: this.rounds, current, seen: [...this.seen.values()], readError: this.readError, vrrp: this.vrrp?.states() ?? [], clean: current.length === 0 && this.readError === null };
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.comparing;
     await this.balancer.stop();
+    this.vrrp?.close();
     this.reader.close?.();
   }
 }

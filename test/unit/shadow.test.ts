@@ -128,3 +128,22 @@ virtual_services:
     up.close();
   }
 });
+
+test('lvsdWouldBe: RFC 5798 section 6.4 applied to what was heard', async () => {
+  const { lvsdWouldBe } = await import('../../src/shadow/vrrp.js');
+  const cfg = config(`vrrp_instances:
+  - { name: VI_1, interface: eth0, vrid: 1, version: 3, advert_interval: 1s, priority: 100, virtual_ips: [192.0.2.10/24] }
+`);
+  const ic = cfg.vrrp_instances[0]!;
+  const heard = (priority: number, at = 0, src = '192.0.2.5') => ({ src, priority, advertIntervalMs: 1000, at });
+  assert.deepEqual(lvsdWouldBe(ic, undefined, 0, '192.0.2.2'), { state: 'master', why: 'no master heard within Master_Down_Interval' });
+  // Master_Down_Interval at priority 100, 1 s: 3 s + (256-100)/256 s = 3609.375 ms.
+  assert.equal(lvsdWouldBe(ic, heard(150, 0), 3609, '192.0.2.2').state, 'backup');
+  assert.equal(lvsdWouldBe(ic, heard(150, 0), 3610, '192.0.2.2').state, 'master');
+  assert.equal(lvsdWouldBe(ic, heard(50), 10, '192.0.2.2').why, 'lvsd (priority 100) outranks the master 192.0.2.5 (50) and preempts');
+  assert.equal(lvsdWouldBe({ ...ic, preempt: false }, heard(50), 10, '192.0.2.2').state, 'backup');
+  assert.equal(lvsdWouldBe(ic, heard(0), 10, '192.0.2.2').state, 'master');
+  // Equal priority: the higher primary address wins (section 6.4.3).
+  assert.equal(lvsdWouldBe(ic, heard(100), 10, '192.0.2.9').state, 'master');
+  assert.equal(lvsdWouldBe(ic, heard(100), 10, '192.0.2.2').state, 'backup');
+});
