@@ -1,7 +1,7 @@
 // Reading lvsd.yaml: bytes -> YAML AST with positions -> typed, defaults-filled LvsdConfig, or every
 // problem found, each with file:line:col and key path. Never throws on bad input.
 import { readFile, stat } from 'node:fs/promises';
-import { Composer, LineCounter, Parser, type CST, type Document } from 'yaml';
+import { Composer, Lexer, LineCounter, Parser, type CST, type Document } from 'yaml';
 import { compareIssues, type ConfigIssue } from './issues.js';
 import { DecodeContext, INVALID } from './dsl.js';
 import { lvsdConfigSchema, type LvsdConfig } from './model.js';
@@ -78,23 +78,37 @@ function tooDeep(tokens: readonly CST.Token[], max: number): number | undefined 
 export const MAX_YAML_ERRORS = 100;
 
 /**
- * parseAllDocuments() in two steps, so that nesting is measured on the syntax tree (built without recursion)
- * before the recursive composer sees it (`deep`: where it is too deep, and nothing is composed), and so that
- * reading can stop early: after
- * MAX_YAML_ERRORS misplaced top-level tokens only the part before is composed (`stoppedAt`: where reading
- * stopped). Errors are made without stack traces, which are most of their cost and never shown.
+ * Nodes the parser may hold open while reading, at most. Nesting past MAX_YAML_DEPTH is refused from the
+ * syntax tree afterwards; this stops the reading itself long before the parser's own recursion: it closes
+ * open nodes recursively, and a line of 6,000 compact levels (`- - - ...`) followed by another line
+ * overflowed its stack.
+ */
+const MAX_PARSER_STACK = 2 * MAX_YAML_DEPTH;
+
+/**
+ * parseAllDocuments() in steps: the lexer's tokens are fed to the parser one at a time, so that reading
+ * stops when the parser nests too deep (MAX_PARSER_STACK) or after MAX_YAML_ERRORS misplaced top-level
+ * tokens (`stoppedAt`: where; only the part before is composed); nesting is then measured on the syntax tree
+ * before the recursive composer sees it (`deep`: where it is too deep, and nothing is composed). Errors are
+ * made without stack traces, which are most of their cost and never shown.
  */
 function parseYaml(text: string, lineCounter: LineCounter): { list: Document.Parsed[]; deep?: number; stoppedAt?: number } {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
     const tokens: CST.Token[] = [];
-    let stray = 0, stoppedAt: number | undefined;
-    for (const t of new Parser(lineCounter.addNewLine).parse(text)) {
-      if (t.type === 'error' && ++stray > MAX_YAML_ERRORS) { stoppedAt = t.offset; break; }
-      tokens.push(t);
+    const parser = new Parser(lineCounter.addNewLine);
+    lineCounter.addNewLine(0); // what Parser.parse() does first
+    let stray = 0, stoppedAt: number | undefined, deepAt: number | undefined;
+    reading: for (const lexeme of new Lexer().lex(text)) {
+      for (const t of parser.next(lexeme)) {
+        if (t.type === 'error' && ++stray > MAX_YAML_ERRORS) { stoppedAt = t.offset; break reading; }
+        tokens.push(t);
+      }
+      if (parser.stack.length > MAX_PARSER_STACK) { deepAt = parser.offset; break; }
     }
-    const deep = tooDeep(tokens, MAX_YAML_DEPTH);
+    tokens.push(...parser.end());
+    const deep = tooDeep(tokens, MAX_YAML_DEPTH) ?? deepAt;
     if (deep !== undefined) return { list: [], deep };
     const list = Array.from(new Composer({ uniqueKeys: false, strict: true }).compose(tokens));
     return stoppedAt === undefined ? { list } : { list, stoppedAt };

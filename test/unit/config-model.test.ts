@@ -359,6 +359,9 @@ test('deep YAML is refused before the composer recurses: the process survives a 
   const script = `import { parseConfig } from ${JSON.stringify(new URL('../../src/config/load.js', import.meta.url).href)};
     for (const [o, c] of [['[', ']'], ['{', '}'], ['- ', 'x']]) for (const n of [1000, 10000, 100000])
       parseConfig('a: ' + o.repeat(n) + c.repeat(n) + '\\n', 'deep.yaml');
+    // Found by the fuzzer: the yaml parser itself closes open nodes recursively, and 8,000 compact levels
+    // ended by another line threw a RangeError out of parseConfig.
+    for (const n of [8000, 100000]) parseConfig('- '.repeat(n) + 'x\\n  - y\\n', 'deep.yaml');
     process.stdout.write('survived');`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   assert.equal(r.stdout, 'survived', r.stderr.slice(0, 2000));
