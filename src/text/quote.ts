@@ -12,6 +12,9 @@ function isEscaped(c: number): boolean {
     c === 0x200e || c === 0x200f || c === 0x061c; // bidi marks (LRM, RLM, ALM): invisible, they reorder neighbours
 }
 
+/** Any character isEscaped() is true of, or any surrogate (a lone one is escaped; a pair takes the slow path too). */
+const NEEDS_ESCAPE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\ud800-\udfff]/;
+
 const NAMED: Readonly<Record<number, string>> = { 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t' };
 
 function escapeCode(c: number): string {
@@ -25,6 +28,8 @@ function escapeCode(c: number): string {
  * pair is never split. `extra` lists further characters shown with a backslash (the backslash itself, a quote).
  */
 function render(s: string, max: number, extra: string): { text: string; cut: boolean } {
+  // Most values need nothing: returned as they are, without building a copy character by character.
+  if (s.length <= max && !NEEDS_ESCAPE.test(s) && ![...extra].some((c) => s.includes(c))) return { text: s, cut: false };
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
