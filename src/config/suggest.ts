@@ -14,9 +14,9 @@ export function editDistance(a: string, b: string, cutoff = Infinity): number {
   if (a.length > b.length) [a, b] = [b, a];
   const m = a.length, n = b.length;
   if (n - m > cutoff) return cutoff + 1; // every alignment needs at least n - m insertions
-  let prev2: number[] = new Array<number>(m + 1).fill(0);
-  let prev: number[] = Array.from({ length: m + 1 }, (_, j) => j);
-  let cur: number[] = new Array<number>(m + 1).fill(0);
+  let prev2 = new Float64Array(m + 1);
+  let prev = Float64Array.from({ length: m + 1 }, (_, j) => j);
+  let cur = new Float64Array(m + 1);
   for (let i = 1; i <= n; i++) {
     // Cells outside the band are more than cutoff by construction; the band's edges read them as Infinity.
     const lo = Math.max(1, i - cutoff), hi = Math.min(m, i + cutoff);
@@ -33,7 +33,10 @@ export function editDistance(a: string, b: string, cutoff = Infinity): number {
     if (hi < m) cur[hi + 1] = Infinity;
     // No path leaves a row cheaper than its cheapest cell (a transposition from the row before costs 1 too).
     if (rowMin > cutoff) return cutoff + 1;
-    [prev2, prev, cur] = [prev, cur, prev2];
+    const spare = prev2;
+    prev2 = prev;
+    prev = cur;
+    cur = spare;
   }
   return Math.min(prev[m]!, cutoff + 1);
 }
