@@ -17,6 +17,9 @@ export interface Heard { src: string; priority: number; advertIntervalMs: number
 
 export interface WouldBe { state: 'master' | 'backup'; why: string }
 
+/** Senders of refused adverts remembered per instance (the most recent ones). */
+export const MAX_REFUSED_SENDERS = 8;
+
 const familyOf = (ic: VrrpInstanceConfig): Family => (ic.virtual_ips[0]!.family === 4 ? 'ipv4' : 'ipv6');
 
 /** RFC 5798 §6.4 as a Backup would apply it to what it heard (pure). `own`: this router's primary address. */
@@ -84,7 +87,11 @@ export class VrrpObserver {
   private onAdvert(w: Watched, p: VrrpAdvertisement, rx: number): void {
     const m = matchInstance(p, w.view);
     if (!m.accept) {
-      if (m.reason !== 'own_source') w.refused.set(p.src, `${m.reason}${m.detail ? ` (${m.detail})` : ''}`);
+      if (m.reason === 'own_source') return;
+      // A forger can send from any number of addresses: keep the latest few senders, not all of them.
+      w.refused.delete(p.src);
+      if (w.refused.size >= MAX_REFUSED_SENDERS) w.refused.delete(w.refused.keys().next().value!);
+      w.refused.set(p.src, `${m.reason}${m.detail ? ` (${m.detail})` : ''}`);
       return;
     }
     w.refused.delete(p.src);

@@ -28,11 +28,14 @@ test('40 concurrent scrapes are served by one rendering, each with the whole tex
   try {
     const port = (m.address as AddressInfo).port;
     const bodies = await Promise.all(Array.from({ length: 40 }, () => get(port)));
-    assert.equal(m.renders(), 1);
+    // One rendering when the 40 requests arrive together; a loaded machine may spread them past the
+    // reuse window, and still they share a few (the deterministic count is in the next test).
+    assert.ok(m.renders() <= 4, `${m.renders()} renderings for 40 scrapes`);
     for (const b of bodies) { assert.equal(b, bodies[0]); assert.match(b, /lvsd_config_info\{sha256="x"\} 1/); }
+    const before = m.renders();
     m.invalidate();
     await get(port);
-    assert.equal(m.renders(), 2);
+    assert.equal(m.renders(), before + 1);
   } finally { await m.close(); }
 });
 
@@ -42,22 +45,26 @@ test('SharedRender: reused for MIN_REUSE_MS or as long as the last render took, 
   let fail = false;
   const s = new SharedRender(async function* () { if (fail) throw new Error('boom'); yield 'a'; now += cost; yield 'b'; }, () => now);
   const read = async () => { const out: string[] = []; for await (const p of s.pieces()) out.push(p); return out.join(''); };
+  // Readers that ask together share one rendering and each get all of it.
+  assert.deepEqual(await Promise.all(Array.from({ length: 40 }, () => read())), Array.from({ length: 40 }, () => 'ab'));
+  assert.equal(s.renders, 1);
+  s.invalidate();
   assert.equal(await read(), 'ab');
   now += MIN_REUSE_MS;
   assert.equal(await read(), 'ab');
-  assert.equal(s.renders, 1);
+  assert.equal(s.renders, 2);
   now += 1;
   await read();
-  assert.equal(s.renders, 2, 'past the window');
+  assert.equal(s.renders, 3, 'past the window');
   cost = 2_000; // a slow render (10,000 destinations) is reused for as long as it took
   s.invalidate();
   await read();
   now += 1_500;
   await read();
-  assert.equal(s.renders, 3);
+  assert.equal(s.renders, 4);
   now += 600;
   fail = true;
   await assert.rejects(read(), /boom/);
   await assert.rejects(read(), /boom/);
-  assert.equal(s.renders, 5, 'a failed rendering is tried again on the next scrape');
+  assert.equal(s.renders, 6, 'a failed rendering is tried again on the next scrape');
 });
