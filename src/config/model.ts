@@ -295,7 +295,7 @@ const status = alt(statusList, arr(statusItem, undefined, { minItems: 1 }), 'Sta
 
 const timing = {
   interval: defDuration(duration('Time between checks.', 10, 86_400_000), 5000),
-  timeout: defDuration(duration('A check that has not finished after this long failed (connect and whole response).', 10, 3_600_000), 2000),
+  timeout: defDuration(duration('A check that has not finished after this long failed (connect and whole response). May exceed the interval: the next check starts an interval after this one ends, never during it.', 10, 3_600_000), 2000),
   retries: def(int(1, 100, 'Failures in a row before the real server is taken out.'), 1),
   rise: def(int(1, 100, 'Successes in a row before it is put back.'), 1),
   delay_before_retry: defDuration(duration('Delay after a failure before checking again (keepalived delay_before_retry).', 0, 3_600_000), 1000),
@@ -340,7 +340,8 @@ function checkVariants<N extends Fields>(nameField: N) {
     obj({ ...nameField, type: oneOf<K>([type]), ...timing, ...extra }, description, { hints: checkHints }).refine((v, report) => {
       // Inside this generic helper the inferred shape is opaque to TypeScript; these keys exist by construction.
       const c = v as unknown as { timeout: number; interval: number; argv?: string[]; tls?: { verify: boolean; ca_file?: string } };
-      if (c.timeout > c.interval) report('timeout', 'timeout longer than interval: checks would overlap');
+      // A timeout longer than the interval is fine: the next probe is scheduled when the running one ends
+      // (checkers/runner.ts), as keepalived schedules its next check, so probes of one check never overlap.
       checkArgv(c.argv, 'argv', report);
       if (c.tls && !c.tls.verify && c.tls.ca_file !== undefined) report('tls.ca_file', 'ca_file is pointless with verify: false');
     });

@@ -360,4 +360,31 @@ virtual_services: []
     assert.equal(reasons.get('iface'), 'no such interface');
     assert.match(reasons.get('source') ?? '', /address|EADDRNOTAVAIL/i);
   });
+  test('a timeout longer than the interval is accepted, and the next probe waits for the running one (keepalived does not overlap checks either)', async () => {
+    const c = parseConfig(`
+checks:
+  - {name: slow, type: tcp, interval: 20ms, timeout: 300ms}
+virtual_services: []
+`, 'slow.yaml');
+    assert.ok(c.ok, c.ok ? '' : JSON.stringify(c.errors));
+    const check = c.config.checks[0] as CheckConfig;
+    assert.deepEqual([check.interval, check.timeout], [20, 300]);
+    const r = new CheckRunner({ random: () => 0 });
+    const inst = r.acquire(check, { address: '127.0.0.1', family: 4, port: 9 }, false, () => {});
+    let running = 0, most = 0;
+    const starts: number[] = [], ends: number[] = [];
+    // Each probe takes 100 ms, five times the interval (but within the timeout).
+    (inst as unknown as { probe: () => Promise<CheckOutcome> }).probe = async () => {
+      starts.push(performance.now()); running++; most = Math.max(most, running);
+      await new Promise((res) => setTimeout(res, 100));
+      running--; ends.push(performance.now());
+      return up();
+    };
+    r.start();
+    await new Promise((res) => setTimeout(res, 560));
+    r.stop();
+    assert.equal(most, 1);
+    for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! >= ends[i - 1]! + 15, `probe ${i} started ${(starts[i]! - ends[i - 1]!).toFixed(1)} ms after the previous one ended`);
+    assert.ok(starts.length >= 3 && starts.length <= 5, `${starts.length} probes in 560 ms (one per 100 ms probe + 20 ms interval)`);
+  });
 });
