@@ -101,3 +101,21 @@ export function reorder(m: YMap, keys: string[]): YMap {
   return out;
 }
 
+/** Keywords keepalived 2.2.7 no longer knows (it warns "Unknown keyword" and goes on), or that are at lvsd's behaviour already. */
+const QUIET: Record<string, string> = {
+  lvs_id: 'ignored: obsolete (keepalived 1.x; 2.2.7 reports it as an unknown keyword and ignores it)',
+  nat_mask: 'ignored: obsolete (keepalived 1.x; 2.2.7 reports it as an unknown keyword and ignores it)',
+  vrrp_skip_check_adv_addr: "ignored: lvsd accepts an advert whose address list differs, as keepalived without vrrp_strict, and only counts it (lvsd_vrrp_* 'address_list_mismatch'); skipping the comparison changes nothing else",
+  skip_check_adv_addr: "ignored: lvsd accepts an advert whose address list differs, as keepalived without vrrp_strict, and only counts it (lvsd_vrrp_* 'address_list_mismatch'); skipping the comparison changes nothing else",
+};
+/** Keywords whose value is keepalived's default, which is also lvsd's behaviour: a quiet note when at it. */
+export function quietKeyword(s: Statement, ctx: Ctx, where: string): boolean {
+  const why = QUIET[s.key];
+  if (why !== undefined) { ctx.change(s, where, `${quoteValue(s.key)} ${why}`); return true; }
+  if ((s.key === 'vrrp_garp_interval' || s.key === 'vrrp_gna_interval' || s.key === 'garp_interval' || s.key === 'gna_interval') && /^0+(\.0+)?$/.test(s.args[0] ?? '')) {
+    // keepalived 2.2.7 refuses 0 ("outside range") and keeps its default, which is 0: no delay between messages, as lvsd.
+    ctx.change(s, where, `${quoteValue(`${s.key} ${s.args[0]}`)} ignored: at its default (no delay between gratuitous ARP/NA messages, as lvsd sends them)`);
+    return true;
+  }
+  return false;
+}

@@ -3,16 +3,23 @@ import { netmaskToPrefix, parseIp, type IpAddress } from '../config/address.js';
 import { SCHEDULERS } from '../config/model.js';
 import { YList, YMap } from './emit.js';
 import type { Statement } from './reader.js';
-import { command, dur, hostPort, integer, portNumber, reorder, seconds, type Ctx, type Names } from './convert-common.js';
+import { command, dur, hostPort, integer, portNumber, quietKeyword, reorder, seconds, type Ctx, type Names } from './convert-common.js';
 import { escapeText, quoteValue } from '../text/quote.js';
 
 // ---- virtual_server ----
 
-type CheckDefaults = { interval: number; host?: string };
+/** What a virtual_server or real_server sets for its checks (keepalived 2.x): each check not setting it inherits it. */
+type CheckDefaults = { interval: number; host?: string; inherit: Statement[] };
 
-function checkTiming(kind: string, s: Statement, m: YMap, ctx: Ctx, where: string, timing: { interval: number; timeout?: number; timeoutStmt?: Statement }): boolean {
+/** A virtual_server's or real_server's checker default, checked once here (its note once), inherited by every check. */
+function checkerDefault(s: Statement, ctx: Ctx, where: string, d: CheckDefaults): void {
+  const ok = s.key === 'retry' || s.key === 'nb_get_retry' ? integer(s, ctx, where, 0, 99) !== undefined : seconds(s, ctx, where) !== undefined;
+  if (ok) d.inherit.push(s);
+}
+
+function checkTiming(kind: string, s: Statement, m: YMap, ctx: Ctx, where: string, timing: { interval: number; timeout?: number }): boolean {
   switch (s.key) {
-    case 'connect_timeout': { const v = seconds(s, ctx, where); if (v !== undefined) { timing.timeout = v; timing.timeoutStmt = s; } return true; }
+    case 'connect_timeout': { const v = seconds(s, ctx, where); if (v !== undefined) timing.timeout = v; return true; }
     case 'delay_loop': { const v = seconds(s, ctx, where); if (v !== undefined) timing.interval = Math.max(v, 10); return true; }
     // keepalived's retry counts checks after the first failure; lvsd's retries counts failures in a row.
     case 'retry': case 'nb_get_retry': { const v = integer(s, ctx, where, 0, 99); if (v !== undefined) m.set('retries', v + 1); return true; }
@@ -28,7 +35,7 @@ function checkTarget(s: Statement, m: YMap, ctx: Ctx, where: string, bind: { ip?
     case 'connect_ip': { const p = parseIp(s.args[0]); if (p.ok) m.set('address', p.value.address); else ctx.skip(s, where, `connect_ip: ${p.message}`); return true; }
     case 'bindto': { const p = parseIp(s.args[0]); if (p.ok) bind.ip = p.value; else ctx.skip(s, where, `bindto: ${p.message}`); return true; }
     case 'bind_port': { const v = integer(s, ctx, where, 1, 65535); if (v !== undefined) bind.port = v; return true; }
-    case 'bindif': if (s.args[0]) m.set('bind_interface', s.args[0]); return true;
+    case 'bind_if': case 'bindif': if (s.args[0]) m.set('bind_interface', s.args[0]); return true; // keepalived.conf(5) spells it bind_if
     case 'fwmark': { const v = integer(s, ctx, where, 1, 0xffffffff); if (v !== undefined) m.set('fwmark', v); return true; }
     default: return false;
   }
@@ -37,7 +44,7 @@ function checkTarget(s: Statement, m: YMap, ctx: Ctx, where: string, bind: { ip?
 /** One keepalived checker block -> lvsd inline checks (HTTP_GET with several url blocks gives one per url). */
 function convertChecker(block: Statement, ctx: Ctx, where: string, d: CheckDefaults): YMap[] {
   const w = `${where}: ${block.key}`;
-  const timing: { interval: number; timeout?: number; timeoutStmt?: Statement } = { interval: d.interval };
+  const timing: { interval: number; timeout?: number } = { interval: d.interval };
   const common = new YMap();
   const bind: { ip?: IpAddress; port?: number } = {};
   let type: string;
@@ -52,6 +59,8 @@ function convertChecker(block: Statement, ctx: Ctx, where: string, d: CheckDefau
   }
   let host = d.host;
   let sni = false;
+  // Inherited first, so the check's own keywords override them. MISC_CHECK has misc_timeout, not connect_timeout.
+  for (const s of d.inherit) if (!(type === 'script' && s.key === 'connect_timeout')) checkTiming(type, s, common, ctx, w, timing);
   for (const s of block.children ?? []) {
     if (checkTiming(type, s, common, ctx, w, timing)) continue;
     if (type !== 'script' && checkTarget(s, common, ctx, w, bind)) continue;
@@ -73,7 +82,15 @@ function convertChecker(block: Statement, ctx: Ctx, where: string, d: CheckDefau
               else ctx.skip(c, w, `status_code ${quoteValue(a)} is not an HTTP status or range`);
             }
           } else if (c.key === 'virtualhost') u.set('host', c.args[0]);
-          else ctx.unsupported(c, w);
+          else if (c.key === 'regex') {
+            // keepalived 2.x: the body must match this PCRE2 expression (regex_no_match reverses it, which lvsd cannot).
+            const re = c.args.join(' ');
+            let ok = re !== '';
+            try { new RegExp(re); } catch { ok = false; }
+            if (!ok) ctx.skip(c, w, `regex ${quoteValue(re)} is not a regular expression lvsd (JavaScript) can use; left out`);
+            else if ((s.children ?? []).some((x) => x.key === 'regex_no_match')) ctx.skip(c, w, 'regex with regex_no_match (the body must not match) has no lvsd equivalent; left out');
+            else u.set('body_regex', re, ctx.change(c, w, `regex -> body_regex: keepalived's PCRE2 expression is used as a JavaScript one (the same for plain patterns; check any (?...) groups or options)`));
+          } else ctx.unsupported(c, w);
         }
         if (statuses.length > 0) u.set('status', statuses.length === 1 ? statuses[0]! : new YList(statuses, true));
         urls.push(u);
@@ -82,7 +99,7 @@ function convertChecker(block: Statement, ctx: Ctx, where: string, d: CheckDefau
     }
     if (type === 'script') {
       if (s.key === 'misc_path') { argv = command(s, ctx, w); continue; }
-      if (s.key === 'misc_timeout') { const v = seconds(s, ctx, w); if (v !== undefined) { timing.timeout = v; timing.timeoutStmt = s; } continue; }
+      if (s.key === 'misc_timeout') { const v = seconds(s, ctx, w); if (v !== undefined) timing.timeout = v; continue; }
       if (s.key === 'misc_dynamic') { common.set('dynamic_weight', true); continue; }
       if (s.key === 'user') {
         if (s.args[0]) common.set('user', s.args[0]);
@@ -95,16 +112,10 @@ function convertChecker(block: Statement, ctx: Ctx, where: string, d: CheckDefau
   if (bind.ip) common.set('source', hostPort(bind.ip, bind.port));
   else if (bind.port !== undefined) ctx.skip(block, w, "'bind_port' without 'bindto' has no lvsd equivalent (not supported)");
 
-  // keepalived defaults: connect_timeout 5s, misc_timeout the delay_loop. lvsd refuses timeout > interval.
-  let timeout = timing.timeout ?? (type === 'script' ? timing.interval : 5000);
-  let timeoutComment: string | undefined;
-  if (timeout > timing.interval) {
-    const why = `timeout ${dur(timeout)} cut to the interval ${dur(timing.interval)} (lvsd does not overlap checks)`;
-    timeoutComment = timing.timeoutStmt ? ctx.change(timing.timeoutStmt, w, why) : ctx.change(block, w, why);
-    timeout = timing.interval;
-  }
-  timeout = Math.max(timeout, 10);
-  const base = new YMap().set('type', type).set('interval', dur(timing.interval)).set('timeout', dur(timeout), timeoutComment);
+  // keepalived defaults: connect_timeout 5s, misc_timeout the delay_loop. A timeout longer than delay_loop is
+  // kept: neither keepalived nor lvsd overlaps checks (the next one starts delay_loop after this one ends).
+  const timeout = Math.max(timing.timeout ?? (type === 'script' ? timing.interval : 5000), 10);
+  const base = new YMap().set('type', type).set('interval', dur(timing.interval)).set('timeout', dur(timeout));
   for (const e of common.entries) base.entries.push(e);
   // keepalived's defaults where lvsd's differ (keepalived.conf(5)): retry 1 (0 for MISC_CHECK), so two failures
   // in a row; delay_before_retry 3s for HTTP_GET/SSL_GET; warmup up to delay_loop.
@@ -132,7 +143,7 @@ function convertChecker(block: Statement, ctx: Ctx, where: string, d: CheckDefau
     const c = new YMap();
     for (const e of base.entries) c.entries.push(e);
     for (const e of u.entries) c.set(e.key, e.value);
-    return reorder(extra(c), ['type', 'path', 'host', 'status', 'digest', 'interval', 'timeout']);
+    return reorder(extra(c), ['type', 'path', 'host', 'status', 'digest', 'body_regex', 'interval', 'timeout']);
   });
 }
 
@@ -184,7 +195,7 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
     port = p;
     m.set('name', names.add(serviceName(block.args), block, ctx)).set('address', hostPort(ip.value, p));
   }
-  const d: CheckDefaults = { interval: 60_000 }; // keepalived's delay_loop default
+  const d: CheckDefaults = { interval: 60_000, inherit: [] }; // keepalived's delay_loop default
   const quorum = new YMap();
   const persistence = new YMap();
   const tunnel = new YMap();
@@ -212,6 +223,9 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
       case 'sh-fallback': case 'sh-port': case 'mh-fallback': case 'mh-port': flags.push(s.key); break;
       case 'persistence_timeout': {
         const v = s.args.length === 0 ? 360_000 : seconds(s, ctx, where); // keepalived: no value means 6 minutes
+        // keepalived 2.2.7 (check_parser.c) refuses 0 ("invalid persistence_timeout") and leaves the service
+        // without persistence, so none is written (persistence_granularity alone makes none either).
+        if (v === 0) { ctx.change(s, where, 'persistence_timeout 0: keepalived refuses 0 and runs the service without persistence; none written'); break; }
         if (v !== undefined) persistence.set('timeout', dur(Math.max(1000, Math.round(v / 1000) * 1000)));
         break;
       }
@@ -250,7 +264,8 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
         familyStmt = s;
         break;
       case 'real_server': realServers.push(s); break;
-      default: ctx.unsupported(s, where);
+      case 'connect_timeout': case 'retry': case 'nb_get_retry': case 'delay_before_retry': case 'warmup': checkerDefault(s, ctx, where, d); break;
+      default: if (!quietKeyword(s, ctx, where)) ctx.unsupported(s, where);
     }
   }
   if (m.get('address') !== undefined && m.get('protocol') === undefined) {
@@ -309,8 +324,16 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
     const checks: YMap[] = [];
     const rnotify = new YMap();
     let rfwd: string | undefined;
+    // The real_server's own checker defaults come after the virtual_server's (keepalived 2.x); its checks follow them.
+    // Read before the checks, wherever they stand in the block (keepalived applies them once the block is read).
+    const rd: CheckDefaults = { ...d, inherit: [...d.inherit] };
+    for (const c of s.children ?? []) {
+      if (c.key === 'delay_loop') { const v = seconds(c, ctx, w); if (v !== undefined) rd.interval = Math.max(v, 10); }
+      else if (['connect_timeout', 'retry', 'nb_get_retry', 'delay_before_retry', 'warmup'].includes(c.key)) checkerDefault(c, ctx, w, rd);
+    }
     for (const c of s.children ?? []) {
       switch (c.key) {
+        case 'delay_loop': case 'connect_timeout': case 'retry': case 'nb_get_retry': case 'delay_before_retry': case 'warmup': break;
         case 'weight': { const v = integer(c, ctx, w, 0, 2147483647); if (v !== undefined) rs.set('weight', v); break; }
         case 'uthreshold': { const v = integer(c, ctx, w, 0, 65535); if (v !== undefined) rs.set('upper_threshold', v); break; }
         case 'lthreshold': { const v = integer(c, ctx, w, 0, 65535); if (v !== undefined) rs.set('lower_threshold', v); break; }
@@ -320,7 +343,7 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
           if (m.get('inhibit_on_failure') !== true) ctx.skip(c, w, "'inhibit_on_failure' per real server has no lvsd equivalent (lvsd sets it per virtual service)");
           break;
         case 'TCP_CHECK': case 'HTTP_GET': case 'SSL_GET': case 'MISC_CHECK': case 'SMTP_CHECK': case 'DNS_CHECK': case 'UDP_CHECK': case 'PING_CHECK': case 'FILE_CHECK': case 'BFD_CHECK':
-          checks.push(...convertChecker(c, ctx, w, d)); break;
+          checks.push(...convertChecker(c, ctx, w, rd)); break;
         default: ctx.unsupported(c, w);
       }
     }
@@ -332,6 +355,8 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
     const fwd = rfwd ?? forwarding ?? 'nat';
     if (fwd !== 'nat' && port !== undefined && port !== 0 && rp !== undefined && rp !== 0 && rp !== port) {
       rs.set('address', hostPort(ip.value, port), ctx.change(s, w, `port ${rp} written as ${port}: with ${fwd} forwarding IPVS keeps the service port`));
+      // keepalived's checks probe the real_server's own port (unless connect_port says otherwise): keep probing it.
+      for (const c of checks) if (c.get('type') !== 'script' && c.get('port') === undefined) c.set('port', rp, `keepalived probed port ${rp} (the real_server's port), not the service port`);
     }
     if (ip.value.family !== family && fwd !== 'tunnel') { ctx.skip(s, w, `IPv${ip.value.family} real server in an IPv${family} service (IPVS mixes families only with tunnel forwarding); not converted`); continue; }
     servers.push({ m: rs, checks });

@@ -2,7 +2,7 @@
 import { parseIp, parsePrefix, type IpAddress } from '../config/address.js';
 import { YList, YMap, type YValue } from './emit.js';
 import type { Statement } from './reader.js';
-import { command, dur, integer, reorder, seconds, type Ctx, type Names } from './convert-common.js';
+import { command, dur, integer, quietKeyword, reorder, seconds, type Ctx, type Names } from './convert-common.js';
 import { escapeText, quoteValue } from '../text/quote.js';
 
 // ---- global_defs ----
@@ -10,7 +10,28 @@ import { escapeText, quoteValue } from '../text/quote.js';
 /** Why keepalived's no_accept / vrrp_strict accept mode has no lvsd form (see accept in src/config/model.ts). */
 const NO_ACCEPT = "lvsd's masters always accept packets to their VIPs, as keepalived does without vrrp_strict (accept: false is not supported: it would need a netfilter rule after IPVS's LOCAL_IN hook)";
 
-export type Globals = { version: 2 | 3; strict: boolean; garp: Map<string, Statement> };
+/** The connection-sync daemon: keepalived runs one, from global_defs lvs_sync_daemon or else the first instance's lvs_sync_daemon_interface. */
+export type SyncDaemon = { s: Statement; iface: string; instance: string; options: YMap };
+export type Globals = { version: 2 | 3; strict: boolean; garp: Map<string, Statement>; syncDaemon?: SyncDaemon; scriptSecurity?: Statement };
+
+/** `lvs_sync_daemon INTERFACE [[inst] VRRP_INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]` (keepalived.conf(5)). */
+function syncDaemon(s: Statement, ctx: Ctx, where: string): SyncDaemon | undefined {
+  const a = [...s.args];
+  const iface = a.shift();
+  if (a[0] === 'inst') a.shift();
+  const instance = a[0] !== undefined && !['id', 'maxlen', 'port', 'ttl', 'group'].includes(a[0]) ? a.shift() : undefined;
+  if (!iface || !instance) { ctx.skip(s, where, "lvs_sync_daemon without an interface and a VRRP instance has no lvsd equivalent (lvsd's sync daemon follows one instance's state); not converted"); return undefined; }
+  const options = new YMap();
+  const limits: Record<string, [string, number, number]> = { id: ['sync_id', 0, 255], maxlen: ['maxlen', 1, 65507], port: ['port', 1, 65535], ttl: ['ttl', 1, 255] };
+  while (a.length > 0) {
+    const k = a.shift()!, v = a.shift();
+    const lim = limits[k];
+    if (lim && v !== undefined && /^\d+$/.test(v) && Number(v) >= lim[1] && Number(v) <= lim[2]) options.set(lim[0], Number(v));
+    else if (k === 'group' && v !== undefined && parseIp(v).ok) options.set('group', v);
+    else { ctx.skip(s, where, `lvs_sync_daemon ${quoteValue(`${k} ${v ?? ''}`)} not understood; left out`); }
+  }
+  return { s, iface, instance, options };
+}
 
 export function convertGlobal(block: Statement, ctx: Ctx, global: YMap, g: Globals): void {
   const where = 'global_defs';
@@ -21,7 +42,8 @@ export function convertGlobal(block: Statement, ctx: Ctx, global: YMap, g: Globa
         if (s.args[0]) global.set('script_user', s.args[0]);
         if (s.args[1]) ctx.skip(s, where, `script_user group ${quoteValue(s.args[1])} dropped: lvsd runs scripts with the user's own groups`);
         break;
-      case 'enable_script_security': break; // lvsd always refuses scripts writable by non-root users
+      case 'enable_script_security': g.scriptSecurity = s; break; // lvsd always refuses scripts writable by non-root users
+      case 'lvs_sync_daemon': { const d = syncDaemon(s, ctx, where); if (d) g.syncDaemon = d; break; }
       case 'vrrp_version': { const v = integer(s, ctx, where, 2, 3); if (v !== undefined) g.version = v as 2 | 3; break; }
       case 'vrrp_strict':
         g.strict = true;
@@ -37,7 +59,7 @@ export function convertGlobal(block: Statement, ctx: Ctx, global: YMap, g: Globa
       }
       case 'notification_email': case 'notification_email_from': case 'smtp_server': case 'smtp_connect_timeout': case 'smtp_helo_name':
         ctx.unsupported(s, where, 'has no lvsd equivalent (email alerts are not supported; use notify commands)'); break;
-      default: ctx.unsupported(s, where);
+      default: if (!quietKeyword(s, ctx, where)) ctx.unsupported(s, where);
     }
   }
 }
@@ -97,6 +119,10 @@ function parseVip(s: Statement, ctx: Ctx, where: string): Vip | undefined {
     else if (['brd', 'scope', 'peer', 'track_group'].includes(w)) { ctx.skip(s, where, `${words[0]}: ${quoteValue(`${w} ${words[i + 1] ?? ''}`)} has no lvsd equivalent (not supported; the address is added without it)`); i++; }
     else ctx.skip(s, where, `${words[0]}: ${quoteValue(w)} has no lvsd equivalent (not supported; the address is added without it)`);
   }
+  if (label !== undefined && device !== undefined && !label.startsWith(device)) {
+    ctx.skip(s, where, `${words[0]}: label ${quoteValue(label)} does not start with the device name ${quoteValue(device)}, which the kernel refuses; the address is added without it`);
+    label = undefined;
+  }
   const address = words[0]!.includes('/') ? `${p.value.address}/${p.value.prefix}` : p.value.address;
   const value: YValue = device === undefined && label === undefined ? address
     : new YMap().set('address', address).set('device', device).set('label', label);
@@ -123,6 +149,7 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
   const garp = new YMap();
   const garpStmts = new Map(g.garp);
   let masterState: Statement | undefined;
+  let noPreemptStmt: Statement | undefined, preemptDelayStmt: Statement | undefined;
 
   for (const s of block.children ?? []) {
     switch (s.key) {
@@ -150,9 +177,9 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
           if (v) { vips.push(v); ctx.change(c, where, `excluded address ${c.key} listed in virtual_ips (lvsd has no excluded addresses; it is held by the master and also sent in adverts)`); }
         }
         break;
-      case 'nopreempt': m.set('preempt', false); break;
-      case 'preempt': m.set('preempt', true); break;
-      case 'preempt_delay': { const v = seconds(s, ctx, where); if (v !== undefined) m.set('preempt_delay', dur(v)); break; }
+      case 'nopreempt': m.set('preempt', false); noPreemptStmt = s; break;
+      case 'preempt': m.set('preempt', true); noPreemptStmt = undefined; break;
+      case 'preempt_delay': { const v = seconds(s, ctx, where); if (v !== undefined) { m.set('preempt_delay', dur(v)); preemptDelayStmt = s; } break; }
       case 'accept': noAccept = undefined; break; // lvsd's default
       case 'no_accept': noAccept = s; break;
       case 'unicast_src_ip': {
@@ -213,7 +240,14 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
         if (s.args[0] === 'never') m.set('unicast_checksum_compat', false);
         else m.set('unicast_checksum_compat', true, ctx.change(s, where, "old_unicast_checksum: lvsd accepts the checksum keepalived up to 1.3.6 computed over 224.0.0.18, but always sends the RFC 5798 one, which such peers refuse: upgrade them first"));
         break;
-      default: ctx.unsupported(s, where);
+      case 'lvs_sync_daemon_interface':
+        // keepalived 2.2.7: deprecated but honoured; the sync daemon follows this instance, unless global_defs
+        // lvs_sync_daemon or an earlier instance already set it ("has already been specified ... - ignoring").
+        if (!s.args[0]) ctx.skip(s, where, "'lvs_sync_daemon_interface' without an interface; left out");
+        else if (g.syncDaemon) ctx.skip(s, where, `lvs_sync_daemon_interface ignored: the sync daemon is already set at ${escapeText(g.syncDaemon.s.file)}:${g.syncDaemon.s.line}, and keepalived ignores this one too`);
+        else g.syncDaemon = { s, iface: s.args[0], instance: original, options: new YMap() };
+        break;
+      default: if (!quietKeyword(s, ctx, where)) ctx.unsupported(s, where);
     }
   }
   for (const [key, s] of garpStmts) {
@@ -228,6 +262,12 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
   // Named only once converted, so sync groups naming a skipped instance are told so.
   m.set('name', names.add(original, block, ctx));
 
+  if (masterState) {
+    // keepalived 2.2.7 (vrrp.c) clears both for an initial MASTER, with "Warning - nopreempt will not work with
+    // initial state MASTER - clearing" (and the same for preempt_delay): the instance preempts at once.
+    if (noPreemptStmt) m.set('preempt', true, ctx.change(noPreemptStmt, where, 'nopreempt with state MASTER: keepalived clears nopreempt for an initial MASTER (it warns), so the instance preempts; written as preempt: true'));
+    if (preemptDelayStmt) { m.delete('preempt_delay'); ctx.change(preemptDelayStmt, where, 'preempt_delay with state MASTER: keepalived clears preempt_delay for an initial MASTER (it warns), so it preempts at once; left out'); }
+  }
   if (m.get('priority') === undefined && masterState) {
     // keepalived (vrrp_parser.c / vrrp.c): "If no priority has been set, derive it from the initial state".
     m.set('priority', 255);

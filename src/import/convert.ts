@@ -6,13 +6,17 @@ import type { Statement } from './reader.js';
 import { Ctx, Names, reorder, type ImportNote } from './convert-common.js';
 import { convertGlobal, convertInstance, convertScript, convertSyncGroup, type Globals } from './convert-vrrp.js';
 import { convertVirtualServer } from './convert-ipvs.js';
+import { quoteValue } from '../text/quote.js';
 
 export type { ImportNote } from './convert-common.js';
 export type Conversion = { doc: YMap; notes: ImportNote[] };
 
 // ---- the whole file ----
 
-export function convertKeepalived(statements: Statement[]): Conversion {
+/** Whether a user exists where the import runs (keepalived's script_user default depends on it); false when unknown. */
+export type UserExists = (name: string) => boolean;
+
+export function convertKeepalived(statements: Statement[], userExists: UserExists = () => false): Conversion {
   const ctx = new Ctx();
   const g: Globals = { version: 2, strict: false, garp: new Map() };
   const global = new YMap();
@@ -32,10 +36,22 @@ export function convertKeepalived(statements: Statement[]): Conversion {
       ctx.unsupported(s, '', s.key === 'virtual_server_group' ? 'has no lvsd equivalent (not supported; write one virtual service per address)' : 'has no lvsd equivalent (not supported)');
     }
   }
+  if (g.syncDaemon) {
+    const d = g.syncDaemon, name = instanceNames.get(d.instance);
+    if (name === undefined) ctx.skip(d.s, '', `${d.s.key}: VRRP instance ${quoteValue(d.instance)} was not converted; the connection-sync daemon is not converted`);
+    else {
+      const sd = new YMap().set('interface', d.iface).set('instance', name);
+      for (const e of d.options.entries) sd.entries.push(e);
+      global.set('lvs_sync_daemon', sd, d.s.key === 'lvs_sync_daemon' ? undefined : ctx.change(d.s, '', `lvs_sync_daemon_interface (deprecated in keepalived) written as global lvs_sync_daemon following instance ${quoteValue(name)}, as keepalived runs it`));
+    }
+  }
   const doc = new YMap();
   if (ctx.firstCommand && global.get('script_user') === undefined) {
-    global.set('script_user', 'nobody', ctx.change(ctx.firstCommand, '',
-      "no script_user in global_defs: keepalived ran scripts as keepalived_script, or root without that user; lvsd runs them as this user (set the one they need)"));
+    // keepalived 2.2.7 (global_parser.c / notify.c): without script_user, scripts run as keepalived_script when
+    // that user exists, else as root. lvsd's own default (nobody) would be a silent change: write what keepalived did.
+    const has = userExists('keepalived_script');
+    global.set('script_user', has ? 'keepalived_script' : 'root', ctx.change(ctx.firstCommand, '',
+      `no script_user in global_defs: keepalived runs scripts as keepalived_script when that user exists, else as root; keepalived_script ${has ? 'exists' : 'does not exist'} on this machine, so written as ${has ? 'keepalived_script' : 'root'} (if this is not the director, check there; lvsd's own default would be nobody)`));
   }
   if (global.size > 0) doc.set('global', reorder(global, ['router_id', 'script_user']));
   if (instances.length > 0) doc.set('vrrp_instances', new YList(instances));

@@ -1,12 +1,14 @@
 // `lvsd import-keepalived FILE`: keepalived.conf (and its includes) -> lvsd.yaml on stdout, with what
 // could not be converted on stderr as FILE:LINE: context: reason.
-import { convertKeepalived, type ImportNote } from './convert.js';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { convertKeepalived, type ImportNote, type UserExists } from './convert.js';
 import { emitYaml } from './emit.js';
 import { MAX_INPUT_BYTES, ReadError, readKeepalived, STDIN_NAME } from './reader.js';
 import { oneLine } from '../text/quote.js';
 
 export { splitCommand, type SplitResult } from './command.js';
-export { convertKeepalived, type ImportNote } from './convert.js';
+export { convertKeepalived, type ImportNote, type UserExists } from './convert.js';
 export { readKeepalived, ReadError, type Statement } from './reader.js';
 
 export const EXIT_IMPORT_OK = 0;
@@ -25,7 +27,20 @@ const MAX_NOTE = 1000;
 export const formatNote = (n: ImportNote) => `${oneLine(n.file)}${n.line > 0 ? `:${n.line}` : ''}: ${oneLine(n.message, MAX_NOTE)}`;
 
 /** Convert FILE (following its includes), or `stdin` when given (FILE is then `-`). Never throws on bad input. */
-export function importKeepalived(file: string, stdin?: Uint8Array): ImportResult {
+/** Whether NAME is a user here: getent (NSS: files, LDAP, ...), else /etc/passwd. */
+const knownUsers = new Map<string, boolean>();
+export function systemUserExists(name: string): boolean {
+  let v = knownUsers.get(name);
+  if (v === undefined) knownUsers.set(name, v = lookUpUser(name));
+  return v;
+}
+function lookUpUser(name: string): boolean {
+  const r = spawnSync('getent', ['passwd', name], { encoding: 'utf8', timeout: 5000 });
+  if (!r.error && (r.status === 0 || r.status === 2)) return r.status === 0;
+  try { return readFileSync('/etc/passwd', 'utf8').split('\n').some((l) => l.split(':')[0] === name); } catch { return false; }
+}
+
+export function importKeepalived(file: string, stdin?: Uint8Array, userExists: UserExists = systemUserExists): ImportResult {
   const readNotes: ImportNote[] = [];
   let statements;
   try {
@@ -34,7 +49,7 @@ export function importKeepalived(file: string, stdin?: Uint8Array): ImportResult
     if (e instanceof ReadError) return { ok: false, error: e.message, exitCode: EXIT_IMPORT_UNREADABLE };
     throw e;
   }
-  const { doc, notes: convNotes } = convertKeepalived(statements);
+  const { doc, notes: convNotes } = convertKeepalived(statements, userExists);
   const notes = [...readNotes, ...convNotes];
   const skipped = notes.filter((n) => n.kind === 'skipped');
   const changed = notes.filter((n) => n.kind === 'changed');
