@@ -8,8 +8,7 @@
 // outranks the imported one, and the VIP would never be announced (measured with FRR 8.4).
 //
 // Writes go as replace (NLM_F_CREATE | NLM_F_REPLACE), which is idempotent and keyed like the kernel's
-// routes (prefix, table, metric); adds come before removes, so a metric change (soft drain) never leaves
-// the daemon without a route: it briefly sees both and prefers the lower metric.
+// routes (prefix, table, metric). A metric change (soft drain) removes the old route first: see planRoutes.
 import { RTN_LOCAL, RTN_UNICAST, RT_TABLE_LOCAL, type Route, type RouteSpec } from '../netlink/rtnetlink.js';
 import type { DesiredLocal, DesiredRoute } from './core.js';
 
@@ -48,7 +47,7 @@ export function isLocal(r: Route, s: Pick<RouteSettings, 'protocol'>): boolean {
 
 /**
  * The writes that make `actual` (every route of lvsd's table and of the local table) hold `desired`:
- * adds first, then withdrawals, then local routes no longer wanted.
+ * new local routes, metric changes, new announcements, withdrawals, then local routes no longer wanted.
  */
 export function planRoutes(
   desired: { announce: ReadonlyMap<string, DesiredRoute>; local: ReadonlyMap<string, DesiredLocal> },
@@ -90,6 +89,18 @@ export function planRoutes(
     if (r.ifindex !== undefined) spec.ifindex = r.ifindex;
     removes.push({ op: 'remove', what: `unlocal ${r.destination}/${r.prefixLength}`, spec });
   }
-  // Withdrawals before local removals: an address stops being announced before it stops being ours.
-  return [...adds, ...removes.filter((o) => o.spec.table !== RT_TABLE_LOCAL), ...removes.filter((o) => o.spec.table === RT_TABLE_LOCAL)];
+  // A metric change (soft drain) removes the old route before it adds the new one. The other order
+  // (make before break) lost the VIP with FRR: zebra keeps one imported route per prefix and forgets it
+  // when any route of that prefix leaves the table, whatever its metric (measured with FRR 8.4: the VIP
+  // was withdrawn instead of announced with the worse MED; rewriting the kept route sends no kernel
+  // notification). Removed first, both daemons withdraw and re-announce within the same moment.
+  const changed = new Set(removes.filter((o) => o.spec.table === s.table && desired.announce.has(o.spec.destination)).map((o) => o.spec.destination));
+  const first = removes.filter((o) => o.spec.table === s.table && changed.has(o.spec.destination));
+  const withdrawals = removes.filter((o) => o.spec.table === s.table && !changed.has(o.spec.destination));
+  const unlocal = removes.filter((o) => o.spec.table === RT_TABLE_LOCAL);
+  const localAdds = adds.filter((o) => o.spec.table === RT_TABLE_LOCAL);
+  const announceAdds = adds.filter((o) => o.spec.table !== RT_TABLE_LOCAL);
+  // New local routes first (traffic that arrives is delivered), withdrawals before local removals (an
+  // address stops being announced before it stops being ours).
+  return [...localAdds, ...first, ...announceAdds, ...withdrawals, ...unlocal];
 }
