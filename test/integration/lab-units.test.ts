@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode, LineDecoder, MARKER } from '../lab/protocol.js';
 import { buildPlan, portNames, validate, TopologyError, type Topology } from '../lab/topology.js';
-import { directorPair, singleDirector } from '../lab/topologies.js';
+import { directorPair, ecmp, singleDirector } from '../lab/topologies.js';
+import { renderTemplate } from '../lab/routing.js';
 import { resolveModules, UML_MODULES_ROOT, LAB_MODULES, umlRelease } from '../lab/uml.js';
 import { applyControl, defaultState } from '../lab/realserver.js';
 
@@ -56,6 +57,24 @@ test('topology: plan sets accept_dad=0 before any link exists and enslaves ports
   assert.match(rs1, /addr add 10\.0\.1\.11\/24 dev eth0\n/);
   assert.match(rs1, /route add ::\/0 via 2001:db8:2::1/);
   for (const name of portNames(directorPair).values()) assert.ok(name.length <= 15, name);
+});
+
+test('topology ecmp: the real servers hold the VIP on lo, the router hashes on L4, the directors accept mid-flow packets', () => {
+  validate(ecmp);
+  const plan = buildPlan(ecmp, 'p-');
+  const of = (host: string) => plan.filter((s) => s.ns === `p-${host}` || s.argv.includes(`p-${host}`)).map((s) => `${s.argv.join(' ')}\n${s.input ?? ''}`).join('');
+  assert.match(of('rs1'), /addr add 203\.0\.113\.10\/32 dev lo\n/);
+  assert.match(of('rs1'), /net\.ipv4\.conf\.all\.arp_ignore=1/);
+  assert.match(of('router'), /net\.ipv4\.fib_multipath_hash_policy=1/);
+  assert.match(of('director2'), /net\.ipv4\.vs\.sloppy_tcp=1/);
+  assert.doesNotMatch(of('director2'), /dev lo/, 'the directors get the VIP from lvsd, not from the topology');
+  assert.throws(() => validate({ name: 't', hosts: { a: { loopback: ['10.0.0.1'] } } }), /lo address .* is not CIDR/);
+});
+
+test('routing templates: every placeholder filled, no value unused', () => {
+  assert.equal(renderTemplate('a ${X} b ${Y_2} ${X}', { X: 1, Y_2: 'z' }), 'a 1 b z 1');
+  assert.throws(() => renderTemplate('a ${X} ${Z}', { X: 1 }), /\$\{Z\} has no value/);
+  assert.throws(() => renderTemplate('a ${X}', { X: 1, W: 2 }), /no placeholder for W/);
 });
 
 test('topology: point-to-point links are created once, from the first side', () => {

@@ -2,7 +2,7 @@
 export { Lab, LabHost, LabCommandError, type ExecOptions, type SpawnOptions, type LabOptions } from './lab.js';
 export { LabProcess, type ExitStatus } from './process.js';
 export { bootKernel, chooseBackend, hostHasIpvs, isRoot, LabKernelError, stopAllLabs, type Backend, type LabKernel, type KernelOptions } from './kernel.js';
-export { singleDirector, directorPair, TOPOLOGIES, ADDRESSES, REAL_SERVERS, topologyByName } from './topologies.js';
+export { singleDirector, directorPair, ecmp, ECMP_ADDRESSES, ECMP_DIRECTORS, TOPOLOGIES, ADDRESSES, REAL_SERVERS, topologyByName } from './topologies.js';
 export { TopologyError } from './topology.js';
 export type { Topology, HostSpec, IfaceSpec, LanSpec, RouteSpec, ServiceSpec } from './topology.js';
 export type { ExecResult } from './protocol.js';
@@ -10,3 +10,4 @@ export { RealServerHandle, type RealServerOptions } from './realserver-handle.js
 export type { RealServerState } from './realserver.js';
 export { takeSnapshot, diffSnapshots, leaks, isEmpty, describeDiff, type Snapshot } from './snapshot.js';
 export { MissingPackagesError, missingPackages, requirePackages } from './prereq.js';
+export { renderTemplate, startFrr, startBird, FRR_DAEMONS, type FrrHandle, type BirdHandle } from './routing.js';

@@ -85,9 +85,78 @@ export const directorPair: Topology = {
   addresses: { ...ADDRESSES },
 };
 
+/**
+ * N directors active/active behind an ECMP router (issue #14). The router (FRR: bgpd with maximum-paths,
+ * bfdd) peers with a routing daemon on each director (FRR or BIRD 2), which announces the VIP while lvsd
+ * keeps its route; the router spreads flows over the directors announcing it, hashing on L4
+ * (fib_multipath_hash_policy=1). Direct routing: the real servers hold the VIP on lo (arp_ignore=1,
+ * arp_announce=2) and answer the client through the router, never through a director.
+ *
+ *   client .100 ── [clients 192.0.2.0/24] ── .1 router .1 ── [core 10.0.1.0/24] ──┬── director1 .2, director2 .3, director3 .4
+ *                                                                               └── rs1 .11, rs2 .12, rs3 .13 (VIP 203.0.113.10 on lo)
+ *
+ * Nothing runs on the directors: the test starts lvsd and the routing daemons (test/lab/routing.ts).
+ * net.ipv4.vs.sloppy_tcp=1 on the directors lets one accept the middle of a connection another started.
+ */
+export const ECMP_ADDRESSES = {
+  vip4: '203.0.113.10',
+  client4: '192.0.2.100',
+  routerClient4: '192.0.2.1',
+  router4: '10.0.1.1',
+  director1: '10.0.1.2', director2: '10.0.1.3', director3: '10.0.1.4',
+  rs1: '10.0.1.11', rs2: '10.0.1.12', rs3: '10.0.1.13',
+} as const;
+export const ECMP_DIRECTORS = ['director1', 'director2', 'director3'] as const;
+
+function ecmpDirector(n: 1 | 2 | 3): HostSpec {
+  return {
+    sysctls: { 'net.ipv4.vs.sloppy_tcp': 1 },
+    ifaces: { eth0: { lan: 'core', addrs: [`${ECMP_ADDRESSES[`director${n}`]}/24`] } },
+    routes: [{ dst: 'default', via: ECMP_ADDRESSES.router4 }],
+  };
+}
+function ecmpRealServer(name: (typeof REAL_SERVERS)[number]): HostSpec {
+  return {
+    sysctls: { 'net.ipv4.conf.all.arp_ignore': 1, 'net.ipv4.conf.all.arp_announce': 2 },
+    ifaces: { eth0: { lan: 'core', addrs: [`${ECMP_ADDRESSES[name]}/24`] } },
+    loopback: [`${ECMP_ADDRESSES.vip4}/32`],
+    routes: [{ dst: 'default', via: ECMP_ADDRESSES.router4 }],
+  };
+}
+
+export const ecmp: Topology = {
+  name: 'ecmp',
+  description: 'client, an ECMP router (192.0.2.1 / 10.0.1.1), directors director1-3 (.2-.4, no routing daemon started), DR real servers rs1-3 (.11-.13, VIP 203.0.113.10 on lo, nginx)',
+  lans: { clients: {}, core: {} },
+  hosts: {
+    client: {
+      ifaces: { eth0: { lan: 'clients', addrs: [`${ECMP_ADDRESSES.client4}/24`] } },
+      routes: [{ dst: 'default', via: ECMP_ADDRESSES.routerClient4 }],
+    },
+    router: {
+      forwarding: true,
+      // L4 hashing: the flows of one client spread over the directors (the default hashes addresses only).
+      sysctls: { 'net.ipv4.fib_multipath_hash_policy': 1, 'net.ipv6.fib_multipath_hash_policy': 1 },
+      ifaces: {
+        eth0: { lan: 'clients', addrs: [`${ECMP_ADDRESSES.routerClient4}/24`] },
+        eth1: { lan: 'core', addrs: [`${ECMP_ADDRESSES.router4}/24`] },
+      },
+    },
+    director1: ecmpDirector(1),
+    director2: ecmpDirector(2),
+    director3: ecmpDirector(3),
+    rs1: ecmpRealServer('rs1'),
+    rs2: ecmpRealServer('rs2'),
+    rs3: ecmpRealServer('rs3'),
+  },
+  services: nginxOnRealServers,
+  addresses: { ...ECMP_ADDRESSES },
+};
+
 export const TOPOLOGIES: Record<string, Topology> = {
   'single-director': singleDirector,
   'director-pair': directorPair,
+  ecmp,
 };
 
 export function topologyByName(name: string): Topology {

@@ -29,6 +29,8 @@ export interface HostSpec {
   sysctls?: Record<string, string | number>;
   /** Route between interfaces (IPv4 and IPv6 forwarding on). */
   forwarding?: boolean;
+  /** CIDR addresses on lo, e.g. a DR real server's VIP ('203.0.113.10/32'). */
+  loopback?: string[];
 }
 
 export interface LanSpec {
@@ -85,6 +87,7 @@ export function validate(t: Topology): void {
       }
       for (const a of i.addrs ?? []) if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(a)) fail(`${h}:${ifname} address ${JSON.stringify(a)} is not CIDR`);
     }
+    for (const a of spec.loopback ?? []) if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(a)) fail(`${h}:lo address ${JSON.stringify(a)} is not CIDR`);
   }
   for (const s of t.services ?? []) if (!(s.host in t.hosts)) fail(`service ${s.kind} on unknown host ${s.host}`);
 }
@@ -171,6 +174,7 @@ export function buildPlan(t: Topology, prefix: string): ExecRequest[] {
   // Second pass per host: the peer ends of point-to-point links exist now.
   for (const [h, spec] of Object.entries(t.hosts)) {
     const cmds: string[] = [];
+    for (const a of spec.loopback ?? []) cmds.push(`addr add ${a} dev lo${isIpv6(a) ? ' nodad' : ''}`);
     for (const [ifname, i] of Object.entries(spec.ifaces ?? {})) {
       if (i.mac) cmds.push(`link set ${ifname} address ${i.mac}`);
       if (i.mtu) cmds.push(`link set ${ifname} mtu ${i.mtu}`);

@@ -63,16 +63,19 @@ export function initScript(opts: { dir: string; moduleDir: string; modules: stri
   const mods = opts.modules.map((m) => shq(join(opts.moduleDir, m))).join(' ');
   // The private tmpfs on /tmp hides every host path below it: the lab's own directory, and the checkout
   // itself when it was cloned under /tmp (CI may do that). Mount those through hostfs again.
-  const underTmp = [opts.dir, ...(opts.passthrough ?? [])].filter((p, i, all) => p.startsWith('/tmp/') && all.indexOf(p) === i).sort((a, b) => a.length - b.length); // parents before children
+  // /var/tmp too: FRR keeps a crash-log directory per daemon there (/var/tmp/frr/zebra.PID), which would
+  // otherwise pile up on the host.
+  const underTmp = [opts.dir, ...(opts.passthrough ?? [])].filter((p, i, all) => (p.startsWith('/tmp/') || p.startsWith('/var/tmp/')) && all.indexOf(p) === i).sort((a, b) => a.length - b.length); // parents before children
   const passthrough = underTmp.map((p) => `mkdir -p ${shq(p)} && mount -t hostfs -o ${shq(p)} none ${shq(p)}`).join('\n');
   return `#!/bin/sh
-# lvsd lab init (generated): mounts private /run /tmp /dev so nothing lands on the host, loads the
+# lvsd lab init (generated): mounts private /run /tmp /var/tmp /dev so nothing lands on the host, loads the
 # lab's modules, then hands /dev/tty1 to the agent. Powers off when the agent exits.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp LANG=C.UTF-8
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=1777 tmpfs /var/tmp
 mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o ptmxmode=0666 devpts /dev/pts
