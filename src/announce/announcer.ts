@@ -135,7 +135,7 @@ export class Announcer extends EventEmitter {
   giveUp(name: string, holdMs: number): boolean {
     const t = this.core.giveUp(name, holdMs, this.now());
     if (t === false) return false;
-    this.log('info', `announce ${name}: given up for ${Math.round(holdMs / 1000)} s`);
+    this.log('info', `announce ${name}: given up ${Number.isFinite(holdMs) ? `for ${Math.round(holdMs / 1000)} s` : 'until lvsd restarts'}`);
     this.apply(t);
     return true;
   }

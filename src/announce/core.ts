@@ -120,7 +120,8 @@ export class AnnounceCore {
     return this.evaluateAll(now);
   }
 
-  /** Withdraws a group (after its soft drain) and keeps it withdrawn for holdMs. False: no such group. */
+  /** Withdraws a group (after its soft drain) and keeps it withdrawn for holdMs (Infinity: until lvsd
+   * restarts; 0 ends an earlier give-up). False: no such group. */
   giveUp(name: string, holdMs: number, now: number): Transition[] | false {
     const e = this.entries.get(name);
     if (!e) return false;
@@ -179,7 +180,8 @@ export class AnnounceCore {
   /** The next clock ms at which tick() changes something, if any. */
   nextDeadline(): number | undefined {
     let next: number | undefined;
-    const consider = (t: number | undefined): void => { if (t !== undefined && t > this.now && (next === undefined || t < next)) next = t; };
+    // A hold without end (give-up until lvsd restarts) is Infinity: no deadline.
+    const consider = (t: number | undefined): void => { if (t !== undefined && Number.isFinite(t) && t > this.now && (next === undefined || t < next)) next = t; };
     for (const e of this.entries.values()) { consider(e.drainUntil); consider(e.holdUntil); }
     for (const l of this.lingering.values()) consider(l.until);
     consider(this.stopDoneAt);
@@ -209,7 +211,7 @@ export class AnnounceCore {
       if (e.metric !== undefined && e.phase !== 'withdrawn') s.metric = e.metric;
       if (e.withdrawn !== undefined && e.phase === 'withdrawn') s.withdrawn = e.withdrawn;
       const until = e.phase === 'soft-draining' ? e.drainUntil : e.holdUntil !== undefined && e.holdUntil > this.now ? e.holdUntil : undefined;
-      if (until !== undefined) s.until = until;
+      if (until !== undefined && Number.isFinite(until)) s.until = until;
       return s;
     });
   }

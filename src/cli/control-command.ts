@@ -50,7 +50,9 @@ ${TARGET_HELP}`,
   'give-up': `Usage: lvsd give-up INSTANCE [--hold DURATION] [TARGET]
 
 Make VRRP instance INSTANCE leave mastership now (it sends priority 0, so a backup takes over at
-once) and not take it back for DURATION (e.g. 30s, 5m; default: until lvsd restarts).
+once) and not take it back for DURATION (e.g. 30s, 5m; default: until lvsd restarts). INSTANCE may
+also name an announced VIP group: its routes are withdrawn (after its soft drain) for DURATION;
+--hold 0s announces it again.
   --hold DURATION        how long not to preempt
 ${TARGET_HELP}`,
 };
@@ -173,8 +175,9 @@ export async function controlCommand(command: ControlCommand, argv: string[], ou
       case 'give-up': {
         const r = await callControl(ep, 'POST', '/vrrp/give-up', { instance: pos[0], ...(hold !== undefined ? { hold } : {}) });
         if (r.status !== 200) return refused(out, 'give-up', r);
-        const b = r.body as { instance: string; was?: string; state?: string };
-        out.stdout(`${b.instance}: ${b.was ?? '?'} -> ${b.state ?? '?'}; no preemption ${hold ? `for ${hold}` : 'until lvsd restarts'}\n`);
+        const b = r.body as { instance?: string; group?: string; was?: string; state?: string };
+        if (b.group !== undefined) out.stdout(`${b.group}: ${b.was ?? '?'} -> ${b.state ?? '?'}; not announced ${hold ? `for ${hold}` : 'until lvsd restarts'}\n`);
+        else out.stdout(`${b.instance}: ${b.was ?? '?'} -> ${b.state ?? '?'}; no preemption ${hold ? `for ${hold}` : 'until lvsd restarts'}\n`);
         return EXIT_OK;
       }
     }

@@ -121,7 +121,17 @@ async function giveUp(target: ControlTarget, body: Record<string, unknown>) {
   }
   const engine = target.engine;
   const names = [...(engine?.instances.keys() ?? [])];
-  if (!engine || !engine.instances.has(instance)) throw new ControlError(404, `unknown VRRP instance ${quoteValue(instance)}; defined: ${list(names)}`);
+  // An announced VIP group (issue #14) by the same command: withdrawn (after its soft drain) for the hold.
+  const announcer = target.announcer;
+  if ((!engine || !engine.instances.has(instance)) && announcer?.giveUp && announcer.status().groups.some((g) => g.name === instance)) {
+    const was = announcer.status().groups.find((g) => g.name === instance)!.state;
+    announcer.giveUp(instance, holdMs ?? Infinity);
+    return { ok: true, group: instance, was, state: announcer.status().groups.find((g) => g.name === instance)?.state ?? null, holdMs: holdMs ?? null };
+  }
+  if (!engine || !engine.instances.has(instance)) {
+    const groups = announcer?.status().groups.map((g) => g.name) ?? [];
+    throw new ControlError(404, `unknown VRRP instance ${quoteValue(instance)}; defined: ${list(names)}${groups.length ? `; announced VIP groups: ${list(groups)}` : ''}`);
+  }
   const before = engine.instances.get(instance)!.state;
   if (!(await engine.giveUp(instance, holdMs))) throw new ControlError(404, `unknown VRRP instance ${quoteValue(instance)}; defined: ${list(names)}`);
   return { ok: true, instance, was: before, state: engine.instances.get(instance)?.state ?? null, holdMs: holdMs ?? null };

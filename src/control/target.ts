@@ -80,7 +80,7 @@ export interface ControlTarget {
   readonly balancer?: ControlBalancer | null | undefined;
   readonly ipvs?: ControlIpvs | null | undefined;
   /** Announced VIPs (src/announce/, issue #14). */
-  readonly announcer?: { status(): AnnounceStatus } | null | undefined;
+  readonly announcer?: { status(): AnnounceStatus; giveUp?(name: string, holdMs: number): boolean } | null | undefined;
   /** Reload the configuration file; a result with ok: false (or a throw) means refused. */
   reload(): Promise<unknown>;
   readonly reloads: { readonly success: number; readonly failure: number };

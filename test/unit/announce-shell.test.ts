@@ -213,3 +213,38 @@ test('lvsd status shows each group, its state, reason and withdrawals', async ()
   assert.match(text, /^ {4}quorum lost: https; since \d{4}-\d\d-\d\dT[^;]+; withdrawals: quorum 1$/m);
   a.close();
 });
+
+test('give-up through the control API: an announced group is withdrawn for the hold, --hold 0s announces it again, no hold lasts until restart', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { startControl } = await import('../../src/control/index.js');
+  const { callControl } = await import('../../src/control/client.js');
+  const { fakeTarget } = await import('./control-fixture.js');
+  const k = new FakeTable();
+  const a = await Announcer.start(config(), both, { backend: k });
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-announce-'));
+  const srv = await startControl({ daemon: fakeTarget({ announcer: a }), listen: { kind: 'unix', path: join(dir, 'c.sock') } });
+  try {
+    const ep = { kind: 'unix' as const, socketPath: join(dir, 'c.sock') };
+    const r = await callControl(ep, 'POST', '/vrrp/give-up', { instance: 'web', hold: '30s' });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, { ok: true, group: 'web', was: 'announced', state: 'withdrawn', holdMs: 30_000 });
+    await a.settle();
+    assert.deepEqual(k.announced(), []);
+    assert.ok(a.status().groups[0]!.until! > Date.now() + 25_000);
+    assert.equal((await callControl(ep, 'POST', '/vrrp/give-up', { instance: 'web', hold: '0s' })).status, 200);
+    await a.settle();
+    assert.equal(k.announced().length, 2, 'announced again');
+    assert.equal((await callControl(ep, 'POST', '/vrrp/give-up', { instance: 'web' })).status, 200);
+    assert.equal(a.status().groups[0]!.until, undefined, 'until lvsd restarts');
+    assert.equal(a.status().groups[0]!.reason, 'given up');
+    const unknown = await callControl(ep, 'POST', '/vrrp/give-up', { instance: 'nope' });
+    assert.equal(unknown.status, 404);
+    assert.match((unknown.body as { error: string }).error, /unknown VRRP instance 'nope'; defined: VI_1; announced VIP groups: web$/);
+  } finally {
+    await srv.close();
+    a.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
