@@ -6,7 +6,7 @@ tool=$1; shift
 bash scripts/setup.sh
 case "$tool" in
   demo)  exec node dist/src/demo/main.js "$@" ;;
-  lab)   exec node dist/test/lab/cli.js "$@" ;;
+  lab)   exec node dist/src/lab/cli.js "$@" ;;
   bench) exec node dist/test/bench/main.js "$@" ;;
   *) echo "unknown tool: $tool" >&2; exit 2 ;;
 esac

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { Lab, type LabHost, type LabKernel, type LabProcess } from '../../test/lab/index.js';
+import { Lab, type LabHost, type LabKernel, type LabProcess } from '../lab/index.js';
 import { masterDownIntervalMs, type Layout } from './layout.js';
 import { LoadClient } from './load.js';
 import type { ControlStatus } from '../control/status.js';

@@ -14,7 +14,7 @@
 //     the source of their own ARP requests, which would teach the LAN the wrong MAC for it);
 //   - the service port equals the real servers' port: DR cannot translate ports.
 // One VRRP instance (the VIP); the kernel connection-sync daemon follows it over the same LAN.
-import type { HostSpec, Topology } from '../../test/lab/index.js';
+import type { HostSpec, Topology } from '../lab/index.js';
 import { DEMO_CHECKS_YAML, demoGlobalYaml, type Layout, type LayoutOptions } from './layout.js';
 
 const ADVERT_MS = 100;

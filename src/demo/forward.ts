@@ -17,8 +17,8 @@
 //                   c <id> [reason]           closed (reason when it failed, e.g. ECONNREFUSED)
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { LabHost } from '../../test/lab/lab.js';
-import type { LabProcess } from '../../test/lab/process.js';
+import type { LabHost } from '../lab/lab.js';
+import type { LabProcess } from '../lab/process.js';
 
 export type Frame =
   | { t: 'O'; id: number; port: number; address: string }

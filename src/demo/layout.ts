@@ -1,7 +1,7 @@
 // What a demo topology must say for DirectorLab to run it: the lab network, who plays which part,
 // and each director's lvsd.yaml. nat.ts is the classic LVS-NAT pair; dr.ts (H8) the DR pair.
 import { join } from 'node:path';
-import type { Topology } from '../../test/lab/index.js';
+import type { Topology } from '../lab/index.js';
 
 export interface LayoutOptions {
   /** VRRP preempt on the directors (false = keepalived nopreempt). */

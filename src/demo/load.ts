@@ -1,7 +1,7 @@
 // The host's view of load-client.ts running in the lab: its JSON lines parsed into totals, the list
 // of failures, and the long-lived connection's history, with counts over any time window.
 import { EventEmitter } from 'node:events';
-import type { LabProcess } from '../../test/lab/index.js';
+import type { LabProcess } from '../lab/index.js';
 import type { FailLine, LoadLine, LongLine, TickLine } from './load-client.js';
 
 export type { FailLine, LongLine, LongState, TickLine } from './load-client.js';

@@ -6,7 +6,7 @@
 // form one sync group: with NAT the replies must come back through the director that holds the VIP.
 // VRRPv3 at 100 ms so a takeover costs about 360 ms; HTTP checks every 200 ms; the kernel's
 // connection-sync daemon follows the gateway instance over eth1.
-import { directorPair, ADDRESSES, REAL_SERVERS } from '../../test/lab/index.js';
+import { directorPair, ADDRESSES, REAL_SERVERS } from '../lab/index.js';
 import { DEMO_CHECKS_YAML, demoGlobalYaml, type Layout, type LayoutOptions } from './layout.js';
 
 const ADVERT_MS = 100;

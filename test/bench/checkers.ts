@@ -19,8 +19,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './main.js';
-import { bootKernel, Lab, type LabHost, type LabProcess } from '../lab/index.js';
-import type { Topology } from '../lab/topology.js';
+import { bootKernel, Lab, type LabHost, type LabProcess } from '../../src/lab/index.js';
+import type { Topology } from '../../src/lab/topology.js';
 import { median, round } from './_stats.js';
 
 const RUN = fileURLToPath(new URL('../../src/balancer/run.js', import.meta.url));

@@ -9,9 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './main.js';
-import { bootKernel } from '../lab/kernel.js';
-import { Lab } from '../lab/lab.js';
-import type { Topology } from '../lab/topology.js';
+import { bootKernel } from '../../src/lab/kernel.js';
+import { Lab } from '../../src/lab/lab.js';
+import type { Topology } from '../../src/lab/topology.js';
 import { benchTable } from './ipvs.js';
 import { median, round } from './_stats.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bootKernel, Lab, type LabHost, type LabKernel, type LabProcess, type RealServerHandle } from '../lab/index.js';
+import { bootKernel, Lab, type LabHost, type LabKernel, type LabProcess, type RealServerHandle } from '../../src/lab/index.js';
 
 const RUN = fileURLToPath(new URL('../../src/balancer/run.js', import.meta.url));
 let kernel: LabKernel;

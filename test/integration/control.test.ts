@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bootKernel, Lab, type LabHost, type LabKernel, type LabProcess } from '../lab/index.js';
+import { bootKernel, Lab, type LabHost, type LabKernel, type LabProcess } from '../../src/lab/index.js';
 import type { ControlStatus } from '../../src/control/status.js';
 
 const LVSD = fileURLToPath(new URL('../../../bin/lvsd.js', import.meta.url));

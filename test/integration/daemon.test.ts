@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bootKernel, Lab, type LabHost, type LabKernel, type LabProcess } from '../lab/index.js';
+import { bootKernel, Lab, type LabHost, type LabKernel, type LabProcess } from '../../src/lab/index.js';
 import { ROOT, VrrpLan, canRunNetns, configYaml as vrrpConfigYaml, instanceYaml } from './vrrp-netns.js';
 
 const LVSD = fileURLToPath(new URL('../../../bin/lvsd.js', import.meta.url));

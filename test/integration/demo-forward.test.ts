@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { Lab, bootKernel, isRoot, type LabKernel } from '../lab/index.js';
+import { Lab, bootKernel, isRoot, type LabKernel } from '../../src/lab/index.js';
 import { LabForward, LabForwards } from '../../src/demo/forward.js';
 
 const skip = !isRoot() && 'the lab needs root';

@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { Lab, bootKernel, isRoot, type LabKernel } from '../lab/index.js';
+import { Lab, bootKernel, isRoot, type LabKernel } from '../../src/lab/index.js';
 import { drLayout, drTopology, DR_ADDRESSES } from '../../src/demo/dr.js';
 import { DirectorLab } from '../../src/demo/director-lab.js';
 import { LoadClient } from '../../src/demo/load.js';

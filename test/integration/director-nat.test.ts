@@ -7,7 +7,7 @@
 // a takeover may cost at most one request per loop.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bootKernel, type LabKernel } from '../lab/index.js';
+import { bootKernel, type LabKernel } from '../../src/lab/index.js';
 import { DirectorLab, masterDownIntervalMs } from '../../src/demo/director-lab.js';
 import { natLayout } from '../../src/demo/nat.js';
 import { parseDemoArgs } from '../../src/demo/main.js';

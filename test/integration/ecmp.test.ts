@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import {
   Lab, bootKernel, isRoot, renderTemplate, startBird, startFrr, ECMP_ADDRESSES as A, ECMP_DIRECTORS,
   type FrrHandle, type LabHost, type LabKernel, type LabProcess,
-} from '../lab/index.js';
+} from '../../src/lab/index.js';
 
 const skip = !isRoot() && 'the lab needs root';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bootKernel, type LabKernel } from '../lab/kernel.js';
-import { Lab, type LabHost } from '../lab/lab.js';
-import type { Topology } from '../lab/topology.js';
+import { bootKernel, type LabKernel } from '../../src/lab/kernel.js';
+import { Lab, type LabHost } from '../../src/lab/lab.js';
+import type { Topology } from '../../src/lab/topology.js';
 import {
   AF_INET, AF_INET6, IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_MASQ, IP_VS_CONN_F_TUNNEL, IP_VS_CONN_F_TUNNEL_TYPE_GRE,
   IP_VS_CONN_F_TUNNEL_TYPE_GUE, IP_VS_CONN_F_TUNNEL_TYPE_IPIP, IP_VS_STATE_BACKUP, IP_VS_STATE_MASTER, IP_VS_SVC_F_ONEPACKET,

@@ -7,13 +7,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Lab } from '../lab/lab.js';
-import { isRoot, LabKernelError, type Backend } from '../lab/kernel.js';
-import { bootUml } from '../lab/uml.js';
-import { sweepStale } from '../lab/cleanup.js';
-import { describeDiff, diffSnapshots, isEmpty, leaks, takeSnapshot, type Snapshot } from '../lab/snapshot.js';
+import { Lab } from '../../src/lab/lab.js';
+import { isRoot, LabKernelError, type Backend } from '../../src/lab/kernel.js';
+import { bootUml } from '../../src/lab/uml.js';
+import { sweepStale } from '../../src/lab/cleanup.js';
+import { describeDiff, diffSnapshots, isEmpty, leaks, takeSnapshot, type Snapshot } from '../../src/lab/snapshot.js';
 
-const CHILD = fileURLToPath(new URL('../lab/selftest/child.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('../../src/lab/selftest/child.js', import.meta.url));
 
 function assertNoLeaks(before: Snapshot, pid: number): void {
   const diff = diffSnapshots(before, takeSnapshot());

@@ -3,10 +3,10 @@
 // on a kernel with IPVS the very same scenario the UML backend runs (lab.test.ts) runs here too.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab } from '../lab/lab.js';
-import { hostHasIpvs, isRoot } from '../lab/kernel.js';
-import { natRoundRobin } from '../lab/selftest/scenarios.js';
-import { takeSnapshot } from '../lab/snapshot.js';
+import { Lab } from '../../src/lab/lab.js';
+import { hostHasIpvs, isRoot } from '../../src/lab/kernel.js';
+import { natRoundRobin } from '../../src/lab/selftest/scenarios.js';
+import { takeSnapshot } from '../../src/lab/snapshot.js';
 
 const skip = isRoot() ? false : 'the host backend needs root';
 

@@ -5,7 +5,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../lab/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/lab/cli.js', import.meta.url));
 // As people run it: not as a child of a test runner.
 const env = { ...process.env };
 delete env.NODE_TEST_CONTEXT;

@@ -4,12 +4,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encode, LineDecoder, MARKER } from '../lab/protocol.js';
-import { buildPlan, portNames, validate, TopologyError, type Topology } from '../lab/topology.js';
-import { directorPair, ecmp, singleDirector } from '../lab/topologies.js';
-import { renderTemplate } from '../lab/routing.js';
-import { resolveModules, UML_MODULES_ROOT, LAB_MODULES, umlRelease } from '../lab/uml.js';
-import { applyControl, defaultState } from '../lab/realserver.js';
+import { encode, LineDecoder, MARKER } from '../../src/lab/protocol.js';
+import { buildPlan, portNames, validate, TopologyError, type Topology } from '../../src/lab/topology.js';
+import { directorPair, ecmp, singleDirector } from '../../src/lab/topologies.js';
+import { renderTemplate } from '../../src/lab/routing.js';
+import { resolveModules, UML_MODULES_ROOT, LAB_MODULES, umlRelease } from '../../src/lab/uml.js';
+import { applyControl, defaultState } from '../../src/lab/realserver.js';
 
 test('protocol: messages survive kernel log noise, split chunks and junk', () => {
   const d = new LineDecoder();

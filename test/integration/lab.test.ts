@@ -4,9 +4,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bootKernel, type LabKernel } from '../lab/kernel.js';
-import { Lab, LabCommandError } from '../lab/lab.js';
-import { natRoundRobin } from '../lab/selftest/scenarios.js';
+import { bootKernel, type LabKernel } from '../../src/lab/kernel.js';
+import { Lab, LabCommandError } from '../../src/lab/lab.js';
+import { natRoundRobin } from '../../src/lab/selftest/scenarios.js';
 
 describe('lab (default backend)', () => {
   let kernel: LabKernel;

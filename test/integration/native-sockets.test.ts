@@ -462,8 +462,11 @@ test('checker probes from A (TCP and HTTP): fwmark, bind_interface and a source 
     assert.equal(syns.length, 6);
     // A fixed source port ends with RST (no TIME_WAIT to refuse the next probe); the unmarked probe went over b0.
     assert.deepEqual(onB1.segments.filter((x) => x.endsWith(':40200')), ['SYN 10.9.1.1:40200', 'RST 10.9.1.1:40200', 'SYN 10.9.1.1:40200', 'RST 10.9.1.1:40200']);
-    assert.equal(onB0.segments.filter((x) => x.startsWith('SYN')).length, 1);
-    assert.match(onB0.segments[0]!, /^SYN 10\.9\.0\.1:\d+$/);
+    // Only SYNs are judged on b0: an RST the kernel sends for a server segment that arrives after a
+    // probe's socket is gone has no socket, so no mark, and leaves by the unmarked route (CI saw one).
+    const b0syns = onB0.segments.filter((x) => x.startsWith('SYN'));
+    assert.equal(b0syns.length, 1, onB0.segments.join(', '));
+    assert.match(b0syns[0]!, /^SYN 10\.9\.0\.1:\d+$/);
   } finally { onB0.stop(); onB1.stop(); server.close(); server.closeAllConnections(); }
 });
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bootKernel, Lab, type LabHost, type LabKernel, type LabProcess } from '../lab/index.js';
+import { bootKernel, Lab, type LabHost, type LabKernel, type LabProcess } from '../../src/lab/index.js';
 
 const CLI = fileURLToPath(new URL('../../../bin/lvsd.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig, formatIssue } from '../../src/config/index.js';
-import { validate, buildPlan } from '../lab/topology.js';
+import { validate, buildPlan } from '../../src/lab/topology.js';
 import { drLayout, drTopology, realServerScript, DR_ADDRESSES } from '../../src/demo/dr.js';
 import { masterDownIntervalMs } from '../../src/demo/layout.js';
 

@@ -1,7 +1,7 @@
 // A real server whose behaviour a test changes at runtime, for checker tests that nginx cannot serve:
 // a chosen status, body, headers or delay, a hung or reset connection, TLS.
 //
-//   node dist/test/lab/realserver.js --name rs1 [--port 8080] [--tls CERT KEY] [--admin-port 8081]
+//   node dist/src/lab/realserver.js --name rs1 [--port 8080] [--tls CERT KEY] [--admin-port 8081]
 //
 // Control: one JSON object per line on stdin, or a PUT/POST of the same JSON to
 // http://HOST:ADMIN/state. Fields: status, body, headers, delayMs, mode ('normal' | 'hang': accept

@@ -79,7 +79,7 @@ export class LabHost {
     return p;
   }
 
-  /** Starts test/lab/realserver.ts (Node) in this host and waits until it listens. */
+  /** Starts src/lab/realserver.ts (Node) in this host and waits until it listens. */
   async startRealServer(opts: RealServerOptions = {}): Promise<RealServerHandle> {
     const name = opts.name ?? this.name;
     const port = opts.port ?? 8080;

@@ -1,4 +1,4 @@
-// The lab's public surface, for tests and benchmarks: import { Lab } from '../lab/index.js'.
+// The lab's public surface, for tests and benchmarks: import { Lab } from '../../src/lab/index.js'.
 export { Lab, LabHost, LabCommandError, type ExecOptions, type SpawnOptions, type LabOptions } from './lab.js';
 export { LabProcess, type ExitStatus } from './process.js';
 export { bootKernel, chooseBackend, hostHasIpvs, isRoot, LabKernelError, stopAllLabs, type Backend, type LabKernel, type KernelOptions } from './kernel.js';

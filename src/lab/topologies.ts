@@ -95,7 +95,7 @@ export const directorPair: Topology = {
  *   client .100 ── [clients 192.0.2.0/24] ── .1 router .1 ── [core 10.0.1.0/24] ──┬── director1 .2, director2 .3, director3 .4
  *                                                                               └── rs1 .11, rs2 .12, rs3 .13 (VIP 203.0.113.10 on lo)
  *
- * Nothing runs on the directors: the test starts lvsd and the routing daemons (test/lab/routing.ts).
+ * Nothing runs on the directors: the test starts lvsd and the routing daemons (src/lab/routing.ts).
  * net.ipv4.vs.sloppy_tcp=1 on the directors lets one accept the middle of a connection another started.
  */
 export const ECMP_ADDRESSES = {
