@@ -56,7 +56,7 @@ test('the dashboard is importable: datasource variable, unique ids, placed panel
     }
   }
   const titles = panels.map((p) => p.title).join('\n');
-  for (const want of [/VRRP state/, /Failovers/, /Real server health/, /Check results by reason/, /New connections per second/, /Throughput/, /Reloads/]) assert.match(titles, want);
+  for (const want of [/VRRP state/, /Announcement state/, /Withdrawals by reason/, /Failovers/, /Real server health/, /Check results by reason/, /New connections per second/, /Throughput/, /Reloads/]) assert.match(titles, want);
 });
 
 test('every metric the dashboard queries is one lvsd serves', async () => {
