@@ -75,6 +75,7 @@ const lvsSyncDaemonSection = obj({
   port: opt(int(1, 65535, 'UDP port of the sync messages (IPVS_DAEMON_ATTR_MCAST_PORT); kernel default 8848.')),
   ttl: opt(int(1, 255, 'Multicast TTL / hop limit (IPVS_DAEMON_ATTR_MCAST_TTL); kernel default 1.')),
   group: opt(ipAddress('Multicast group (IPVS_DAEMON_ATTR_MCAST_GROUP / _GROUP6); kernel default 224.0.0.81.')),
+  role: def(oneOf(['follow', 'both'], 'follow: sync master while the instance is MASTER, sync backup otherwise (keepalived). both: master and backup at once, always, for an active/active pair where each director holds VIPs and must both send its connections and receive the other\'s; the instance then only supplies the default sync_id.'), 'follow'),
 }, 'Run the kernel IPVS connection-sync daemon following a VRRP instance: as master while it is MASTER, as backup otherwise, so connections survive a failover (keepalived lvs_sync_daemon).', {
   hints: { id: "write 'sync_id'", syncid: "write 'sync_id'", mcast_group: "write 'group'" },
 }).refine((d, report) => {
@@ -105,6 +106,11 @@ const announceGlobal = obj({
 });
 export type AnnounceGlobalConfig = Infer<typeof announceGlobal>;
 
+// The IPVS sysctls lvsd needs (src/sysctl/plan.ts decides which, from this file).
+const ipvsGlobal = obj({
+  sysctls: def(oneOf(['auto', 'verify', 'off'], 'auto: at start and on reload lvsd sets the IPVS sysctls this file needs (net.ipv4.vs.sloppy_tcp, sloppy_sctp, schedule_icmp for services shared by several directors) and warns about the ones it only checks (ip_forward for NAT); verify: only warns; off: neither. lvsd never lowers a value.'), 'auto'),
+}, 'Kernel settings IPVS needs for this file.');
+
 const globalSection = obj({
   router_id: opt(str('Identifies this director in logs, notifications and metrics. Default: the host name.', { minLength: 1, maxLength: 64 })),
   metrics: def(metricsSection, metricsSection.defaults(), {}),
@@ -117,6 +123,7 @@ const globalSection = obj({
   lvs_sync_daemon: opt(lvsSyncDaemonSection),
   vrrp_realtime_priority: opt(int(1, 99, 'Run the VRRP thread at SCHED_FIFO with this priority (keepalived vrrp_rt_priority); needs CAP_SYS_NICE. Only that thread: the checkers stay SCHED_OTHER. Refused by the kernel, lvsd warns and runs on.')),
   announce: def(announceGlobal, announceGlobal.defaults(), {}),
+  ipvs: def(ipvsGlobal, ipvsGlobal.defaults(), {}),
 }, 'Settings of this director as a whole.', {
   hints: {
     script_security: 'lvsd always refuses scripts writable by non-root users; there is nothing to enable',

@@ -12,6 +12,7 @@ import type { IpvsKernelTable, IpvsTableEntry } from '../../ipvs/table.js';
 import { realServerPort, serviceRecord } from '../balancer/records.js';
 import type { ControlServerState, ControlTarget, ControlVrrpInstance } from './target.js';
 import type { AnnounceStatus } from '../announce/announcer.js';
+import type { SysctlStatus } from '../sysctl/keeper.js';
 
 // ---- the JSON ----
 
@@ -100,6 +101,8 @@ export interface ControlStatus {
   otherServices: KernelEntryJson[];
   /** Announced VIPs: each group announced or not and why, withdrawals by reason (absent without an announcer). */
   announce?: AnnounceStatus;
+  /** Kernel settings the config needs: each with its value and whether lvsd set it (absent when none is needed). */
+  sysctls?: SysctlStatus;
 }
 
 // ---- building ----
@@ -241,6 +244,7 @@ export async function buildStatus(target: ControlTarget, now: number = Date.now(
 
   const startedMs = epochMs(target.startedAt);
   const announce = target.announcer?.status();
+  const sysctls = target.sysctls?.status();
   return {
     routerId: config.global.router_id ?? hostname(),
     pid: process.pid,
@@ -253,6 +257,7 @@ export async function buildStatus(target: ControlTarget, now: number = Date.now(
     services,
     otherServices: table.filter((e) => !used.has(serviceKey(e.service))).map(entryJson),
     ...(announce ? { announce } : {}),
+    ...(sysctls?.sysctls.length ? { sysctls } : {}),
   };
 }
 
@@ -323,6 +328,14 @@ export function renderStatus(st: ControlStatus): string {
     out.push(`Announced VIPs (routes in table ${st.announce.table}, protocol ${st.announce.protocol}${st.announce.stopping ? '; STOPPING' : ''})`);
     for (const g of st.announce.groups) out.push(...announceLines(g));
     if (st.announce.last_error) out.push(`  last route error: ${st.announce.last_error}`);
+    out.push('');
+  }
+  if (st.sysctls?.sysctls.length) {
+    out.push(`Sysctls (global.ipvs.sysctls: ${st.sysctls.mode})`);
+    for (const e of st.sysctls.sysctls) {
+      const what = e.state === 'set' ? `set by lvsd (was ${e.was})` : e.state === 'ok' ? 'ok' : e.state === 'missing' ? 'MISSING' : e.state === 'error' ? `CANNOT SET: ${e.error}` : `WRONG, needs ${e.want}`;
+      out.push(`  ${e.key} = ${e.value ?? '-'}: ${what}${e.fix && e.state !== 'ok' && e.state !== 'set' ? `; fix: ${e.fix}` : ''}`);
+    }
     out.push('');
   }
 

@@ -6,6 +6,7 @@ import type { IpvsKernelTable } from '../../ipvs/table.js';
 import type { LvsdConfig, VrrpInstanceConfig } from '../config/model.js';
 import type { Logger } from '../log/index.js';
 import type { AnnounceStatus } from '../announce/announcer.js';
+import type { SysctlStatus } from '../sysctl/keeper.js';
 
 /** A state change of a VRRP instance, if the engine records it. */
 export interface TransitionRecord {
@@ -81,6 +82,8 @@ export interface ControlTarget {
   readonly ipvs?: ControlIpvs | null | undefined;
   /** Announced VIPs (src/announce/, issue #14). */
   readonly announcer?: { status(): AnnounceStatus; giveUp?(name: string, holdMs: number): boolean } | null | undefined;
+  /** The sysctls the config needs and what lvsd did about them (src/sysctl/keeper.ts). */
+  readonly sysctls?: { status(): SysctlStatus } | null | undefined;
   /** Reload the configuration file; a result with ok: false (or a throw) means refused. */
   reload(): Promise<unknown>;
   readonly reloads: { readonly success: number; readonly failure: number };

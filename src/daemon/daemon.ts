@@ -25,6 +25,7 @@ import { startControl, listenText } from '../control/index.js';
 import { startMetrics } from '../metrics/index.js';
 import { readState, writeState } from './state-file.js';
 import { SyncDaemonFollower } from './sync-daemon.js';
+import { SysctlKeeper } from '../sysctl/keeper.js';
 import { vrrpLogRecord } from './vrrp-log.js';
 import { Announcer } from '../announce/announcer.js';
 
@@ -100,6 +101,8 @@ export class Daemon extends EventEmitter {
   syncDaemon: SyncDaemonFollower | undefined;
   /** Announced VIPs (issue #14): the routes the routing daemon redistributes. */
   announcer: Announcer | undefined;
+  /** The sysctls this config needs (sloppy_tcp for shared services...), set or checked at start and on reload. */
+  sysctls: SysctlKeeper | undefined;
   private servers: Closable[] = [];
   private persisted = '';
   private persisting: Promise<void> = Promise.resolve();
@@ -150,6 +153,11 @@ export class Daemon extends EventEmitter {
       log.info(`no IPVS in this kernel (${(e as Error).message}); running VRRP only`, { component: 'daemon' });
     }
     const sync = ipvs ? new IpvsTableSync(ipvs, { owned }) : null;
+    // Before the table is programmed and VRRP or the announcer bring traffic: a shared service takes
+    // the middle of other directors' flows from its first packet. After IpvsClient.open, which loads
+    // ip_vs and with it net.ipv4.vs.*.
+    const sysctls = new SysctlKeeper((level, msg) => log.log(level, msg, { component: 'sysctl' }));
+    await sysctls.apply(config);
 
     // The daemon object does not exist yet; the sink forwards to it once it does (persisting owned).
     let self: Daemon | undefined;
@@ -201,6 +209,7 @@ export class Daemon extends EventEmitter {
 
     const d = new Daemon(file, r.loaded, log, ipvs, sync, balancer, engine, opts.stateFile);
     d.announcer = announcer;
+    d.sysctls = sysctls;
     self = d;
     // Transitions during start (initialize -> backup) happen before the daemon exists: not reported.
     engine.on('state', (e: StateEvent) => d.onVrrpState({ instance: e.name, from: e.from, to: e.to, priority: e.priority, at: e.at }));
@@ -362,6 +371,7 @@ export class Daemon extends EventEmitter {
     this.log.configure(config.global.log);
     this.pushQuorum();
     await this.configureSyncDaemon();
+    await this.sysctls?.apply(config);
     this.persistOwned();
     const ok: ReloadResult = { ok: true, hash, unchanged: false, vrrp, balancer, ms: performance.now() - t0, at: Date.now() };
     this.reloads.success++;
