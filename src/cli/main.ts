@@ -22,6 +22,9 @@ Usage:
   lvsd run [-c FILE]     run the daemon
   lvsd ipvs [list|save|apply] ...
                          read or program the kernel's IPVS table (lvsd ipvs --help)
+  lvsd doctor [-c FILE] [--json]
+                         on this host: what the file needs that is missing (IPVS, sysctls,
+                         interfaces, routing daemon) and how to fix it
   lvsd import-keepalived KEEPALIVED.CONF
                          print the equivalent lvsd.yaml; list what cannot be converted
   lvsd shadow [-c FILE]  beside a live keepalived, touching nothing: report every difference
@@ -106,6 +109,10 @@ export async function main(argv: string[], out: Out = processOut): Promise<numbe
     // The control API client (src/control), loaded on demand like ipvs.
     const { controlCommand } = await import('./control-command.js');
     return controlCommand(command, argv.slice(1), out);
+  }
+  if (command === 'doctor') {
+    const { doctorCommand } = await import('../doctor/command.js');
+    return doctorCommand(argv.slice(1), out);
   }
   if (command === 'shadow') {
     const { shadowCommand } = await import('../shadow/command.js');
