@@ -9,14 +9,17 @@
 import type { IpvsOpResult } from './client.js';
 import { destinationKey } from './destination.js';
 import type { IpvsCommandError } from './errors.js';
-import { indexTable, reconcile, type IndexedTable, type IpvsOp } from './reconcile.js';
+import { indexTable, reconcile, reconcileTimeouts, type IndexedTable, type IpvsOp } from './reconcile.js';
 import { serviceKey } from './service.js';
 import type { IpvsKernelTable, IpvsTableEntry } from './table.js';
+import type { IpvsTimeouts } from './timeouts.js';
 
 /** What the shell needs of IpvsClient (a model of the kernel stands in for it in unit tests). */
 export interface IpvsTableClient {
   table(): Promise<IpvsKernelTable>;
   apply(ops: IpvsOp[]): Promise<IpvsOpResult[]>;
+  /** IPVS_CMD_GET_CONFIG; without it applyTimeouts does nothing. */
+  timeouts?(): Promise<IpvsTimeouts>;
 }
 
 export interface ApplyReport {
@@ -90,6 +93,19 @@ export class IpvsTableSync {
       this.ownedKeys = next;
     }
     return report;
+  }
+
+  /**
+   * The protocol timeouts (keepalived lvs_timeouts): reads the kernel's and sends IPVS_CMD_SET_CONFIG for
+   * what differs (unset or 0 leaves a timeout alone). Returns the writes (0 or 1); throws the kernel's refusal.
+   */
+  async applyTimeouts(desired: Partial<IpvsTimeouts>): Promise<number> {
+    if (!this.client.timeouts) return 0;
+    const ops = reconcileTimeouts(desired, await this.client.timeouts());
+    if (!ops.length) return 0;
+    const [r] = await this.client.apply(ops);
+    if (r && !r.ok) throw r.error;
+    return ops.length;
   }
 
   /** Applies a command the kernel accepted to our copy of its table (copies: callers may mutate theirs). */

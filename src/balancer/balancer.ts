@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import type { ApplyReport } from '../../ipvs/sync.js';
+import type { IpvsTimeouts } from '../../ipvs/timeouts.js';
 import type { IndexedTable } from '../../ipvs/reconcile.js';
 import { destinationKey, type IpvsDestination } from '../../ipvs/destination.js';
 import { serviceKey } from '../../ipvs/service.js';
@@ -38,6 +39,8 @@ export interface AppliedEvent { services: string[]; report: ApplyReport; ms: num
 /** What the balancer needs of IpvsTableSync. */
 export interface TableSink {
   apply(desired: IndexedTable, opts?: { only?: Iterable<string> }): Promise<ApplyReport>;
+  /** global.ipvs_timeouts (IpvsTableSync.applyTimeouts); a sink without it (shadow) leaves the kernel's alone. */
+  applyTimeouts?(t: Partial<IpvsTimeouts>): Promise<number>;
 }
 
 export interface BalancerOptions {
@@ -120,7 +123,10 @@ interface ServerSlot {
 
 interface ServiceSlot {
   vs: VirtualServiceConfig;
+  /** The first IPVS service's key: what identifies the slot across reloads. */
   key: string;
+  /** Every IPVS service's key (a group has one per address and fwmark). */
+  keys: string[];
   servers: ServerSlot[];
   quorum: boolean | undefined;
 }
@@ -161,9 +167,10 @@ export class Balancer extends EventEmitter {
     const named = new Map(config.checks.map((c) => [c.name, c] as const));
     const resolve = (ref: CheckRef): CheckDefinition | undefined => (typeof ref === 'string' ? named.get(ref) : ref);
     return config.virtual_services.map((vs) => {
-      const key = serviceKey(decideService(vs, [], undefined).entry.service);
+      const keys = decideService(vs, [], undefined).entries.map((e) => serviceKey(e.service));
+      const key = keys[0]!;
       const old = previous.get(key);
-      const slot: ServiceSlot = { vs, key, servers: [], quorum: old?.quorum };
+      const slot: ServiceSlot = { vs, key, keys, servers: [], quorum: old?.quorum };
       vs.real_servers.forEach((rs, rsIndex) => {
         const port = realServerPort(vs, rs);
         const name = endpointText({ address: rs.address.address, family: rs.address.family, port });
@@ -193,6 +200,7 @@ export class Balancer extends EventEmitter {
 
   /** Programs every service as its starting verdicts say, then starts the checks. */
   async start(): Promise<ApplyReport> {
+    await this.applyTimeouts(this.cfg);
     for (const s of this.services) this.decide(s);
     const t0 = performance.now();
     const report = await this.opts.sync.apply(this.desired);
@@ -234,10 +242,12 @@ export class Balancer extends EventEmitter {
     };
     const newKeys = new Set(slots.map((s) => s.key));
     for (const s of this.services) {
+      // Every old IPVS service leaves the desired table; decide() below puts back what the new config has
+      // (a group that lost an address loses its service).
+      for (const k of s.keys) this.desired.delete(k);
       if (newKeys.has(s.key)) continue;
       summary.servicesRemoved.push(s.vs.name);
       summary.changes.push(`service ${s.vs.name}: removed`);
-      this.desired.delete(s.key);
     }
     for (const s of slots) {
       const old = oldSlots.get(s.key);
@@ -260,8 +270,9 @@ export class Balancer extends EventEmitter {
       }
     }
     if (summary.checksStarted || summary.checksStopped) summary.changes.push(`checks: ${summary.checksStarted} started, ${summary.checksStopped} stopped, ${summary.checksKept} kept`);
-    const keys = [...new Set([...oldSlots.keys(), ...newKeys])];
+    const keys = [...new Set([...this.services.flatMap((s) => s.keys), ...slots.flatMap((s) => s.keys)])];
     this.services = slots;
+    await this.applyTimeouts(next);
     this.cfg = next;
     this.notifyUser = lookupUser(next.global.script_user);
     this.dirty.clear();
@@ -281,6 +292,25 @@ export class Balancer extends EventEmitter {
     }
     if (this.dirty.size) this.scheduleFlush();
     return summary;
+  }
+
+  /**
+   * global.ipvs_timeouts to the kernel (IPVS_CMD_SET_CONFIG), at start and on reload. A config without it
+   * leaves the kernel's as they are (keepalived too). A refusal is logged; the services go on.
+   */
+  private async applyTimeouts(cfg: LvsdConfig): Promise<void> {
+    const t = cfg.global.ipvs_timeouts;
+    if (!t || !this.opts.sync.applyTimeouts) return;
+    const secs = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms / 1000));
+    const want: Partial<IpvsTimeouts> = {};
+    if (t.tcp !== undefined) want.tcp = secs(t.tcp)!;
+    if (t.tcp_fin !== undefined) want.tcpFin = secs(t.tcp_fin)!;
+    if (t.udp !== undefined) want.udp = secs(t.udp)!;
+    try {
+      if (await this.opts.sync.applyTimeouts(want)) this.log('info', `IPVS timeouts set: ${Object.entries(want).map(([k, v]) => `${k} ${v}s`).join(', ')}`);
+    } catch (e) {
+      this.log('error', `IPVS timeouts not set: ${(e as Error).message}`);
+    }
   }
 
   /** Stops the checks; omega runs down notifications; lvsd's services leave the kernel unless told otherwise. */
@@ -420,9 +450,11 @@ export class Balancer extends EventEmitter {
       const ev: QuorumEvent = { service: s.vs.name, up: d.quorum, liveWeight: d.liveWeight, min, hysteresis, sorryActive: d.sorryActive, at: Date.now() };
       this.emit('quorum', ev);
     }
-    const dests = new Map<string, IpvsDestination>();
-    for (const dst of d.entry.dests) dests.set(destinationKey(dst), dst);
-    this.desired.set(s.key, { service: d.entry.service, dests });
+    for (const e of d.entries) {
+      const dests = new Map<string, IpvsDestination>();
+      for (const dst of e.dests) dests.set(destinationKey(dst), dst);
+      this.desired.set(serviceKey(e.service), { service: e.service, dests });
+    }
   }
 
   private scheduleFlush(): void {
@@ -439,7 +471,7 @@ export class Balancer extends EventEmitter {
     this.dirty.clear();
     if (!slots.length) return;
     for (const s of slots) this.decide(s);
-    const keys = slots.map((s) => s.key);
+    const keys = slots.flatMap((s) => s.keys);
     const t0 = performance.now();
     this.applying = (async () => {
       try {

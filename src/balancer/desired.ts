@@ -8,11 +8,15 @@
 // - While quorum is lost and a sorry server is configured, the sorry server is the only destination
 //   (live real servers are taken out, or set to weight 0 with inhibit_on_failure).
 // - A real server that is down is removed, or kept at weight 0 with inhibit_on_failure (existing
-//   connections live on).
+//   connections live on); the real server's own inhibit_on_failure overrides the service's.
+// - With sorry_server_inhibit, the sorry server stays at weight 0 while the real servers serve.
+// - A group (virtual_server_group) is one decision: the same quorum and real servers on each of its
+//   IPVS services; a real server without a port takes each service's port.
 import type { IpvsDestination } from '../../ipvs/destination.js';
+import type { IpvsService } from '../../ipvs/service.js';
 import type { IpvsTableEntry } from '../../ipvs/table.js';
 import type { VirtualServiceConfig } from '../config/model.js';
-import { destinationRecord, serviceRecord, sorryRecord } from './records.js';
+import { destinationRecord, serviceRecords, sorryRecord } from './records.js';
 
 export interface ServerVerdict {
   up: boolean;
@@ -44,7 +48,10 @@ export function nextQuorum(p: QuorumPolicy, live: number, previous: boolean | un
 }
 
 export interface ServiceDecision {
+  /** The first of entries (the service itself, or a group's first member). */
   entry: IpvsTableEntry;
+  /** One per IPVS service: one, or one per address and fwmark of a group. */
+  entries: IpvsTableEntry[];
   quorum: boolean;
   liveWeight: number;
   sorryActive: boolean;
@@ -53,14 +60,20 @@ export interface ServiceDecision {
 export function decideService(vs: VirtualServiceConfig, verdicts: readonly ServerVerdict[], previousQuorum: boolean | undefined): ServiceDecision {
   const live = liveWeight(vs, verdicts);
   const quorum = nextQuorum(quorumPolicy(vs), live, previousQuorum);
-  const sorry = quorum ? undefined : sorryRecord(vs);
-  const dests: IpvsDestination[] = [];
-  vs.real_servers.forEach((rs, i) => {
-    const v = verdicts[i] ?? { up: true };
-    const serving = v.up && !sorry;
-    if (serving) dests.push(destinationRecord(vs, rs, effectiveWeight(vs, i, v)));
-    else if (vs.inhibit_on_failure) dests.push(destinationRecord(vs, rs, 0));
-  });
-  if (sorry && !dests.some((d) => d.addr === sorry.addr && d.port === sorry.port)) dests.push(sorry);
-  return { entry: { service: serviceRecord(vs), dests }, quorum, liveWeight: live, sorryActive: sorry !== undefined };
+  const sorryActive = !quorum && vs.sorry_server !== undefined;
+  // sorry_server_inhibit: out of use, the sorry server stays at weight 0 (its connections live on).
+  const sorry = sorryActive ? sorryRecord(vs) : vs.sorry_server?.inhibit ? { ...sorryRecord(vs)!, weight: 0 } : undefined;
+  const destsFor = (service: IpvsService): IpvsDestination[] => {
+    const dests: IpvsDestination[] = [];
+    vs.real_servers.forEach((rs, i) => {
+      const v = verdicts[i] ?? { up: true };
+      const serving = v.up && !sorryActive;
+      if (serving) dests.push(destinationRecord(vs, rs, effectiveWeight(vs, i, v), service));
+      else if (rs.inhibit_on_failure ?? vs.inhibit_on_failure) dests.push(destinationRecord(vs, rs, 0, service));
+    });
+    if (sorry && !dests.some((d) => d.addr === sorry.addr && d.port === sorry.port)) dests.push(sorry);
+    return dests;
+  };
+  const entries = serviceRecords(vs).map((service) => ({ service, dests: destsFor(service) }));
+  return { entry: entries[0]!, entries, quorum, liveWeight: live, sorryActive };
 }

@@ -3,6 +3,7 @@
 // Rules that need more than one key live in .refine() here (local) or in semantic.ts (cross-references).
 import { checkInterfaceName, netmaskToPrefix, parseEndpoint, parseIp, parseRequiredEndpoint, parsePrefix, type Endpoint, type IpAddress, type IpPrefix, type MaybeEndpoint } from './address.js';
 import { formatDuration } from './duration.js';
+import { formatAddressRange, MAX_GROUP_ADDRESSES, parseAddressRange, type AddressRange } from './address-range.js';
 import { nameList } from './semantic.js';
 import { oneLine, quoteValue } from '../text/quote.js';
 import {
@@ -86,6 +87,23 @@ const lvsSyncDaemonSection = obj({
 });
 export type LvsSyncDaemonConfig = Infer<typeof lvsSyncDaemonSection>;
 
+// keepalived: lvs_timeouts [tcp SECS] [tcpfin SECS] [udp SECS] -> IPVS_CMD_SET_CONFIG (ipvsadm --set).
+const ipvsTimeout = (description: string) => duration(`${description} Whole seconds; unset leaves the kernel's value.`, 1000, 2_147_483_000);
+const ipvsTimeouts = obj({
+  tcp: opt(ipvsTimeout('Idle timeout of established TCP connections (IPVS_CMD_ATTR_TIMEOUT_TCP; kernel default 15m).')),
+  tcp_fin: opt(ipvsTimeout('Timeout of TCP connections after a FIN (IPVS_CMD_ATTR_TIMEOUT_TCP_FIN; kernel default 2m).')),
+  udp: opt(ipvsTimeout('Idle timeout of UDP connection entries (IPVS_CMD_ATTR_TIMEOUT_UDP; kernel default 5m).')),
+}, 'IPVS connection timeouts, set at start and on reload (keepalived lvs_timeouts; ipvsadm --set). They are global to the kernel, not per service.', {
+  hints: { tcpfin: "write 'tcp_fin'", tcp_fin_timeout: "write 'tcp_fin'" },
+}).refine((t, report) => {
+  for (const k of ['tcp', 'tcp_fin', 'udp'] as const) {
+    const v = t[k];
+    if (v !== undefined && v % 1000 !== 0) report(k, `IPVS timeouts are whole seconds; got ${formatDuration(v)}`);
+  }
+  if (t.tcp === undefined && t.tcp_fin === undefined && t.udp === undefined) report('', 'set at least one of tcp, tcp_fin, udp');
+});
+export type IpvsTimeoutsConfig = Infer<typeof ipvsTimeouts>;
+
 // ---- announced VIPs (issue #14): the routes lvsd owns for the routing daemon to announce ----
 
 // rtm_protocol values others own (linux/rtnetlink.h RTPROT_*, and FRR's zebra/rt_netlink.h 193-198): lvsd
@@ -121,6 +139,7 @@ const globalSection = obj({
     pattern: /^\//, patternHelp: 'must be an absolute path',
   }), '/var/lib/lvsd/state.json'),
   lvs_sync_daemon: opt(lvsSyncDaemonSection),
+  ipvs_timeouts: opt(ipvsTimeouts),
   vrrp_realtime_priority: opt(int(1, 99, 'Run the VRRP thread at SCHED_FIFO with this priority (keepalived vrrp_rt_priority); needs CAP_SYS_NICE. Only that thread: the checkers stay SCHED_OTHER. Refused by the kernel, lvsd warns and runs on.')),
   announce: def(announceGlobal, announceGlobal.defaults(), {}),
   ipvs: def(ipvsGlobal, ipvsGlobal.defaults(), {}),
@@ -365,7 +384,8 @@ const checkRef = alt(refName('health check'), inlineCheckSchema, 'The name of a 
 
 // ---- IPVS virtual services ----
 
-export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh'] as const;
+// twos (random of two, by weight) needs Linux 6.2 or later; an older kernel refuses the service.
+export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
 // ip_vs.h: IP_VS_SVC_F_SCHED_SH_FALLBACK / _SH_PORT are SCHED1 / SCHED2; ipvsadm maps mh-fallback / mh-port to the same bits.
 export const SCHEDULER_FLAGS = { 'sh-fallback': 'sh', 'sh-port': 'sh', 'mh-fallback': 'mh', 'mh-port': 'mh' } as const;
 const forwarding = (description: string) => oneOf(['nat', 'dr', 'tunnel'], description, {
@@ -391,10 +411,11 @@ const realServerSchema = obj({
   forwarding: opt(forwarding('Override the service\'s forwarding method.')),
   tunnel: opt(tunnel),
   checks: opt(arr(checkRef, 'Override the service\'s checks; [] = always up.')),
+  inhibit_on_failure: opt(bool('Override the service\'s inhibit_on_failure for this real server: when it fails, true keeps it at weight 0 (existing connections live on), false removes it (keepalived real_server inhibit_on_failure).')),
   notify: opt(obj({ up: opt(argv('Run when it comes up.')), down: opt(argv('Run when it goes down.')) }, 'Commands on state change.')
     .refine((n, report) => { checkArgv(n.up, 'up', report); checkArgv(n.down, 'down', report); })),
 }, 'A real server behind the virtual service.', {
-  hints: { lb_kind: "write 'forwarding'", inhibit_on_failure: 'inhibit_on_failure is a setting of the virtual service' },
+  hints: { lb_kind: "write 'forwarding'" },
 }).refine((r, report) => {
   if (r.upper_threshold !== undefined && r.lower_threshold !== undefined && r.lower_threshold > r.upper_threshold) {
     report('lower_threshold', `lower_threshold ${r.lower_threshold} is above upper_threshold ${r.upper_threshold}`);
@@ -408,28 +429,61 @@ const persistence = obj({
     if (typeof v === 'string') return netmaskToPrefix(v);
     return { ok: false, message: `${quoteValue(String(v))}: write an IPv4 netmask (255.255.255.0) or a prefix length (1-128)` };
   }, { oneOf: [{ type: 'string' }, { type: 'integer', minimum: 1, maximum: 128 }] }, 'Group clients by this mask: IPv4 dotted mask or prefix length (IPv6: 1-128). Default one client per address.')),
-}, 'Send a client to the same real server for a while.').refine((p, report) => {
+  engine: opt(oneOf(['sip'], 'Persistence engine (IPVS_SVC_ATTR_PE_NAME; keepalived persistence_engine): sip sticks the calls of one SIP Call-ID to one real server (kernel module ip_vs_pe_sip; UDP services).')),
+}, 'Send a client to the same real server for a while.', { hints: { pe: "write 'engine'", persistence_engine: "write 'engine'" } }).refine((p, report) => {
   if (p.timeout % 1000 !== 0) report('timeout', 'IPVS persistence timeouts are whole seconds');
 });
 
+const SORRY_ADDRESS = 'Sorry server address:port; port 0 (fwmark and all-ports services) keeps the request\'s port.';
 const sorryServerObject = obj({
-  address: endpoint('Sorry server address:port.'),
+  address: endpoint(SORRY_ADDRESS, true),
   forwarding: opt(forwarding('Forwarding to it; default the service\'s.')),
+  inhibit: opt(bool('While the real servers serve, keep the sorry server in the table at weight 0 instead of removing it (keepalived sorry_server_inhibit). Default false.')),
 });
 export type SorryServerConfig = Infer<typeof sorryServerObject>;
 const sorryServer = mapped(
-  alt(endpoint('Sorry server address:port.'), sorryServerObject, 'Where traffic goes when no real server is up (or quorum is lost): "10.0.1.100:80" or {address, forwarding}.'),
+  alt(endpoint(SORRY_ADDRESS, true), sorryServerObject, 'Where traffic goes when no real server is up (or quorum is lost): "10.0.1.100:80" or {address, forwarding, inhibit}.'),
   (v): SorryServerConfig => ('port' in v ? { address: v } : v),
 );
+
+// keepalived virtual_server_group: one service definition over many addresses and fwmarks, each an IPVS
+// service with the same settings and real servers; the checks run once per real server, one quorum.
+const groupAddress = custom<AddressRange>((v) => parseAddressRange(v), { type: 'string' },
+  'ADDRESS:PORT or a range FIRST-LAST:PORT, both ends included: 192.0.2.10-20:80 (the last byte), 192.0.2.250-192.0.3.5:80, [2001:db8::10-1f]:443 (the last group, hex).');
+const serviceGroup = obj({
+  addresses: def(arr(groupAddress, `Addresses and ranges (each address one IPVS service of this protocol; at most ${MAX_GROUP_ADDRESSES} in all).`), [], []),
+  fwmarks: def(arr(int(1, 0xffffffff, 'A firewall mark (IPVS_SVC_ATTR_FWMARK), of the service\'s family.'), 'Firewall marks, each one IPVS service.'), [], []),
+}, 'Many addresses and fwmarks served as one virtual service (keepalived virtual_server_group): the same settings, real servers and checks on each, one quorum. Either this, address or fwmark.', {
+  hints: { fwmark: "write 'fwmarks' (a list)", address: "write 'addresses' (a list)" },
+}).refine((g, report) => {
+  if (g.addresses.length === 0 && g.fwmarks.length === 0) report('', 'an empty group: give addresses or fwmarks');
+  const total = g.addresses.reduce((n, a) => n + a.addresses.length, 0);
+  if (total > MAX_GROUP_ADDRESSES) report('addresses', `${total} addresses, more than the ${MAX_GROUP_ADDRESSES} a group may hold (each is an IPVS service)`);
+  const fam = g.addresses[0]?.family;
+  const seen = new Map<string, number>();
+  g.addresses.forEach((r, i) => {
+    if (r.family !== fam) report(`addresses[${i}]`, `IPv${r.family} in a group whose first address is IPv${fam ?? 4}; a group's addresses are of one family (use a second service)`);
+    for (const a of r.addresses) {
+      const k = `${a}|${r.port}`;
+      const j = seen.get(k);
+      if (j !== undefined) { report(`addresses[${i}]`, `${formatAddressRange({ family: r.family, addresses: [a], port: r.port })} is already in addresses[${j}]`); break; }
+      seen.set(k, i);
+    }
+  });
+  g.fwmarks.forEach((f, i) => { if (g.fwmarks.indexOf(f) !== i) report(`fwmarks[${i}]`, `fwmark ${f} is listed twice`); });
+});
+export type ServiceGroupConfig = Infer<typeof serviceGroup>;
 
 export const virtualServiceSchema = obj({
   name: name('virtual service'),
   address: opt(endpoint('Virtual address:port, e.g. 192.0.2.10:80 or [2001:db8::1]:443; port 0 for a persistent all-ports service. Either this or fwmark.', true)),
   fwmark: opt(int(1, 0xffffffff, 'Firewall-mark service (IPVS_SVC_ATTR_FWMARK); either this or address.')),
-  family: opt(oneOf(['ipv4', 'ipv6'], 'Address family of a fwmark service; default ipv4.')),
+  group: opt(serviceGroup),
+  family: opt(oneOf(['ipv4', 'ipv6'], 'Address family of a fwmark service (or of a group\'s fwmarks); default ipv4, or the group\'s addresses\' family.')),
   protocol: def(oneOf(['tcp', 'udp', 'sctp'], 'Transport protocol.'), 'tcp'),
   scheduler: def(oneOf(SCHEDULERS, 'IPVS scheduler (kernel names).', { roundrobin: "write 'rr'", wrr2: "write 'wrr'" }), 'wlc'),
   scheduler_flags: def(arr(oneOf(Object.keys(SCHEDULER_FLAGS) as Array<keyof typeof SCHEDULER_FLAGS>), 'sh-fallback and sh-port for sh; mh-fallback and mh-port for mh.'), []),
+  one_packet: def(bool('One-packet scheduling (IP_VS_SVC_F_ONEPACKET, ipvsadm -o, keepalived ops): every UDP datagram is scheduled on its own and no connection entry is kept. UDP services only.'), false),
   forwarding: forwarding('Packet forwarding to the real servers: nat (masquerading), dr (direct routing), tunnel.'),
   tunnel: opt(tunnel),
   persistence: opt(persistence),
@@ -452,13 +506,21 @@ export const virtualServiceSchema = obj({
   hints: {
     lb_algo: "write 'scheduler'", lb_kind: "write 'forwarding'", persistence_timeout: "write 'persistence: {timeout: ...}'",
     delay_loop: "set 'interval' in the checks", real_server: "write 'real_servers'", virtualhost: "write 'host' in an http check",
-    sorry: "write 'sorry_server'",
+    sorry: "write 'sorry_server'", ops: "write 'one_packet: true'", sorry_server_inhibit: "write 'sorry_server: {address: ..., inhibit: true}'",
+    virtual_server_group: "write 'group: {addresses: [...], fwmarks: [...]}'", persistence_engine: "write 'persistence: {engine: sip}'",
   },
 }).refine((s, report) => {
-  if (s.address !== undefined && s.fwmark !== undefined) report('fwmark', 'give either address or fwmark, not both');
-  if (s.address === undefined && s.fwmark === undefined) report('', 'needs an address (192.0.2.10:80) or a fwmark');
-  if (s.family !== undefined && s.fwmark === undefined) report('family', 'family applies only to fwmark services (an address has its own family)');
-  const family = s.address ? s.address.family : s.family === 'ipv6' ? 6 : 4;
+  const given = [s.address !== undefined && 'address', s.fwmark !== undefined && 'fwmark', s.group !== undefined && 'group'].filter((x): x is string => !!x);
+  if (given.length > 1) report(given[1]!, given.length === 2 && !s.group ? 'give either address or fwmark, not both' : `give one of address, fwmark or group, not ${given.join(' and ')}`);
+  if (given.length === 0) report('', 'needs an address (192.0.2.10:80), a fwmark or a group');
+  const groupFamily = s.group?.addresses[0]?.family;
+  if (s.family !== undefined && s.fwmark === undefined && !(s.group && s.group.fwmarks.length > 0)) report('family', 'family applies only to fwmark services (an address has its own family)');
+  const family = s.address ? s.address.family : groupFamily ?? (s.family === 'ipv6' ? 6 : 4);
+  if (groupFamily !== undefined && s.family !== undefined && (s.family === 'ipv6' ? 6 : 4) !== groupFamily) report('family', `the group's addresses are IPv${groupFamily}; its fwmarks are of the same family`);
+  // A fwmark service has no protocol in IPVS; protocol: udp there says its marked traffic is UDP (as keepalived reads it).
+  if (s.one_packet && s.protocol !== 'udp') report('one_packet', `one-packet scheduling is for UDP only; this service is ${s.protocol} (keepalived drops ops: "one packet scheduling requires UDP"); write protocol: udp if it carries UDP`);
+  if (s.persistence?.engine !== undefined && s.protocol !== 'udp') report('persistence.engine', `the sip persistence engine reads SIP over UDP only (ip_vs_pe_sip schedules no other protocol); this service is ${s.protocol}`);
+  s.group?.addresses.forEach((a, i) => { if (a.port === 0 && !s.persistence) report(`group.addresses[${i}]`, 'port 0 (all ports) needs persistence, as IPVS requires'); });
   if (s.address && s.address.port === 0 && !s.persistence) report('address', 'port 0 (all ports) needs persistence, as IPVS requires');
   s.scheduler_flags.forEach((f, i) => {
     const owner = SCHEDULER_FLAGS[f];
@@ -477,6 +539,10 @@ export const virtualServiceSchema = obj({
     if (s.address && r.address.port !== undefined && fwd !== 'nat' && r.address.port !== s.address.port && s.address.port !== 0) {
       report(`real_servers[${i}].address`, `with forwarding: ${fwd} the real server port must equal the service port ${s.address.port} (IPVS does not translate ports except in nat)`);
     }
+    const other = s.group?.addresses.find((a) => a.port !== 0 && a.port !== r.address.port);
+    if (other && r.address.port !== undefined && fwd !== 'nat') {
+      report(`real_servers[${i}].address`, `with forwarding: ${fwd} the real server port must equal each service port, and the group has ${formatAddressRange(other)}; leave the port out (each service then uses its own; checks probe the first address's port unless they set port)`);
+    }
     const port = r.address.port ?? (s.address?.port ?? 0);
     const key = `${r.address.address}:${port}`;
     const j = seen.get(key);
@@ -487,6 +553,8 @@ export const virtualServiceSchema = obj({
     const a = s.sorry_server.address;
     const fwd = s.sorry_server.forwarding ?? s.forwarding;
     if (a.family !== family && fwd !== 'tunnel') report('sorry_server', `IPv${a.family} sorry server in an IPv${family} service`);
+    const allPorts = s.fwmark !== undefined || s.address?.port === 0 || (s.group !== undefined && s.group.addresses.every((g) => g.port === 0));
+    if (a.port === 0 && !allPorts) report('sorry_server', 'port 0 (keep the request\'s port) is only for fwmark and all-ports services; give the port');
   }
 });
 
@@ -581,5 +649,6 @@ export type CheckRef = LvsdConfig['virtual_services'][number]['checks'][number];
 export type VirtualServiceConfig = LvsdConfig['virtual_services'][number];
 export type AnnouncedVipConfig = LvsdConfig['announce'][number];
 export type RealServerConfig = VirtualServiceConfig['real_servers'][number];
+export type { AddressRange };
 export type { Endpoint, IpAddress, IpPrefix, MaybeEndpoint };
 export type JsonSchemaDoc = JsonSchema;

@@ -122,13 +122,20 @@ export function checkSemantics(cfg: LvsdConfig, info: SectionInfo = complete): S
   const serviceKeys = new Map<string, number>();
   cfg.virtual_services.forEach((s, i) => {
     const base = at('virtual_services', i);
-    const key = s.address
-      ? `${s.protocol} ${s.address.family === 6 ? `[${s.address.address}]` : s.address.address}:${s.address.port}`
-      : `fwmark ${s.fwmark} ${s.family ?? 'ipv4'}`;
-    const j = serviceKeys.get(key);
-    if (j !== undefined) {
-      out.push({ path: `${base}.${s.address ? 'address' : 'fwmark'}`, message: `duplicate virtual service ${key}; already ${at('virtual_services', j)} (${quoteValue(cfg.virtual_services[j]!.name)})` });
-    } else serviceKeys.set(key, i);
+    const hostPort = (a: string, family: number, port: number) => `${family === 6 ? `[${a}]` : a}:${port}`;
+    // A group (virtual_server_group) is one IPVS service per address and fwmark: each must be unique too.
+    const groupFamily = s.group?.addresses[0]?.family === 6 ? 'ipv6' : s.family ?? 'ipv4';
+    const keys: Array<[string, string]> = s.group
+      ? [...s.group.addresses.flatMap((r, k) => r.addresses.map((a): [string, string] => [`${s.protocol} ${hostPort(a, r.family, r.port)}`, `group.addresses[${k}]`])),
+        ...s.group.fwmarks.map((f, k): [string, string] => [`fwmark ${f} ${groupFamily}`, `group.fwmarks[${k}]`])]
+      : [[s.address ? `${s.protocol} ${hostPort(s.address.address, s.address.family, s.address.port)}` : `fwmark ${s.fwmark} ${s.family ?? 'ipv4'}`, s.address ? 'address' : 'fwmark']];
+    let reported = false; // one message per service (a range overlapping another would give one per address)
+    for (const [key, where] of keys) {
+      const j = serviceKeys.get(key);
+      if (j === undefined) { serviceKeys.set(key, i); continue; }
+      if (j !== i && !reported) out.push({ path: `${base}.${where}`, message: `duplicate virtual service ${key}; already ${at('virtual_services', j)} (${quoteValue(cfg.virtual_services[j]!.name)})` });
+      reported = true;
+    }
     checkRefs(s.checks, `${base}.checks`);
     s.real_servers.forEach((r, k) => checkRefs(r.checks, `${base}.real_servers[${k}].checks`));
   });

@@ -22,7 +22,7 @@ const service = (extra: string) => `virtual_services:\n  - {name: web, address: 
 
 test('a value holding a newline, ESC or BEL is shown escaped in its one line', () => {
   const out = lines(service('scheduler: "wl\\nc\\e[2J\\a"'));
-  assert.deepEqual(out, ["hostile.yaml:2:70: virtual_services[0].scheduler: 'wl\\nc\\x1b[2J\\x07' is not one of: rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh"]);
+  assert.deepEqual(out, ["hostile.yaml:2:70: virtual_services[0].scheduler: 'wl\\nc\\x1b[2J\\x07' is not one of: rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos"]);
   assertSafe(out);
 });
 
