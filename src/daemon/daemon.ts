@@ -83,7 +83,8 @@ export function needsIpvs(cfg: LvsdConfig): boolean {
 
 /** Service keys of the config's virtual services (the same keys IpvsTableSync.owned holds). */
 export function configServiceKeys(cfg: LvsdConfig, only: (vs: LvsdConfig['virtual_services'][number]) => boolean = () => true): string[] {
-  return cfg.virtual_services.filter(only).map((vs) => serviceKey(decideService(vs, [], undefined).entry.service));
+  // A group (virtual_server_group) is one IPVS service per address and fwmark.
+  return cfg.virtual_services.filter(only).flatMap((vs) => decideService(vs, [], undefined).entries.map((e) => serviceKey(e.service)));
 }
 
 /** One VRRP transition, as the daemon emits it ('vrrp-state'). at: epoch ms. */
