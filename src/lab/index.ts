@@ -11,3 +11,8 @@ export type { RealServerState } from './realserver.js';
 export { takeSnapshot, diffSnapshots, leaks, isEmpty, describeDiff, type Snapshot } from './snapshot.js';
 export { MissingPackagesError, missingPackages, requirePackages } from './prereq.js';
 export { renderTemplate, startFrr, startBird, FRR_DAEMONS, type FrrHandle, type BirdHandle } from './routing.js';
+export {
+  EcmpCluster, FibWatch, ecmpLvsdYaml, fibNexthops, waitFib, stamped, logTime, failedRequests, cutRealServers,
+  ECMP_ROUTER_AS, ECMP_DIRECTOR_AS, ECMP_LVSD_TABLE, ECMP_BFD, ECMP_VIP, ECMP_DIRECTOR_ADDRESS, ECMP_ALL_NEXTHOPS, LVSD_BIN,
+  type EcmpDirector, type EcmpOptions, type EcmpLvsdOptions, type IpvsStats,
+} from './ecmp.js';

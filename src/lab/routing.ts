@@ -62,7 +62,9 @@ export async function startFrr(host: LabHost, config: string, opts: { daemons?: 
   const dir = `/run/frr/${ps}`;
   const file = join(host.lab.dir, `frr-${host.name}.conf`);
   writeFileSync(file, config);
-  await host.sh(`install -d -o frr -g frr -m 755 ${dir} && install -o frr -g frr -m 640 ${file} ${dir}/frr.conf`);
+  // Sockets left by daemons killed with -9 (an earlier lab in this kernel, or a restart) would pass the
+  // readiness test below before the new daemon listens.
+  await host.sh(`install -d -o frr -g frr -m 755 ${dir} && rm -f ${dir}/*.vty ${dir}/zserv.api && install -o frr -g frr -m 640 ${file} ${dir}/frr.conf`);
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const processes: LabProcess[] = [];
   for (const d of opts.daemons ?? FRR_DAEMONS) {
