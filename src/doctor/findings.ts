@@ -44,7 +44,8 @@ export function diagnose(cfg: LvsdConfig, facts: HostFacts): Finding[] {
 
   const ifaces = new Map<string, string>();
   cfg.vrrp_instances.forEach((v) => { if (!ifaces.has(v.interface)) ifaces.set(v.interface, `VRRP instance ${v.name}`); });
-  if (cfg.global.lvs_sync_daemon) ifaces.set(cfg.global.lvs_sync_daemon.interface, 'the connection-sync daemon');
+  const sd = cfg.global.lvs_sync_daemon;
+  if (sd && !ifaces.has(sd.interface)) ifaces.set(sd.interface, 'the connection-sync daemon');
   for (const [name, user] of ifaces) {
     if (facts.interfaces.has(name)) out.push({ status: 'ok', check: `interface ${name}`, message: `${name} exists (${user})` });
     else out.push({ status: 'fail', check: `interface ${name}`, message: `${name} does not exist here, but ${user} uses it`, fix: `create ${name} or use one of: ${[...facts.interfaces].sort().join(', ')}` });
