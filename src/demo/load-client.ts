@@ -2,14 +2,16 @@
 // pause, the way real users would during a failover:
 //   - keep-alive loops: requests on one persistent connection each (they depend on connection sync);
 //   - new-connection loops: a fresh TCP connection per request (they depend on the scheduler);
-//   - one long-lived connection exchanging a request/response every 100 ms, never reopened unless it
-//     breaks, so whether the same connection survives a takeover is visible.
+//   - one long-lived connection (or --long N of them) exchanging a request/response every 100 ms, never
+//     reopened unless it breaks, so whether the same connection survives a takeover is visible. Behind
+//     ECMP one connection crosses one director, so a director's death is seen only with several.
 // Output: JSON lines on stdout. {"ev":"tick"} every --tick ms with cumulative counts and the window's
 // rate and latency; {"ev":"fail"} once per failed request with its reason; {"ev":"long"} when the
-// long-lived connection opens or breaks. Times are this kernel's wall clock in ms.
+// long-lived connection opens or breaks (with --long N > 1 the tick also has every one's state in
+// `longs`, and long lines their slot). Times are this kernel's wall clock in ms.
 //
 //   node dist/src/demo/load-client.js --host 192.0.2.10 --port 80 [--rate 40] [--keepalive 3]
-//     [--fresh 3] [--timeout 3000] [--tick 250] [--long-interval 100]
+//     [--fresh 3] [--timeout 3000] [--tick 250] [--long-interval 100] [--long 1]
 import { request, Agent, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 
@@ -23,6 +25,8 @@ export interface LoadOptions {
   timeoutMs: number;
   tickMs: number;
   longIntervalMs: number;
+  /** Long-lived connections kept open at once. */
+  longCount: number;
 }
 
 export type RequestKind = 'keepalive' | 'new' | 'long';
@@ -40,7 +44,10 @@ export interface TickLine {
   max: number;
   /** Successful responses by the server that answered (the body). */
   servers: Record<string, number>;
+  /** The first long-lived connection. */
   long: LongState;
+  /** Every long-lived connection, when there are several (--long N > 1). */
+  longs?: LongState[];
 }
 
 export interface FailLine { ev: 'fail'; kind: RequestKind; started: number; t: number; reason: string }
@@ -57,7 +64,7 @@ export interface LongState {
   breaks: number;
 }
 
-export interface LongLine { ev: 'long'; t: number; what: 'open' | 'break'; conn: number; reason?: string; exchanges: number }
+export interface LongLine { ev: 'long'; t: number; what: 'open' | 'break'; conn: number; reason?: string; exchanges: number; slot?: number }
 
 export type LoadLine = TickLine | FailLine | LongLine;
 
@@ -139,7 +146,8 @@ class LongLived {
   private waiting = false;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly opts: LoadOptions, private readonly stats: Stats) {}
+  /** slot: which of the --long connections (its lines carry it only when there are several). */
+  constructor(private readonly opts: LoadOptions, private readonly stats: Stats, private readonly slot?: number) {}
 
   private stopped = false;
 
@@ -157,7 +165,7 @@ class LongLived {
       this.state.conn++;
       this.state.open = true;
       this.state.exchanges = 0;
-      emit({ ev: 'long', t: Date.now(), what: 'open', conn: this.state.conn, exchanges: 0 });
+      emit({ ev: 'long', t: Date.now(), what: 'open', conn: this.state.conn, exchanges: 0, ...(this.slot !== undefined ? { slot: this.slot } : {}) });
     });
     s.on('data', (d: Buffer) => { this.buf = Buffer.concat([this.buf, d]); this.parse(); });
     s.on('error', (e) => this.broken(reasonOf(e)));
@@ -173,7 +181,7 @@ class LongLived {
     this.state.breaks++;
     this.stats.failed++;
     emit({ ev: 'fail', kind: 'long', started: this.waiting ? this.sentAt : Date.now(), t: Date.now(), reason });
-    emit({ ev: 'long', t: Date.now(), what: 'break', conn: this.state.conn, reason: wasOpen ? reason : `connect: ${reason}`, exchanges: this.state.exchanges });
+    emit({ ev: 'long', t: Date.now(), what: 'break', conn: this.state.conn, reason: wasOpen ? reason : `connect: ${reason}`, exchanges: this.state.exchanges, ...(this.slot !== undefined ? { slot: this.slot } : {}) });
   }
 
   private tick(): void {
@@ -217,8 +225,9 @@ export async function runLoad(opts: LoadOptions): Promise<void> {
   let stop = false;
   const loops = opts.keepalive + opts.fresh;
   const periodMs = loops > 0 ? (1000 * loops) / opts.rate : 0;
-  const long = new LongLived(opts, stats);
-  long.start();
+  const longs = Array.from({ length: Math.max(1, opts.longCount) }, (_, i) => new LongLived(opts, stats, opts.longCount > 1 ? i : undefined));
+  const long = longs[0]!;
+  for (const l of longs) l.start();
   const ticker = setInterval(() => {
     const now = Date.now();
     const w = stats.window.sort((a, b) => a - b);
@@ -227,11 +236,12 @@ export async function runLoad(opts: LoadOptions): Promise<void> {
       rps: Math.round((w.length * 1000) / Math.max(1, now - stats.lastTick)),
       p50: percentile(w, 50), p99: percentile(w, 99), max: w.at(-1) ?? 0,
       servers: stats.servers, long: long.state,
+      ...(longs.length > 1 ? { longs: longs.map((l) => l.state) } : {}),
     });
     stats.window = [];
     stats.lastTick = now;
   }, opts.tickMs);
-  const done = () => { stop = true; long.stop(); clearInterval(ticker); };
+  const done = () => { stop = true; for (const l of longs) l.stop(); clearInterval(ticker); };
   process.once('SIGTERM', done);
   process.once('SIGINT', done);
   await Promise.all([
@@ -254,6 +264,7 @@ export function parseLoadArgs(argv: string[]): LoadOptions {
   return {
     host, port: num('port', 80), rate: Math.max(1, num('rate', 40)), keepalive: num('keepalive', 3), fresh: num('fresh', 3),
     timeoutMs: num('timeout', 3000), tickMs: Math.max(20, num('tick', 250)), longIntervalMs: Math.max(10, num('long-interval', 100)),
+    longCount: Math.min(1000, Math.max(1, Math.floor(num('long', 1)))),
   };
 }
 

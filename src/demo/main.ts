@@ -1,5 +1,6 @@
-// `npm run demo [-- --scripted] [--layout nat|dr] [--no-preempt]`: two lvsd directors doing LVS for
-// three real servers in the kernel lab, with a client sending requests all along.
+// `npm run demo [-- --scripted] [--layout nat|dr|ecmp] [--no-preempt]`: two lvsd directors doing LVS for
+// three real servers in the kernel lab, with a client sending requests all along; `--layout ecmp` is
+// three directors behind an ECMP router instead (src/demo/ecmp.ts).
 //   --scripted    kill the master, restore it, stop a real server, restore it; print one JSON summary
 //   (default)     the interactive view (src/demo/tui.ts) on a terminal, else the scripted run
 // Progress goes to stderr, the summary (one JSON line) to stdout.
@@ -11,7 +12,8 @@ import { runScripted } from './scenario.js';
 
 export interface DemoArgs { scripted: boolean; layout: string; preempt: boolean }
 
-const USAGE = 'usage: npm run demo -- [--scripted] [--layout nat|dr] [--no-preempt]\n';
+const USAGE = 'usage: npm run demo -- [--scripted] [--layout nat|dr|ecmp] [--no-preempt]\n';
+const LAYOUTS = ['nat', 'dr', 'ecmp'];
 
 export function parseDemoArgs(argv: string[]): DemoArgs | { error: string } {
   const out: DemoArgs = { scripted: false, layout: 'nat', preempt: true };
@@ -21,11 +23,11 @@ export function parseDemoArgs(argv: string[]): DemoArgs | { error: string } {
     else if (a === '--no-preempt') out.preempt = false;
     else if (a === '--layout') {
       const v = argv[++i];
-      if (v !== 'nat' && v !== 'dr') return { error: `--layout takes nat or dr, not ${JSON.stringify(v ?? '')}` };
+      if (!v || !LAYOUTS.includes(v)) return { error: `--layout takes nat or dr (a VRRP pair) or ecmp, not ${JSON.stringify(v ?? '')}` };
       out.layout = v;
     } else if (a.startsWith('--layout=')) {
       const v = a.slice('--layout='.length);
-      if (v !== 'nat' && v !== 'dr') return { error: `--layout takes nat or dr, not ${JSON.stringify(v)}` };
+      if (!LAYOUTS.includes(v)) return { error: `--layout takes nat or dr (a VRRP pair) or ecmp, not ${JSON.stringify(v)}` };
       out.layout = v;
     } else if (a === '-h' || a === '--help') return { error: '' };
     else return { error: `unknown argument ${JSON.stringify(a)}` };
@@ -53,12 +55,20 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(args.error ? `demo: ${args.error}\n${USAGE}` : USAGE);
     return args.error ? 2 : 0;
   }
-  const layout = await layoutByName(args.layout);
   if (!args.scripted && !(process.stdin.isTTY && process.stdout.isTTY)) {
     // The live view needs a terminal to draw on and keys to read; a pipe or CI gets the same scenario unattended.
     process.stderr.write('demo: no terminal; running the scripted scenario (--scripted)\n');
     args.scripted = true;
   }
+  if (args.layout === 'ecmp') {
+    // Not a VRRP pair: its own lab, view and scenario. Exit 1 when a request failed or a connection broke.
+    const ecmp = await import('./ecmp.js');
+    if (!args.scripted) { await ecmp.runEcmpInteractive(); return 0; }
+    const summary = await ecmp.runEcmpScripted();
+    process.stdout.write(JSON.stringify(summary) + '\n');
+    return summary.problems.length ? 1 : 0;
+  }
+  const layout = await layoutByName(args.layout);
   if (!args.scripted) {
     const tui = await optional<{ runInteractive?: (dl: DirectorLab) => Promise<void>; runInteractiveDemo?: (layout: Layout, opts: { preempt: boolean }) => Promise<void> }>('tui');
     if (tui?.runInteractiveDemo) { await tui.runInteractiveDemo(layout, { preempt: args.preempt }); return 0; }

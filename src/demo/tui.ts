@@ -92,15 +92,22 @@ export interface RenderOptions {
 }
 
 const ESC = '\x1b[';
-type Style = 'bold' | 'dim' | 'green' | 'red' | 'yellow' | 'cyan' | 'inverse';
+export type Style = 'bold' | 'dim' | 'green' | 'red' | 'yellow' | 'cyan' | 'inverse';
 const CODES: Record<Style, string> = { bold: '1', dim: '2', green: '32', red: '31', yellow: '33', cyan: '36', inverse: '7' };
+
+/** `text` in a style, or as it is without colour (the other layouts' views share this look). */
+export function styled(color: boolean, style: Style | Style[], text: string): string {
+  if (!color) return text;
+  const codes = (Array.isArray(style) ? style : [style]).map((x) => CODES[x]).join(';');
+  return `${ESC}${codes}m${text}${ESC}0m`;
+}
 
 /** Visible width of a line: ANSI escapes take no columns. */
 export function visibleLength(s: string): number {
   return s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').length;
 }
 
-function fit(s: string, width: number): string {
+export function fit(s: string, width: number): string {
   if (visibleLength(s) <= width) return s;
   // Cut visible characters, keep escapes, and reset the style at the end.
   let out = '', n = 0;
@@ -112,23 +119,19 @@ function fit(s: string, width: number): string {
   return out + '…' + (out.includes('\x1b[') ? `${ESC}0m` : '');
 }
 
-function pad(s: string, n: number): string {
+export function pad(s: string, n: number): string {
   const l = visibleLength(s);
   return l >= n ? s : s + ' '.repeat(n - l);
 }
 
-function seconds(ms: number): string {
+export function seconds(ms: number): string {
   const s = Math.floor(ms / 1000);
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
 /** The screen: one string per row, no trailing newlines. */
 export function renderView(s: ViewState, opts: RenderOptions): string[] {
-  const c = (style: Style | Style[], text: string): string => {
-    if (!opts.color) return text;
-    const codes = (Array.isArray(style) ? style : [style]).map((x) => CODES[x]).join(';');
-    return `${ESC}${codes}m${text}${ESC}0m`;
-  };
+  const c = (style: Style | Style[], text: string): string => styled(opts.color, style, text);
   const role = (r: string): string => r === 'master' ? c(['bold', 'green'], 'MASTER') : r === 'backup' ? c('cyan', 'backup') : r === 'down' ? c(['bold', 'red'], 'DOWN') : r === 'fault' ? c(['bold', 'yellow'], 'FAULT') : c('dim', r);
   const lines: string[] = [];
   lines.push(`${c('bold', `lvsd demo: ${s.layout}`)}  ${c('dim', s.description)}`);
