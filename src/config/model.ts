@@ -129,6 +129,41 @@ const ipvsGlobal = obj({
   sysctls: def(oneOf(['auto', 'verify', 'off'], 'auto: at start and on reload lvsd sets the IPVS sysctls this file needs (net.ipv4.vs.sloppy_tcp, sloppy_sctp, schedule_icmp for services shared by several directors) and warns about the ones it only checks (ip_forward for NAT); verify: only warns; off: neither. lvsd never lowers a value.'), 'auto'),
 }, 'Kernel settings IPVS needs for this file.');
 
+// keepalived global_defs: notification_email, notification_email_from, smtp_server HOST [PORT],
+// smtp_helo_name, smtp_connect_timeout, smtp_alert / smtp_alert_vrrp / smtp_alert_checker.
+// An address is echoed into mail headers: anything that could end a header line is refused here.
+const EMAIL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9.-]{1,253}$/;
+const emailAddress = (description: string) => str(description, { pattern: EMAIL, patternHelp: 'is not a plain email address (local@domain, no spaces, names or angle brackets)' });
+/** `host`, `host:port` or `[v6]:port`; the port defaults to 25 as keepalived's smtp_server. */
+export interface SmtpServer { host: string; port: number }
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const smtpServer = custom<SmtpServer>((v) => {
+  if (typeof v !== 'string') return { ok: false, message: `${quoteValue(String(v))}: write host, host:port or [IPv6]:port` };
+  const ip = parseIp(v);
+  if (ip.ok) return { ok: true, value: { host: ip.value.address, port: 25 } };
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(v);
+  const port = m?.[3] !== undefined ? Number(m[3]) : 25;
+  if (m && port >= 1 && port <= 65535) {
+    const host = m[1] ?? m[2]!;
+    if (m[1] !== undefined ? parseIp(host).ok : (parseIp(host).ok || HOSTNAME.test(host))) return { ok: true, value: { host, port } };
+  }
+  return { ok: false, message: `${quoteValue(v)} is not host, host:port or [IPv6]:port (port 1-65535, default 25)` };
+}, { type: 'string' }, 'The SMTP relay: host, host:port or [IPv6]:port; port 25 by default (keepalived smtp_server).');
+const emailSection = obj({
+  to: arr(emailAddress('A recipient.'), 'Recipients of every alert, in one message (keepalived notification_email).', { minItems: 1, maxItems: 32 }),
+  from: opt(emailAddress('Sender address (keepalived notification_email_from). Default lvsd@ followed by the host name.')),
+  smtp_server: smtpServer,
+  helo_name: opt(str('Name given in EHLO (keepalived smtp_helo_name); default the host name.', { pattern: HOSTNAME, patternHelp: 'is not a host name' })),
+  connect_timeout: defDuration(duration('Give up on the relay after this long, for connecting and for each reply (keepalived smtp_connect_timeout, default 30s). Alerts wait in a bounded queue meanwhile; VRRP and checks never wait for mail.', 100, 600_000), 30_000),
+  starttls: def(oneOf(['if_offered', 'never', 'required'], 'if_offered: STARTTLS when the relay offers it, without verifying its certificate (opportunistic, as MTAs do between themselves); never: plain SMTP as keepalived sends; required: STARTTLS with a verified certificate, or the alert fails.'), 'if_offered'),
+  vrrp_alerts: def(bool('Mail on VRRP state changes of every instance and sync group that does not set email_alerts (keepalived smtp_alert_vrrp, else smtp_alert).'), false),
+  check_alerts: def(bool('Mail when a real server goes down or comes back, for every virtual service and real server that does not set email_alerts (keepalived smtp_alert_checker, else smtp_alert).'), false),
+}, 'Email alerts on VRRP transitions and real servers going down or up, sent in the background (keepalived smtp_alert).', {
+  hints: { notification_email: "write 'to'", notification_email_from: "write 'from'", smtp_helo_name: "write 'helo_name'", smtp_connect_timeout: "write 'connect_timeout'", smtp_alert: "write 'vrrp_alerts' and 'check_alerts'" },
+});
+export type EmailConfig = Infer<typeof emailSection>;
+const emailAlerts = (what: string) => opt(bool(`Mail on ${what} (keepalived smtp_alert); default global.email.${what.startsWith('state') ? 'vrrp' : 'check'}_alerts. Needs global.email.`));
+
 const globalSection = obj({
   router_id: opt(str('Identifies this director in logs, notifications and metrics. Default: the host name.', { minLength: 1, maxLength: 64 })),
   metrics: def(metricsSection, metricsSection.defaults(), {}),
@@ -143,8 +178,11 @@ const globalSection = obj({
   vrrp_realtime_priority: opt(int(1, 99, 'Run the VRRP thread at SCHED_FIFO with this priority (keepalived vrrp_rt_priority); needs CAP_SYS_NICE. Only that thread: the checkers stay SCHED_OTHER. Refused by the kernel, lvsd warns and runs on.')),
   announce: def(announceGlobal, announceGlobal.defaults(), {}),
   ipvs: def(ipvsGlobal, ipvsGlobal.defaults(), {}),
+  email: opt(emailSection),
 }, 'Settings of this director as a whole.', {
   hints: {
+    notification_email: "write 'email: {to: [...], smtp_server: ...}'", smtp_server: "write 'email: {smtp_server: ...}'",
+    smtp_alert: "write 'email: {vrrp_alerts: true, check_alerts: true, ...}'",
     script_security: 'lvsd always refuses scripts writable by non-root users; there is nothing to enable',
     lvs_sync_daemon_interface: "write 'lvs_sync_daemon: {interface: ..., instance: ...}'",
   },
@@ -228,8 +266,10 @@ export const vrrpInstanceSchema = obj({
   track: def(track, track.defaults(), {}),
   notify: opt(notify('this instance\'s')),
   garp: def(garp, garp.defaults(), {}),
+  email_alerts: emailAlerts('state changes of this instance'),
 }, 'A VRRP virtual router this director takes part in.', {
   hints: {
+    smtp_alert: "write 'email_alerts'",
     state: KEEPALIVED_STATE,
     nopreempt: 'write preempt: false',
     advert_int: "write 'advert_interval' with a unit, e.g. advert_interval: 1s",
@@ -280,7 +320,8 @@ const syncGroupSchema = obj({
   name: name('sync group'),
   instances: arr(refName('VRRP instance'), 'Instances that change state together: if one goes to FAULT or BACKUP, all do.', { minItems: 2 }),
   notify: opt(notify('the group\'s')),
-}, 'VRRP instances that fail over together (keepalived vrrp_sync_group).', { hints: { group: "write 'instances'" } });
+  email_alerts: emailAlerts('state changes of the whole group'),
+}, 'VRRP instances that fail over together (keepalived vrrp_sync_group).', { hints: { group: "write 'instances'", smtp_alert: "write 'email_alerts'" } });
 
 const trackScriptSchema = obj({
   name: name('track script'),
@@ -414,8 +455,10 @@ const realServerSchema = obj({
   inhibit_on_failure: opt(bool('Override the service\'s inhibit_on_failure for this real server: when it fails, true keeps it at weight 0 (existing connections live on), false removes it (keepalived real_server inhibit_on_failure).')),
   notify: opt(obj({ up: opt(argv('Run when it comes up.')), down: opt(argv('Run when it goes down.')) }, 'Commands on state change.')
     .refine((n, report) => { checkArgv(n.up, 'up', report); checkArgv(n.down, 'down', report); })),
+  email_alerts: emailAlerts('this real server going down or up'),
 }, 'A real server behind the virtual service.', {
-  hints: { lb_kind: "write 'forwarding'" },
+  hints: {
+    smtp_alert: "write 'email_alerts'", lb_kind: "write 'forwarding'" },
 }).refine((r, report) => {
   if (r.upper_threshold !== undefined && r.lower_threshold !== undefined && r.lower_threshold > r.upper_threshold) {
     report('lower_threshold', `lower_threshold ${r.lower_threshold} is above upper_threshold ${r.upper_threshold}`);
@@ -502,8 +545,10 @@ export const virtualServiceSchema = obj({
   omega: def(bool('On shutdown, run the down notifications and quorum down command.'), false),
   checks: def(arr(checkRef, 'Checks for every real server (names in `checks` or inline); a real server is up when all pass.'), []),
   real_servers: def(arr(realServerSchema, 'The real servers.'), []),
+  email_alerts: emailAlerts('its real servers going down or up'),
 }, 'An IPVS virtual service and its real servers (keepalived virtual_server).', {
   hints: {
+    smtp_alert: "write 'email_alerts'",
     lb_algo: "write 'scheduler'", lb_kind: "write 'forwarding'", persistence_timeout: "write 'persistence: {timeout: ...}'",
     delay_loop: "set 'interval' in the checks", real_server: "write 'real_servers'", virtualhost: "write 'host' in an http check",
     sorry: "write 'sorry_server'", ops: "write 'one_packet: true'", sorry_server_inhibit: "write 'sorry_server: {address: ..., inhibit: true}'",
@@ -635,6 +680,17 @@ export const lvsdConfigSchema = obj({
   if (sd && !c.vrrp_instances.some((v) => v.name === sd.instance)) {
     const names = nameList(c.vrrp_instances.map((v) => v.name), c.vrrp_instances.length);
     report('global.lvs_sync_daemon.instance', `unknown VRRP instance ${quoteValue(sd.instance)}; ${names} (the sync daemon follows that instance's state)`);
+  }
+  // keepalived sends nothing without smtp_server and recipients; lvsd says so instead of staying silent.
+  if (!c.global.email) {
+    const asked: string[] = [];
+    c.vrrp_instances.forEach((v, i) => { if (v.email_alerts) asked.push(`vrrp_instances[${i}].email_alerts`); });
+    c.vrrp_sync_groups.forEach((g, i) => { if (g.email_alerts) asked.push(`vrrp_sync_groups[${i}].email_alerts`); });
+    c.virtual_services.forEach((s, i) => {
+      if (s.email_alerts) asked.push(`virtual_services[${i}].email_alerts`);
+      s.real_servers.forEach((r, j) => { if (r.email_alerts) asked.push(`virtual_services[${i}].real_servers[${j}].email_alerts`); });
+    });
+    for (const p of asked.slice(0, 3)) report(p, 'email alerts need global.email (to: [...], smtp_server: ...) to know where to send them; add it or drop this key');
   }
 });
 

@@ -18,7 +18,7 @@ import type { IndexedTable } from '../../ipvs/reconcile.js';
 import { serviceKey } from '../../ipvs/service.js';
 import { VrrpWorker } from '../../vrrp/worker.js';
 import type { StateEvent, VrrpView } from '../../vrrp/view.js';
-import { Balancer, decideService, type QuorumEvent, type TableSink } from '../balancer/index.js';
+import { Balancer, decideService, type QuorumEvent, type TableSink, type VerdictEvent } from '../balancer/index.js';
 import { formatIssue, loadConfig, type ConfigIssue, type LvsdConfig } from '../config/index.js';
 import { loggerFromConfig, rateLimitedLogger, type Logger } from '../log/index.js';
 import { startControl, listenText } from '../control/index.js';
@@ -28,6 +28,7 @@ import { SyncDaemonFollower } from './sync-daemon.js';
 import { SysctlKeeper } from '../sysctl/keeper.js';
 import { vrrpLogRecord } from './vrrp-log.js';
 import { Announcer } from '../announce/announcer.js';
+import { EmailAlerter } from '../notify/alerter.js';
 
 /** The file did not validate; `errors` are the loader's issues (file:line:col). */
 export class DaemonConfigError extends Error {
@@ -104,6 +105,8 @@ export class Daemon extends EventEmitter {
   announcer: Announcer | undefined;
   /** The sysctls this config needs (sloppy_tcp for shared services...), set or checked at start and on reload. */
   sysctls: SysctlKeeper | undefined;
+  /** Email alerts (keepalived smtp_alert): queued here, sent in the background. */
+  email: EmailAlerter | undefined;
   private servers: Closable[] = [];
   private persisted = '';
   private persisting: Promise<void> = Promise.resolve();
@@ -210,6 +213,8 @@ export class Daemon extends EventEmitter {
 
     const d = new Daemon(file, r.loaded, log, ipvs, sync, balancer, engine, opts.stateFile);
     d.announcer = announcer;
+    const elog = log.child({ component: 'email' });
+    d.email = new EmailAlerter(config, { log: (level, msg) => elog.log(level, msg) });
     d.sysctls = sysctls;
     self = d;
     // Transitions during start (initialize -> backup) happen before the daemon exists: not reported.
@@ -219,6 +224,7 @@ export class Daemon extends EventEmitter {
     d.pushQuorum();
     balancer.on('quorum', (e: QuorumEvent) => d.guard('quorum -> vrrp', () => engine.setTrackedObject(e.service, e.up)));
     balancer.on('quorum', (e: QuorumEvent) => d.guard('quorum -> announce', () => announcer.onQuorum(e.service, e.up)));
+    balancer.on('verdict', (e: VerdictEvent) => d.guard('verdict -> email', () => d.email?.onVerdict(e.service, e.server, e.up, e.reason)));
     await d.configureSyncDaemon();
     if (opts.listeners ?? true) await d.startListeners();
     log.info('ready', {
@@ -246,6 +252,7 @@ export class Daemon extends EventEmitter {
   private onVrrpState(c: VrrpStateChange): void {
     const sd = this.config.global.lvs_sync_daemon;
     if (sd && sd.instance === c.instance && this.syncDaemon) void this.syncDaemon.follow(c.to);
+    this.guard('vrrp -> email', () => this.email?.onVrrpState(c.instance, c.to));
     this.emit('vrrp-state', c);
   }
 
@@ -372,6 +379,7 @@ export class Daemon extends EventEmitter {
     this.log.configure(config.global.log);
     this.pushQuorum();
     await this.configureSyncDaemon();
+    this.email?.reload(config);
     await this.sysctls?.apply(config);
     this.persistOwned();
     const ok: ReloadResult = { ok: true, hash, unchanged: false, vrrp, balancer, ms: performance.now() - t0, at: Date.now() };
@@ -415,6 +423,13 @@ export class Daemon extends EventEmitter {
     await this.syncDaemon?.stop();
     for (const l of this.servers) {
       try { await l.close(); } catch (e) { dlog.warn(`listener close: ${(e as Error).message}`); }
+    // Alerts of the hand-over (Entering BACKUP) get a short while to leave; a dead relay does not hold the stop.
+    if (this.email) {
+      let t: NodeJS.Timeout | undefined;
+      await Promise.race([this.email.flushed(), new Promise((r) => { t = setTimeout(r, 2000); })]);
+      clearTimeout(t);
+      this.email.close();
+    }
     }
     await this.flushState();
     this.ipvs?.close();

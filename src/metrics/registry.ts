@@ -31,6 +31,8 @@ export interface MetricsSource {
   readonly faults?: Readonly<Record<string, number>> | undefined;
   /** Announced VIPs (issue #14). */
   readonly announcer?: AnnounceView | null | undefined;
+  /** Email alerts: counters and queue length. */
+  readonly email?: { readonly counters: Readonly<Record<string, number>>; readonly queued: number; readonly enabled: boolean } | null | undefined;
 }
 
 export interface MetricsRegistryOptions {
@@ -89,6 +91,13 @@ export function createRegistry(source: MetricsSource, opts: MetricsRegistryOptio
     if (balancer) await guard('checks', () => collectChecks(balancer, out));
     const announcer = source.announcer;
     if (announcer) await guard('announce', () => collectAnnounce(announcer, out));
+    const email = source.email;
+    if (email?.enabled) {
+      await guard('email', () => {
+        for (const [result, n] of Object.entries(email.counters)) push(out, M.emailAlerts, { result }, n);
+        push(out, M.emailQueue, {}, email.queued);
+      });
+    }
     if (source.ipvs) {
       const reading = await ipvsCache.read();
       if (config !== namesFor) { names = serviceNames(config); namesFor = config; }

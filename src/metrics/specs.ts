@@ -103,6 +103,9 @@ export const M = {
   announceWithdrawals: spec('lvsd_announce_withdrawals_total', 'counter', ['group', 'reason'], 'Withdrawals of the group\'s routes by reason: quorum (lost), give-up, stopping, removed (from the config).'),
   announceRouteWrites: spec('lvsd_announce_route_writes_total', 'counter', [], 'Route writes (adds, replaces, removes) the announcer made.'),
   announceRouteErrors: spec('lvsd_announce_route_errors_total', 'counter', [], 'Route reads and writes the kernel refused; lvsd logs each with errno and retries.'),
+  // ---- email alerts (keepalived smtp_alert) ----
+  emailAlerts: spec('lvsd_email_alerts_total', 'counter', ['result'], 'Email alerts by result: sent (the relay accepted it), failed (refused, timed out or unreachable), dropped (the queue for the relay was full, or lvsd stopped), rate_limited (the same subject too often).'),
+  emailQueue: spec('lvsd_email_alerts_queued', 'gauge', [], 'Email alerts waiting for the relay, with the one being sent.'),
 
   dstInPkts: spec('lvsd_ipvs_destination_in_packets_total', 'counter', DEST, 'Packets in to a real server.'),
   dstOutPkts: spec('lvsd_ipvs_destination_out_packets_total', 'counter', DEST, 'Packets out from a real server (NAT only).'),
