@@ -73,3 +73,12 @@ export function formatAddressRange(r: AddressRange): string {
   const inner = `${r.addresses[0]!}-${r.addresses[r.addresses.length - 1]!}`;
   return `${r.family === 6 ? `[${inner}]` : inner}:${r.port}`;
 }
+
+/** The first and last address of a prefix (keepalived's group entry 192.168.202.8/29), network and broadcast included. */
+export function prefixBounds(address: string, prefix: number): [string, string] {
+  const bytes = addressBytes(address);
+  const bits = BigInt(bytes.length * 8);
+  const host = (1n << (bits - BigInt(prefix))) - 1n;
+  const n = toBig(bytes);
+  return [formatAddress(fromBig(n & ~host, bytes.length)), formatAddress(fromBig(n | host, bytes.length))];
+}

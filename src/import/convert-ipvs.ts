@@ -1,5 +1,6 @@
 // keepalived's virtual_server blocks -> lvsd virtual services, real servers and health checks.
-import { netmaskToPrefix, parseIp, type IpAddress } from '../config/address.js';
+import { netmaskToPrefix, parseIp, parsePrefix, type IpAddress } from '../config/address.js';
+import { parseAddressRange, prefixBounds } from '../config/address-range.js';
 import { SCHEDULERS } from '../config/model.js';
 import { YList, YMap } from './emit.js';
 import type { Statement } from './reader.js';
@@ -172,17 +173,71 @@ function tunnelOptions(s: Statement, ctx: Ctx, where: string, tunnel: YMap): voi
 }
 
 function serviceName(args: string[]): string {
-  const raw = args[0] === 'fwmark' ? `fwmark-${args[1] ?? ''}` : `vs-${(args[0] ?? '').replace(/:/g, '_')}-${args[1] ?? ''}`;
+  const raw = args[0] === 'fwmark' ? `fwmark-${args[1] ?? ''}` : args[0] === 'group' ? `group-${args[1] ?? ''}` : `vs-${(args[0] ?? '').replace(/:/g, '_')}-${args[1] ?? ''}`;
   return raw.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
-export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): YMap | undefined {
+// ---- virtual_server_group ----
+
+/** A group as lvsd writes it: addresses and ranges with their ports, fwmarks, and the family they imply. */
+export interface ServiceGroup { addresses: string[]; ports: number[]; fwmarks: number[]; family: 4 | 6 | undefined; fwmarkFamily: 4 | 6 | undefined }
+
+/**
+ * `virtual_server_group NAME { IP[-END] [PORT] ... IP/nn [PORT] ... fwmark N [inet|inet6] ... }` (keepalived.conf(5)).
+ * A missing port is 0, as keepalived reads it. Converted once, where a virtual_server uses it.
+ */
+export function convertServiceGroup(block: Statement, ctx: Ctx): ServiceGroup {
+  const where = `virtual_server_group ${escapeText(block.args[0] ?? '')}`;
+  const g: ServiceGroup = { addresses: [], ports: [], fwmarks: [], family: undefined, fwmarkFamily: undefined };
+  for (const s of block.children ?? []) {
+    if (s.key === 'fwmark') {
+      const v = integer(s, ctx, where, 1, 0xffffffff);
+      if (v === undefined) continue;
+      if (g.fwmarks.includes(v)) { ctx.skip(s, where, `fwmark ${v} is already in the group; not repeated`); continue; }
+      const fam = s.args[1] === 'inet6' ? 6 : s.args[1] === 'inet' ? 4 : undefined;
+      if (s.args[1] !== undefined && fam === undefined) ctx.skip(s, where, `fwmark ${v} ${quoteValue(s.args[1])} is not inet or inet6; left out`);
+      if (fam !== undefined) g.fwmarkFamily = fam;
+      g.fwmarks.push(v);
+      continue;
+    }
+    const port = s.args[0] === undefined ? 0 : portNumber(s.args[0], 0);
+    if (port === undefined) { ctx.skip(s, where, `port ${quoteValue(s.args[0] ?? '')} is not 0-65535; not converted`); continue; }
+    let text = s.key;
+    const slash = s.key.indexOf('/');
+    if (slash >= 0) {
+      const p = parsePrefix(s.key);
+      if (!p.ok) { ctx.skip(s, where, `${p.message}; not converted`); continue; }
+      const [first, last] = prefixBounds(p.value.address, p.value.prefix);
+      text = first === last ? first : `${first}-${last}`;
+      ctx.change(s, where, `${escapeText(s.key)} written as the range ${text}: every address of the prefix, each an IPVS service`);
+    }
+    const r = parseAddressRange(text.includes(':') ? `[${text}]:${port}` : `${text}:${port}`);
+    if (!r.ok) { ctx.skip(s, where, `${r.message}; not converted`); continue; }
+    if (g.family !== undefined && r.value.family !== g.family) { ctx.skip(s, where, `IPv${r.value.family} in a group of IPv${g.family} addresses (lvsd keeps a group to one family; write another virtual_server for it); not converted`); continue; }
+    g.family = r.value.family;
+    g.addresses.push(r.value.family === 6 ? `[${text}]:${port}` : `${text}:${port}`);
+    g.ports.push(port);
+  }
+  return g;
+}
+
+export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names, groups: ReadonlyMap<string, ServiceGroup> = new Map()): YMap | undefined {
   const where = `virtual_server ${escapeText(block.args.join(' '))}`;
-  if (block.args[0] === 'group') { ctx.skip(block, where, 'virtual_server_group services have no lvsd equivalent (not converted; write one virtual service per address)'); return undefined; }
   const m = new YMap();
   let family: 4 | 6 = 4;
   let port: number | undefined;
-  if (block.args[0] === 'fwmark') {
+  let group: ServiceGroup | undefined;
+  if (block.args[0] === 'group') {
+    group = groups.get(block.args[1] ?? '');
+    if (!group) { ctx.skip(block, where, `virtual_server_group ${quoteValue(block.args[1] ?? '')} is not defined; not converted`); return undefined; }
+    if (group.addresses.length === 0 && group.fwmarks.length === 0) { ctx.skip(block, where, `virtual_server_group ${quoteValue(block.args[1]!)} has nothing lvsd could convert; not converted`); return undefined; }
+    const gm = new YMap();
+    if (group.addresses.length > 0) gm.set('addresses', new YList(group.addresses, true));
+    if (group.fwmarks.length > 0) gm.set('fwmarks', new YList(group.fwmarks, true));
+    m.set('name', names.add(serviceName(block.args), block, ctx)).set('group', gm);
+    family = group.family ?? group.fwmarkFamily ?? 4;
+    if (group.ports.length > 0 && group.ports.every((p) => p === group!.ports[0])) port = group.ports[0];
+  } else if (block.args[0] === 'fwmark') {
     const v = integer({ ...block, key: 'fwmark', args: block.args.slice(1) }, ctx, where, 1, 0xffffffff);
     if (v === undefined) return undefined;
     m.set('name', names.add(serviceName(block.args), block, ctx)).set('fwmark', v);
@@ -205,6 +260,10 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
   let sorryFwd: string | undefined;
   const realServers: Statement[] = [];
   let familyStmt: Statement | undefined;
+  let opsStmt: Statement | undefined, peStmt: Statement | undefined;
+  let sorryInhibit = false;
+  // A sorry server may keep the request's port (port 0, or none) where the service has no single port.
+  const allPorts = block.args[0] === 'fwmark' || port === 0 || (group !== undefined && group.ports.every((p) => p === 0));
   for (const s of block.children ?? []) {
     switch (s.key) {
       case 'delay_loop': { const v = seconds(s, ctx, where); if (v !== undefined) d.interval = Math.max(v, 10); break; }
@@ -244,9 +303,9 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
       }
       case 'sorry_server': {
         const ip = parseIp(s.args[0]);
-        const p = portNumber(s.args[1], 1);
+        const p = allPorts && (s.args[1] === undefined || s.args[1] === '0') ? 0 : portNumber(s.args[1], 1);
         if (!ip.ok) ctx.skip(s, where, `sorry_server: ${ip.message}`);
-        else if (p === undefined) ctx.skip(s, where, `sorry_server port ${quoteValue(s.args[1] ?? '')} is not 1-65535`);
+        else if (p === undefined) ctx.skip(s, where, `sorry_server port ${quoteValue(s.args[1] ?? '')} is not 1-65535${allPorts ? '' : ' (port 0 keeps the request\'s port, for fwmark and all-ports services only)'}`);
         else sorry = { addr: hostPort(ip.value, p), s };
         break;
       }
@@ -255,6 +314,9 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
       case 'hysteresis': { const v = integer(s, ctx, where, 0, 2147483647); if (v !== undefined) quorum.set('hysteresis', v); break; }
       case 'quorum_up': case 'quorum_down': { const argv = command(s, ctx, where); if (argv) quorum.set(s.key.slice('quorum_'.length), argv); break; }
       case 'inhibit_on_failure': m.set('inhibit_on_failure', true); break;
+      case 'ops': opsStmt = s; break;
+      case 'persistence_engine': peStmt = s; break;
+      case 'sorry_server_inhibit': sorryInhibit = true; break;
       case 'alpha': m.set('alpha', true); break;
       case 'omega': m.set('omega', true); break;
       case 'virtualhost': d.host = s.args[0]; break;
@@ -268,7 +330,7 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
       default: if (!quietKeyword(s, ctx, where)) ctx.unsupported(s, where);
     }
   }
-  if (m.get('address') !== undefined && m.get('protocol') === undefined) {
+  if ((m.get('address') !== undefined || (group && group.addresses.length > 0)) && m.get('protocol') === undefined) {
     // keepalived (check_parser.c) reports "no protocol set - defaulting to UDP" and runs the service as UDP.
     m.set('protocol', 'udp', ctx.change(block, where, "no 'protocol': written as udp, which keepalived uses then (it reports a config error); write tcp if that was meant"));
   }
@@ -278,7 +340,12 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
     if (first?.ok) family = first.value.family;
   }
   if (block.args[0] === 'fwmark' && family === 6) m.set('family', 'ipv6');
-  const serviceKey = block.args[0] === 'fwmark' ? `fwmark ${String(m.get('fwmark'))} ${family}` : `${String(m.get('protocol'))} ${String(m.get('address'))}`;
+  if (group && group.addresses.length === 0 && family === 6) m.set('family', 'ipv6');
+  if (group && group.fwmarkFamily !== undefined && group.family !== undefined && group.fwmarkFamily !== group.family) {
+    ctx.skip(block, where, `the group's fwmarks are IPv${group.fwmarkFamily}, its addresses IPv${group.family}: lvsd runs a group's services in one family (IPv${group.family}); write the fwmarks as another virtual_server`);
+  }
+  const serviceKey = block.args[0] === 'fwmark' ? `fwmark ${String(m.get('fwmark'))} ${family}`
+    : group ? `group ${block.args[1]} ${String(m.get('protocol') ?? '')} ${family}` : `${String(m.get('protocol'))} ${String(m.get('address'))}`;
   const dupOf = ctx.serviceKeys.get(serviceKey);
   if (dupOf !== undefined) { ctx.skip(block, where, `the same service as ${dupOf}; not converted again`); return undefined; }
   ctx.serviceKeys.set(serviceKey, where);
@@ -306,7 +373,25 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
     }
     m.set('quorum', reorder(quorum, ['min', 'hysteresis', 'up', 'down']));
   }
-  if (sorry) m.set('sorry_server', sorryFwd ? new YMap().set('address', sorry.addr).set('forwarding', sorryFwd) : sorry.addr);
+  if (sorry) {
+    m.set('sorry_server', sorryFwd || sorryInhibit ? new YMap().set('address', sorry.addr).set('forwarding', sorryFwd).set('inhibit', sorryInhibit || undefined) : sorry.addr);
+  } else if (sorryInhibit) {
+    const s = (block.children ?? []).find((x) => x.key === 'sorry_server_inhibit')!;
+    ctx.change(s, where, 'sorry_server_inhibit without a sorry_server does nothing (in keepalived either); left out');
+  }
+  if (opsStmt) {
+    // keepalived (check_parser.c): "one packet scheduling requires UDP - resetting" for anything but UDP.
+    if (m.get('protocol') === 'udp') m.set('one_packet', true);
+    else ctx.change(opsStmt, where, `ops dropped: one-packet scheduling is for UDP only and this service is ${String(m.get('protocol') ?? 'a fwmark service without protocol UDP')}; keepalived drops it too ("one packet scheduling requires UDP")`);
+  }
+  if (peStmt) {
+    const pe = peStmt.args[0] ?? '';
+    const p = m.get('persistence');
+    if (pe !== 'sip') ctx.skip(peStmt, where, `persistence_engine ${quoteValue(pe)}: the kernel has only sip; left out`);
+    else if (!(p instanceof YMap)) ctx.change(peStmt, where, 'persistence_engine sip without persistence_timeout: IPVS uses an engine only for persistent services, so it did nothing; left out');
+    else if (m.get('protocol') !== 'udp') ctx.skip(peStmt, where, `persistence_engine sip on a ${String(m.get('protocol') ?? 'fwmark')} service: the kernel's sip engine reads UDP only and schedules nothing else (IPVS would drop the service's new connections); left out, check the service`);
+    else p.set('engine', 'sip');
+  }
 
   // Real servers, with their checks inline; checks every real server shares move to the service.
   const servers: Array<{ m: YMap; checks: YMap[] }> = [];
@@ -339,9 +424,14 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
         case 'lthreshold': { const v = integer(c, ctx, w, 0, 65535); if (v !== undefined) rs.set('lower_threshold', v); break; }
         case 'lvs_method': { const v = FORWARDING[(c.args[0] ?? '').toUpperCase()]; if (v) rfwd = v; else ctx.skip(c, w, `lvs_method ${quoteValue(c.args[0] ?? '')} is not NAT, DR or TUN`); break; }
         case 'notify_up': case 'notify_down': { const argv = command(c, ctx, w); if (argv) rnotify.set(c.key.slice('notify_'.length), argv); break; }
-        case 'inhibit_on_failure':
-          if (m.get('inhibit_on_failure') !== true) ctx.skip(c, w, "'inhibit_on_failure' per real server has no lvsd equivalent (lvsd sets it per virtual service)");
+        case 'inhibit_on_failure': {
+          // keepalived 2.x: inhibit_on_failure [BOOL] per real_server, overriding the virtual_server's.
+          const a = (c.args[0] ?? 'true').toLowerCase();
+          const v = ['true', 'on', 'yes'].includes(a) ? true : ['false', 'off', 'no'].includes(a) ? false : undefined;
+          if (v === undefined) ctx.skip(c, w, `inhibit_on_failure ${quoteValue(c.args[0] ?? '')} is not true or false; left out`);
+          else if (v !== (m.get('inhibit_on_failure') === true)) rs.set('inhibit_on_failure', v);
           break;
+        }
         case 'TCP_CHECK': case 'HTTP_GET': case 'SSL_GET': case 'MISC_CHECK': case 'SMTP_CHECK': case 'DNS_CHECK': case 'UDP_CHECK': case 'PING_CHECK': case 'FILE_CHECK': case 'BFD_CHECK':
           checks.push(...convertChecker(c, ctx, w, rd)); break;
         default: ctx.unsupported(c, w);
@@ -353,7 +443,11 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
     if (rnotify.size > 0) rs.set('notify', reorder(rnotify, ['up', 'down']));
     // DR and TUN cannot translate ports: keepalived ignores the real server port there, lvsd refuses a different one.
     const fwd = rfwd ?? forwarding ?? 'nat';
-    if (fwd !== 'nat' && port !== undefined && port !== 0 && rp !== undefined && rp !== 0 && rp !== port) {
+    if (fwd !== 'nat' && group && port === undefined && rp !== undefined && rp !== 0 && group.ports.some((p) => p !== 0 && p !== rp)) {
+      // A group whose addresses have several ports: each of its services keeps its own (DR/TUN do not translate).
+      rs.set('address', hostPort(ip.value), ctx.change(s, w, `port ${rp} left out: with ${fwd} forwarding each service of the group keeps its own port`));
+      for (const c of checks) if (c.get('type') !== 'script' && c.get('port') === undefined) c.set('port', rp, `keepalived probed port ${rp} (the real_server's port)`);
+    } else if (fwd !== 'nat' && port !== undefined && port !== 0 && rp !== undefined && rp !== 0 && rp !== port) {
       rs.set('address', hostPort(ip.value, port), ctx.change(s, w, `port ${rp} written as ${port}: with ${fwd} forwarding IPVS keeps the service port`));
       // keepalived's checks probe the real_server's own port (unless connect_port says otherwise): keep probing it.
       for (const c of checks) if (c.get('type') !== 'script' && c.get('port') === undefined) c.set('port', rp, `keepalived probed port ${rp} (the real_server's port), not the service port`);
@@ -366,6 +460,6 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names): 
   if (shared) m.set('checks', new YList(servers[0]!.checks));
   for (const r of servers) if (!shared && r.checks.length > 0) r.m.set('checks', new YList(r.checks));
   if (servers.length > 0) m.set('real_servers', new YList(servers.map((r) => reorder(r.m, ['address', 'weight', 'upper_threshold', 'lower_threshold', 'forwarding', 'checks', 'notify']))));
-  return reorder(m, ['name', 'address', 'fwmark', 'family', 'protocol', 'scheduler', 'scheduler_flags', 'forwarding', 'tunnel', 'persistence', 'quorum', 'sorry_server', 'inhibit_on_failure', 'alpha', 'omega', 'checks', 'real_servers']);
+  return reorder(m, ['name', 'address', 'fwmark', 'group', 'family', 'protocol', 'scheduler', 'scheduler_flags', 'one_packet', 'forwarding', 'tunnel', 'persistence', 'quorum', 'sorry_server', 'inhibit_on_failure', 'alpha', 'omega', 'checks', 'real_servers']);
 }
 

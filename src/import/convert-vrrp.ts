@@ -33,6 +33,21 @@ function syncDaemon(s: Statement, ctx: Ctx, where: string): SyncDaemon | undefin
   return { s, iface, instance, options };
 }
 
+/** `lvs_timeouts [tcp SECS] [tcpfin SECS] [udp SECS]` (keepalived.conf(5)): whole seconds; unset leaves the kernel's. */
+function lvsTimeouts(s: Statement, ctx: Ctx, where: string): YMap | undefined {
+  const m = new YMap();
+  const KEYS: Record<string, string> = { tcp: 'tcp', tcpfin: 'tcp_fin', udp: 'udp' };
+  for (let i = 0; i < s.args.length; i += 2) {
+    const k = s.args[i]!, v = s.args[i + 1];
+    const key = KEYS[k.toLowerCase()];
+    // keepalived reads whole seconds (a fraction or 0 is refused and that timeout left as it is).
+    if (key !== undefined && v !== undefined && /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 2_147_483) m.set(key, `${Number(v)}s`);
+    else ctx.skip(s, where, `lvs_timeouts ${quoteValue(`${k} ${v ?? ''}`.trim())} not understood (tcp, tcpfin or udp with whole seconds); left out`);
+  }
+  if (m.size === 0) { ctx.skip(s, where, 'lvs_timeouts sets no timeout; not converted'); return undefined; }
+  return m;
+}
+
 export function convertGlobal(block: Statement, ctx: Ctx, global: YMap, g: Globals): void {
   const where = 'global_defs';
   for (const s of block.children ?? []) {
@@ -44,6 +59,7 @@ export function convertGlobal(block: Statement, ctx: Ctx, global: YMap, g: Globa
         break;
       case 'enable_script_security': g.scriptSecurity = s; break; // lvsd always refuses scripts writable by non-root users
       case 'lvs_sync_daemon': { const d = syncDaemon(s, ctx, where); if (d) g.syncDaemon = d; break; }
+      case 'lvs_timeouts': { const t = lvsTimeouts(s, ctx, where); if (t) global.set('ipvs_timeouts', t); break; }
       case 'vrrp_version': { const v = integer(s, ctx, where, 2, 3); if (v !== undefined) g.version = v as 2 | 3; break; }
       case 'vrrp_strict':
         g.strict = true;

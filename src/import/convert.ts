@@ -5,7 +5,7 @@ import { YList, YMap } from './emit.js';
 import type { Statement } from './reader.js';
 import { Ctx, Names, reorder, type ImportNote } from './convert-common.js';
 import { convertGlobal, convertInstance, convertScript, convertSyncGroup, type Globals } from './convert-vrrp.js';
-import { convertVirtualServer } from './convert-ipvs.js';
+import { convertServiceGroup, convertVirtualServer, type ServiceGroup } from './convert-ipvs.js';
 import { quoteValue } from '../text/quote.js';
 
 export type { ImportNote } from './convert-common.js';
@@ -30,11 +30,12 @@ export function convertKeepalived(statements: Statement[], userExists: UserExist
   for (const s of statements) if (s.key === 'vrrp_script') { const m = convertScript(s, ctx, scriptNames); if (m) scripts.push(m); }
   for (const s of statements) if (s.key === 'vrrp_instance') { const m = convertInstance(s, ctx, g, instanceNames, scriptNames); if (m) instances.push(m); }
   for (const s of statements) if (s.key === 'vrrp_sync_group') { const m = convertSyncGroup(s, ctx, groupNames, instanceNames); if (m) groups.push(m); }
+  // virtual_server_group blocks, wherever they stand in the file.
+  const vsGroups = new Map<string, ServiceGroup>();
+  for (const s of statements) if (s.key === 'virtual_server_group') vsGroups.set(s.args[0] ?? '', convertServiceGroup(s, ctx));
   for (const s of statements) {
-    if (s.key === 'virtual_server') { const m = convertVirtualServer(s, ctx, serviceNames); if (m) services.push(m); }
-    else if (!['global_defs', 'vrrp_script', 'vrrp_instance', 'vrrp_sync_group'].includes(s.key)) {
-      ctx.unsupported(s, '', s.key === 'virtual_server_group' ? 'has no lvsd equivalent (not supported; write one virtual service per address)' : 'has no lvsd equivalent (not supported)');
-    }
+    if (s.key === 'virtual_server') { const m = convertVirtualServer(s, ctx, serviceNames, vsGroups); if (m) services.push(m); }
+    else if (!['global_defs', 'vrrp_script', 'vrrp_instance', 'vrrp_sync_group', 'virtual_server_group'].includes(s.key)) ctx.unsupported(s, '');
   }
   if (g.syncDaemon) {
     const d = g.syncDaemon, name = instanceNames.get(d.instance);

@@ -44,7 +44,7 @@ export function importKeepalived(file: string, stdin?: Uint8Array, userExists: U
   const readNotes: ImportNote[] = [];
   let statements;
   try {
-    statements = readKeepalived(file, (f, line, message) => readNotes.push({ file: f, line, seq: -1, kind: 'skipped', message }), stdin ? { stdin } : {});
+    statements = readKeepalived(file, (f, line, message, kind = 'skipped') => readNotes.push({ file: f, line, seq: -1, kind, message }), stdin ? { stdin } : {});
   } catch (e) {
     if (e instanceof ReadError) return { ok: false, error: e.message, exitCode: EXIT_IMPORT_UNREADABLE };
     throw e;

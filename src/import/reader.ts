@@ -80,9 +80,16 @@ function tokenizeLine(raw: string, line: number, shown: string, out: Token[], bu
     if (c === '#' || c === '!') break;
     if (c === '{' || c === '}') { push(c, false); j++; continue; }
     if (c === '"') {
-      const end = raw.indexOf('"', j + 1);
-      if (end < 0) throw new ReadError(shown, line, 'unterminated quoted string');
-      push(raw.slice(j + 1, end), true);
+      // keepalived reads script and notify lines with alloc_strvec_quoted_escaped (parser.c): inside double
+      // quotes a backslash makes the next character literal, so "/bin/echo \"a b\"" is one word holding quotes.
+      let end = j + 1;
+      let text = '';
+      for (; end < raw.length && raw[end] !== '"'; end++) {
+        if (raw[end] === '\\' && (raw[end + 1] === '"' || raw[end + 1] === '\\')) end++;
+        text += raw[end];
+      }
+      if (end >= raw.length) throw new ReadError(shown, line, 'unterminated quoted string');
+      push(text, true);
       j = end + 1;
       continue;
     }
@@ -348,7 +355,10 @@ export interface ReadOptions {
 }
 
 /** Read FILE and everything it includes into one statement tree. Throws ReadError on unreadable or malformed input. */
-export function readKeepalived(file: string, onNote: (file: string, line: number, message: string) => void, opts: ReadOptions = {}): Statement[] {
+/** A note from reading: 'skipped' (not converted) unless the fault is one keepalived tolerates with the same meaning ('changed'). */
+export type ReadNote = (file: string, line: number, message: string, kind?: 'skipped' | 'changed') => void;
+
+export function readKeepalived(file: string, onNote: ReadNote, opts: ReadOptions = {}): Statement[] {
   const fromStdin = opts.stdin !== undefined;
   const top = fromStdin ? resolve(STDIN_NAME) : resolve(file);
   const base = dirname(top);
@@ -441,7 +451,8 @@ export function readKeepalived(file: string, onNote: (file: string, line: number
       const t = tokens[pos++]!;
       if (t === NEWLINE) { current = undefined; continue; }
       if (t.text === '}' && !t.quoted) {
-        if (!closer) throw new ReadError(t.file, t.line, "'}' without a matching '{'");
+        // keepalived 2.2.7 reports "Extra '}' found" and reads on, ignoring it.
+        if (!closer) { onNote(t.file, t.line, "'}' without a matching '{': ignored, as keepalived ignores it (it warns \"Extra '}' found\")", 'changed'); continue; }
         return list;
       }
       if (t.text === '{' && !t.quoted) {
@@ -456,7 +467,8 @@ export function readKeepalived(file: string, onNote: (file: string, line: number
       if (current) current.args.push(t.text);
       else { current = { key: t.text, args: [], file: t.file, line: t.line, seq: pos }; list.push(current); }
     }
-    if (closer) throw new ReadError(closer.file, closer.line, "'{' is never closed");
+    // keepalived 2.2.7 warns "There are N missing '}'s or extra '{'s" and uses what it read: the block ends with the input.
+    if (closer) onNote(closer.file, closer.line, "'{' is never closed: read as closed at the end of the input, as keepalived does (it warns \"There are N missing '}'s or extra '{'s\"); check that nothing after it was meant to stand outside the block", 'changed');
     return list;
   };
   return parseBlock(undefined, 0);

@@ -180,7 +180,7 @@ test('notes and errors are one printable line: values with control characters ar
   assert.match(r.yaml, /router_id: "x\\u202e"/);
   // A file name with a newline (a glob can match one) stays on its line too.
   const weird = join(dir, 'a\nb.conf');
-  writeFileSync(weird, '}\n');
+  writeFileSync(weird, 'a "b\n');
   const bad = importKeepalived(weird);
   assert.ok(!bad.ok);
   if (!bad.ok) assert.ok(!UNSAFE.test(bad.error) && bad.error.includes('a\\nb.conf'), bad.error);
