@@ -256,7 +256,7 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names, g
   const tunnel = new YMap();
   const flags: string[] = [];
   let forwarding: string | undefined;
-  let sorry: { addr: string; s: Statement } | undefined;
+  let sorry: { addr: string; s: Statement; family: 4 | 6 } | undefined;
   let sorryFwd: string | undefined;
   const realServers: Statement[] = [];
   let familyStmt: Statement | undefined;
@@ -306,7 +306,7 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names, g
         const p = allPorts && (s.args[1] === undefined || s.args[1] === '0') ? 0 : portNumber(s.args[1], 1);
         if (!ip.ok) ctx.skip(s, where, `sorry_server: ${ip.message}`);
         else if (p === undefined) ctx.skip(s, where, `sorry_server port ${quoteValue(s.args[1] ?? '')} is not 1-65535${allPorts ? '' : ' (port 0 keeps the request\'s port, for fwmark and all-ports services only)'}`);
-        else sorry = { addr: hostPort(ip.value, p), s };
+        else sorry = { addr: hostPort(ip.value, p), s, family: ip.value.family };
         break;
       }
       case 'sorry_server_lvs_method': { const v = FORWARDING[(s.args[0] ?? '').toUpperCase()]; if (v) sorryFwd = v; else ctx.skip(s, where, `sorry_server_lvs_method ${quoteValue(s.args[0] ?? '')} is not NAT, DR or TUN`); break; }
@@ -373,7 +373,9 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names, g
     }
     m.set('quorum', reorder(quorum, ['min', 'hysteresis', 'up', 'down']));
   }
-  if (sorry) {
+  if (sorry && sorry.family !== family && (sorryFwd ?? forwarding) !== 'tunnel') {
+    ctx.skip(sorry.s, where, `IPv${sorry.family} sorry server in an IPv${family} service (IPVS mixes families only with tunnel forwarding); not converted`);
+  } else if (sorry) {
     m.set('sorry_server', sorryFwd || sorryInhibit ? new YMap().set('address', sorry.addr).set('forwarding', sorryFwd).set('inhibit', sorryInhibit || undefined) : sorry.addr);
   } else if (sorryInhibit) {
     const s = (block.children ?? []).find((x) => x.key === 'sorry_server_inhibit')!;
@@ -403,9 +405,6 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names, g
     const rp = portNumber(s.args[1], 0);
     if (s.args[1] !== undefined && rp === undefined) { ctx.skip(s, w, `port ${quoteValue(s.args[1])} is not 0-65535; not converted`); continue; }
     const rs = new YMap().set('address', hostPort(ip.value, rp === 0 ? undefined : rp));
-    const key = String(rs.get('address'));
-    if (seen.has(key)) { ctx.skip(s, w, 'duplicate real server; not converted again'); continue; }
-    seen.add(key);
     const checks: YMap[] = [];
     const rnotify = new YMap();
     let rfwd: string | undefined;
@@ -443,9 +442,13 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names, g
     if (rnotify.size > 0) rs.set('notify', reorder(rnotify, ['up', 'down']));
     // DR and TUN cannot translate ports: keepalived ignores the real server port there, lvsd refuses a different one.
     const fwd = rfwd ?? forwarding ?? 'nat';
-    if (fwd !== 'nat' && group && port === undefined && rp !== undefined && rp !== 0 && group.ports.some((p) => p !== 0 && p !== rp)) {
-      // A group whose addresses have several ports: each of its services keeps its own (DR/TUN do not translate).
-      rs.set('address', hostPort(ip.value), ctx.change(s, w, `port ${rp} left out: with ${fwd} forwarding each service of the group keeps its own port`));
+    if (fwd !== 'nat' && group && rp !== undefined && rp !== 0 && (group.ports.some((p) => p !== 0 && p !== rp) || group.fwmarks.length > 0)) {
+      // DR/TUN do not translate ports: each service of the group keeps its own, and its fwmark services the
+      // request's (keepalived: "fwmark virtual server ... has port specified - port will be ignored").
+      const why = group.fwmarks.length > 0 && !group.ports.some((p) => p !== 0 && p !== rp)
+        ? `port ${rp} left out: with ${fwd} forwarding the group's fwmark services keep the request's port (keepalived ignores it there: "port will be ignored"), its addresses their own`
+        : `port ${rp} left out: with ${fwd} forwarding each service of the group keeps its own port`;
+      rs.set('address', hostPort(ip.value), ctx.change(s, w, why));
       for (const c of checks) if (c.get('type') !== 'script' && c.get('port') === undefined) c.set('port', rp, `keepalived probed port ${rp} (the real_server's port)`);
     } else if (fwd !== 'nat' && port !== undefined && port !== 0 && rp !== undefined && rp !== 0 && rp !== port) {
       rs.set('address', hostPort(ip.value, port), ctx.change(s, w, `port ${rp} written as ${port}: with ${fwd} forwarding IPVS keeps the service port`));
@@ -453,6 +456,12 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names, g
       for (const c of checks) if (c.get('type') !== 'script' && c.get('port') === undefined) c.set('port', rp, `keepalived probed port ${rp} (the real_server's port), not the service port`);
     }
     if (ip.value.family !== family && fwd !== 'tunnel') { ctx.skip(s, w, `IPv${ip.value.family} real server in an IPv${family} service (IPVS mixes families only with tunnel forwarding); not converted`); continue; }
+    // A duplicate as lvsd sees it, after the port rewrites above: a port-less real server has the service's port
+    // (0 in a group or a fwmark service), so 10.0.0.1 and 10.0.0.1:80 are one server behind port 80.
+    const written = /:(\d+)$/.exec(String(rs.get('address')));
+    const key = `${ip.value.address}|${written ? Number(written[1]) : group ? 0 : port ?? 0}`;
+    if (seen.has(key)) { ctx.skip(s, w, 'duplicate real server; not converted again'); continue; }
+    seen.add(key);
     servers.push({ m: rs, checks });
   }
   const canon = (cs: YMap[]) => JSON.stringify(cs, (_k, v: unknown) => (v instanceof YMap ? v.entries.map((e) => [e.key, e.value]) : v instanceof YList ? v.items : v));
