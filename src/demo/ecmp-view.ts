@@ -239,10 +239,12 @@ export function ecmpLoadFrom(tick: TickLine | undefined, failures: readonly Fail
 
 // ---- the scripted run's summary (pure) ----
 
-export const ECMP_PHASES = ['steady', 'kill', 'drain'] as const;
+export const ECMP_PHASES = ['steady', 'kill', 'drain', 'restore'] as const;
 export type EcmpPhase = (typeof ECMP_PHASES)[number];
 
 type Counters = Record<string, { conns: number; inPkts: number } | undefined>;
+export const ECMP_PERIODS = ['before', 'after_kill', 'after_drain', 'restored'] as const;
+export type EcmpPeriod = (typeof ECMP_PERIODS)[number];
 
 /** What the scripted run recorded; the summary is computed from this alone. */
 export interface EcmpRecord {
@@ -277,7 +279,9 @@ export interface EcmpRecord {
     withdrawnAt: number | undefined;
   };
   /** Counter readings per director around each settled period: [start, end]. */
-  counters: Record<'before' | 'after_kill' | 'after_drain', [Counters, Counters]>;
+  /** Both brought back (link, routing daemon, lvsd): when that began, when the router forwarded to all again. */
+  restored: { at: number; fibAllAt: number | undefined; nexthopsAfter: readonly string[] };
+  counters: Record<EcmpPeriod, [Counters, Counters]>;
   /** Every director's address, for reading next hops back as names. */
   addresses: Record<string, string>;
 }
@@ -310,10 +314,13 @@ export interface EcmpSummary {
   /** The router's next hops (director names) after each step. */
   nexthops_after_kill: string[];
   nexthops_after_drain: string[];
+  /** Start of bringing both back -> the router's last FIB change that made it forward to all again. */
+  rejoin_ms: number | null;
+  nexthops_after_restore: string[];
   /** Each director's part of the inbound packets all directors forwarded, in each settled period. */
-  shares: Record<'before' | 'after_kill' | 'after_drain', Record<string, number>>;
+  shares: Record<EcmpPeriod, Record<string, number>>;
   /** New connections each director scheduled in the same periods. */
-  new_connections: Record<'before' | 'after_kill' | 'after_drain', Record<string, number>>;
+  new_connections: Record<EcmpPeriod, Record<string, number>>;
   /** What broke; the demo exits 0 only when this is empty. */
   problems: string[];
 }
@@ -340,10 +347,10 @@ export function summarizeEcmp(r: EcmpRecord): EcmpSummary {
   const names = Object.fromEntries(Object.entries(r.addresses).map(([d, a]) => [a, d]));
   const asNames = (hops: readonly string[]) => hops.map((h) => names[h] ?? h);
   const since = (at: number, t: number | undefined) => (t === undefined ? null : Math.round(t - at));
-  const period = (k: 'before' | 'after_kill' | 'after_drain') => growth(r.counters[k][0], r.counters[k][1]);
+  const period = (k: EcmpPeriod) => growth(r.counters[k][0], r.counters[k][1]);
   const shares = {} as EcmpSummary['shares'];
   const newConns = {} as EcmpSummary['new_connections'];
-  for (const k of ['before', 'after_kill', 'after_drain'] as const) {
+  for (const k of ECMP_PERIODS) {
     const g = period(k);
     shares[k] = sharesOf(Object.fromEntries(r.directors.map((d) => [d, g[d]?.inPkts ?? 0])));
     newConns[k] = Object.fromEntries(r.directors.map((d) => [d, g[d]?.conns ?? 0]));
@@ -351,6 +358,7 @@ export function summarizeEcmp(r: EcmpRecord): EcmpSummary {
 
   const afterKill = asNames(r.killed.nexthopsAfter);
   const afterDrain = asNames(r.drained.nexthopsAfter);
+  const afterRestore = asNames(r.restored.nexthopsAfter);
   const problems: string[] = [];
   if (fails.length) problems.push(`${fails.length} failed request(s)`);
   if (breaks) problems.push(`${breaks} long-lived connection(s) broke`);
@@ -361,6 +369,9 @@ export function summarizeEcmp(r: EcmpRecord): EcmpSummary {
   if (r.drained.exitCode !== 0) problems.push(`the drained lvsd exited ${r.drained.exitCode === undefined ? 'never' : `with ${r.drained.exitCode}`}`);
   if ((shares.after_kill[r.killed.director] ?? 0) > 0) problems.push(`${r.killed.director} still forwarded packets after it was killed`);
   for (const d of r.directors) if ((shares.before[d] ?? 0) === 0) problems.push(`${d} carried no traffic before the kill`);
+  const missing = r.directors.filter((d) => !afterRestore.includes(d));
+  if (missing.length) problems.push(`the router does not forward to ${missing.join(', ')} after bringing it back`);
+  else for (const d of r.directors) if ((shares.restored[d] ?? 0) === 0) problems.push(`${d} carried no traffic after coming back`);
   if (!lastTick) problems.push('the load client reported nothing');
 
   return {
@@ -385,6 +396,8 @@ export function summarizeEcmp(r: EcmpRecord): EcmpSummary {
     drain_exit_ms: since(r.drained.at, r.drained.exitedAt),
     nexthops_after_kill: afterKill,
     nexthops_after_drain: afterDrain,
+    rejoin_ms: since(r.restored.at, r.restored.fibAllAt),
+    nexthops_after_restore: afterRestore,
     shares,
     new_connections: newConns,
     problems,

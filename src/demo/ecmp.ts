@@ -3,7 +3,7 @@
 // director, DR real servers), with the demo's load client sending requests through the VIP all along.
 //
 //   scripted   steady load; a director dies (link down, then kill -9 of lvsd and its routing daemon);
-//              another drains (SIGTERM: soft drain, withdrawal, exit); one JSON summary line
+//              another drains (SIGTERM: soft drain, withdrawal, exit); both come back; one JSON line
 //   live       the router's next hops, each director's share of the traffic, the client's requests,
 //              failures and long-lived connections; keys kill, drain and bring back a director
 //
@@ -231,6 +231,23 @@ export async function runEcmpScripted(opts: EcmpScriptOptions = {}): Promise<Ecm
     const c4 = await demo.counters();
     await sleep(settle);
     const c5 = await demo.counters();
+
+    // ---- both come back ----
+    const restoreAt = await demo.now();
+    log(`bringing ${victim} and ${drained} back`);
+    await Promise.all([demo.restore(victim), demo.restore(drained)]);
+    const all = ECMP_DIRECTORS.map((d) => ECMP_DIRECTOR_ADDRESS[d]);
+    const back = await c.waitFib(all, 120_000).then(() => true, (e: Error) => { log(e.message); return false; });
+    const fibAllAt = back ? c.fib.changes().filter((x) => x.at >= restoreAt).at(-1)?.at : undefined;
+    const afterRestore = await c.fibNexthops();
+    log(`the router forwards to ${afterRestore.join(', ')}${fibAllAt === undefined ? '' : `, ${Math.round(fibAllAt - restoreAt)} ms after the restore began`}`);
+    // What the router's BGP and BFD said meanwhile (sessions coming up), for a slow rejoin.
+    const bgpd = c.router.processes.find((x) => x.argv[0]!.endsWith('bgpd'));
+    for (const l of (bgpd?.output ?? '').split('\n').filter((x) => /ADJCHANGE|BFD|NOTIFICATION/.test(x)).slice(-8)) log(`  router: ${l}`);
+    await sleep(1000);
+    const c6 = await demo.counters();
+    await sleep(settle);
+    const c7 = await demo.counters();
     const end = await demo.now();
     await load.after(end).catch(() => undefined);
 
@@ -239,13 +256,14 @@ export async function runEcmpScripted(opts: EcmpScriptOptions = {}): Promise<Ecm
       directors: ECMP_DIRECTORS,
       longCount: LONG_LIVED,
       bfd: ECMP_BFD,
-      marks: { steady, kill: killAt, drain: drainAt, end },
+      marks: { steady, kill: killAt, drain: drainAt, restore: restoreAt, end },
       failures: load.failures,
       longEvents: load.longEvents,
       ticks: load.ticks,
       killed: { director: victim, how: `link down, then kill -9 of lvsd and ${demo.routing}`, at: killAt, fibChangeAt: killFib, nexthopsAfter: afterKill },
       drained: { director: drained, at: drainAt, fibChangeAt: drainFib, nexthopsAfter: afterDrain, exitedAt, exitCode: exit?.code, withdrawnAt },
-      counters: { before: [c0, c1], after_kill: [c2, c3], after_drain: [c4, c5] },
+      restored: { at: restoreAt, fibAllAt, nexthopsAfter: afterRestore },
+      counters: { before: [c0, c1], after_kill: [c2, c3], after_drain: [c4, c5], restored: [c6, c7] },
       addresses: ECMP_DIRECTOR_ADDRESS,
     };
     await load.stop();

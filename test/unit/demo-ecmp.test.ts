@@ -124,15 +124,18 @@ const cnt = (a: number, b: number, c: number) => ({ director1: { conns: a, inPkt
 function record(over: Partial<EcmpRecord> = {}): EcmpRecord {
   return {
     routing: 'frr', directors: ['director1', 'director2', 'director3'], longCount: 12, bfd: { intervalMs: 300, multiplier: 5 },
-    marks: { steady: 10_000, kill: 20_000, drain: 30_000, end: 40_000 },
+    marks: { steady: 10_000, kill: 20_000, drain: 30_000, restore: 36_000, end: 40_000 },
     failures: [], longEvents: [],
     ticks: [tick(9_000, { max: 50_000 }), tick(15_000, { ok: 500, max: 40 }), tick(22_000, { max: 2100, ok: 900 }), tick(40_500, { ok: 2000, longs: Array.from({ length: 12 }, () => long({ total: 100 })) })],
     killed: { director: 'director1', how: 'link down, then kill -9 of lvsd and frr', at: 20_000, fibChangeAt: 21_620, nexthopsAfter: ['10.0.1.3', '10.0.1.4'] },
     drained: { director: 'director2', at: 30_000, fibChangeAt: 30_180, nexthopsAfter: ['10.0.1.4'], exitedAt: 34_300, exitCode: 0, withdrawnAt: 34_100 },
+    restored: { at: 36_000, fibAllAt: 38_500, nexthopsAfter: ['10.0.1.2', '10.0.1.3', '10.0.1.4'] },
     counters: {
       before: [cnt(0, 0, 0), cnt(30, 30, 40)],
       after_kill: [cnt(30, 30, 40), cnt(30, 80, 90)],
       after_drain: [cnt(30, 80, 90), { ...cnt(30, 80, 190), director2: undefined }],
+      // director2's table was made again when its lvsd came back: its counters start from 0.
+      restored: [{ ...cnt(30, 80, 190), director2: undefined }, { ...cnt(50, 20, 210) }],
     },
     addresses: ADDR,
     ...over,
@@ -142,7 +145,7 @@ function record(over: Partial<EcmpRecord> = {}): EcmpRecord {
 test('the summary of a clean run: times from the kill and the SIGTERM, shares per period, no problems', () => {
   const s = summarizeEcmp(record());
   assert.equal(s.failed_requests, 0);
-  assert.deepEqual(s.failed_by_phase, { steady: 0, kill: 0, drain: 0 });
+  assert.deepEqual(s.failed_by_phase, { steady: 0, kill: 0, drain: 0, restore: 0 });
   assert.equal(s.broken_long_lived_connections, 0);
   assert.equal(s.long_lived_connections, 12);
   assert.equal(s.long_lived_exchanges, 1200);
@@ -155,10 +158,13 @@ test('the summary of a clean run: times from the kill and the SIGTERM, shares pe
   assert.equal(s.drain_exit_ms, 4300);
   assert.deepEqual(s.nexthops_after_kill, ['director2', 'director3']);
   assert.deepEqual(s.nexthops_after_drain, ['director3']);
+  assert.equal(s.rejoin_ms, 2500);
+  assert.deepEqual(s.nexthops_after_restore, ['director1', 'director2', 'director3']);
   assert.deepEqual(s.shares, {
     before: { director1: 0.3, director2: 0.3, director3: 0.4 },
     after_kill: { director1: 0, director2: 0.5, director3: 0.5 },
     after_drain: { director1: 0, director2: 0, director3: 1 },
+    restored: { director1: 0.333, director2: 0.333, director3: 0.333 },
   });
   assert.deepEqual(s.new_connections.after_kill, { director1: 0, director2: 50, director3: 50 });
   assert.deepEqual(s.problems, []);
@@ -172,6 +178,8 @@ test('the summary says what broke: failures by phase, broken connections, a dead
       { ev: 'fail', kind: 'keepalive', started: 20_100, t: 21_000, reason: 'ECONNRESET' },
       { ev: 'fail', kind: 'long', started: 20_100, t: 25_000, reason: 'closed by peer' },
       { ev: 'fail', kind: 'new', started: 31_000, t: 31_100, reason: 'ECONNREFUSED' },
+      { ev: 'fail', kind: 'new', started: 37_000, t: 37_100, reason: 'ECONNREFUSED' },
+      { ev: 'fail', kind: 'new', started: 40_000, t: 40_100, reason: 'after the run' },
     ],
     longEvents: [
       { ev: 'long', t: 25_000, what: 'break', conn: 1, exchanges: 50, slot: 4, reason: 'closed by peer' },
@@ -179,20 +187,23 @@ test('the summary says what broke: failures by phase, broken connections, a dead
     ],
     killed: { director: 'director1', how: 'x', at: 20_000, fibChangeAt: undefined, nexthopsAfter: ['10.0.1.2', '10.0.1.3', '10.0.1.4'] },
     drained: { director: 'director2', at: 30_000, fibChangeAt: 30_200, nexthopsAfter: ['10.0.1.4'], exitedAt: undefined, exitCode: undefined, withdrawnAt: undefined },
-    counters: { before: [cnt(0, 0, 0), cnt(0, 30, 40)], after_kill: [cnt(0, 30, 40), cnt(5, 50, 60)], after_drain: [cnt(5, 50, 60), cnt(5, 50, 80)] },
+    restored: { at: 36_000, fibAllAt: undefined, nexthopsAfter: ['10.0.1.2', '10.0.1.4'] },
+    counters: { before: [cnt(0, 0, 0), cnt(0, 30, 40)], after_kill: [cnt(0, 30, 40), cnt(5, 50, 60)], after_drain: [cnt(5, 50, 60), cnt(5, 50, 80)], restored: [cnt(5, 50, 80), cnt(9, 50, 90)] },
   }));
-  assert.equal(s.failed_requests, 3);
-  assert.deepEqual(s.failed_by_phase, { steady: 0, kill: 2, drain: 1 });
-  assert.deepEqual(s.failed_by_reason, { 'keepalive: ECONNRESET': 1, 'long: closed by peer': 1, 'new: ECONNREFUSED': 1 });
+  assert.equal(s.failed_requests, 4);
+  assert.deepEqual(s.failed_by_phase, { steady: 0, kill: 2, drain: 1, restore: 1 });
+  assert.deepEqual(s.failed_by_reason, { 'keepalive: ECONNRESET': 1, 'long: closed by peer': 1, 'new: ECONNREFUSED': 2 });
   assert.equal(s.broken_long_lived_connections, 1);
   assert.equal(s.dead_removed_ms, null);
   assert.equal(s.drain_exit_ms, null);
+  assert.equal(s.rejoin_ms, null);
   assert.deepEqual(s.problems, [
-    '3 failed request(s)',
+    '4 failed request(s)',
     '1 long-lived connection(s) broke',
     'the router still forwards to the killed director1',
     'the drained lvsd exited never',
     'director1 still forwarded packets after it was killed',
     'director1 carried no traffic before the kill',
+    'the router does not forward to director2 after bringing it back',
   ]);
 });
