@@ -7,6 +7,7 @@ import {
   type EcmpViewState, type EcmpRecord, type DirectorReading,
 } from '../../src/demo/ecmp-view.js';
 import { visibleLength } from '../../src/demo/tui.js';
+import { parseDemoArgs } from '../../src/demo/main.js';
 import type { LongState, TickLine } from '../../src/demo/load.js';
 
 const STATS = `IP Virtual Server version 1.2.1 (size=4096)
@@ -206,4 +207,11 @@ test('the summary says what broke: failures by phase, broken connections, a dead
     'director1 carried no traffic before the kill',
     'the router does not forward to director2 after bringing it back',
   ]);
+});
+
+test('the command line: --layout ecmp, with or without --scripted; an unknown layout names the three', () => {
+  assert.deepEqual(parseDemoArgs(['--layout', 'ecmp']), { scripted: false, layout: 'ecmp', preempt: true });
+  assert.deepEqual(parseDemoArgs(['--layout=ecmp', '--scripted']), { scripted: true, layout: 'ecmp', preempt: true });
+  assert.match((parseDemoArgs(['--layout', 'anycast']) as { error: string }).error, /nat or dr \(a VRRP pair\) or ecmp, not "anycast"/);
+  assert.match((parseDemoArgs(['--layout']) as { error: string }).error, /or ecmp, not ""/);
 });
