@@ -12,7 +12,7 @@
 //   c.host(d), c.fibNexthops(), c.zebraNexthops(), c.waitFib(want, timeoutMs)   the router's view
 //   c.startLvsd(d, opts?), c.startRouting(d)                                   (re)start one director's parts
 //   c.ipvsStats(d)                                                             ipvsadm -Ln --stats, the VIP's service
-//   c.clientPorts(d)                                                           the client ports of its IPVS connections
+//   c.clientPorts(d), c.activeClientPorts(d)                                   client ports of its IPVS connections (all / passing now)
 //   c.diagnose(t), c.stop()
 //   FibWatch.start(routerHost) -> .changes() / .lastChangeAfter(ms)             FIB change times (lab clock)
 //   stamped(host, script), logTime(proc, re), failedRequests(client, n)         timing and request helpers
@@ -184,13 +184,34 @@ export class EcmpCluster {
     return { conns: f[0] ?? NaN, inPkts: f[1] ?? NaN, outPkts: f[2] ?? NaN, inBytes: f[3] ?? NaN, outBytes: f[4] ?? NaN };
   }
 
-  /** The client's source ports of the VIP's connections IPVS on `d` holds (`ipvsadm -Lnc`): which flows pass it. */
+  /**
+   * The client's source ports of the VIP's connections IPVS on `d` holds (`ipvsadm -Lnc`). An entry
+   * outlives a flow the router moved to another director (ESTABLISHED: 15 min): see activeClientPorts.
+   */
   async clientPorts(d: EcmpDirector): Promise<number[]> {
+    return [...(await this.ipvsEntries(d)).keys()];
+  }
+
+  /**
+   * The client ports of flows passing `d` now: entries whose expiry timer a packet reset within
+   * `windowMs` (two reads of `ipvsadm -Lnc`; each packet restarts the timer, an idle one counts down).
+   */
+  async activeClientPorts(d: EcmpDirector, windowMs = 1500): Promise<number[]> {
+    const a = await this.ipvsEntries(d);
+    await new Promise((r) => setTimeout(r, windowMs));
+    const b = await this.ipvsEntries(d);
+    return [...b].filter(([port, exp]) => a.has(port) && exp >= a.get(port)!).map(([port]) => port);
+  }
+
+  /** client port -> seconds until expiry, of the VIP's connections from the client on `d`. */
+  private async ipvsEntries(d: EcmpDirector): Promise<Map<number, number>> {
     const out = await this.host(d).run(['ipvsadm', '-Lnc']);
-    return out.split('\n').flatMap((l) => {
+    return new Map(out.split('\n').flatMap((l) => {
       const f = l.trim().split(/\s+/);
-      return f[0] === 'TCP' && f[4] === `${ECMP_VIP}:80` && f[3]?.startsWith(`${ECMP_ADDRESSES.client4}:`) ? [Number(f[3].split(':')[1])] : [];
-    });
+      if (!(f[0] === 'TCP' && f[4] === `${ECMP_VIP}:80` && f[3]?.startsWith(`${ECMP_ADDRESSES.client4}:`))) return [];
+      const [m, sec] = f[1]!.split(':').map(Number);
+      return [[Number(f[3].split(':')[1]), m! * 60 + sec!] as [number, number]];
+    }));
   }
 
   /** On failure: the router's view, its session log, and the end of each lvsd's log. */

@@ -16,3 +16,4 @@ export {
   ECMP_ROUTER_AS, ECMP_DIRECTOR_AS, ECMP_LVSD_TABLE, ECMP_BFD, ECMP_VIP, ECMP_DIRECTOR_ADDRESS, ECMP_ALL_NEXTHOPS, LVSD_BIN,
   type EcmpDirector, type EcmpOptions, type EcmpLvsdOptions, type IpvsStats,
 } from './ecmp.js';
+export { startFlows, summarize as summarizeFlows, FlowsHandle, type FlowsOptions, type FlowsReport, type LongFlowReport } from './flows.js';
