@@ -45,15 +45,16 @@ export interface DirectorRates {
 }
 
 /**
- * Rates per director over the last `windowMs` of each one's readings (oldest reading inside the
- * window to the newest). A director whose counters went back (its table was recreated) counts from
- * the reset. No director moved a packet: every share is 0.
+ * Rates per director over at least the last `windowMs` of each one's readings: from the newest
+ * reading that old (or the oldest there is, when a busy lab stretched the polls) to the newest. A
+ * director whose counters went back (its table was recreated) counts from the reset. No director
+ * moved a packet: every share is 0.
  */
 export function ratesFrom(history: Record<string, readonly DirectorReading[]>, windowMs: number): Record<string, DirectorRates | undefined> {
   const raw: Record<string, { conns: number; pkts: number; secs: number } | undefined> = {};
   for (const [d, h] of Object.entries(history)) {
     const last = h.at(-1);
-    const first = last && h.find((r) => r.at >= last.at - windowMs && r.at < last.at);
+    const first = last && ([...h].reverse().find((r) => r.at <= last.at - windowMs) ?? h.find((r) => r.at < last.at));
     if (!last || !first) { raw[d] = undefined; continue; }
     const secs = (last.at - first.at) / 1000;
     const dc = last.conns - first.conns, dp = last.inPkts - first.inPkts;
@@ -179,6 +180,7 @@ export function renderEcmpView(s: EcmpViewState, opts: EcmpRenderOptions): strin
     const mark = i === s.selected ? c(['bold', 'cyan'], '>') + ' ' : '  ';
     const link = d.linkUp ? 'up' : c(['bold', 'red'], 'DOWN');
     const lvsd = d.condition === 'draining' && d.lvsdRunning ? c(['bold', 'yellow'], 'draining')
+      : d.condition === 'starting' && !d.lvsdRunning ? c('yellow', 'starting')
       : d.lvsdRunning ? c('green', 'running')
       : d.condition === 'killed' ? c(['bold', 'red'], 'KILLED')
       : d.condition === 'drained' ? c('yellow', 'stopped') : c(['bold', 'red'], 'DOWN');
@@ -196,7 +198,7 @@ export function renderEcmpView(s: EcmpViewState, opts: EcmpRenderOptions): strin
     lines.push(mark + pad(d.name, 11) + pad(d.address, 11) + pad(link, 6) + pad(lvsd, 10) + pad(routing, 8) +
       pad(fit(announce, 19), 20) + pad(hop, 10) + pad(share, 7) + pad(cps, 8) + pad(pps, 8) + conns);
   });
-  lines.push(c('dim', '  share: of the inbound packets all directors forwarded in the last 3 s (IPVS counters); conns: active/inactive entries'));
+  lines.push(c('dim', '  share: of the inbound packets all directors forwarded over the last few seconds (IPVS counters); conns: active/inactive entries'));
   lines.push('');
 
   if (s.load) {

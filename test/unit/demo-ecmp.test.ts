@@ -41,10 +41,13 @@ test('rates and shares over a window of readings; a dead director\'s counters st
     director2: [r(0, 0, 0), r(1000, 10, 100), r(2000, 20, 200), r(3000, 30, 300)],
     director3: [r(0, 0, 0), r(1000, 10, 100), r(2000, 10, 100), r(3000, 10, 100)],
   }, 2000);
-  // Window: from the oldest reading within 2 s of the newest (t=1000) to the newest (t=3000).
+  // Window: from the newest reading at least 2 s old (t=1000) to the newest (t=3000).
   assert.deepEqual(rates.director1, { connsPerSec: 10, pktsPerSec: 100, share: 0.5 });
   assert.deepEqual(rates.director2, { connsPerSec: 10, pktsPerSec: 100, share: 0.5 });
   assert.deepEqual(rates.director3, { connsPerSec: 0, pktsPerSec: 0, share: 0 });
+  // Polls further apart than the window (a busy lab): the oldest reading there is.
+  assert.deepEqual(ratesFrom({ a: [r(0, 0, 0), r(5000, 50, 500)] }, 3000).a, { connsPerSec: 10, pktsPerSec: 100, share: 1 });
+  assert.deepEqual(ratesFrom({ a: [r(0, 0, 0), r(2000, 10, 100), r(4000, 50, 500)] }, 3000).a, { connsPerSec: 12.5, pktsPerSec: 125, share: 1 });
   // One reading is no rate; a counter that went back (table recreated) counts from the reset.
   const more = ratesFrom({ a: [r(0, 0, 0)], b: [r(0, 500, 5000), r(1000, 5, 50)] }, 3000);
   assert.equal(more.a, undefined);
@@ -108,6 +111,8 @@ test('the live screen: no next hop is said loudly; a withdrawn group shows why; 
   const text = renderEcmpView(s, { width: 160, color: false }).join('\n');
   assert.match(text, /next hops for 203\.0\.113\.10\/32: none \(the VIP is unreachable\)/);
   assert.match(text, /^ {2}director3 +10\.0\.1\.4 +up +running +up +withdrawn: quorum +no +- +- +- +-$/m);
+  s.directors[0] = { ...s.directors[0]!, condition: 'starting', linkUp: true, routingRunning: true };
+  assert.match(renderEcmpView(s, { width: 160, color: false }).join('\n'), /^ {2}director1 +10\.0\.1\.2 +up +starting +up /m);
   assert.match(text, /client: starting…/);
   assert.match(text, /… killing director3/);
   assert.match(renderEcmpView(viewState({ nexthops: undefined }), { width: 160, color: false }).join('\n'), /next hops for 203\.0\.113\.10\/32: \?/);
