@@ -330,6 +330,8 @@ export class Daemon extends EventEmitter {
     }
     const { config, hash } = r.loaded;
     if (hash === this.configHash) {
+      // The kernel's settings are checked again all the same: someone may have reset one meanwhile.
+      await this.sysctls?.apply(this.config);
       const ok: ReloadResult = { ok: true, hash, unchanged: true, ms: performance.now() - t0, at: Date.now() };
       this.reloads.success++;
       this.lastReload = ok;

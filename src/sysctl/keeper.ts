@@ -75,7 +75,9 @@ export class SysctlKeeper {
           e.value = (await readSysctl(a.key, this.root)) ?? null;
           e.was = a.current!;
           if (!this.changed.has(a.key)) this.changed.set(a.key, a.current!);
-          this.once(a.key, `set ${a.current}`, 'info', `sysctl ${a.key} ${a.current} -> ${a.want}: ${a.why}`);
+          // Every write is a change of its own (someone reset the value in between): always logged.
+          this.logged.delete(a.key);
+          this.log('info', `sysctl ${a.key} ${a.current} -> ${a.want}: ${a.why}`);
         } catch (err) {
           e.state = 'error';
           e.error = (err as Error).message;

@@ -130,7 +130,7 @@ test('active/active pair: lvsd sets sloppy_tcp and runs sync in both roles; dire
   assert.ok(failed.length <= IN_FLIGHT, `${failed.length} failed requests > ${IN_FLIGHT} in flight`);
 });
 
-test('lvsd doctor on a director: sloppy_tcp 0 is a problem (exit 1, with the fix); after lvsd run sets it, all well (exit 0); --json', { skip: skip || broken, timeout: 180_000 }, async (t) => {
+test('lvsd doctor on a director: sloppy_tcp 0 is a problem (exit 1, with the fix); after lvsd run sets it, all well (exit 0); --json; reset by hand, a reload sets it again', { skip: skip || broken, timeout: 180_000 }, async (t) => {
   const lab = await Lab.start(drTopology, { kernel, services: false });
   t.after(() => lab.stop());
   const d = lab.host('director1');
@@ -156,5 +156,13 @@ test('lvsd doctor on a director: sloppy_tcp 0 is a problem (exit 1, with the fix
   assert.equal(json.ok, true);
   assert.ok(json.findings.some((f) => f.check === 'sysctl net.ipv4.vs.sloppy_tcp' && f.status === 'ok'));
   // lvsd logged the change once.
-  assert.match(p.errors + p.output, /sysctl net\.ipv4\.vs\.sloppy_tcp 0 -> 1/);
+  const changes = () => (p.errors + p.output).match(/sysctl net\.ipv4\.vs\.sloppy_tcp 0 -> 1/g)?.length ?? 0;
+  assert.equal(changes(), 1);
+  // Someone resets it; a reload (SIGHUP, file unchanged) sets it again and says so once more.
+  await d.run(['sysctl', '-q', '-w', 'net.ipv4.vs.sloppy_tcp=0']);
+  assert.equal((await doctor()).code, 1);
+  await p.kill('SIGHUP');
+  for (const end = Date.now() + 10_000; changes() < 2; await sleep(100)) if (Date.now() > end) throw new Error(`no second change logged:\n${p.errors.slice(-2000)}`);
+  assert.equal((await d.run(['sysctl', '-n', 'net.ipv4.vs.sloppy_tcp'])).trim(), '1');
+  assert.equal((await doctor()).code, 0);
 });

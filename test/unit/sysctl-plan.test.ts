@@ -105,6 +105,11 @@ test('keeper: writes the settable ones, logs each change once (a second apply wi
     await k.apply(c);
     assert.equal(logs.length, 5);
     assert.match(logs[4]!, /^info sysctl net\.ipv4\.vs\.sloppy_tcp 0 -> 1: /);
+    // And again at once (no apply saw it set in between): a new change, logged again.
+    writeFileSync(sysctlPath('net.ipv4.vs.sloppy_tcp', root), '0\n');
+    await k.apply(c);
+    assert.equal(logs.length, 6);
+    assert.match(logs[5]!, /^info sysctl net\.ipv4\.vs\.sloppy_tcp 0 -> 1: /);
   } finally { rmSync(root, { recursive: true, force: true }); }
 });
 
