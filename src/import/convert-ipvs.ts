@@ -4,6 +4,7 @@ import { parseAddressRange, prefixBounds } from '../config/address-range.js';
 import { SCHEDULERS } from '../config/model.js';
 import { YList, YMap } from './emit.js';
 import type { Statement } from './reader.js';
+import { emailObject } from './convert-email.js';
 import { command, dur, hostPort, integer, portNumber, quietKeyword, reorder, seconds, type Ctx, type Names } from './convert-common.js';
 import { escapeText, quoteValue } from '../text/quote.js';
 
@@ -319,6 +320,7 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names, g
       case 'sorry_server_inhibit': sorryInhibit = true; break;
       case 'alpha': m.set('alpha', true); break;
       case 'omega': m.set('omega', true); break;
+      case 'smtp_alert': emailObject(s, ctx, where, m); break;
       case 'virtualhost': d.host = s.args[0]; break;
       case 'ip_family':
         if (block.args[0] !== 'fwmark') break; // an address carries its own family
@@ -423,6 +425,7 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names, g
         case 'lthreshold': { const v = integer(c, ctx, w, 0, 65535); if (v !== undefined) rs.set('lower_threshold', v); break; }
         case 'lvs_method': { const v = FORWARDING[(c.args[0] ?? '').toUpperCase()]; if (v) rfwd = v; else ctx.skip(c, w, `lvs_method ${quoteValue(c.args[0] ?? '')} is not NAT, DR or TUN`); break; }
         case 'notify_up': case 'notify_down': { const argv = command(c, ctx, w); if (argv) rnotify.set(c.key.slice('notify_'.length), argv); break; }
+        case 'smtp_alert': emailObject(c, ctx, w, rs); break;
         case 'inhibit_on_failure': {
           // keepalived 2.x: inhibit_on_failure [BOOL] per real_server, overriding the virtual_server's.
           const a = (c.args[0] ?? 'true').toLowerCase();
@@ -449,6 +452,10 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names, g
         ? `port ${rp} left out: with ${fwd} forwarding the group's fwmark services keep the request's port (keepalived ignores it there: "port will be ignored"), its addresses their own`
         : `port ${rp} left out: with ${fwd} forwarding each service of the group keeps its own port`;
       rs.set('address', hostPort(ip.value), ctx.change(s, w, why));
+      for (const c of checks) if (c.get('type') !== 'script' && c.get('port') === undefined) c.set('port', rp, `keepalived probed port ${rp} (the real_server's port)`);
+    } else if (fwd !== 'nat' && block.args[0] === 'fwmark' && rp !== undefined && rp !== 0) {
+      // keepalived 2.2.7: "fwmark virtual server FWM N, real server ... has port specified - clearing" (DR/TUN; NAT keeps it).
+      rs.set('address', hostPort(ip.value), ctx.change(s, w, `port ${rp} left out: keepalived clears a real server's port on a ${fwd} fwmark service ("has port specified - clearing"); the request's port is kept`));
       for (const c of checks) if (c.get('type') !== 'script' && c.get('port') === undefined) c.set('port', rp, `keepalived probed port ${rp} (the real_server's port)`);
     } else if (fwd !== 'nat' && port !== undefined && port !== 0 && rp !== undefined && rp !== 0 && rp !== port) {
       rs.set('address', hostPort(ip.value, port), ctx.change(s, w, `port ${rp} written as ${port}: with ${fwd} forwarding IPVS keeps the service port`));

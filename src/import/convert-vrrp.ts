@@ -4,6 +4,7 @@ import { YList, YMap, type YValue } from './emit.js';
 import type { Statement } from './reader.js';
 import { command, dur, integer, quietKeyword, reorder, seconds, type Ctx, type Names } from './convert-common.js';
 import { escapeText, quoteValue } from '../text/quote.js';
+import { emailGlobal, emailObject } from './convert-email.js';
 
 // ---- global_defs ----
 
@@ -74,7 +75,8 @@ export function convertGlobal(block: Statement, ctx: Ctx, global: YMap, g: Globa
         break;
       }
       case 'notification_email': case 'notification_email_from': case 'smtp_server': case 'smtp_connect_timeout': case 'smtp_helo_name':
-        ctx.unsupported(s, where, 'has no lvsd equivalent (email alerts are not supported; use notify commands)'); break;
+      case 'smtp_alert': case 'smtp_alert_vrrp': case 'smtp_alert_checker':
+        emailGlobal(s, ctx); break;
       default: if (!quietKeyword(s, ctx, where)) ctx.unsupported(s, where);
     }
   }
@@ -244,6 +246,7 @@ export function convertInstance(block: Statement, ctx: Ctx, g: Globals, names: N
         }
         break;
       }
+      case 'smtp_alert': emailObject(s, ctx, where, m); break;
       case 'notify_master': case 'notify_backup': case 'notify_fault': case 'notify_stop': case 'notify': {
         const argv = command(s, ctx, where);
         if (argv) notify.set(s.key === 'notify' ? 'any' : s.key.slice('notify_'.length), argv);
@@ -376,6 +379,7 @@ export function convertSyncGroup(block: Statement, ctx: Ctx, names: Names, insta
   const members: string[] = [], originals: string[] = [];
   const memberSet = new Set<string>();
   const notify = new YMap();
+  const email = new YMap();
   for (const s of block.children ?? []) {
     switch (s.key) {
       case 'group':
@@ -390,6 +394,7 @@ export function convertSyncGroup(block: Statement, ctx: Ctx, names: Names, insta
           }
         }
         break;
+      case 'smtp_alert': emailObject(s, ctx, where, email); break;
       case 'notify_master': case 'notify_backup': case 'notify_fault': case 'notify_stop': case 'notify': {
         const argv = command(s, ctx, where);
         if (argv) notify.set(s.key === 'notify' ? 'any' : s.key.slice('notify_'.length), argv);
@@ -402,6 +407,7 @@ export function convertSyncGroup(block: Statement, ctx: Ctx, names: Names, insta
   for (const n of originals) ctx.groupOf.set(n, original);
   const m = new YMap().set('name', names.add(original, block, ctx)).set('instances', new YList(members, true));
   if (notify.size > 0) m.set('notify', reorder(notify, ['master', 'backup', 'fault', 'stop', 'any']));
+  m.set('email_alerts', email.get('email_alerts'));
   return m;
 }
 

@@ -6,6 +6,7 @@ import type { Statement } from './reader.js';
 import { Ctx, Names, reorder, type ImportNote } from './convert-common.js';
 import { convertGlobal, convertInstance, convertScript, convertSyncGroup, type Globals } from './convert-vrrp.js';
 import { convertServiceGroup, convertVirtualServer, type ServiceGroup } from './convert-ipvs.js';
+import { finishEmail } from './convert-email.js';
 import { quoteValue } from '../text/quote.js';
 
 export type { ImportNote } from './convert-common.js';
@@ -54,6 +55,7 @@ export function convertKeepalived(statements: Statement[], userExists: UserExist
     global.set('script_user', has ? 'keepalived_script' : 'root', ctx.change(ctx.firstCommand, '',
       `no script_user in global_defs: keepalived runs scripts as keepalived_script when that user exists, else as root; keepalived_script ${has ? 'exists' : 'does not exist'} on this machine, so written as ${has ? 'keepalived_script' : 'root'} (if this is not the director, check there; lvsd's own default would be nobody)`));
   }
+  finishEmail(global, ctx);
   if (global.size > 0) doc.set('global', reorder(global, ['router_id', 'script_user']));
   if (instances.length > 0) doc.set('vrrp_instances', new YList(instances));
   if (groups.length > 0) doc.set('vrrp_sync_groups', new YList(groups));
