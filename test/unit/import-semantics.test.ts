@@ -332,3 +332,24 @@ test('lvs_timeouts tcp/tcpfin/udp become global.ipvs_timeouts; a value that is n
   assert.deepEqual(bad.config.global.ipvs_timeouts, { udp: 60_000 });
   assert.deepEqual(bad.notes.map((n) => [n.line, n.kind]), [[2, 'skipped']]);
 });
+
+test('a DR fwmark service\'s real server port: keepalived clears it ("has port specified - clearing"), so it is left out; NAT keeps it; checks probe it', () => {
+  const r = convert(`virtual_server fwmark 3 {
+  lb_kind NAT
+  real_server 10.0.0.1 8080 {
+  }
+}
+virtual_server fwmark 4 {
+  lb_kind DR
+  real_server 10.0.0.1 8080 {
+    TCP_CHECK {
+    }
+  }
+}
+`);
+  const [nat, dr] = r.config.virtual_services;
+  assert.equal(rsPort(nat!.real_servers[0]), 8080);
+  assert.equal(rsPort(dr!.real_servers[0]), undefined);
+  assert.equal(ck(dr!.checks[0] ?? dr!.real_servers[0]!.checks![0]).port, 8080);
+  assert.deepEqual(r.notes.map((n) => [n.line, n.kind]), [[8, 'changed']]);
+});
