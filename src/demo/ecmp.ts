@@ -11,7 +11,7 @@
 // counters in each director (ipvsadm), the client's own counts. lvsd's /status only labels the rows.
 import { fileURLToPath } from 'node:url';
 import {
-  EcmpCluster, ECMP_BFD, ECMP_DIRECTOR_ADDRESS, ECMP_VIP, logTime, stamped,
+  EcmpCluster, ECMP_BFD, ECMP_DIRECTOR_ADDRESS, ECMP_VIP, LVSD_BIN, logTime, stamped,
   type EcmpDirector, type FrrHandle, type BirdHandle, type LabKernel,
 } from '../lab/index.js';
 import { ECMP_DIRECTORS, ECMP_ADDRESSES } from '../lab/index.js';
@@ -116,7 +116,21 @@ export class EcmpDemo {
 
   /** Brings a killed or drained director back: its link, its routing daemon, lvsd. */
   async restore(d: EcmpDirector): Promise<void> {
+    const before = this.condition.get(d) ?? 'running';
     this.condition.set(d, 'starting');
+    try {
+      await this.bringBack(d);
+    } catch (e) {
+      // A start that timed out may still be coming up, untracked: stop it, so 'r' can try again cleanly.
+      const stray = [...this.cluster.lab.processes].filter((p) => p.host === d && p.argv.includes(LVSD_BIN) && p !== this.cluster.lvsd.get(d));
+      const tail = stray.map((p) => (p.output + p.errors).trim().split('\n').at(-1) ?? '').filter(Boolean).join('; ');
+      await Promise.all(stray.map((p) => p.stop(2000)));
+      this.condition.set(d, this.lvsdRunning(d) ? 'running' : before);
+      throw new Error(`${(e as Error).message.split('\n')[0]}${tail ? ` (lvsd said: ${tail.slice(-200)})` : ''}`);
+    }
+  }
+
+  private async bringBack(d: EcmpDirector): Promise<void> {
     const h = this.host(d);
     if (!this.linkUp.get(d)) {
       // The link going down took the default route with it.
