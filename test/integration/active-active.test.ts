@@ -108,6 +108,14 @@ test('active/active pair: lvsd sets sloppy_tcp and runs sync in both roles; dire
     assert.match(daemons, /^master sync daemon \(mcast=eth0, syncid=30[,)]/m, d);
     assert.match(daemons, /^backup sync daemon \(mcast=eth0, syncid=30[,)]/m, d);
   }
+  if (!broken) {
+    // lvsd's own account (/status): what it changed, from what.
+    const st = (await dl.status('director1')).control;
+    assert.deepEqual(st?.sysctls?.sysctls.map((e) => [e.key, e.state, e.value, e.was]), [
+      ['net.ipv4.vs.sloppy_tcp', 'set', '1', '0'], ['net.ipv4.vs.schedule_icmp', 'set', '1', '0'],
+    ]);
+    assert.equal(st?.sysctls?.mode, 'auto');
+  }
 
   const load = await dl.startLoad(LOAD);
   await load.flowing(40);
