@@ -7,9 +7,10 @@ import { DecodeContext, INVALID } from './dsl.js';
 import { lvsdConfigSchema, type LvsdConfig } from './model.js';
 import { checkSemantics } from './semantic.js';
 import { oneLine } from '../text/quote.js';
+import { applyIncludes, shiftDocument, SourceMap, type IncludeHost } from './include.js';
 
 /** `bytes`: what loadConfig read and validated, so a caller can hash exactly that without a second read. */
-export type LoadResult = { ok: true; config: LvsdConfig; bytes?: Uint8Array } | { ok: false; errors: ConfigIssue[] };
+export type LoadResult = { ok: true; config: LvsdConfig; bytes?: Uint8Array; included?: Array<{ file: string; bytes: Uint8Array }> } | { ok: false; errors: ConfigIssue[] };
 
 const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 /** The YAML parser's own messages, cut: they may quote the input. */
@@ -139,9 +140,11 @@ export function parseConfig(bytes: string | Uint8Array, file: string): LoadResul
   if (text.trim() === '') return fail(file, 1, 1, 'the file is empty; expected a YAML mapping (see deploy/examples/)');
 
   const lineCounter = new LineCounter();
-  const at = (offset: number) => lineCounter.linePos(offset);
+  // Offsets of included files lie past the main text (include.ts); the map names each one's file.
+  const sources = new SourceMap();
+  sources.add({ file, base: 0, length: text.length, lineCounter });
   const errors: ConfigIssue[] = [];
-  const push = (offset: number, path: string, message: string) => { const p = at(offset); errors.push({ file, line: p.line, col: p.col, path, message }); };
+  const push = (offset: number, path: string, message: string) => { const p = sources.locate(offset); errors.push({ file: p.file, line: p.line, col: p.col, path, message }); };
 
   const { list, deep, stoppedAt } = parseYaml(text, lineCounter);
   if (deep !== undefined) {
@@ -152,20 +155,44 @@ export function parseConfig(bytes: string | Uint8Array, file: string): LoadResul
   // An error found at end of input (an unclosed bracket) is blamed on the end of the last line, not on a
   // line after it. trimEnd() removes what /\s+$/ matched, in one pass: that regular expression retried from
   // every blank of a long run and took seconds (quadratic).
-  const lastChar = text.trimEnd().length;
-  for (const d of list) {
-    for (const e of d.errors) {
-      // The parser's messages can quote the input (a tag, a scalar): one line of it, cut.
-      const first = e.message.split('\n')[0]!;
-      push(Math.min(e.pos[0], lastChar), '(yaml)', /call stack/i.test(first) ? 'YAML nested too deeply' : `YAML syntax error: ${oneLine(first, MAX_ECHO)}`);
+  const syntaxErrors = (docs: Document.Parsed[], body: string, base: number) => {
+    const lastChar = base + body.trimEnd().length;
+    for (const d of docs) {
+      for (const e of d.errors) {
+        // The parser's messages can quote the input (a tag, a scalar): one line of it, cut.
+        const first = e.message.split('\n')[0]!;
+        push(Math.min(e.pos[0] + base, lastChar), '(yaml)', /call stack/i.test(first) ? 'YAML nested too deeply' : `YAML syntax error: ${oneLine(first, MAX_ECHO)}`);
+      }
     }
-  }
-  if (list.length > 1) push(list[1]!.range[0], '(yaml)', 'more than one YAML document; lvsd.yaml is a single document');
+    if (docs.length > 1) push(docs[1]!.range[0] + base, '(yaml)', 'more than one YAML document; lvsd.yaml is a single document');
+  };
+  syntaxErrors(list, text, 0);
   if (errors.length) return { ok: false, errors: errors.sort(compareIssues) };
   const doc = list[0];
   if (!doc || doc.contents === null) return fail(file, 1, 1, 'the file has no content (only comments?); expected a YAML mapping');
 
-  const ctx = new DecodeContext(doc, lineCounter);
+  // include: each file parsed with the same bounds as this one, then its list sections appended to ours.
+  const host: IncludeHost = {
+    map: sources,
+    read: [],
+    parse: (body, f, base) => {
+      const lc = new LineCounter();
+      sources.add({ file: f, base, length: body.length, lineCounter: lc });
+      const before = errors.length;
+      if (body.charCodeAt(0) === 0xfeff) body = ' ' + body.slice(1);
+      const r = parseYaml(body, lc);
+      if (r.deep !== undefined) { push(base + r.deep, '(yaml)', `YAML nested deeper than ${MAX_YAML_DEPTH} levels`); return undefined; }
+      if (r.stoppedAt !== undefined) push(base + r.stoppedAt, '(yaml)', `more than ${MAX_YAML_ERRORS} YAML syntax errors; stopped reading here`);
+      syntaxErrors(r.list, body, base);
+      if (errors.length > before || !r.list[0]) return undefined;
+      shiftDocument(r.list[0], base);
+      return r.list[0];
+    },
+  };
+  applyIncludes(doc, file, host, push);
+  if (errors.length) return { ok: false, errors: sortByFile(errors, sources) };
+
+  const ctx = new DecodeContext(doc, sources.asLineCounter());
   const cfg = lvsdConfigSchema.decode(doc.contents, { path: '', offset: 0 }, ctx);
   // Cross-reference rules run on whatever decoded: broken list elements were dropped (and reported),
   // the rest keep their place in the file through sectionIndex.
@@ -176,12 +203,28 @@ export function parseConfig(bytes: string | Uint8Array, file: string): LoadResul
     };
     for (const s of checkSemantics(cfg, info)) ctx.report(ctx.offsetOf(s.path), s.path, s.message);
   }
-  for (const i of ctx.issues) push(i.offset, i.path === '' ? '(document)' : i.path, i.message);
+  for (const i of ctx.issues) push(i.offset, i.path === '' ? '(document)' : i.path, sources.sources.length > 1 ? withPlace(i.message, ctx, sources) : i.message);
   if (errors.length || cfg === INVALID) {
     if (!errors.length) push(0, '(document)', 'invalid configuration');
-    return { ok: false, errors: errors.sort(compareIssues) };
+    return { ok: false, errors: sortByFile(errors, sources) };
   }
-  return { ok: true, config: cfg };
+  return host.read.length ? { ok: true, config: cfg, included: host.read } : { ok: true, config: cfg };
+}
+
+/** In reading order: the main file, then each included file as it was read; within a file by line. */
+function sortByFile(errors: ConfigIssue[], sources: SourceMap): ConfigIssue[] {
+  const rank = new Map<string, number>();
+  sources.sources.forEach((s, i) => { if (!rank.has(s.file)) rank.set(s.file, i); });
+  return errors.sort((a, b) => (rank.get(a.file) ?? 0) - (rank.get(b.file) ?? 0) || compareIssues(a, b));
+}
+
+/** With includes, "already virtual_services[2]" also says where that element is: it may be in another file. */
+function withPlace(message: string, ctx: DecodeContext, sources: SourceMap): string {
+  const m = /already (?:used on \S+ for IPv\d by )?((?:vrrp_instances|vrrp_sync_groups|track_scripts|checks|virtual_services|announce)\[\d+\])/.exec(message);
+  const off = m ? ctx.positions.get(m[1]!) : undefined;
+  if (off === undefined) return message;
+  const p = sources.locate(off);
+  return `${message} (${p.file}:${p.line}:${p.col})`;
 }
 
 /** Read and validate a configuration file. */
@@ -201,7 +244,12 @@ export async function loadConfig(file: string): Promise<LoadResult> {
   }
   if (bytes.length > MAX_CONFIG_BYTES) return fail(file, 1, 1, `the file is larger than ${MAX_CONFIG_BYTES} bytes; is it really lvsd.yaml?`, '(file)');
   const r = parseConfig(bytes, file);
-  return r.ok ? { ...r, bytes } : r;
+  if (!r.ok) return r;
+  // The daemon hashes these bytes to tell whether a reload changes anything: included files count too.
+  if (!r.included) return { ...r, bytes };
+  const parts: Uint8Array[] = [bytes];
+  for (const f of r.included) parts.push(new TextEncoder().encode(`\0${f.file}\0`), f.bytes);
+  return { ...r, bytes: Buffer.concat(parts) };
 }
 
 function fail(file: string, line: number, col: number, message: string, path = '(file)'): LoadResult {

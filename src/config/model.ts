@@ -662,6 +662,9 @@ export function softDrainMetric(a: Pick<AnnounceConfig, 'metric' | 'soft_drain'>
 
 // The sections are partial lists: one broken element does not stop the cross-reference rules on the rest.
 export const lvsdConfigSchema = obj({
+  // Read by load.ts before validation (include.ts); declared here for the JSON Schema and key suggestions.
+  include: opt(arr(str('A file or a glob in the file name (conf.d/*.yaml), relative to the file that includes it.', { minLength: 1 }),
+    'Files whose vrrp_instances, vrrp_sync_groups, track_scripts, checks, virtual_services and announce are appended to this file\'s, in order (a glob sorted by name); read again on every reload.')),
   global: def(globalSection, globalSection.defaults(), {}),
   vrrp_instances: def(arr(vrrpInstanceSchema, 'VRRP instances (keepalived vrrp_instance).', { partial: true }), [], []),
   vrrp_sync_groups: def(arr(syncGroupSchema, 'Sync groups (keepalived vrrp_sync_group).', { partial: true }), [], []),
