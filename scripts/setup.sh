@@ -22,8 +22,10 @@ cd "$(dirname "$0")/.."
 #   frr              the routing daemons lvsd hands announced VIPs to (zebra imports lvsd's route table,
 #                    bgpd announces it, bfdd detects a dead director), and the ECMP router of the lab
 #   bird2            the other routing daemon lvsd supports (kernel protocol learning lvsd's routes, BGP, BFD)
+#   exim4-daemon-light  the real MTA that receives lvsd's email alerts in the lab (test/integration/email.test.ts
+#                    runs it with a config of its own: exim -C, a spool under the lab's directory)
 # frr and bird2 run only inside the lab, each instance with its own config; see below for their units.
-DEBIAN_PACKAGES=(user-mode-linux kmod ipvsadm iproute2 nginx-light curl tcpdump tshark keepalived strace procps psmisc iputils-ping systemd tmux frr bird2)
+DEBIAN_PACKAGES=(user-mode-linux kmod ipvsadm iproute2 nginx-light curl tcpdump tshark keepalived strace procps psmisc iputils-ping systemd tmux frr bird2 exim4-daemon-light)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
@@ -35,13 +37,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-    # Debian enables and starts frr.service and bird.service on install. Where systemd is init, a
+    # Debian enables and starts frr.service, bird.service and exim4.service on install. Where systemd is init, a
     # routing daemon this script just installed for the lab must not run on the machine itself
     # (invoke-rc.d starts nothing where systemd is not init: there is no runlevel).
     if [ -d /run/systemd/system ]; then
       units=()
       for p in "${missing[@]}"; do
-        case $p in frr) units+=(frr.service) ;; bird2) units+=(bird.service) ;; esac
+        case $p in frr) units+=(frr.service) ;; bird2) units+=(bird.service) ;; exim4-daemon-light) units+=(exim4.service) ;; esac
       done
       [ ${#units[@]} -eq 0 ] || systemctl disable --now "${units[@]}" >&2 || true
     fi

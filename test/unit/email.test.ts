@@ -121,7 +121,7 @@ test('the queue is bounded: a relay that never answers costs one message in flig
   const n = new EmailNotifier(emailCfg({ connect_timeout: 60_000 }), { log: quiet, transport: t.factory, rateLimit: new SubjectRateLimit(1000) });
   const t0 = performance.now();
   for (let i = 0; i < 200; i++) n.enqueue({ subject: `s${i}`, body: 'b' });
-  assert.ok(performance.now() - t0 < 50, 'enqueue does not wait for the relay');
+  assert.ok(performance.now() - t0 < 200, 'enqueue does not wait for the relay');
   assert.equal(n.queued, QUEUE_MAX + 1);
   assert.equal(n.counters.dropped, 200 - QUEUE_MAX - 1);
   n.close();
@@ -139,7 +139,7 @@ test('each send has a deadline; a failing relay is counted and the next message 
   n.enqueue({ subject: 'c', body: 'x' });
   await n.flushed();
   const ms = performance.now() - t0;
-  assert.ok(ms >= 290 && ms < 1500, `${ms} ms: the hung send ends at 3 x connect_timeout`);
+  assert.ok(ms >= 290 && ms < 5000, `${ms} ms: the hung send ends at 3 x connect_timeout`);
   assert.deepEqual(n.counters, { sent: 1, failed: 2, dropped: 0, rate_limited: 0 });
   assert.equal(t.sent[0]!.text, 'x\r\ny');
   assert.ok(logs.every((l) => !/[\r\n]/.test(l)), 'a relay\'s reply is logged on one line');
@@ -186,6 +186,6 @@ test('nodemailer against a relay that accepts TCP and never speaks: failed withi
   for (const s of sockets) s.destroy();
   server.close();
   assert.deepEqual(n.counters, { sent: 0, failed: 1, dropped: 0, rate_limited: 0 });
-  assert.ok(ms >= 150 && ms < 1000, `${ms} ms`);
+  assert.ok(ms >= 150 && ms < 3000, `${ms} ms: connect_timeout 200 ms bounds the greeting wait`);
   assert.match(logs.join('\n'), /email alert failed \(127\.0\.0\.1:\d+\): .*subject: \[lb1\] VRRP Instance VI_1/);
 });
