@@ -379,9 +379,9 @@ export class Daemon extends EventEmitter {
     this.config = config;
     this.configHash = hash;
     this.log.configure(config.global.log);
+    this.email?.reload(config);
     this.pushQuorum();
     await this.configureSyncDaemon();
-    this.email?.reload(config);
     await this.sysctls?.apply(config);
     this.persistOwned();
     const ok: ReloadResult = { ok: true, hash, unchanged: false, vrrp, balancer, ms: performance.now() - t0, at: Date.now() };
@@ -423,8 +423,6 @@ export class Daemon extends EventEmitter {
       this.persistOwned();
     }
     await this.syncDaemon?.stop();
-    for (const l of this.servers) {
-      try { await l.close(); } catch (e) { dlog.warn(`listener close: ${(e as Error).message}`); }
     // Alerts of the hand-over (Entering BACKUP) get a short while to leave; a dead relay does not hold the stop.
     if (this.email) {
       let t: NodeJS.Timeout | undefined;
@@ -432,6 +430,8 @@ export class Daemon extends EventEmitter {
       clearTimeout(t);
       this.email.close();
     }
+    for (const l of this.servers) {
+      try { await l.close(); } catch (e) { dlog.warn(`listener close: ${(e as Error).message}`); }
     }
     await this.flushState();
     this.ipvs?.close();
