@@ -130,6 +130,11 @@ export const ecmp: Topology = {
   lans: { clients: {}, core: {} },
   hosts: {
     client: {
+      // The router's kernel hashes a forwarded packet by the hash it carries (skb->l4_hash: the client's
+      // socket txhash, which crosses veths) instead of its 5-tuple, and TCP picks a new txhash on each
+      // retransmission timeout: flows behind a dead director moved to another one after ~1 s, before
+      // BFD took it out. A real router hashes the IPv4 5-tuple; txrehash=0 keeps the client's hash fixed.
+      sysctls: { 'net.core.txrehash': 0 },
       ifaces: { eth0: { lan: 'clients', addrs: [`${ECMP_ADDRESSES.client4}/24`] } },
       routes: [{ dst: 'default', via: ECMP_ADDRESSES.routerClient4 }],
     },

@@ -86,9 +86,8 @@ test('FRR, under load: traffic spreads over all three directors; SIGTERM drain f
     assert.ok(outMs < 9000, `${outMs} ms: BFD should beat the BGP hold time (9 s)`);
     assert.equal(dead.broken, 0, `broken long-lived connections: ${dead.failures.join('; ')}`);
     assert.equal(dead.stillWaiting, 0, 'every long-lived connection answers again');
-    // Not asserted: that the flows counted through the dead director stalled. In 2 of 5 kills (tests and
-    // bench) none of them stalled for over 900 ms although the router forwarded to the dead director for
-    // 1.8-2.2 s; not understood yet (see the diagnostic line: through vs stalled).
+    // The flows through it waited for the router (the client's txrehash is off, topologies.ts): else the kill missed them.
+    assert.ok(dead.stalled >= 1, `no flow stalled, ${through} passed the dead director`);
   });
 });
 
