@@ -129,6 +129,8 @@ interface ServiceSlot {
   keys: string[];
   servers: ServerSlot[];
   quorum: boolean | undefined;
+  /** The sorry server has served (sorry_server_inhibit keeps it at weight 0 afterwards). */
+  sorryUsed: boolean;
 }
 
 export class Balancer extends EventEmitter {
@@ -170,7 +172,7 @@ export class Balancer extends EventEmitter {
       const keys = decideService(vs, [], undefined).entries.map((e) => serviceKey(e.service));
       const key = keys[0]!;
       const old = previous.get(key);
-      const slot: ServiceSlot = { vs, key, keys, servers: [], quorum: old?.quorum };
+      const slot: ServiceSlot = { vs, key, keys, servers: [], quorum: old?.quorum, sorryUsed: old?.sorryUsed ?? false };
       vs.real_servers.forEach((rs, rsIndex) => {
         const port = realServerPort(vs, rs);
         const name = endpointText({ address: rs.address.address, family: rs.address.family, port });
@@ -437,7 +439,8 @@ export class Balancer extends EventEmitter {
   private decide(s: ServiceSlot): void {
     // A drained server that is up serves at weight 0; down, it leaves like any failed server.
     const verdicts = s.servers.map((x): ServerVerdict => (x.drained && x.verdict.up ? { up: true, weight: 0 } : x.verdict));
-    const d = decideService(s.vs, verdicts, s.quorum);
+    const d = decideService(s.vs, verdicts, s.quorum, s.sorryUsed);
+    if (d.sorryActive) s.sorryUsed = true;
     if (d.quorum !== s.quorum) {
       const first = s.quorum === undefined;
       s.quorum = d.quorum;

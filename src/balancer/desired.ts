@@ -9,7 +9,8 @@
 //   (live real servers are taken out, or set to weight 0 with inhibit_on_failure).
 // - A real server that is down is removed, or kept at weight 0 with inhibit_on_failure (existing
 //   connections live on); the real server's own inhibit_on_failure overrides the service's.
-// - With sorry_server_inhibit, the sorry server stays at weight 0 while the real servers serve.
+// - With sorry_server_inhibit, a sorry server that has served stays at weight 0 once the real servers
+//   are back (keepalived "Disabling sorry server"); before it first serves it is not in the table.
 // - A group (virtual_server_group) is one decision: the same quorum and real servers on each of its
 //   IPVS services; a real server without a port takes each service's port.
 import type { IpvsDestination } from '../../ipvs/destination.js';
@@ -57,12 +58,13 @@ export interface ServiceDecision {
   sorryActive: boolean;
 }
 
-export function decideService(vs: VirtualServiceConfig, verdicts: readonly ServerVerdict[], previousQuorum: boolean | undefined): ServiceDecision {
+/** sorryUsed: the sorry server has served since lvsd started (with inhibit it then stays, at weight 0). */
+export function decideService(vs: VirtualServiceConfig, verdicts: readonly ServerVerdict[], previousQuorum: boolean | undefined, sorryUsed = false): ServiceDecision {
   const live = liveWeight(vs, verdicts);
   const quorum = nextQuorum(quorumPolicy(vs), live, previousQuorum);
   const sorryActive = !quorum && vs.sorry_server !== undefined;
   // sorry_server_inhibit: out of use, the sorry server stays at weight 0 (its connections live on).
-  const sorry = sorryActive ? sorryRecord(vs) : vs.sorry_server?.inhibit ? { ...sorryRecord(vs)!, weight: 0 } : undefined;
+  const sorry = sorryActive ? sorryRecord(vs) : vs.sorry_server?.inhibit && sorryUsed ? { ...sorryRecord(vs)!, weight: 0 } : undefined;
   const destsFor = (service: IpvsService): IpvsDestination[] => {
     const dests: IpvsDestination[] = [];
     vs.real_servers.forEach((rs, i) => {

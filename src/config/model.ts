@@ -481,7 +481,7 @@ const SORRY_ADDRESS = 'Sorry server address:port; port 0 (fwmark and all-ports s
 const sorryServerObject = obj({
   address: endpoint(SORRY_ADDRESS, true),
   forwarding: opt(forwarding('Forwarding to it; default the service\'s.')),
-  inhibit: opt(bool('While the real servers serve, keep the sorry server in the table at weight 0 instead of removing it (keepalived sorry_server_inhibit). Default false.')),
+  inhibit: opt(bool('Once the sorry server has served, keep it in the table at weight 0 when the real servers are back, instead of removing it (keepalived sorry_server_inhibit: its connections live on). Default false.')),
 });
 export type SorryServerConfig = Infer<typeof sorryServerObject>;
 const sorryServer = mapped(

@@ -27,12 +27,16 @@ after(async () => { await lab?.stop(); await kernel?.stop(); });
 /** `ipvsadm -Ln`: service lines as ipvsadm prints them (spaces squeezed), each followed by "  -> dest fwd weight". */
 async function table(): Promise<string[]> {
   const out = await director.run(['ipvsadm', '-Ln']);
+  // Destinations sorted within their service: the kernel lists them in the order they were added.
   const lines: string[] = [];
+  let dests: string[] = [];
+  const flush = () => { lines.push(...dests.sort()); dests = []; };
   for (const l of out.split('\n')) {
-    if (/^(TCP|UDP|SCTP|FWM)\s/.test(l)) lines.push(l.trim().replace(/\s+/g, ' '));
+    if (/^(TCP|UDP|SCTP|FWM)\s/.test(l)) { flush(); lines.push(l.trim().replace(/\s+/g, ' ')); }
     const d = /^\s+->\s+(\S+)\s+(\S+)\s+(\d+)/.exec(l);
-    if (d) lines.push(`  -> ${d[1]} ${d[2]} ${d[3]}`);
+    if (d) dests.push(`  -> ${d[1]} ${d[2]} ${d[3]}`);
   }
+  flush();
   return lines;
 }
 
@@ -111,7 +115,7 @@ virtual_services:
     await stopLvsd(p);
   });
 
-  test('UDP: one-packet scheduling and the sip persistence engine; a fwmark sorry server on port 0; sorry server inhibit', async () => {
+  test('UDP: one-packet scheduling and the sip persistence engine; a fwmark sorry server on port 0', async () => {
     // The lab loads no persistence engine; the kernel's request_module finds no modprobe tree for UML.
     const release = umlRelease();
     const dir = join(UML_MODULES_ROOT, release);
@@ -126,7 +130,6 @@ virtual_services:
     one_packet: true
     persistence: {timeout: 60s, engine: sip}
     forwarding: nat
-    sorry_server: {address: "10.0.1.100:5060", inhibit: true}
     real_servers: [{address: "10.0.1.11:5060", checks: []}]
   - name: marks
     fwmark: 9
@@ -138,10 +141,33 @@ virtual_services:
     await waitTable([
       'UDP 192.0.2.30:5060 wlc persistent 60 pe sip ops',
       '  -> 10.0.1.11:5060 Masq 1',
-      '  -> 10.0.1.100:5060 Masq 0',
       'FWM 9 wlc',
       '  -> 10.0.1.100:0 Route 1',
     ]);
     await stopLvsd(p);
+  });
+
+  test('sorry server inhibit, as keepalived: absent until quorum is lost, then in; with quorum back it stays at weight 0', async () => {
+    const rs = await lab.host('rs1').startRealServer({ port: 8080 });
+    // A first probe that fails would already use the sorry server (and keep it at weight 0 afterwards):
+    // make sure the director reaches the real server before lvsd starts probing it.
+    await director.run(['curl', '-sf', '-o', '/dev/null', '--retry', '5', '--retry-connrefused', '--max-time', '5', 'http://10.0.1.11:8080/']);
+    const p = await startLvsd(`
+virtual_services:
+  - name: web
+    address: 192.0.2.10:80
+    forwarding: nat
+    scheduler: rr
+    sorry_server: {address: "10.0.1.100:80", inhibit: true}
+    checks: [{type: http, interval: 200ms, timeout: 1s, retries: 2}]
+    real_servers: [{address: "10.0.1.11:8080"}]
+`);
+    await waitTable(['TCP 192.0.2.10:80 rr', '  -> 10.0.1.11:8080 Masq 1']);
+    await rs.set({ status: 503 });
+    await waitTable(['TCP 192.0.2.10:80 rr', '  -> 10.0.1.100:80 Masq 1']);
+    await rs.set({ status: 200 });
+    await waitTable(['TCP 192.0.2.10:80 rr', '  -> 10.0.1.100:80 Masq 0', '  -> 10.0.1.11:8080 Masq 1']);
+    await stopLvsd(p);
+    await rs.stop();
   });
 });

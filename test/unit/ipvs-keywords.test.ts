@@ -185,7 +185,7 @@ virtual_services:
     const up = decideService(vs[1]!, [{ up: true }, { up: true }], undefined).entry.dests.map((d) => `${d.addr}/${d.weight}`);
     assert.deepEqual(up, ['10.0.1.11/3', '10.0.1.12/3']);
   });
-  test('sorry server inhibit: weight 0 while the real servers serve, 1 when it serves', () => {
+  test('sorry server inhibit (keepalived): absent until it first serves, then weight 0 while the real servers serve', () => {
     const vs = config(`
 virtual_services:
   - name: w
@@ -194,9 +194,10 @@ virtual_services:
     sorry_server: {address: "10.0.1.100:80", inhibit: true}
     real_servers: [{address: "10.0.1.11:80"}]
 `).virtual_services[0]!;
-    const at = (up: boolean) => decideService(vs, [{ up }], undefined).entry.dests.map((d) => `${d.addr}/${d.weight}`);
-    assert.deepEqual(at(true), ['10.0.1.11/1', '10.0.1.100/0']);
-    assert.deepEqual(at(false), ['10.0.1.100/1']);
+    const at = (up: boolean, used: boolean) => decideService(vs, [{ up }], undefined, used).entry.dests.map((d) => `${d.addr}/${d.weight}`);
+    assert.deepEqual(at(true, false), ['10.0.1.11/1']);
+    assert.deepEqual(at(false, false), ['10.0.1.100/1']);
+    assert.deepEqual(at(true, true), ['10.0.1.11/1', '10.0.1.100/0']);
     const plain = config(`
 virtual_services:
   - {name: w, address: "192.0.2.10:80", forwarding: nat, sorry_server: "10.0.1.100:80", real_servers: [{address: "10.0.1.11:80"}]}
