@@ -9,7 +9,7 @@ import type { IpvsDestination, IpvsDestinationEntry } from '../../ipvs/destinati
 import { serviceKey, type IpvsService, type IpvsServiceEntry } from '../../ipvs/service.js';
 import type { IpvsStats } from '../../ipvs/stats.js';
 import type { IpvsKernelTable, IpvsTableEntry } from '../../ipvs/table.js';
-import { realServerPort, serviceRecord } from '../balancer/records.js';
+import { realServerPort, serviceRecord, serviceRecords } from '../balancer/records.js';
 import type { ControlServerState, ControlTarget, ControlVrrpInstance } from './target.js';
 import type { AnnounceStatus } from '../announce/announcer.js';
 import type { SysctlStatus } from '../sysctl/keeper.js';
@@ -84,6 +84,8 @@ export interface ServiceStatus {
   sorryServer: string | null;
   /** The kernel's entry for this service (every destination, with counters), or null when it is absent. */
   kernel: KernelEntryJson | null;
+  /** A group's other IPVS services (its further addresses, ranges and fwmarks) the kernel holds; [] for one service. */
+  members?: KernelEntryJson[];
   servers: ServerStatus[];
 }
 
@@ -210,6 +212,12 @@ export async function buildStatus(target: ControlTarget, now: number = Date.now(
     const key = serviceKey(rec);
     const k = byKey.get(key);
     if (k) used.add(key);
+    // A group is several kernel services with one name: all of them are lvsd's, not "other services".
+    const members: KernelEntryJson[] = [];
+    for (const r of serviceRecords(vs).slice(1)) {
+      const mk = serviceKey(r), m = byKey.get(mk);
+      if (m) { used.add(mk); members.push(entryJson(m)); }
+    }
     const kdests = new Map((k?.dests ?? []).map((d) => [destKey(d.addr, d.port), d] as const));
     const servers: ServerStatus[] = vs.real_servers.map((rs) => {
       const port = realServerPort(vs, rs);
@@ -238,6 +246,7 @@ export async function buildStatus(target: ControlTarget, now: number = Date.now(
       quorum: quorum.get(vs.name) ?? null,
       sorryServer: sorry ? hostPort(sorry.address.address, sorry.address.port) : null,
       kernel: k ? entryJson(k) : null,
+      members,
       servers,
     };
   });
@@ -344,7 +353,7 @@ export function renderStatus(st: ControlStatus): string {
   // line says its name and quorum, each destination line its real server's health.
   type Row = { entry: IpvsTableEntry<IpvsServiceEntry, IpvsDestinationEntry>; svc: ServiceStatus | null };
   const rows: Row[] = [
-    ...st.services.filter((s) => s.kernel).map((s) => ({ entry: entryFromJson(s.kernel!), svc: s })),
+    ...st.services.flatMap((s) => [...(s.kernel ? [s.kernel] : []), ...(s.members ?? [])].map((e) => ({ entry: entryFromJson(e), svc: s }))),
     ...st.otherServices.map((e) => ({ entry: entryFromJson(e), svc: null })),
   ];
   const owner = new Map(rows.map((r) => [serviceKey(r.entry.service), r.svc] as const));

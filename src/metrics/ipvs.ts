@@ -7,7 +7,7 @@ import { serviceKey } from '../../ipvs/service.js';
 import type { IpvsKernelTable } from '../../ipvs/table.js';
 import type { IpvsServiceEntry } from '../../ipvs/service.js';
 import type { LvsdConfig } from '../config/model.js';
-import { serviceRecord } from '../balancer/records.js';
+import { serviceRecords } from '../balancer/records.js';
 import { labelText, push, type Samples } from './family.js';
 import { M } from './specs.js';
 
@@ -62,7 +62,8 @@ export function vipText(s: Pick<IpvsServiceEntry, 'addr' | 'port' | 'fwmark'>): 
 export function serviceNames(config: LvsdConfig | undefined): Map<string, string> {
   const names = new Map<string, string>();
   for (const vs of config?.virtual_services ?? []) {
-    try { names.set(serviceKey(serviceRecord(vs)), vs.name); } catch { /* a service lvsd cannot express is simply unnamed */ }
+    // Every service of a group carries the group's name.
+    try { for (const r of serviceRecords(vs)) names.set(serviceKey(r), vs.name); } catch { /* a service lvsd cannot express is simply unnamed */ }
   }
   return names;
 }

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildStatus, formatUptime, renderStatus, type ControlStatus } from '../../src/control/status.js';
 import { fakeTarget } from './control-fixture.js';
+import { parseConfig } from '../../src/config/index.js';
 
 test('buildStatus joins the kernel table with the balancer and VRRP', async () => {
   const st = await buildStatus(fakeTarget(), Date.UTC(2026, 10, 25, 9, 2, 3));
@@ -110,4 +111,36 @@ test('formatUptime', () => {
   assert.equal(formatUptime(3600), '1h00m');
   assert.equal(formatUptime(90061), '1d 1h01m');
   assert.equal(formatUptime(-5), '0s');
+});
+
+test('a group is one service with all its kernel services: none of them is shown as "not lvsd\'s", each carries its name in the listing', async () => {
+  const yaml = `
+virtual_services:
+  - name: grp
+    group: {addresses: ["192.0.2.20-21:80"]}
+    scheduler: rr
+    forwarding: dr
+    checks: []
+    real_servers: [{address: "10.0.1.11:80"}]
+`;
+  const r = parseConfig(yaml, 'g.yaml');
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+  const AF_INET = 2, TCP = 6, ROUTE = 2;
+  const stats = { conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n, cps: 0n, inpps: 0n, outpps: 0n, inbps: 0n, outbps: 0n };
+  const entry = (addr: string) => ({
+    service: { af: AF_INET, protocol: TCP, addr, port: 80, fwmark: 0, schedName: 'rr', flags: 0, timeout: 0, netmask: 0xffffffff, peName: '', stats },
+    dests: [{ addrFamily: AF_INET, addr: '10.0.1.11', port: 80, fwdMethod: ROUTE, weight: 1, uThresh: 0, lThresh: 0, tunType: 0, tunPort: 0, tunFlags: 0, activeConns: 0, inactConns: 0, persistConns: 0, stats }],
+  });
+  const st = await buildStatus(fakeTarget({
+    config: r.ok ? r.config : undefined!, engine: null, balancer: null,
+    ipvs: { info: async () => ({ version: 0x010201, connTabSize: 4096 }), table: async () => [entry('192.0.2.20'), entry('192.0.2.21')] },
+  }));
+  const grp = st.services[0]!;
+  assert.equal(grp.kernel?.service.addr, '192.0.2.20');
+  assert.deepEqual(grp.members?.map((m) => m.service.addr), ['192.0.2.21']);
+  assert.deepEqual(st.otherServices, []);
+  const text = renderStatus(st);
+  assert.doesNotMatch(text, /not lvsd's/);
+  assert.match(text, /192\.0\.2\.20:80 rr\s+\[grp\]/);
+  assert.match(text, /192\.0\.2\.21:80 rr\s+\[grp\]/);
 });
