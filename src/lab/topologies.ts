@@ -96,7 +96,8 @@ export const directorPair: Topology = {
  *                                                                               └── rs1 .11, rs2 .12, rs3 .13 (VIP 203.0.113.10 on lo)
  *
  * Nothing runs on the directors: the test starts lvsd and the routing daemons (src/lab/routing.ts).
- * net.ipv4.vs.sloppy_tcp=1 on the directors lets one accept the middle of a connection another started.
+ * The directors start with net.ipv4.vs.sloppy_tcp=0, the kernel's default: lvsd sets it (global.ipvs.sysctls: auto)
+ * because its services gate an announced VIP, and the tests rely on that.
  */
 export const ECMP_ADDRESSES = {
   vip4: '203.0.113.10',
@@ -110,7 +111,6 @@ export const ECMP_DIRECTORS = ['director1', 'director2', 'director3'] as const;
 
 function ecmpDirector(n: 1 | 2 | 3): HostSpec {
   return {
-    sysctls: { 'net.ipv4.vs.sloppy_tcp': 1 },
     ifaces: { eth0: { lan: 'core', addrs: [`${ECMP_ADDRESSES[`director${n}`]}/24`] } },
     routes: [{ dst: 'default', via: ECMP_ADDRESSES.router4 }],
   };

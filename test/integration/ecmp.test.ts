@@ -27,6 +27,9 @@ test('FRR on the directors: the router forwards to exactly the healthy directors
     const announced = logTime(lvsd.get('director3')!, /announce web: announced/);
     t.diagnostic(`director3: lvsd announced -> in the router's FIB: ${fib.changes().find((c) => c.at >= announced)!.at - announced} ms`);
 
+    // The directors booted with the kernel's sloppy_tcp=0; lvsd set it because its service gates an announced VIP.
+    for (const d of ECMP_DIRECTORS) assert.equal((await lab.host(d).run(['sysctl', '-n', 'net.ipv4.vs.sloppy_tcp'])).trim(), '1', `${d}: sloppy_tcp`);
+
     // Flows spread over all three directors (L4 hashing), and every request is answered.
     const client = lab.host('client');
     assert.deepEqual(await failedRequests(client, 60), []);
