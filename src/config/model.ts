@@ -157,7 +157,7 @@ const emailSection = obj({
   connect_timeout: defDuration(duration('Give up on the relay after this long, for connecting and for each reply (keepalived smtp_connect_timeout, default 30s). Alerts wait in a bounded queue meanwhile; VRRP and checks never wait for mail.', 100, 600_000), 30_000),
   starttls: def(oneOf(['if_offered', 'never', 'required'], 'if_offered: STARTTLS when the relay offers it, without verifying its certificate (opportunistic, as MTAs do between themselves); never: plain SMTP as keepalived sends; required: STARTTLS with a verified certificate, or the alert fails.'), 'if_offered'),
   vrrp_alerts: def(bool('Mail on VRRP state changes of every instance and sync group that does not set email_alerts (keepalived smtp_alert_vrrp, else smtp_alert).'), false),
-  check_alerts: def(bool('Mail when a real server goes down or comes back, for every virtual service and real server that does not set email_alerts (keepalived smtp_alert_checker, else smtp_alert).'), false),
+  check_alerts: def(bool('Mail when a real server goes down or comes back and when a virtual service loses or regains its quorum, for every virtual service and real server that does not set email_alerts (keepalived smtp_alert_checker, else smtp_alert).'), false),
 }, 'Email alerts on VRRP transitions and real servers going down or up, sent in the background (keepalived smtp_alert).', {
   hints: { notification_email: "write 'to'", notification_email_from: "write 'from'", smtp_helo_name: "write 'helo_name'", smtp_connect_timeout: "write 'connect_timeout'", smtp_alert: "write 'vrrp_alerts' and 'check_alerts'" },
 });
@@ -545,7 +545,7 @@ export const virtualServiceSchema = obj({
   omega: def(bool('On shutdown, run the down notifications and quorum down command.'), false),
   checks: def(arr(checkRef, 'Checks for every real server (names in `checks` or inline); a real server is up when all pass.'), []),
   real_servers: def(arr(realServerSchema, 'The real servers.'), []),
-  email_alerts: emailAlerts('its real servers going down or up'),
+  email_alerts: emailAlerts('its real servers going down or up, and its quorum lost or regained'),
 }, 'An IPVS virtual service and its real servers (keepalived virtual_server).', {
   hints: {
     smtp_alert: "write 'email_alerts'",

@@ -225,6 +225,8 @@ export class Daemon extends EventEmitter {
     balancer.on('quorum', (e: QuorumEvent) => d.guard('quorum -> vrrp', () => engine.setTrackedObject(e.service, e.up)));
     balancer.on('quorum', (e: QuorumEvent) => d.guard('quorum -> announce', () => announcer.onQuorum(e.service, e.up)));
     balancer.on('verdict', (e: VerdictEvent) => d.guard('verdict -> email', () => d.email?.onVerdict(e.service, e.server, e.up, e.reason)));
+    for (const q of balancer.quorumState()) if (q.up !== undefined) d.guard('quorum -> email', () => d.email?.onQuorum(q.service, q.up!, true));
+    balancer.on('quorum', (e: QuorumEvent) => d.guard('quorum -> email', () => d.email?.onQuorum(e.service, e.up)));
     await d.configureSyncDaemon();
     if (opts.listeners ?? true) await d.startListeners();
     log.info('ready', {

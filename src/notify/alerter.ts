@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { endpointText } from '../../checkers/outcome.js';
 import { realServerPort } from '../balancer/records.js';
 import type { LvsdConfig } from '../config/model.js';
-import { alertPolicy, groupState, realServerAlert, vrrpGroupAlert, vrrpInstanceAlert, type AlertPolicy } from './alerts.js';
+import { alertPolicy, groupState, realServerAlert, virtualServerAlert, vrrpGroupAlert, vrrpInstanceAlert, type AlertPolicy } from './alerts.js';
 import { EmailNotifier, type EmailCounters, type EmailNotifierOptions } from './email.js';
 
 /** The balancer's name for a real server (its probed endpoint text). */
@@ -20,6 +20,7 @@ export class EmailAlerter {
   private readonly states = new Map<string, string>();
   private readonly groupMailed = new Map<string, string>();
   private readonly serverUp = new Map<string, boolean>();
+  private readonly quorumUp = new Map<string, boolean>();
   /** Counters of notifiers replaced by a reload without email, kept so metrics never go backwards. */
   private readonly retired: EmailCounters = { sent: 0, failed: 0, dropped: 0, rate_limited: 0 };
 
@@ -74,6 +75,17 @@ export class EmailAlerter {
     this.serverUp.set(key, up);
     if (was === up || !this.notifier || !this.policy.servers(service, server)) return;
     this.notifier.enqueue(realServerAlert(this.routerId, service, server, up, reason));
+  }
+
+  /**
+   * A quorum event: mails when it changed from the state last seen. `seed` records the state found at
+   * start without mailing (as VRRP transitions during start are not mailed either).
+   */
+  onQuorum(service: string, up: boolean, seed = false): void {
+    const was = this.quorumUp.get(service);
+    this.quorumUp.set(service, up);
+    if (seed || was === undefined || was === up || !this.notifier || !this.policy.services.has(service)) return;
+    this.notifier.enqueue(virtualServerAlert(this.routerId, service, up));
   }
 
   flushed(): Promise<void> { return this.notifier?.flushed() ?? Promise.resolve(); }

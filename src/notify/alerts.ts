@@ -58,6 +58,17 @@ export function realServerAlert(routerId: string, service: string, server: strin
   };
 }
 
+/**
+ * keepalived SMTP_MSG_VS from update_quorum_state: "[router] Virtualserver NAME - DOWN" with "=> Lost quorum <="
+ * when the live weight falls below quorum - hysteresis, "- UP" with "=> Gained quorum <=" when it is back.
+ */
+export function virtualServerAlert(routerId: string, service: string, up: boolean): AlertMessage {
+  return {
+    subject: headerText(`[${routerId}] Virtualserver ${service} - ${up ? 'UP' : 'DOWN'}`),
+    body: up ? '=> Gained quorum <=' : '=> Lost quorum <=',
+  };
+}
+
 /** Which objects mail, resolved once per config as keepalived resolves smtp_alert at config load. */
 export interface AlertPolicy {
   instances: ReadonlySet<string>;
@@ -65,6 +76,8 @@ export interface AlertPolicy {
   groups: ReadonlyMap<string, readonly string[]>;
   /** `service\0server` keys of real servers that mail; `server` as the balancer names it (its address). */
   servers: (service: string, server: string) => boolean;
+  /** Virtual services whose quorum changes mail (their own smtp_alert, else the checkers' global switch). */
+  services: ReadonlySet<string>;
 }
 
 /**
@@ -77,15 +90,17 @@ export function alertPolicy(config: LvsdConfig, serverName: (vs: LvsdConfig['vir
   const instances = new Set<string>();
   const groups = new Map<string, readonly string[]>();
   const servers = new Set<string>();
+  const services = new Set<string>();
   if (email) {
     for (const v of config.vrrp_instances) if (v.email_alerts ?? email.vrrp_alerts) instances.add(v.name);
     for (const g of config.vrrp_sync_groups) if (g.email_alerts ?? email.vrrp_alerts) groups.set(g.name, g.instances);
     for (const vs of config.virtual_services) {
       const dflt = vs.email_alerts ?? email.check_alerts;
+      if (dflt) services.add(vs.name);
       vs.real_servers.forEach((rs, i) => { if (rs.email_alerts ?? dflt) servers.add(`${vs.name}\0${serverName(vs, i)}`); });
     }
   }
-  return { instances, groups, servers: (service, server) => servers.has(`${service}\0${server}`) };
+  return { instances, groups, servers: (service, server) => servers.has(`${service}\0${server}`), services };
 }
 
 /**

@@ -2,7 +2,8 @@
 // own (every message appended to one mbox under the lab's directory), and two lvsd directors in the UML
 // lab's director-pair send to it. The judge is what exim delivered, read from that mbox, and exim's log.
 // (a) a master stopping makes the backup master: "[d2] VRRP Instance VI_1 - Entering MASTER state";
-// (b) a real server's link going down: "[d2] Realserver 10.0.1.11:80 of virtual server web - DOWN".
+// (b) a real server's link going down: "[d2] Realserver 10.0.1.11:80 of virtual server web - DOWN";
+// (c) the other one too: "[d2] Virtualserver web - DOWN" (quorum lost), then UP when both are back.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -173,8 +174,16 @@ test('exim receives the alert for a VRRP takeover and for a real server going do
     const rsDown = await waitMail('[d2] Realserver 10.0.1.11:80 of virtual server web - DOWN', 15_000);
     assert.match(rsDown.mail.body, /^=> CHECK failed on service: .+ <=$/);
     const downMs = Date.now() - down;
+    // (c) rs2 too: no live weight left, the service loses its quorum and d2 mails that (keepalived
+    // SMTP_MSG_VS); both back, it regains it.
+    await lab.host('rs2').run(['ip', 'link', 'set', 'eth0', 'down']);
+    const lost = await waitMail('[d2] Virtualserver web - DOWN', 15_000);
+    assert.equal(lost.mail.body, '=> Lost quorum <=');
     await lab.host('rs1').run(['ip', 'link', 'set', 'eth0', 'up']);
+    await lab.host('rs2').run(['ip', 'link', 'set', 'eth0', 'up']);
     await waitMail('[d2] Realserver 10.0.1.11:80 of virtual server web - UP', 15_000);
+    const gained = await waitMail('[d2] Virtualserver web - UP', 15_000);
+    assert.equal(gained.mail.body, '=> Gained quorum <=');
 
     const metrics = await d2.run(['curl', '-s', 'http://127.0.0.1:9641/metrics']);
     const sent = Number(/^lvsd_email_alerts_total\{result="sent"\} (\d+)/m.exec(metrics)?.[1]);

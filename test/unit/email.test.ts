@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { formatIssue, parseConfig, type LvsdConfig } from '../../src/config/index.js';
-import { alertPolicy, groupState, headerText, realServerAlert, SubjectRateLimit, vrrpInstanceAlert } from '../../src/notify/alerts.js';
+import { alertPolicy, groupState, headerText, realServerAlert, SubjectRateLimit, virtualServerAlert, vrrpInstanceAlert } from '../../src/notify/alerts.js';
 import { EmailNotifier, QUEUE_MAX, type MailTransport } from '../../src/notify/email.js';
 import { EmailAlerter } from '../../src/notify/alerter.js';
 
@@ -188,4 +188,24 @@ test('nodemailer against a relay that accepts TCP and never speaks: failed withi
   assert.deepEqual(n.counters, { sent: 0, failed: 1, dropped: 0, rate_limited: 0 });
   assert.ok(ms >= 150 && ms < 3000, `${ms} ms: connect_timeout 200 ms bounds the greeting wait`);
   assert.match(logs.join('\n'), /email alert failed \(127\.0\.0\.1:\d+\): .*subject: \[lb1\] VRRP Instance VI_1/);
+});
+
+test('quorum: keepalived\'s "Virtualserver NAME - DOWN/UP" (Lost / Gained quorum) on changes only, for the services whose checks mail; the state found at start is not mailed', async () => {
+  assert.deepEqual(virtualServerAlert('lb1', 'web', false), { subject: '[lb1] Virtualserver web - DOWN', body: '=> Lost quorum <=' });
+  assert.deepEqual(virtualServerAlert('lb1', 'web', true), { subject: '[lb1] Virtualserver web - UP', body: '=> Gained quorum <=' });
+  assert.deepEqual([...alertPolicy(config(file({})), name).services], []);
+  assert.deepEqual([...alertPolicy(config(file({ vs: '\n    email_alerts: true' })), name).services], ['web']);
+  assert.deepEqual([...alertPolicy(config(file({ extra: ', check_alerts: true', vs: '\n    email_alerts: false' })), name).services], []);
+  const t = fakeTransport(() => Promise.resolve({}));
+  const a = new EmailAlerter(config(file({ extra: ', check_alerts: true' }).replace('global:\n', 'global:\n  router_id: lb1\n')), { log: quiet, transport: t.factory });
+  a.onQuorum('web', false, true); // found at start
+  a.onQuorum('web', false);
+  a.onQuorum('web', true);
+  a.onQuorum('web', true);
+  a.onQuorum('web', false);
+  await a.flushed();
+  assert.deepEqual(t.sent.map((m) => `${m.subject} ${m.text}`), [
+    '[lb1] Virtualserver web - UP => Gained quorum <=',
+    '[lb1] Virtualserver web - DOWN => Lost quorum <=',
+  ]);
 });
