@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   EcmpCluster, bootKernel, isRoot, stamped, logTime, failedRequests, startFlows, summarizeFlows,
-  ECMP_ADDRESSES as A, ECMP_DIRECTORS, ECMP_BFD, ECMP_ALL_NEXTHOPS as ALL, type EcmpDirector, type FrrHandle, type LabKernel,
+  ECMP_ADDRESSES as A, ECMP_DIRECTORS, ECMP_BFD, ECMP_ALL_NEXTHOPS as ALL, type EcmpDirector, type FrrHandle, type BirdHandle, type LabKernel,
 } from '../../src/lab/index.js';
 
 const skip = !isRoot() && 'the lab needs root';
@@ -88,6 +88,37 @@ test('FRR, under load: traffic spreads over all three directors; SIGTERM drain f
     assert.equal(dead.stillWaiting, 0, 'every long-lived connection answers again');
     // The flows through it waited for the router (the client's txrehash is off, topologies.ts): else the kill missed them.
     assert.ok(dead.stalled >= 1, `no flow stalled, ${through} passed the dead director`);
+  });
+});
+
+test('BIRD 2 on the directors, under load: a director that dies (kill -9 of lvsd and BIRD, link down) leaves the router by BFD and breaks no long-lived connection', { skip, timeout: 900_000 }, async (t) => {
+  const c = await EcmpCluster.start({ ...(kernel ? { kernel } : {}), routing: 'bird', lvsd: { softDrain: false, drainDelay: '1s' } });
+  t.after(() => c.stop());
+  await c.withDiagnosis(t, async () => {
+    const flows = await startFlows(c.host('client'), { vip: A.vip4, long: 24, everyMs: 200, loops: 2, timeoutMs: 10_000 });
+    t.after(() => flows.stop());
+    await sleep(3000);
+    const first = await flows.report();
+    assert.equal(first.requests.failed, 0, `no failure before any change: ${JSON.stringify(first.requests.failures)}`);
+    const longPorts = new Set(first.long.map((f) => f.localPort));
+
+    // The same death as with FRR, BIRD's bfd protocol on the director's side this time.
+    const victim = 'director3';
+    const through = (await c.activeClientPorts(victim)).filter((p) => longPorts.has(p)).length;
+    const bird = c.routing.get(victim) as BirdHandle;
+    const base = await flows.report();
+    const kill = await stamped(c.host(victim), `ip link set eth0 down; kill -9 ${c.lvsd.get(victim)!.pid} ${bird.process.pid}`);
+    await c.waitFib([A.director1, A.director2], 20_000);
+    const outMs = c.fib.firstChangeAfter(kill);
+    await sleep(10_000);
+    const dead = summarizeFlows(await flows.report(), kill);
+    t.diagnostic(`${victim} (BIRD) died with ${through} of ${longPorts.size} long-lived connections through it: out of the router's FIB after ${outMs} ms; ` +
+      `broken ${dead.broken}, stalled ${dead.stalled} (all flowing again ${dead.recoveredMs} ms after the kill), new requests failed ${dead.requestsFailed - base.requests.failed}`);
+    assert.ok(through > 0, 'the dead director carried long-lived connections');
+    assert.ok(outMs < 9000, `${outMs} ms: BFD should beat the BGP hold time (9 s)`);
+    assert.equal(dead.broken, 0, `broken long-lived connections: ${dead.failures.join('; ')}`);
+    assert.equal(dead.stillWaiting, 0, 'every long-lived connection answers again');
+    assert.equal(dead.requestsFailed - base.requests.failed, 0, `failed requests: ${dead.failures.join('; ')}`);
   });
 });
 
