@@ -44,6 +44,8 @@ export class EmailNotifier {
   private queue: AlertMessage[] = [];
   private sending = false;
   private closed = false;
+  /** Ends the wait for the message in flight (set while one is). */
+  private stopWaiting: (() => void) | undefined;
   private transport: MailTransport | undefined;
   private idle: Array<() => void> = [];
   private readonly limit: SubjectRateLimit;
@@ -94,6 +96,9 @@ export class EmailNotifier {
     this.queue = [];
     this.transport?.close();
     this.transport = undefined;
+    // Stop waiting for the message in flight: its deadline timer would keep the process alive for
+    // three connect timeouts after lvsd is done with email.
+    this.stopWaiting?.();
     if (!this.sending) this.wake();
   }
 
@@ -120,10 +125,12 @@ export class EmailNotifier {
     try {
       this.transport ??= (this.opts.transport ?? smtpTransport)(email, helo);
       const t = this.transport;
-      await Promise.race([
-        t.sendMail({ from, to: [...email.to], subject: headerText(m.subject), text: m.body.replace(/\n/g, '\r\n'), headers: { 'X-Mailer': 'lvsd' } }),
-        new Promise((_, reject) => { timer = setTimeout(() => { t.close(); reject(new Error(`no answer within ${deadlineMs} ms`)); }, deadlineMs); }),
+      const outcome = await Promise.race([
+        t.sendMail({ from, to: [...email.to], subject: headerText(m.subject), text: m.body.replace(/\n/g, '\r\n'), headers: { 'X-Mailer': 'lvsd' } }).then(() => 'sent' as const),
+        new Promise<never>((_, reject) => { timer = setTimeout(() => { t.close(); reject(new Error(`no answer within ${deadlineMs} ms`)); }, deadlineMs); }),
+        new Promise<'closed'>((resolve) => { this.stopWaiting = () => resolve('closed'); }),
       ]);
+      if (outcome === 'closed') return; // close() gave it up: neither sent nor failed as far as lvsd knows
       this.counters.sent++;
       this.opts.log('info', `email alert sent to ${email.to.length} recipient${email.to.length === 1 ? '' : 's'} through ${email.smtp_server.host}:${email.smtp_server.port}: ${m.subject}`);
     } catch (e) {
@@ -134,6 +141,7 @@ export class EmailNotifier {
       this.transport = undefined;
     } finally {
       clearTimeout(timer);
+      this.stopWaiting = undefined;
     }
   }
 }
