@@ -3,7 +3,16 @@
 // "timed out after 1s", "digest mismatch".
 
 export type CheckOutcome =
-  | { ok: true; weight?: number; detail?: string }
+  | {
+    ok: true;
+    /** An absolute weight (a script's exit code with dynamic_weight). */
+    weight?: number;
+    /** Percent of the real server's weight (an agent's "75%"; 0 = drain: in the table, no new connections). */
+    weightPercent?: number;
+    /** Added to the real server's weight (a file check's value times its weight, keepalived track_file). */
+    weightDelta?: number;
+    detail?: string;
+  }
   | { ok: false; reason: string };
 
 /** The endpoint a check probes (the real server's, unless the check names its own address/port). */
@@ -26,7 +35,9 @@ export const timedOut = (ms: number): CheckOutcome => down(`timed out after ${fo
 /** A reason without its figures ("digest mismatch (got ...)" -> "digest mismatch", "timed out after 1s" ->
  *  "timed out"), so counters by reason stay a small set. */
 export function reasonStem(reason: string): string {
-  return reason.replace(/ \(got .*\)$/, '').replace(/^timed out after .*/, 'timed out');
+  return reason.replace(/ \(got .*\)$/, '').replace(/^timed out after .*/, 'timed out')
+    // An agent's own description ("agent: down: disk full") and a tracked file's value ("file /run/x: 3").
+    .replace(/^(agent: [a-z]+): .*/s, '$1').replace(/^(file \S+): -?\d+$/, '$1: value');
 }
 
 /** "1s", "250ms", "1.5s": how long a timeout was, for reasons. */

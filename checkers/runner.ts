@@ -3,10 +3,17 @@
 // pure core (verdict.ts); transitions go to every subscriber. Counters (by reason) and duration histograms
 // are plain numbers here; the metrics layer maps them to prom-client.
 import type { CheckConfig, CheckRef } from '../src/config/model.js';
-import { probeHttp, readCa } from './http.js';
+import { httpProbe } from './http.js';
+import { smtpProbe } from './smtp.js';
 import { endpointText, formatMs, reasonStem, type CheckOutcome, type CheckTarget } from './outcome.js';
 import { runScript } from './script.js';
+import { fileProbe } from './file.js';
+import { agentProbe } from './agent.js';
 import { probeTcp } from './tcp.js';
+import { probeDns } from './dns.js';
+import { DNS_TYPES, RCODES } from './dns-message.js';
+import { probeUdp, parseHex, parseHexPattern } from './udp.js';
+import { probeIcmp } from './icmp.js';
 import { lookupUser, SCRIPT_ENV } from '../src/scripts/run.js';
 import { firstDelay, initialState, step, type VerdictChange, type VerdictState } from './verdict.js';
 
@@ -54,7 +61,9 @@ export function dedupeKey(check: CheckDefinition, target: CheckTarget, alpha: bo
 
 /** Where a check probes: its own address/port when set, else the real server's. */
 export function checkTarget(check: CheckDefinition, server: { address: string; family: 4 | 6; port: number }): CheckTarget {
-  if (check.type === 'script') return server;
+  if (check.type === 'script' || check.type === 'file') return server;
+  // An echo has no port: every service pinging one address shares one instance.
+  if (check.type === 'icmp') return { address: check.address?.address ?? server.address, family: check.address?.family ?? server.family, port: 0 };
   return {
     address: check.address?.address ?? server.address,
     family: check.address?.family ?? server.family,
@@ -75,6 +84,8 @@ export class CheckInstance {
   changedAt = 0;
   /** Set when its last listener left: a probe still in flight reports to no one and is not rescheduled. */
   released = false;
+  /** Stops the probe's own watch (a file check's fs.watch), set while the runner runs it. */
+  unwatch: (() => void) | undefined;
   /** Called once after the first probe finishes, whether or not it changed the verdict (see whenKnown). */
   readonly onKnown: (() => void)[] = [];
 
@@ -111,7 +122,7 @@ export class CheckRunner {
     if (!inst) {
       inst = new CheckInstance(key, check, target, alpha, this.buildProbe(check, target));
       this.instances.set(key, inst);
-      if (this.started) this.schedule(inst, firstDelay(check, this.random()));
+      if (this.started) { this.schedule(inst, firstDelay(check, this.random())); this.watch(inst); }
     }
     inst.listeners.add(listener);
     return inst;
@@ -127,6 +138,7 @@ export class CheckRunner {
     clearTimeout(inst.timer);
     inst.timer = undefined;
     inst.released = true;
+    inst.unwatch?.();
     inst.onKnown.length = 0;
     this.instances.delete(inst.key);
   }
@@ -143,12 +155,24 @@ export class CheckRunner {
   start(): void {
     if (this.started) return;
     this.started = true;
-    for (const inst of this.instances.values()) this.schedule(inst, firstDelay(inst.check, this.random()));
+    for (const inst of this.instances.values()) { this.schedule(inst, firstDelay(inst.check, this.random())); this.watch(inst); }
+  }
+
+  /** A probe that watches something (a file check's directory) probes at once when it changes. */
+  private watch(inst: CheckInstance): void {
+    const w = (inst.probe as { watch?: (wake: () => void) => () => void }).watch;
+    // A change seen while a probe runs is probed again right after it (that probe may have read the old content).
+    const wake = (): void => {
+      if (this.stopped || inst.released) return;
+      if (inst.running) setTimeout(wake, 20);
+      else void this.run(inst);
+    };
+    if (w && !inst.unwatch) inst.unwatch = w(wake);
   }
 
   stop(): void {
     this.stopped = true;
-    for (const inst of this.instances.values()) { clearTimeout(inst.timer); inst.timer = undefined; }
+    for (const inst of this.instances.values()) { clearTimeout(inst.timer); inst.timer = undefined; inst.unwatch?.(); inst.unwatch = undefined; }
   }
 
   private schedule(inst: CheckInstance, ms: number): void {
@@ -195,11 +219,47 @@ export class CheckRunner {
           const o = { timeout: check.timeout, ...route };
           return () => probeTcp(target, o);
         }
-        const regex = check.body_regex !== undefined ? new RegExp(check.body_regex) : undefined;
-        const tls = check.type === 'https' ? { sni: check.tls.sni, verify: check.tls.verify, ca: readCa(check.tls.ca_file) } : undefined;
-        const o = { timeout: check.timeout, path: check.path, host: check.host, status: check.status, digest: check.digest, bodyRegex: regex,
-          maxBodyBytes: check.max_body_bytes, tls, ...route };
-        return () => probeHttp(target, o);
+        return httpProbe(check, target, route);
+      }
+      case 'smtp': {
+        // keepalived SMTP_CHECK: banner, EHLO (HELO on 5xx), optional STARTTLS, QUIT (checkers/smtp.ts).
+        const src = check.source;
+        return smtpProbe(check, target, { sourceAddress: src?.address, sourcePort: src?.port, fwmark: check.fwmark, bindInterface: check.bind_interface });
+      }
+      case 'file': {
+        // keepalived FILE_CHECK: a read per probe, and an fs.watch (started by the runner) for changes in between.
+        return fileProbe({ path: check.path, weight: check.weight, reverse: check.reverse });
+      }
+      case 'agent': {
+        // HAProxy agent-check: the agent's reply sets up/down/drain and a weight percentage (checkers/agent.ts).
+        const src = check.source;
+        return agentProbe(target, { timeout: check.timeout, protocol: check.protocol, send: check.send, path: check.path,
+          sourceAddress: src?.address, sourcePort: src?.port, fwmark: check.fwmark, bindInterface: check.bind_interface });
+      }
+      case 'udp': {
+        // keepalived UDP_CHECK: one datagram, ICMP errors from the socket's error queue (checkers/udp.ts).
+        const src = check.source;
+        const reply = { ...(check.reply_hex !== undefined ? parseHexPattern(check.reply_hex) : {}),
+          regex: check.reply_regex !== undefined ? new RegExp(check.reply_regex) : undefined,
+          minLength: check.min_reply_length, maxLength: check.max_reply_length };
+        const o = { timeout: check.timeout, payload: check.payload_hex !== undefined ? parseHex(check.payload_hex)! : Buffer.from(check.payload ?? '', 'utf8'),
+          requireReply: check.require_reply || check.reply_hex !== undefined || check.reply_regex !== undefined, reply,
+          sourceAddress: src?.address, sourcePort: src?.port, fwmark: check.fwmark, bindInterface: check.bind_interface };
+        return () => probeUdp(target, o);
+      }
+      case 'icmp': {
+        // keepalived PING_CHECK: echo requests on raw sockets shared by every probe in flight (checkers/icmp.ts).
+        const o = { timeout: check.timeout, size: check.size, sourceAddress: check.source?.address, fwmark: check.fwmark, bindInterface: check.bind_interface };
+        return () => probeIcmp(target, o);
+      }
+      case 'dns': {
+        // keepalived DNS_CHECK: one query per probe over UDP (TCP when asked, or after a truncated reply).
+        const src = check.source;
+        const o = { timeout: check.timeout, transport: check.transport,
+          query: { name: check.query, type: DNS_TYPES[check.query_type], recursionDesired: check.recursion_desired },
+          expect: { rcodes: check.rcode.map((r) => RCODES.indexOf(r)), answers: (check.answers ?? []).map((a) => a.address) },
+          sourceAddress: src?.address, sourcePort: src?.port, fwmark: check.fwmark, bindInterface: check.bind_interface };
+        return () => probeDns(target, o);
       }
       case 'script': {
         const userName = check.user ?? this.scriptUser ?? 'nobody';

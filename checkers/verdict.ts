@@ -26,14 +26,18 @@ export interface VerdictState {
   successes: number;
   /** Weight a script reported with its last success (misc_dynamic); undefined = the configured weight. */
   weight: number | undefined;
+  /** Percent of the weight an agent reported with its last success (undefined = none). */
+  weightPercent?: number | undefined;
+  /** Change to the weight a file check reported with its last success (undefined = none). */
+  weightDelta?: number | undefined;
   /** Why it is down (the last failure's reason), or why it came up. */
   reason: string;
 }
 
 export type VerdictChange =
   | { kind: 'down'; reason: string }
-  | { kind: 'up'; reason: string; weight: number | undefined }
-  | { kind: 'weight'; weight: number | undefined };
+  | { kind: 'up'; reason: string; weight: number | undefined; weightPercent?: number | undefined; weightDelta?: number | undefined }
+  | { kind: 'weight'; weight: number | undefined; weightPercent?: number | undefined; weightDelta?: number | undefined };
 
 export interface Step { state: VerdictState; changes: VerdictChange[]; nextDelayMs: number }
 
@@ -53,18 +57,21 @@ export function step(p: VerdictPolicy, s: VerdictState, o: CheckOutcome): Step {
   if (o.ok) {
     const successes = s.successes + 1;
     const weight = o.weight;
+    // Weight reports (script, agent, file) are carried only when present, so a state stays as it was for checks without them.
+    const w = { weight, ...(o.weightPercent !== undefined || s.weightPercent !== undefined ? { weightPercent: o.weightPercent } : {}),
+      ...(o.weightDelta !== undefined || s.weightDelta !== undefined ? { weightDelta: o.weightDelta } : {}) };
     if (s.up) {
-      if (weight !== s.weight) changes.push({ kind: 'weight', weight });
+      if (weight !== s.weight || o.weightPercent !== s.weightPercent || o.weightDelta !== s.weightDelta) changes.push({ kind: 'weight', ...w });
       // The first success of a server that started up replaces 'starting up' (status would show it forever).
       const reason = s.reason === STARTING_UP ? 'check passed' : s.reason;
-      return { state: { up: true, failures: 0, successes, weight, reason }, changes, nextDelayMs: p.interval };
+      return { state: { up: true, failures: 0, successes, ...w, reason }, changes, nextDelayMs: p.interval };
     }
     if (successes >= p.rise) {
       const reason = p.rise > 1 ? `${successes} successes in a row` : 'check passed';
-      changes.push({ kind: 'up', reason, weight });
-      return { state: { up: true, failures: 0, successes, weight, reason }, changes, nextDelayMs: p.interval };
+      changes.push({ kind: 'up', reason, ...w });
+      return { state: { up: true, failures: 0, successes, ...w, reason }, changes, nextDelayMs: p.interval };
     }
-    return { state: { ...s, failures: 0, successes, weight }, changes, nextDelayMs: p.interval };
+    return { state: { ...s, failures: 0, successes, ...w }, changes, nextDelayMs: p.interval };
   }
   const failures = s.failures + 1;
   if (s.up) {

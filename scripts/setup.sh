@@ -24,8 +24,12 @@ cd "$(dirname "$0")/.."
 #   bird2            the other routing daemon lvsd supports (kernel protocol learning lvsd's routes, BGP, BFD)
 #   exim4-daemon-light  the real MTA that receives lvsd's email alerts in the lab (test/integration/email.test.ts
 #                    runs it with a config of its own: exim -C, a spool under the lab's directory)
+#   socat            an independent UDP echo service (and one that swallows datagrams) for the UDP check's lab test
+#   knot knot-dnsutils  the real DNS server of the DNS check's lab test (knotd -c, zones under the lab's
+#                    directory; a configured zone without its file answers SERVFAIL) and kdig, which
+#                    captured the DNS replies the codec's unit tests parse
 # frr and bird2 run only inside the lab, each instance with its own config; see below for their units.
-DEBIAN_PACKAGES=(user-mode-linux kmod ipvsadm iproute2 nginx-light curl tcpdump tshark keepalived strace procps psmisc iputils-ping systemd tmux frr bird2 exim4-daemon-light)
+DEBIAN_PACKAGES=(user-mode-linux kmod ipvsadm iproute2 nginx-light curl tcpdump tshark keepalived strace procps psmisc iputils-ping systemd tmux frr bird2 exim4-daemon-light socat knot knot-dnsutils)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
@@ -43,7 +47,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     if [ -d /run/systemd/system ]; then
       units=()
       for p in "${missing[@]}"; do
-        case $p in frr) units+=(frr.service) ;; bird2) units+=(bird.service) ;; exim4-daemon-light) units+=(exim4.service) ;; esac
+        case $p in frr) units+=(frr.service) ;; bird2) units+=(bird.service) ;; exim4-daemon-light) units+=(exim4.service) ;; knot) units+=(knot.service) ;; esac
       done
       [ ${#units[@]} -eq 0 ] || systemctl disable --now "${units[@]}" >&2 || true
     fi

@@ -7,6 +7,11 @@
 // timer); a real server both define keeps its verdict, reason and admin drain; the new desired table
 // goes to the reconciler, which writes only what differs (a weight change is one IPVS_CMD_SET_DEST).
 //
+// Slow start: a real server that comes back up (it was up before, went down, its checks pass again)
+// ramps from weight 1 to its full weight over slow_start (slow-start.ts); a timer per ramping server
+// marks its service dirty at each step. Not at start (nothing came back), not for a server a reload
+// keeps up; a reload keeps a ramp under way; a failure cancels it.
+//
 //   const b = new Balancer(config, { sync: new IpvsTableSync(await IpvsClient.open()), log });
 //   b.on('verdict', (e: VerdictEvent) => ...); b.on('quorum', (e: QuorumEvent) => ...);
 //   await b.start(); ... await b.reload(nextConfig); b.setDrained('web', '10.0.1.11:80', true); ... await b.stop();
@@ -19,9 +24,10 @@ import { destinationKey, type IpvsDestination } from '../../ipvs/destination.js'
 import { serviceKey } from '../../ipvs/service.js';
 import type { CheckConfig, CheckRef, LvsdConfig, VirtualServiceConfig } from '../config/model.js';
 import { CheckRunner, checkTarget, type CheckDefinition, type CheckInstance, type Log, type VerdictListener } from '../../checkers/runner.js';
-import { endpointText, reasonStem } from '../../checkers/outcome.js';
+import { endpointText, formatMs, reasonStem } from '../../checkers/outcome.js';
 import { lookupUser, runNotify, type UserIds } from '../scripts/run.js';
 import { decideService, effectiveWeight, quorumPolicy, type ServerVerdict } from './desired.js';
+import { slowStartWeight } from './slow-start.js';
 import { realServerPort } from './records.js';
 
 export interface VerdictEvent {
@@ -49,6 +55,8 @@ export interface BalancerOptions {
   log?: Log;
   /** Remove lvsd's services from the kernel on stop (default true). */
   cleanupOnStop?: boolean;
+  /** A monotonic clock in ms, for slow start (default performance.now); tests inject one. */
+  now?: () => number;
 }
 
 /** One real server as the status API and metrics show it. */
@@ -119,6 +127,11 @@ interface ServerSlot {
   carried: ServerVerdict | undefined;
   /** Left the config in a reload: late callbacks of its checks are ignored. */
   gone: boolean;
+  /** It has been up since lvsd loaded it: coming up again is a recovery (slow start), the first time is not. */
+  everUp: boolean;
+  /** Slow start under way: when it came back (the balancer's clock); undefined = not ramping. */
+  rampFrom: number | undefined;
+  rampTimer: NodeJS.Timeout | undefined;
 }
 
 interface ServiceSlot {
@@ -131,6 +144,8 @@ interface ServiceSlot {
   quorum: boolean | undefined;
   /** The sorry server has served (sorry_server_inhibit keeps it at weight 0 afterwards). */
   sorryUsed: boolean;
+  /** fail_open is keeping every real server in the table (all are down). */
+  failOpen: boolean;
 }
 
 export class Balancer extends EventEmitter {
@@ -144,6 +159,7 @@ export class Balancer extends EventEmitter {
   private reloading: Promise<unknown> = Promise.resolve();
   private stopped = false;
   private readonly log: Log;
+  private readonly now: () => number;
   /** global.script_user, resolved once per config (as the VRRP engine does): notify commands run as this user. */
   private notifyUser: UserIds | null;
   /** Verdict and quorum changes by reason, for the metrics layer. */
@@ -153,6 +169,7 @@ export class Balancer extends EventEmitter {
     super();
     this.cfg = config;
     this.log = opts.log ?? (() => {});
+    this.now = opts.now ?? (() => performance.now());
     this.notifyUser = lookupUser(config.global.script_user);
     this.runner = opts.runner ?? new CheckRunner({ scriptUser: config.global.script_user, log: this.log });
     this.services = this.build(config, new Map());
@@ -172,7 +189,7 @@ export class Balancer extends EventEmitter {
       const keys = decideService(vs, [], undefined).entries.map((e) => serviceKey(e.service));
       const key = keys[0]!;
       const old = previous.get(key);
-      const slot: ServiceSlot = { vs, key, keys, servers: [], quorum: old?.quorum, sorryUsed: old?.sorryUsed ?? false };
+      const slot: ServiceSlot = { vs, key, keys, servers: [], quorum: old?.quorum, sorryUsed: old?.sorryUsed ?? false, failOpen: old?.failOpen ?? false };
       vs.real_servers.forEach((rs, rsIndex) => {
         const port = realServerPort(vs, rs);
         const name = endpointText({ address: rs.address.address, family: rs.address.family, port });
@@ -180,6 +197,7 @@ export class Balancer extends EventEmitter {
         const server: ServerSlot = {
           service: slot, rsIndex, name, checks: [], verdict: { up: true }, reason: '', changedAt: was?.changedAt ?? 0,
           drained: was?.drained ?? false, carried: undefined, gone: false,
+          everUp: was?.everUp ?? false, rampFrom: undefined, rampTimer: undefined,
         };
         for (const ref of rs.checks ?? vs.checks) {
           const check = resolve(ref);
@@ -194,6 +212,9 @@ export class Balancer extends EventEmitter {
         }
         server.verdict = this.serverVerdict(server);
         server.reason = was && isDeepStrictEqual(was.verdict, server.verdict) ? was.reason : this.startReason(server);
+        if (server.verdict.up) server.everUp = true;
+        // A ramp under way goes on (from the same moment) while the server stays up and slow start stays on.
+        if (was?.rampFrom !== undefined && server.verdict.up && slowStartMs(vs, rs) > 0) server.rampFrom = was.rampFrom;
         slot.servers.push(server);
       });
       return slot;
@@ -231,6 +252,7 @@ export class Balancer extends EventEmitter {
     const slots = this.build(next, oldSlots);
     for (const s of this.services) for (const srv of s.servers) {
       srv.gone = true;
+      clearTimeout(srv.rampTimer);
       for (const c of srv.checks) this.runner.release(c.inst, c.listener);
     }
     const after = new Set(this.runner.instances.keys());
@@ -320,6 +342,7 @@ export class Balancer extends EventEmitter {
     this.stopped = true;
     await this.reloading;
     this.runner.stop();
+    for (const s of this.services) for (const srv of s.servers) clearTimeout(srv.rampTimer);
     await this.applying;
     for (const s of this.services) {
       if (!s.vs.omega) continue;
@@ -368,7 +391,7 @@ export class Balancer extends EventEmitter {
   serverStates(): ServerState[] {
     return this.services.flatMap((s) => s.servers.map((srv) => ({
       service: s.vs.name, server: srv.name, up: srv.verdict.up,
-      weight: srv.drained ? 0 : effectiveWeight(s.vs, srv.rsIndex, srv.verdict),
+      weight: srv.drained ? 0 : this.rampedVerdict(srv, false).slowWeight ?? effectiveWeight(s.vs, srv.rsIndex, srv.verdict),
       configuredWeight: s.vs.real_servers[srv.rsIndex]!.weight,
       // A healthy server's reason is its checks' current one (the stored reason is from its last
       // transition, which for a server up since start is 'starting up').
@@ -385,15 +408,53 @@ export class Balancer extends EventEmitter {
   }
 
   private serverVerdict(server: ServerSlot): ServerVerdict {
-    // All checks must pass; a script-reported weight (the first one) replaces the configured weight.
+    // All checks must pass; a script-reported weight (the first one) replaces the configured weight,
+    // file checks' deltas add up, agents' percentages multiply (desired.ts effectiveWeight).
     // A check with no result yet after a reload counts as the verdict the server had before it.
     const carried = server.carried;
     const pending = (c: CheckLink) => carried !== undefined && !c.inst.known;
     if (carried && !server.checks.some(pending)) server.carried = undefined;
     const up = server.checks.every((c) => (pending(c) ? carried!.up : c.inst.state.up));
-    const weight = server.checks.find((c) => !pending(c) && c.inst.state.weight !== undefined)?.inst.state.weight
-      ?? (server.carried ? carried!.weight : undefined);
-    return { up, weight };
+    const known = server.checks.filter((c) => !pending(c)).map((c) => c.inst.state);
+    const weight = known.find((st) => st.weight !== undefined)?.weight;
+    const deltas = known.filter((st) => st.weightDelta !== undefined);
+    const percents = known.filter((st) => st.weightPercent !== undefined);
+    const v: ServerVerdict = { up, weight };
+    if (deltas.length) v.weightDelta = deltas.reduce((n, st) => n + st.weightDelta!, 0);
+    if (percents.length) v.weightPercent = percents.reduce((p, st) => (p * st.weightPercent!) / 100, 100);
+    if (server.carried && weight === undefined && !deltas.length && !percents.length) {
+      v.weight = carried!.weight;
+      if (carried!.weightDelta !== undefined) v.weightDelta = carried!.weightDelta;
+      if (carried!.weightPercent !== undefined) v.weightPercent = carried!.weightPercent;
+    }
+    return v;
+  }
+
+  /**
+   * The verdict the table gets: drained = weight 0; while slow start ramps, the ramp's weight. With
+   * schedule, a ramp still under way arms the timer for its next step, and one that is over ends.
+   */
+  private rampedVerdict(server: ServerSlot, schedule: boolean): ServerVerdict {
+    const slot = server.service;
+    if (server.drained) return { up: server.verdict.up, weight: 0 };
+    if (server.rampFrom === undefined || !server.verdict.up) return server.verdict;
+    const rs = slot.vs.real_servers[server.rsIndex]!;
+    const step = slowStartWeight(this.now() - server.rampFrom, effectiveWeight(slot.vs, server.rsIndex, server.verdict), slowStartMs(slot.vs, rs));
+    if (!schedule) return step.done ? server.verdict : { ...server.verdict, slowWeight: step.weight };
+    clearTimeout(server.rampTimer);
+    server.rampTimer = undefined;
+    if (step.done) {
+      server.rampFrom = undefined;
+      this.log('info', `${slot.vs.name}: real server ${server.name} slow start done, weight ${step.weight}`);
+      return server.verdict;
+    }
+    server.rampTimer = setTimeout(() => {
+      server.rampTimer = undefined;
+      if (this.stopped || server.gone) return;
+      this.dirty.add(slot);
+      this.scheduleFlush();
+    }, step.nextInMs);
+    return { ...server.verdict, slowWeight: step.weight };
   }
 
   private startReason(server: ServerSlot): string {
@@ -406,7 +467,7 @@ export class Balancer extends EventEmitter {
     if (this.stopped || server.gone) return;
     const before = server.verdict;
     const after = this.serverVerdict(server);
-    if (before.up === after.up && before.weight === after.weight) return;
+    if (before.up === after.up && before.weight === after.weight && before.weightDelta === after.weightDelta && before.weightPercent === after.weightPercent) return;
     server.verdict = after;
     const slot = server.service;
     const rs = slot.vs.real_servers[server.rsIndex]!;
@@ -418,8 +479,19 @@ export class Balancer extends EventEmitter {
       this.notify(after.up ? rs.notify?.up : rs.notify?.down);
       server.reason = reason;
       server.changedAt = Date.now();
+      // Slow start: only a server that was up before and comes back; a failure ends a ramp.
+      const ramp = slowStartMs(slot.vs, rs);
+      if (after.up && server.everUp && ramp > 0 && weight > 1) {
+        server.rampFrom = this.now();
+        this.log('info', `${slot.vs.name}: real server ${server.name} slow start, weight 1 to ${weight} over ${formatMs(ramp)}`);
+      } else if (!after.up && server.rampFrom !== undefined) {
+        server.rampFrom = undefined;
+        clearTimeout(server.rampTimer);
+        server.rampTimer = undefined;
+      }
+      if (after.up) server.everUp = true;
     } else {
-      reason = `weight ${weight} from script`;
+      reason = `weight ${weight} from ${inst.check.type === 'script' ? 'script' : `${inst.check.type} check`}`;
     }
     const key = before.up !== after.up ? (after.up ? 'up' : `down: ${reasonStem(reason)}`) : 'weight';
     this.transitions.set(key, (this.transitions.get(key) ?? 0) + 1);
@@ -437,10 +509,17 @@ export class Balancer extends EventEmitter {
   }
 
   private decide(s: ServiceSlot): void {
-    // A drained server that is up serves at weight 0; down, it leaves like any failed server.
-    const verdicts = s.servers.map((x): ServerVerdict => (x.drained && x.verdict.up ? { up: true, weight: 0 } : x.verdict));
+    // A drained server that is up serves at weight 0; down, it leaves like any failed server (fail_open
+    // keeps it at 0). A ramping server has its slow-start weight.
+    const verdicts = s.servers.map((x) => this.rampedVerdict(x, true));
     const d = decideService(s.vs, verdicts, s.quorum, s.sorryUsed);
     if (d.sorryActive) s.sorryUsed = true;
+    if (d.failOpen !== s.failOpen) {
+      s.failOpen = d.failOpen;
+      this.log(d.failOpen ? 'warn' : 'info', d.failOpen
+        ? `${s.vs.name}: every real server is down; fail_open keeps all ${s.servers.length} in the table`
+        : `${s.vs.name}: a real server is up again; fail_open no longer holds the failed ones`);
+    }
     if (d.quorum !== s.quorum) {
       const first = s.quorum === undefined;
       s.quorum = d.quorum;
@@ -500,4 +579,9 @@ export class Balancer extends EventEmitter {
     if (!argv) return;
     runNotify(argv, this.notifyUser, (why, output) => this.log('warn', `notify ${argv.join(' ')}: ${why}${output ? `: ${output}` : ''}`));
   }
+}
+
+/** The slow_start in force for a real server: its own, else the service's (0 = none). */
+function slowStartMs(vs: VirtualServiceConfig, rs: VirtualServiceConfig['real_servers'][number]): number {
+  return rs.slow_start ?? vs.slow_start ?? 0;
 }

@@ -421,7 +421,9 @@ type VariantValues<V extends Record<string, Obj<any>>> = { [K in keyof V]: Infer
 export class Tagged<V extends Record<string, Obj<any>>> extends Type<VariantValues<V>> {
   /** Per variant: messages for keys that belong to other variants ("'tls' applies only to type https"). */
   private readonly hints = new Map<string, Record<string, string>>();
-  constructor(private readonly tag: string, private readonly variants: V, description?: string) {
+  constructor(private readonly tag: string, private readonly variants: V, description?: string,
+    /** Messages for tag values that are not variants ("ping": "write 'icmp'"), as oneOf's hints. */
+    private readonly tagHints: Readonly<Record<string, string>> = {}) {
     super(description);
     for (const [name, variant] of Object.entries(variants)) {
       const h: Record<string, string> = {};
@@ -445,7 +447,7 @@ export class Tagged<V extends Record<string, Obj<any>>> extends Type<VariantValu
     const variant = typeof tag === 'string' && Object.hasOwn(this.variants, tag) ? this.variants[tag]! : undefined;
     if (!variant) {
       // Let the tag's own Enum-like message speak, with a suggestion.
-      new Enum(names).decode(pair.value, { path: joinKey(at.path, this.tag), offset: offsetOfNode(pair.key, at.offset) }, ctx);
+      new Enum(names, undefined, this.tagHints).decode(pair.value, { path: joinKey(at.path, this.tag), offset: offsetOfNode(pair.key, at.offset) }, ctx);
       return INVALID;
     }
     const hints = this.hints.get(tag as string)!;
@@ -463,7 +465,8 @@ export const oneOf = <const V extends string | number>(values: readonly V[], des
 export const arr = <T>(item: Type<T>, description?: string, o?: ArrOpts): Arr<T> => new Arr(item, o, description);
 export const obj = <F extends Fields>(fields: F, description?: string, o?: ObjOpts): Obj<F> => new Obj(fields, o, description);
 export const alt = <S, M>(scalar: Type<S>, map: Type<M>, description?: string): Alt<S, M> => new Alt(scalar, map, description);
-export const tagged = <V extends Record<string, Obj<any>>>(tag: string, variants: V, description?: string): Tagged<V> => new Tagged(tag, variants, description);
+export const tagged = <V extends Record<string, Obj<any>>>(tag: string, variants: V, description?: string, tagHints?: Record<string, string>): Tagged<V> =>
+  new Tagged(tag, variants, description, tagHints);
 export const custom = <T>(parse: (v: unknown) => ParseResult<T>, json: JsonSchema, description?: string): CustomScalar<T> => new CustomScalar(parse, json, description);
 
 export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';

@@ -9,6 +9,9 @@ import { oneLine, quoteValue } from '../text/quote.js';
 import {
   alt, arr, bool, custom, def, defDuration, duration, int, mapped, obj, oneOf, opt, str, tagged, type Fields, type Infer, type JsonSchema,
 } from './dsl.js';
+// The request-header mapping of HTTP checks (HeaderMap) is a Type of its own.
+import { describe, INVALID, joinKey, Type, type At, type DecodeContext, type Invalid } from './dsl.js';
+import { isMap, isScalar } from 'yaml';
 
 // ---- shared scalars ----
 
@@ -375,32 +378,212 @@ const target = {
   address: opt(ipAddress('Probe this address instead of the real server\'s.')),
   port: opt(int(1, 65535, 'Probe this port instead of the real server\'s.')),
 };
+/** A JavaScript regular expression, checked at load. */
+const jsRegex = (description: string) => str(description, {
+  minLength: 1,
+  // V8's message holds the whole expression: shown again cut to one line, with V8's reason (the text after its last ': ').
+  check: (s) => { try { new RegExp(s); return undefined; } catch (e) { const m = (e as Error).message; return `Invalid regular expression: /${oneLine(s, 60)}/: ${m.slice(m.lastIndexOf(': ') + 2)}`; } },
+});
+const urlPath = str('Request path.', { pattern: /^\//, patternHelp: 'must start with /' });
+const digest = str('MD5 of the response body in hex, as keepalived genhash prints it.', { pattern: /^[0-9a-fA-F]{32}$/, patternHelp: 'is not an MD5 digest (32 hex digits)' });
+const maxBodyBytes = (description: string) => int(0, 64 * 1024 * 1024, description);
+/** Request headers lvsd writes itself, or that would change how the probe's bytes are framed. */
+const HEADER_HINTS: Readonly<Record<string, string>> = {
+  host: "write 'host' on the check", 'content-length': "lvsd sets it from 'body'", 'transfer-encoding': "lvsd sends 'body' with a Content-Length",
+  connection: "write 'keepalive: true' to reuse connections", 'keep-alive': "write 'keepalive: true'", upgrade: 'a probe does not upgrade the connection',
+  expect: 'a probe sends its body at once',
+};
+/** RFC 9110 §5.6.2 token: a field name. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Request headers: a mapping of field names to values (RFC 9110 §5: no CR, LF or NUL in a value). */
+class HeaderMap extends Type<Record<string, string>> {
+  static readonly MAX = 32;
+  protected decodeNode(node: unknown, at: At, ctx: DecodeContext): Record<string, string> | Invalid {
+    if (!isMap(node)) { ctx.report(at.offset, at.path, `expected a mapping of header names to values (X-Probe: lvsd), got ${describe(node)}`); return INVALID; }
+    if (node.items.length > HeaderMap.MAX) { ctx.report(at.offset, at.path, `at most ${HeaderMap.MAX} headers`); return INVALID; }
+    const out: Record<string, string> = {};
+    const seen = new Set<string>();
+    let bad = false;
+    const value = str(undefined, { maxLength: 4096, check: (v) => (/[\r\n\0]/.test(v) ? 'a header value must not hold CR, LF or NUL' : undefined) });
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? pair.key.value : undefined;
+      const offset = (pair.key as { range?: number[] } | null)?.range?.[0] ?? at.offset;
+      if (typeof key !== 'string' || !TOKEN.test(key) || key.length > 256) {
+        ctx.report(offset, at.path, `${typeof key === 'string' ? quoteValue(key) : describe(pair.key)} is not a header name (letters, digits and !#$%&'*+.^_\`|~-)`);
+        bad = true;
+        continue;
+      }
+      const path = joinKey(at.path, key);
+      const lower = key.toLowerCase();
+      const hint = HEADER_HINTS[lower];
+      if (hint) { ctx.report(offset, path, `lvsd does not send a ${key} header from 'headers'; ${hint}`); bad = true; continue; }
+      if (seen.has(lower)) { ctx.report(offset, path, 'duplicate header (names are case-insensitive)'); bad = true; continue; }
+      seen.add(lower);
+      // A number or boolean value is taken as written ("X-Weight: 5").
+      const v = isScalar(pair.value) && (typeof pair.value.value === 'number' || typeof pair.value.value === 'boolean') ? String(pair.value.value) : value.decode(pair.value, { path, offset }, ctx);
+      if (v === INVALID) bad = true; else out[key] = v;
+    }
+    return bad ? INVALID : out;
+  }
+  protected schema(): JsonSchema {
+    return { type: 'object', patternProperties: { [TOKEN.source]: { type: ['string', 'number', 'boolean'], maxLength: 4096 } }, additionalProperties: false, maxProperties: HeaderMap.MAX };
+  }
+}
+/** keepalived http_protocol 1.0 / 1.1; YAML reads an unquoted 1.0 as the number 1. */
+const httpVersion = custom<'1.0' | '1.1'>((v) => {
+  if (v === '1.0' || v === 1) return { ok: true, value: '1.0' };
+  if (v === '1.1' || v === 1.1) return { ok: true, value: '1.1' };
+  if (v === '1.0C' || v === '1.0c') return { ok: false, message: "'1.0C' is keepalived's HTTP/1.0 with Connection: close: write \"1.0\" (lvsd always closes unless keepalive: true)" };
+  return { ok: false, message: `${quoteValue(String(v))} is not an HTTP version lvsd speaks; write "1.0" or "1.1"` };
+}, { enum: ['1.0', '1.1'] }, 'HTTP version of the request line: "1.1" (default) or "1.0" (keepalived http_protocol; its 1.0C and 1.1 both send Connection: close, as lvsd does unless keepalive is set).');
+const httpUrl = obj({
+  path: urlPath,
+  status: def(status, [[200, 299]] as StatusRange[], '200-299'),
+  digest: opt(digest),
+  body_regex: opt(jsRegex('The body must match this JavaScript regular expression.')),
+  body_regex_no_match: opt(jsRegex('The body must not match this JavaScript regular expression (keepalived regex with regex_no_match).')),
+  max_body_bytes: opt(maxBodyBytes('Read at most this much of this URL\'s body; default the check\'s max_body_bytes.')),
+}, 'One URL of the check and what its answer must be (keepalived url block).', {
+  hints: { status_code: "write 'status'", regex: "write 'body_regex'", regex_no_match: "write the expression as 'body_regex_no_match'", virtualhost: "write 'host' on the check" },
+});
 const http = {
-  path: def(str('Request path.', { pattern: /^\//, patternHelp: 'must start with /' }), '/'),
+  path: def(urlPath, '/'),
   host: opt(str('Host header; default the probed address.', { minLength: 1 })),
   status: def(status, [[200, 299]] as StatusRange[], '200-299'),
-  digest: opt(str('MD5 of the response body in hex, as keepalived genhash prints it.', { pattern: /^[0-9a-fA-F]{32}$/, patternHelp: 'is not an MD5 digest (32 hex digits)' })),
-  body_regex: opt(str('The body must match this JavaScript regular expression.', {
-    minLength: 1,
-    // V8's message holds the whole expression: shown again cut to one line, with V8's reason (the text after its last ': ').
-    check: (s) => { try { new RegExp(s); return undefined; } catch (e) { const m = (e as Error).message; return `Invalid regular expression: /${oneLine(s, 60)}/: ${m.slice(m.lastIndexOf(': ') + 2)}`; } },
-  })),
-  max_body_bytes: def(int(0, 64 * 1024 * 1024, 'Read at most this much of the body (for digest and body_regex); more fails the check.'), 1024 * 1024),
+  digest: opt(digest),
+  body_regex: opt(jsRegex('The body must match this JavaScript regular expression.')),
+  body_regex_no_match: opt(jsRegex('The body must not match this JavaScript regular expression (keepalived regex with regex_no_match).')),
+  max_body_bytes: def(maxBodyBytes('Read at most this much of the body (for digest and the body regexes); more fails the check.'), 1024 * 1024),
+  urls: opt(arr(httpUrl, 'Several URLs, each with its own expectations, instead of path/status/digest/body_regex (keepalived: several url blocks). All must pass; they are probed in order, each within timeout, and the first failure is the reason ("/health: status 503").', { minItems: 1, maxItems: 64 })),
+  method: def(oneOf(['GET', 'HEAD', 'POST'], 'Request method.'), 'GET'),
+  body: opt(str('Request body, for POST (sent with a Content-Length).', { maxLength: 64 * 1024 })),
+  headers: opt(new HeaderMap('Extra request headers: a mapping of names to values. Host, Content-Length, Transfer-Encoding and Connection are lvsd\'s own (host, body, keepalive).')),
+  keepalive: def(bool('Keep the connection open between probes and reuse it (HTTP/1.1 keep-alive). Default false: a fresh connection per probe, with Connection: close, as keepalived does.'), false),
+  http_version: def(httpVersion, '1.1'),
 };
+/** Rules across the HTTP keys (the refine of http and https checks). */
+function checkHttpFields(v: unknown, report: (p: string, m: string) => void): void {
+  // Called from checkVariants' generic variants, where the shape is opaque to TypeScript; these keys exist by construction.
+  const c = v as { path: string; status: readonly StatusRange[]; digest?: string; body_regex?: string; body_regex_no_match?: string; urls?: unknown[]; method: string; body?: string; keepalive: boolean; http_version: string };
+  if (c.urls) {
+    // path and status have defaults, so only a value other than the default shows it was written.
+    const single = [c.path !== '/' && 'path', !(c.status.length === 1 && c.status[0]![0] === 200 && c.status[0]![1] === 299) && 'status',
+      c.digest !== undefined && 'digest', c.body_regex !== undefined && 'body_regex', c.body_regex_no_match !== undefined && 'body_regex_no_match'].filter((x): x is string => !!x);
+    if (single.length) report(single[0]!, `give either urls or ${single.join(', ')} (one URL), not both; move ${single.length === 1 ? 'it' : 'them'} into an item of urls`);
+  }
+  if (c.body !== undefined && c.method !== 'POST') report('body', `a body is sent with method: POST only (this check uses ${c.method})`);
+  if (c.keepalive && c.http_version === '1.0') report('keepalive', 'keep-alive needs http_version "1.1"');
+}
 const tls = obj({
   sni: opt(str('Server name sent in the TLS handshake (and verified); default the Host header.', { minLength: 1 })),
   verify: def(bool('Verify the certificate chain and name.'), true),
   ca_file: opt(str('PEM bundle of trusted CAs; default the system store.', { pattern: /^\//, patternHelp: 'must be an absolute path' })),
-}, 'TLS options.');
+  cert_file: opt(str('PEM client certificate (chain) for mutual TLS; with key_file.', { pattern: /^\//, patternHelp: 'must be an absolute path' })),
+  key_file: opt(str('PEM private key of cert_file (unencrypted).', { pattern: /^\//, patternHelp: 'must be an absolute path' })),
+}, 'TLS options.').refine((t, report) => {
+  if (t.cert_file !== undefined && t.key_file === undefined) report('cert_file', 'a client certificate needs its key_file');
+  if (t.key_file !== undefined && t.cert_file === undefined) report('key_file', 'key_file needs the cert_file it belongs to');
+});
+const smtp = {
+  helo_name: def(str('Name sent with EHLO (and HELO); keepalived helo_name.', { minLength: 1, maxLength: 255, pattern: /^[\x21-\x7e]+$/, patternHelp: 'must be one word of printable ASCII (a domain or an address literal)' }), 'smtpchecker.keepalived.org'),
+  starttls: def(bool('After EHLO, STARTTLS (RFC 3207) and EHLO again over TLS, with the tls options; fails when the server does not offer it.'), false),
+  tls: def(tls, tls.defaults(), {}),
+};
 const script = {
   argv: argv('The check program; exit 0 means up.'),
   user: opt(str('Run as this user instead of global.script_user.', { minLength: 1 })),
   dynamic_weight: def(bool('Exit codes 2-255 mean up with weight (code - 2), as keepalived misc_dynamic.'), false),
 };
+// keepalived FILE_CHECK with its track_file (keepalived.conf(5) "Track files"); checkers/file.ts.
+const fileCheck = {
+  path: str('The file holding an integer (read at most 64 bytes; followed with inotify and re-read every interval). Missing or not an integer = down.', { pattern: /^\//, patternHelp: 'must be an absolute path' }),
+  weight: def(int(-2147483647, 2147483647, 'keepalived track_file weight. 0: the value is a status, 0 = up and anything else = down. Otherwise value x weight is added to the real server\'s weight (a result at or below -2147483648 = down).'), 0),
+  reverse: def(bool('Negate: with weight 0, 0 = down and anything else = up; otherwise value x weight is subtracted (keepalived weight ... reverse).'), false),
+};
+// HAProxy agent-check (configuration manual, "agent-check"); checkers/agent.ts, checkers/agent-reply.ts.
+const agentCheck = {
+  ...target,
+  port: int(1, 65535, 'Port the agent listens on (HAProxy agent-port); required: an agent is not the service itself.'),
+  protocol: def(oneOf(['tcp', 'http'], 'tcp: connect, send `send` if set, read one line (HAProxy agent-check); http: GET `path`, the first line of a 2xx body is the reply.'), 'tcp'),
+  path: opt(str('Request path for protocol http (default /).', { pattern: /^\//, patternHelp: 'must start with /' })),
+  send: opt(str('Text sent after connecting, for protocol tcp (HAProxy agent-send), e.g. "web\\n"; at most 512 bytes.', { minLength: 1, maxLength: 512 })),
+};
+
+// DNS_CHECK (checkers/dns.ts). Defaults as keepalived's check_dns.c: the root's SOA, RD set. The type names
+// are keys of checkers/dns-message.ts DNS_TYPES (the runner's lookup fails to compile otherwise).
+const DNS_QUERY_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'PTR', 'SOA', 'SRV', 'TXT', 'NAPTR', 'CAA', 'DS', 'DNSKEY'] as const;
+const DNS_RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'] as const;
+/** RFC 1035 §2.3.4: labels of 1-63 bytes, 255 on the wire; printable ASCII (RFC 4343 presentation escapes are not taken). */
+function dnsNameProblem(s: string): string | undefined {
+  if (s === '.') return undefined;
+  const labels = (s.endsWith('.') ? s.slice(0, -1) : s).split('.');
+  if (labels.some((l) => l.length === 0)) return `${quoteValue(s)} has an empty label (two dots, or a leading dot)`;
+  if (labels.some((l) => l.length > 63)) return `${quoteValue(s)} has a label longer than 63 characters`;
+  if (labels.some((l) => !/^[\x21-\x2d\x2f-\x5b\x5d-\x7e]+$/.test(l))) return `${quoteValue(s)}: a name is printable ASCII without spaces or backslashes`;
+  if (labels.reduce((n, l) => n + l.length + 1, 1) > 255) return `${quoteValue(s)} is longer than 255 bytes on the wire`;
+  return undefined;
+}
+const dnsRcode = oneOf(DNS_RCODES);
+function checkDnsFields(v: unknown, report: (p: string, m: string) => void): void {
+  // Called from checkVariants' generic variants, where the shape is opaque to TypeScript; these keys exist by construction.
+  const c = v as { query_type: string; answers?: IpAddress[] };
+  (c.answers ?? []).forEach((a, i) => {
+    const want = a.family === 4 ? 'A' : 'AAAA';
+    if (c.query_type !== want) report(`answers[${i}]`, `an IPv${a.family} address is answered in ${want} records: write query_type: ${want} (not ${c.query_type})`);
+  });
+}
+const dnsCheck = {
+  ...target,
+  query: def(str("Name to query (keepalived DNS_CHECK 'name'; lvsd's own 'name' names the check): dotted, '.' for the root, a trailing dot optional.", { minLength: 1, maxLength: 254, check: dnsNameProblem }), '.'),
+  query_type: def(oneOf(DNS_QUERY_TYPES, "Record type to ask for, class IN (keepalived DNS_CHECK 'type')."), 'SOA'),
+  transport: def(oneOf(['udp', 'tcp'], 'udp: one datagram to the port (a reply with TC set is asked again over TCP within the timeout); tcp: a TCP connection with RFC 7766 framing.'), 'udp'),
+  rcode: def(alt(mapped(dnsRcode, (v) => [v]), arr(dnsRcode, undefined, { minItems: 1 }), 'RCODEs that mean up: NOERROR (default), or a list such as [NOERROR, NXDOMAIN]. keepalived accepts only NOERROR.'),
+    ['NOERROR'] as (typeof DNS_RCODES)[number][], 'NOERROR'),
+  answers: opt(arr(ipAddress('An address the answer must hold.'), "Addresses that must all appear in the answer section's A/AAAA records: IPv4 with query_type A, IPv6 with AAAA.", { minItems: 1 })),
+  recursion_desired: def(bool('Set RD (recursion desired) in the query, as keepalived does.'), true),
+};
+
+// keepalived UDP_CHECK (keepalived/check/check_udp.c); checkers/udp.ts. The largest UDP payload over IPv4 is 65,507 bytes.
+const MAX_UDP_PAYLOAD = 65_507;
+const hexBytes = (description: string, wildcard = false) => str(description, {
+  minLength: 1,
+  check: (s) => {
+    const compact = s.replace(/[\s:]/g, '');
+    if (compact.length % 2 !== 0 || !(wildcard ? /^[0-9a-fA-F?]*$/ : /^[0-9a-fA-F]*$/).test(compact)) {
+      return `${quoteValue(s)} is not bytes in hex (two hex digits a byte, spaces allowed: "0a 0b ff"${wildcard ? '; ? for a digit that may be anything' : ''})`;
+    }
+    return compact.length / 2 > MAX_UDP_PAYLOAD ? `longer than ${MAX_UDP_PAYLOAD} bytes (the largest UDP payload)` : undefined;
+  },
+});
+const udpCheck = {
+  ...target,
+  payload: opt(str('Datagram sent, as text (UTF-8). Default: an empty datagram (keepalived sends random bytes). keepalived\'s own payload keyword is hex: write payload_hex.', {
+    check: (s) => (Buffer.byteLength(s) > MAX_UDP_PAYLOAD ? `longer than ${MAX_UDP_PAYLOAD} bytes (the largest UDP payload)` : undefined),
+  })),
+  payload_hex: opt(hexBytes('Datagram sent, as bytes in hex ("0a0b ff"); instead of payload.')),
+  require_reply: def(bool('Fail when no reply comes within the timeout. Without it silence passes, as keepalived UDP_CHECK by default: only an ICMP error (port unreachable, ...) fails.'), false),
+  reply_hex: opt(hexBytes('The reply must start with these bytes (hex; a ? digit matches anything, keepalived\'s X); implies require_reply (keepalived require_reply HEX).', true)),
+  reply_regex: opt(jsRegex('The reply, read as latin1 text (its first 4 KiB), must match this JavaScript regular expression; implies require_reply.')),
+  min_reply_length: opt(int(0, 65535, 'A shorter reply fails. Default 0 (keepalived), checked when reply_hex or reply_regex is set.')),
+  max_reply_length: opt(int(0, 65535, 'A longer reply fails. Default 255 (keepalived), checked when reply_hex or reply_regex is set.')),
+};
+// keepalived PING_CHECK; checkers/icmp.ts (raw ICMP / ICMPv6 sockets, echo request and reply).
+const icmpCheck = {
+  source: opt(ipAddress('Source address of echo requests.')),
+  bind_interface: target.bind_interface,
+  fwmark: target.fwmark,
+  address: target.address,
+  size: def(int(0, 65_000, 'Echo request payload bytes after the 8-byte ICMP header (ping -s); at least 8 to carry the random cookie replies are matched on.'), 56),
+};
 
 const checkHints = {
+  ping: "write 'type: icmp' (keepalived PING_CHECK)", PING_CHECK: "write 'type: icmp'", UDP_CHECK: "write 'type: udp'",
   delay_loop: "write 'interval'", connect_timeout: "write 'timeout'", retry: "write 'retries'", nb_get_retry: "write 'retries'",
-  status_code: "write 'status'", url: "write 'path' (and 'status', 'digest')", connect_port: "write 'port'", bindto: "write 'source'",
+  status_code: "write 'status'", url: "write 'path' (and 'status', 'digest'), or 'urls: [{path: ...}, ...]' for several", connect_port: "write 'port'", bindto: "write 'source'",
+  regex_no_match: "write the expression as 'body_regex_no_match'", http_protocol: "write 'http_version'", virtualhost: "write 'host'",
+  ssl_cert: "write 'tls: {cert_file: ...}'", ssl_key: "write 'tls: {key_file: ...}'", enable_sni: "write 'tls: {sni: ...}'", sni_name: "write 'tls: {sni: ...}'",
+  track_file: "write 'path' (the file itself) in a check of type file", dynamic: "a file check with a non-zero 'weight' adds to the real server's weight",
+  'agent-port': "write 'port'", agent_port: "write 'port'", 'agent-send': "write 'send'", agent_send: "write 'send'", 'agent-inter': "write 'interval'", agent_inter: "write 'interval'", 'agent-addr': "write 'address'", agent_addr: "write 'address'",
 };
 function checkVariants<N extends Fields>(nameField: N) {
   const variant = <const K extends string, T extends Fields>(type: K, extra: T, description: string) =>
@@ -414,13 +597,37 @@ function checkVariants<N extends Fields>(nameField: N) {
     });
   return {
     tcp: variant('tcp', target, 'Up when a TCP connection succeeds.'),
-    http: variant('http', { ...target, ...http }, 'Up when an HTTP GET answers with an expected status (and digest / body_regex when set).'),
-    https: variant('https', { ...target, ...http, tls: def(tls, tls.defaults(), {}) }, 'HTTP over TLS.'),
+    http: variant('http', { ...target, ...http }, 'Up when an HTTP request (GET by default) answers with an expected status (and digest / body regexes when set), for each of its URLs.').refine(checkHttpFields),
+    https: variant('https', { ...target, ...http, tls: def(tls, tls.defaults(), {}) }, 'HTTP over TLS.').refine(checkHttpFields),
     script: variant('script', script, 'Up when a program exits 0 (keepalived MISC_CHECK).'),
+    dns: variant('dns', dnsCheck, 'Up when a DNS query (query, query_type) is answered with an accepted RCODE and, when set, every one of the answers (keepalived DNS_CHECK).').refine(checkDnsFields),
+    smtp: variant('smtp', { ...target, ...smtp }, 'Up when an SMTP server greets with 220 and answers EHLO (or HELO) with 250, and STARTTLS when asked (keepalived SMTP_CHECK).'),
+    file: variant('file', fileCheck, 'An integer in a file sets the real server up, down or its weight (keepalived FILE_CHECK / track_file).'),
+    agent: variant('agent', agentCheck, 'An agent on the real server answers HAProxy\'s agent-check text: "75%" (of the configured weight), "drain" (weight 0), "down"/"fail"/"stopped"/"maint" (out), "up"/"ready" (back). Words not in a reply keep what the agent said before.').refine((c, report) => {
+      // Inside the generic helper the shape is opaque to TypeScript (see variant above).
+      const a = c as unknown as { protocol: 'tcp' | 'http'; send?: string; path?: string };
+      if (a.protocol === 'http' && a.send !== undefined) report('send', 'send is for protocol tcp (an http agent gets a GET of path)');
+      if (a.protocol === 'tcp' && a.path !== undefined) report('path', 'path is for protocol http');
+    }),
+    udp: variant('udp', udpCheck, 'Sends a datagram; an ICMP error about it fails at once; with require_reply (or reply_hex / reply_regex) the reply must come within the timeout and match (keepalived UDP_CHECK).').refine((c, report) => {
+      // Inside the generic helper the shape is opaque to TypeScript (see variant above).
+      const u = c as unknown as { payload?: string; payload_hex?: string; min_reply_length?: number; max_reply_length?: number };
+      if (u.payload !== undefined && u.payload_hex !== undefined) report('payload_hex', 'give payload (text) or payload_hex, not both');
+      if (u.min_reply_length !== undefined && u.max_reply_length !== undefined && u.min_reply_length > u.max_reply_length)
+        report('min_reply_length', `min_reply_length ${u.min_reply_length} > max_reply_length ${u.max_reply_length}: every reply would fail`);
+    }),
+    icmp: variant('icmp', icmpCheck, 'Up when an ICMP / ICMPv6 echo reply comes back within the timeout (keepalived PING_CHECK).'),
   };
 }
-export const namedCheckSchema = tagged('type', checkVariants({ name: name('health check') }), 'A named health check, usable by many services.');
-const inlineCheckSchema = tagged('type', checkVariants({ name: opt(name('health check')) }), 'A health check.');
+// keepalived's checker names and other spellings operators bring along, as a check's type.
+const CHECK_TYPE_HINTS = {
+  ping: "write 'icmp' (keepalived PING_CHECK)", icmp_echo: "write 'icmp'", ping_check: "write 'icmp'", udp_check: "write 'udp'", dns_check: "write 'dns'",
+  smtp_check: "write 'smtp'", file_check: "write 'file'", tcp_check: "write 'tcp'", http_get: "write 'http'", ssl_get: "write 'https'",
+  misc_check: "write 'script'", misc: "write 'script'", exec: "write 'script'", ssl: "write 'https'", tls: "write 'https'", track_file: "write 'file'",
+  bfd_check: 'lvsd has no BFD check; announced VIPs use BFD through FRR or BIRD (see announce)',
+};
+export const namedCheckSchema = tagged('type', checkVariants({ name: name('health check') }), 'A named health check, usable by many services.', CHECK_TYPE_HINTS);
+const inlineCheckSchema = tagged('type', checkVariants({ name: opt(name('health check')) }), 'A health check.', CHECK_TYPE_HINTS);
 const checkRef = alt(refName('health check'), inlineCheckSchema, 'The name of a check in `checks`, or a check written inline.');
 
 // ---- IPVS virtual services ----
@@ -453,12 +660,13 @@ const realServerSchema = obj({
   tunnel: opt(tunnel),
   checks: opt(arr(checkRef, 'Override the service\'s checks; [] = always up.')),
   inhibit_on_failure: opt(bool('Override the service\'s inhibit_on_failure for this real server: when it fails, true keeps it at weight 0 (existing connections live on), false removes it (keepalived real_server inhibit_on_failure).')),
+  slow_start: opt(duration('Override the service\'s slow_start for this real server (0 = none).', 0, 3_600_000)),
   notify: opt(obj({ up: opt(argv('Run when it comes up.')), down: opt(argv('Run when it goes down.')) }, 'Commands on state change.')
     .refine((n, report) => { checkArgv(n.up, 'up', report); checkArgv(n.down, 'down', report); })),
   email_alerts: emailAlerts('this real server going down or up'),
 }, 'A real server behind the virtual service.', {
   hints: {
-    smtp_alert: "write 'email_alerts'", lb_kind: "write 'forwarding'" },
+    smtp_alert: "write 'email_alerts'", lb_kind: "write 'forwarding'", slowstart: "write 'slow_start'" },
 }).refine((r, report) => {
   if (r.upper_threshold !== undefined && r.lower_threshold !== undefined && r.lower_threshold > r.upper_threshold) {
     report('lower_threshold', `lower_threshold ${r.lower_threshold} is above upper_threshold ${r.upper_threshold}`);
@@ -541,6 +749,8 @@ export const virtualServiceSchema = obj({
   })),
   sorry_server: opt(sorryServer),
   inhibit_on_failure: def(bool('Failed real servers stay with weight 0 instead of being removed (keeps existing connections).'), false),
+  slow_start: opt(duration('A real server whose checks pass again after a failure ramps from weight 1 to its weight over this time, in steps of a tenth (at least 1 s each), one IPVS weight change each, instead of taking its full share of new connections at once (HAProxy slowstart). Not at lvsd\'s start, not for a server a reload kept up; a new failure cancels the ramp. 0 = none.', 0, 3_600_000)),
+  fail_open: def(bool('When every real server is down, keep them all in the table at their weights instead of none. A check failing everywhere at once is more often the checker\'s or the network\'s fault than every server\'s, and an empty table drops all traffic. Quorum is still lost (notify, VRRP and announcements see it). The alternative is sorry_server, which replaces the failed servers; the two exclude each other.'), false),
   alpha: def(bool('Start real servers as down until their first check passes.'), false),
   omega: def(bool('On shutdown, run the down notifications and quorum down command.'), false),
   checks: def(arr(checkRef, 'Checks for every real server (names in `checks` or inline); a real server is up when all pass.'), []),
@@ -551,7 +761,7 @@ export const virtualServiceSchema = obj({
     smtp_alert: "write 'email_alerts'",
     lb_algo: "write 'scheduler'", lb_kind: "write 'forwarding'", persistence_timeout: "write 'persistence: {timeout: ...}'",
     delay_loop: "set 'interval' in the checks", real_server: "write 'real_servers'", virtualhost: "write 'host' in an http check",
-    sorry: "write 'sorry_server'", ops: "write 'one_packet: true'", sorry_server_inhibit: "write 'sorry_server: {address: ..., inhibit: true}'",
+    sorry: "write 'sorry_server'", ops: "write 'one_packet: true'", slowstart: "write 'slow_start'", failopen: "write 'fail_open'", sorry_server_inhibit: "write 'sorry_server: {address: ..., inhibit: true}'",
     virtual_server_group: "write 'group: {addresses: [...], fwmarks: [...]}'", persistence_engine: "write 'persistence: {engine: sip}'",
   },
 }).refine((s, report) => {
@@ -594,6 +804,7 @@ export const virtualServiceSchema = obj({
     if (j !== undefined) report(`real_servers[${i}].address`, `duplicate real server; ${r.address.family === 6 ? `[${r.address.address}]` : r.address.address}:${port} is already real_servers[${j}]`);
     seen.set(key, i);
   });
+  if (s.fail_open && s.sorry_server) report('fail_open', 'fail_open keeps the failed real servers when all are down, sorry_server replaces them: choose one');
   if (s.sorry_server) {
     const a = s.sorry_server.address;
     const fwd = s.sorry_server.forwarding ?? s.forwarding;

@@ -9,6 +9,7 @@
 //   socket.bind(address)      address: { family: 'netlink', pid?, groups? } | { family: 'inet'|'inet6',
 //                             address, port?, scopeId? } | { family: 'packet', ifindex, protocol?, hwAddress? }
 //   socket.localAddress()     getsockname, decoded (e.g. the netlink port id)
+//   socket.connect(address)   connect(2) for datagram sockets (UDP checks: one peer, its ICMP errors)
 //   socket.send(buffer | buffers, { to?, pktinfo?: { ifindex, source? }, control?, flags? }) -> bytes | null (EAGAIN)
 //                             several buffers go out as one datagram; pktinfo picks interface/source address
 //   socket.recv({ size?, flags? }) -> { data, length, truncated, from, control, ttl?, hopLimit?, pktinfo? } | null
@@ -36,6 +37,7 @@ interface Addon {
   setsockopt(fd: number, level: number, name: number, value: number | Buffer): void;
   getsockopt(fd: number, level: number, name: number): number;
   bind(fd: number, sockaddr: Buffer): void;
+  connect(fd: number, sockaddr: Buffer): void;
   getsockname(fd: number): Buffer;
   sendmsg(fd: number, buffers: Buffer[], to: Buffer | null, control: ControlIn[] | null, flags: number): number | null;
   recvmsg(fd: number, size: number, flags: number): RawRecv | null;
@@ -78,6 +80,10 @@ export const NETLINK_ADD_MEMBERSHIP = 1, NETLINK_DROP_MEMBERSHIP = 2, NETLINK_NO
   NETLINK_CAP_ACK = 10, NETLINK_EXT_ACK = 11, NETLINK_GET_STRICT_CHK = 12;
 export const ETH_P_ALL = 0x0003, ETH_P_IP = 0x0800, ETH_P_ARP = 0x0806, ETH_P_IPV6 = 0x86dd;
 export const MSG_TRUNC = 0x20, MSG_PEEK = 0x02;
+// ICMP errors on the socket's error queue (ip(7) IP_RECVERR, ipv6(7) IPV6_RECVERR; linux/errqueue.h) and
+// raw ICMP socket filters (raw(7) ICMP_FILTER on SOL_RAW, RFC 3542 ICMP6_FILTER); SO_MARK for probes.
+export const MSG_ERRQUEUE = 0x2000, IP_RECVERR = 11, IPV6_RECVERR = 25, SOL_RAW = 255, ICMP_FILTER = 1, ICMP6_FILTER = 1,
+  IPPROTO_ICMP = 1, IPPROTO_UDP = 17, SO_MARK = 36, SO_REUSEADDR = 2;
 
 export type SocketAddress =
   | { family: 'netlink'; pid?: number; groups?: number }
@@ -196,6 +202,8 @@ export class Socket {
   setsockopt(level: number, name: number, value: number | Buffer): void { addon.setsockopt(this.fd, level, name, value); }
   getsockopt(level: number, name: number): number { return addon.getsockopt(this.fd, level, name); }
   bind(address: SocketAddress): void { addon.bind(this.fd, encodeSockaddr(address)); }
+  /** connect(2) for datagram sockets: one peer (its datagrams only; IP_RECVERR reports its ICMP errors). */
+  connect(address: SocketAddress): void { addon.connect(this.fd, encodeSockaddr(address)); }
   localAddress(): DecodedAddress { return decodeSockaddr(addon.getsockname(this.fd)); }
 
   /** Sends the buffers as one datagram; null when the socket buffer is full (EAGAIN). */

@@ -284,6 +284,25 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* connect(fd, sockaddr) for datagram sockets (UDP checks): fixes the peer, so the kernel delivers only its
+ * datagrams (and prefers this socket over others bound to the same port), and IP_RECVERR reports the ICMP
+ * errors about it. Completes at once for UDP; a stream socket would get EINPROGRESS, thrown like any errno. */
+static napi_value js_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  void *addr;
+  size_t len;
+  int rc;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  NAPI_CALL(env, napi_get_value_int32(env, argv[0], &fd));
+  if (!get_bytes(env, argv[1], &addr, &len)) return NULL;
+  do rc = connect(fd, (struct sockaddr *)addr, (socklen_t)len);
+  while (rc < 0 && errno == EINTR);
+  if (rc < 0) return throw_errno(env, errno, "connect");
+  return NULL;
+}
+
 static napi_value js_getsockname(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], out;
@@ -648,6 +667,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setsockopt", NULL, js_setsockopt, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getsockopt", NULL, js_getsockopt, NULL, NULL, NULL, napi_enumerable, NULL},
       {"bind", NULL, js_bind, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"connect", NULL, js_connect, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getsockname", NULL, js_getsockname, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendmsg", NULL, js_sendmsg, NULL, NULL, NULL, napi_enumerable, NULL},
       {"recvmsg", NULL, js_recvmsg, NULL, NULL, NULL, napi_enumerable, NULL},
