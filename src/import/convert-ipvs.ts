@@ -11,7 +11,46 @@ import { escapeText, quoteValue } from '../text/quote.js';
 // ---- virtual_server ----
 
 /** What a virtual_server or real_server sets for its checks (keepalived 2.x): each check not setting it inherits it. */
-type CheckDefaults = { interval: number; host?: string; inherit: Statement[] };
+type CheckDefaults = { interval: number; host?: string; inherit: Statement[]; globals: CheckGlobals };
+
+/** A top-level track_file block: FILE_CHECK refers to it by name. weight defaults to 1 (keepalived.conf(5)). */
+export type TrackFile = { s: Statement; file?: string; weight: number; reverse: boolean };
+/** The top-level blocks checks refer to: track_file (FILE_CHECK) and SSL (SSL_GET's client certificate). */
+export type CheckGlobals = { trackFiles: ReadonlyMap<string, TrackFile>; ssl?: Statement };
+export const NO_CHECK_GLOBALS: CheckGlobals = { trackFiles: new Map() };
+
+/** track_file NAME { file PATH; weight N [reverse]; init_file ... } (vrrp_track_file is keepalived's older name). */
+export function readTrackFile(block: Statement, ctx: Ctx): TrackFile {
+  const w = `${block.key} ${escapeText(block.args[0] ?? '')}`;
+  const t: TrackFile = { s: block, weight: 1, reverse: false };
+  for (const c of block.children ?? []) {
+    if (c.key === 'file') t.file = c.args[0];
+    else if (c.key === 'weight') {
+      const v = integer(c, ctx, w, -2147483647, 2147483647);
+      if (v !== undefined) t.weight = v;
+      if (c.args[1] === 'reverse') t.reverse = true;
+    } else if (c.key === 'init_file') ctx.skip(c, w, "'init_file' has no lvsd equivalent: create the file before lvsd starts (a missing file counts as down)");
+    else ctx.unsupported(c, w);
+  }
+  return t;
+}
+
+/**
+ * keepalived's HEX_STR (UDP_CHECK payload, require_reply): whitespace-separated groups of hex digits, each read
+ * two digits a byte from its left, an odd last digit being a byte of its own ("Ab12f 3" = AB 12 0F 03,
+ * keepalived.conf(5)). X stands for a nibble that matches anything (require_reply only), written ? for lvsd
+ * (an x would read as a 0x prefix). Returns the bytes as lvsd writes them (lower-case pairs), or undefined.
+ */
+export function keepalivedHex(text: string, wildcard: boolean): string | undefined {
+  const groups = text.trim().split(/\s+/).filter(Boolean);
+  if (groups.length === 0) return undefined;
+  let out = '';
+  for (const g of groups) {
+    if (!(wildcard ? /^[0-9a-fA-FxX]+$/ : /^[0-9a-fA-F]+$/).test(g)) return undefined;
+    for (let i = 0; i < g.length; i += 2) out += (i + 1 < g.length ? g.slice(i, i + 2) : `0${g[i]}`).toLowerCase().replace(/x/g, '?');
+  }
+  return out;
+}
 
 /** A virtual_server's or real_server's checker default, checked once here (its note once), inherited by every check. */
 function checkerDefault(s: Statement, ctx: Ctx, where: string, d: CheckDefaults): void {
@@ -43,59 +82,107 @@ function checkTarget(s: Statement, m: YMap, ctx: Ctx, where: string, bind: { ip?
   }
 }
 
-/** One keepalived checker block -> lvsd inline checks (HTTP_GET with several url blocks gives one per url). */
+const CHECK_TYPES: Record<string, string> = {
+  TCP_CHECK: 'tcp', HTTP_GET: 'http', SSL_GET: 'https', MISC_CHECK: 'script',
+  SMTP_CHECK: 'smtp', DNS_CHECK: 'dns', UDP_CHECK: 'udp', PING_CHECK: 'icmp', FILE_CHECK: 'file',
+};
+/** The checks lvsd has no port for: a port keepalived would probe means nothing to them. */
+export const PORTLESS_CHECKS = new Set(['script', 'icmp', 'file']);
+const DNS_TYPES = new Set(['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA']); // keepalived.conf(5) DNS_CHECK type
+
+/** FILE_CHECK { track_file NAME; weight N [reverse] } -> type: file, with the track_file's path (none of the common options). */
+function convertFileCheck(block: Statement, ctx: Ctx, w: string, d: CheckDefaults): YMap[] {
+  let name: string | undefined;
+  let weight: number | undefined;
+  let reverse: boolean | undefined;
+  for (const s of block.children ?? []) {
+    if (s.key === 'track_file') name = s.args[0];
+    else if (s.key === 'weight') {
+      const v = integer(s, ctx, w, -2147483647, 2147483647);
+      if (v !== undefined) { weight = v; reverse = s.args[1] === 'reverse'; }
+    } else if (s.key === 'dynamic') ctx.skip(s, w, "'dynamic' (the file's value added to the quorum too) has no lvsd equivalent; the value still adjusts the real server's weight");
+    else ctx.unsupported(s, w);
+  }
+  const t = name === undefined ? undefined : d.globals.trackFiles.get(name);
+  if (name === undefined) { ctx.skip(block, w, "has no 'track_file'; not converted (keepalived ignores it too)"); return []; }
+  if (!t) { ctx.skip(block, w, `track_file ${quoteValue(name)} is not defined; not converted`); return []; }
+  if (t.file === undefined || !t.file.startsWith('/')) { ctx.skip(t.s, w, `track_file ${quoteValue(name)} needs an absolute 'file' path; FILE_CHECK not converted`); return []; }
+  // FILE_CHECK's own weight wins; without one, the track_file's (keepalived check_file.c file_end_handler).
+  const c = new YMap().set('type', 'file').set('path', t.file).set('weight', weight ?? t.weight,
+    ctx.change(block, w, `${t.file}: a missing file or one that is not an integer is down in lvsd (keepalived reads it as 0): make sure it exists before lvsd starts`));
+  if (weight === undefined ? t.reverse : reverse) c.set('reverse', true);
+  return [c];
+}
+
+/** One keepalived checker block -> lvsd inline checks. */
 function convertChecker(block: Statement, ctx: Ctx, where: string, d: CheckDefaults): YMap[] {
   const w = `${where}: ${block.key}`;
+  const type = CHECK_TYPES[block.key];
+  if (type === undefined) {
+    ctx.unsupported(block, where, `has no lvsd equivalent (lvsd converts ${Object.keys(CHECK_TYPES).join(', ')})`);
+    return [];
+  }
+  if (type === 'file') return convertFileCheck(block, ctx, w, d);
   const timing: { interval: number; timeout?: number } = { interval: d.interval };
   const common = new YMap();
   const bind: { ip?: IpAddress; port?: number } = {};
-  let type: string;
   const urls: YMap[] = [];
   let argv: YList | undefined;
-  switch (block.key) {
-    case 'TCP_CHECK': type = 'tcp'; break;
-    case 'HTTP_GET': type = 'http'; break;
-    case 'SSL_GET': type = 'https'; break;
-    case 'MISC_CHECK': type = 'script'; break;
-    default: ctx.unsupported(block, where, 'has no lvsd equivalent (lvsd checks: TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK)'); return [];
-  }
   let host = d.host;
-  let sni = false;
+  let sni: string | boolean = false;
+  const http = type === 'http' || type === 'https';
   // Inherited first, so the check's own keywords override them. MISC_CHECK has misc_timeout, not connect_timeout.
   for (const s of d.inherit) if (!(type === 'script' && s.key === 'connect_timeout')) checkTiming(type, s, common, ctx, w, timing);
   for (const s of block.children ?? []) {
     if (checkTiming(type, s, common, ctx, w, timing)) continue;
-    if (type !== 'script' && checkTarget(s, common, ctx, w, bind)) continue;
-    if (type === 'http' || type === 'https') {
+    if (type !== 'script' && checkTarget(s, common, ctx, w, bind)) {
+      if (type === 'icmp' && s.key === 'connect_port') { common.delete('port'); ctx.skip(s, w, 'connect_port means nothing to an ICMP echo; left out'); }
+      continue;
+    }
+    if (s.key === 'log_all_failures') { ctx.skip(s, w, "'log_all_failures' has no lvsd equivalent: lvsd counts every failure by reason in lvsd_check_probes_total and logs each at debug"); continue; }
+    if (http) {
       if (s.key === 'virtualhost') { host = s.args[0]; continue; }
-      if (s.key === 'enable_sni') { sni = true; continue; }
-      if (s.key === 'url') {
-        const u = new YMap();
-        const statuses: Array<string | number> = [];
-        for (const c of s.children ?? []) {
-          if (c.key === 'path') {
-            if (c.args[0]?.startsWith('/')) u.set('path', c.args[0]); else ctx.skip(c, w, `url path ${quoteValue(c.args[0] ?? '')} must start with /`);
-          } else if (c.key === 'digest') {
-            if (/^[0-9a-fA-F]{32}$/.test(c.args[0] ?? '')) u.set('digest', c.args[0]!.toLowerCase()); else ctx.skip(c, w, `digest ${quoteValue(c.args[0] ?? '')} is not an MD5 hex digest`);
-          } else if (c.key === 'status_code') {
-            for (const a of c.args) {
-              const r = /^(\d{3})(?:-(\d{3}))?$/.exec(a);
-              if (r && Number(r[1]) >= 100 && Number(r[2] ?? r[1]) <= 599 && Number(r[1]) <= Number(r[2] ?? r[1])) statuses.push(r[2] ? a : Number(a));
-              else ctx.skip(c, w, `status_code ${quoteValue(a)} is not an HTTP status or range`);
-            }
-          } else if (c.key === 'virtualhost') u.set('host', c.args[0]);
-          else if (c.key === 'regex') {
-            // keepalived 2.x: the body must match this PCRE2 expression (regex_no_match reverses it, which lvsd cannot).
-            const re = c.args.join(' ');
-            let ok = re !== '';
-            try { new RegExp(re); } catch { ok = false; }
-            if (!ok) ctx.skip(c, w, `regex ${quoteValue(re)} is not a regular expression lvsd (JavaScript) can use; left out`);
-            else if ((s.children ?? []).some((x) => x.key === 'regex_no_match')) ctx.skip(c, w, 'regex with regex_no_match (the body must not match) has no lvsd equivalent; left out');
-            else u.set('body_regex', re, ctx.change(c, w, `regex -> body_regex: keepalived's PCRE2 expression is used as a JavaScript one (the same for plain patterns; check any (?...) groups or options)`));
-          } else ctx.unsupported(c, w);
+      if (s.key === 'enable_sni') { sni = sni || true; continue; }
+      if (s.key === 'sni_name') { if (s.args[0]) sni = s.args[0]; continue; }
+      if (s.key === 'tls_compliant') { ctx.change(s, w, "'tls_compliant': lvsd always ends TLS with close_notify"); continue; }
+      if (s.key === 'fast_recovery') { ctx.change(s, w, "'fast_recovery': lvsd checks every url in each probe, so a server comes back as soon as all of them pass"); continue; }
+      if (s.key === 'http_protocol') {
+        // keepalived.conf(5): 1.0, 1.0C (1.0 with "Connection: close"), 1.1 (which sends Connection: close too). lvsd
+        // closes after each probe unless keepalive: true, so 1.0 and 1.0C are one.
+        const v = s.args[0];
+        if (v === '1.0' || v === '1.0C' || v === '1.0c') common.set('http_version', '1.0');
+        else if (v === '1.1') common.set('http_version', '1.1');
+        else ctx.skip(s, w, `http_protocol ${quoteValue(v ?? '')} is not 1.0, 1.0C or 1.1; left out`);
+        continue;
+      }
+      if (s.key === 'url') { const u = convertUrl(s, ctx, w); if (u) urls.push(u); continue; }
+    }
+    if (type === 'smtp' && s.key === 'helo_name') { if (s.args[0]) common.set('helo_name', s.args[0]); continue; }
+    if (type === 'dns') {
+      if (s.key === 'name') { if (s.args[0]) common.set('query', s.args[0]); continue; }
+      if (s.key === 'type') {
+        const t = (s.args[0] ?? '').toUpperCase();
+        if (DNS_TYPES.has(t)) common.set('query_type', t); else ctx.skip(s, w, `DNS type ${quoteValue(s.args[0] ?? '')} is not one keepalived knows (A, NS, CNAME, SOA, MX, TXT, AAAA); left out`);
+        continue;
+      }
+    }
+    if (type === 'udp') {
+      if (s.key === 'payload') {
+        const hex = keepalivedHex(s.args.join(' '), false);
+        if (hex === undefined) ctx.skip(s, w, `payload ${quoteValue(s.args.join(' '))} is not a hex string; left out`); else common.set('payload_hex', hex);
+        continue;
+      }
+      if (s.key === 'require_reply') {
+        common.set('require_reply', true);
+        if (s.args.length > 0) {
+          const hex = keepalivedHex(s.args.join(' '), true);
+          if (hex === undefined) ctx.skip(s, w, `require_reply ${quoteValue(s.args.join(' '))} is not a hex string; any reply is accepted`); else common.set('reply_hex', hex);
         }
-        if (statuses.length > 0) u.set('status', statuses.length === 1 ? statuses[0]! : new YList(statuses, true));
-        urls.push(u);
+        continue;
+      }
+      if (s.key === 'min_reply_length' || s.key === 'max_reply_length') {
+        const v = integer(s, ctx, w, 0, 65507);
+        if (v !== undefined) common.set(s.key, v);
         continue;
       }
     }
@@ -119,34 +206,97 @@ function convertChecker(block: Statement, ctx: Ctx, where: string, d: CheckDefau
   const timeout = Math.max(timing.timeout ?? (type === 'script' ? timing.interval : 5000), 10);
   const base = new YMap().set('type', type).set('interval', dur(timing.interval)).set('timeout', dur(timeout));
   for (const e of common.entries) base.entries.push(e);
-  // keepalived's defaults where lvsd's differ (keepalived.conf(5)): retry 1 (0 for MISC_CHECK), so two failures
-  // in a row; delay_before_retry 3s for HTTP_GET/SSL_GET; warmup up to delay_loop.
-  if (base.get('retries') === undefined && type !== 'script') base.set('retries', 2);
-  if (base.get('delay_before_retry') === undefined && (type === 'http' || type === 'https')) base.set('delay_before_retry', '3s');
+  // keepalived's defaults where lvsd's differ (keepalived.conf(5)): retry 1 (0 for MISC_CHECK, 3 for DNS_CHECK),
+  // so two failures in a row (four for DNS); delay_before_retry 3s for HTTP_GET/SSL_GET, the delay_loop for
+  // DNS_CHECK; warmup up to delay_loop.
+  if (base.get('retries') === undefined && type !== 'script') base.set('retries', type === 'dns' ? 4 : 2);
+  if (base.get('delay_before_retry') === undefined && http) base.set('delay_before_retry', '3s');
+  if (base.get('delay_before_retry') === undefined && type === 'dns') base.set('delay_before_retry', dur(timing.interval));
   if (base.get('warmup') === undefined) base.set('warmup', dur(timing.interval));
+  // keepalived's http_protocol default is 1.0 (check_http.c), lvsd's 1.1.
+  if (http && base.get('http_version') === undefined) base.set('http_version', '1.0');
+  // A UDP_CHECK without payload sends random bytes; lvsd sends the same bytes each time (an empty datagram by default).
+  if (type === 'udp' && base.get('payload_hex') === undefined) ctx.change(block, w, 'no payload: keepalived sends random bytes, lvsd an empty datagram');
 
   if (type === 'script') {
     if (!argv) { ctx.skip(block, w, "has no usable 'misc_path'; check not converted (the real server would be always up)"); return []; }
     base.set('argv', argv);
     return [reorder(base, ['type', 'argv', 'interval', 'timeout'])];
   }
-  const extra = (c: YMap) => {
-    if (host !== undefined && c.get('host') === undefined) c.set('host', host);
-    if (type === 'https') {
-      c.set('tls', new YMap().set('verify', false).set('sni', sni && host !== undefined ? host : undefined),
-        "keepalived's SSL_GET does not verify certificates; set verify: true once the CA is known");
-    }
-    return c;
-  };
-  if (type === 'tcp') return [base];
-  if (urls.length === 0) { ctx.skip(block, w, "has no 'url'; written as a check of '/'"); return [extra(base)]; }
-  // keepalived requires every url to pass; lvsd requires every check to pass: one check per url.
-  return urls.map((u) => {
-    const c = new YMap();
-    for (const e of base.entries) c.entries.push(e);
-    for (const e of u.entries) c.set(e.key, e.value);
-    return reorder(extra(c), ['type', 'path', 'host', 'status', 'digest', 'body_regex', 'interval', 'timeout']);
-  });
+  if (!http) return [reorder(base, ['type', 'query', 'query_type', 'helo_name', 'payload_hex', 'require_reply', 'reply_hex', 'interval', 'timeout'])];
+  if (host !== undefined) base.set('host', host);
+  if (type === 'https') {
+    const tls = new YMap().set('verify', false).set('sni', typeof sni === 'string' ? sni : sni && host !== undefined ? host : undefined);
+    sslBlock(d.globals.ssl, tls, ctx, w);
+    base.set('tls', tls, "keepalived's SSL_GET does not verify certificates; set verify: true once the CA is known");
+  }
+  if (urls.length === 0) { ctx.skip(block, w, "has no 'url'; written as a check of '/'"); return [base]; }
+  // keepalived requires every url to pass: one check with its urls, probed in order (one url: its fields inline).
+  if (urls.length === 1) for (const e of urls[0]!.entries) base.set(e.key, e.value);
+  else base.set('urls', new YList(urls.map((u) => reorder(u, URL_ORDER))));
+  return [reorder(base, ['type', ...URL_ORDER, 'urls', 'http_version', 'interval', 'timeout'])];
+}
+const URL_ORDER = ['path', 'host', 'status', 'digest', 'body_regex', 'body_regex_no_match'];
+
+/** One url { path; digest; status_code; virtualhost; regex; regex_no_match } block. */
+function convertUrl(s: Statement, ctx: Ctx, w: string): YMap | undefined {
+  const u = new YMap();
+  const statuses: Array<string | number> = [];
+  let regex: { re: string; c: Statement } | undefined;
+  const noMatch = (s.children ?? []).some((x) => x.key === 'regex_no_match');
+  for (const c of s.children ?? []) {
+    if (c.key === 'path') {
+      if (c.args[0]?.startsWith('/')) u.set('path', c.args[0]); else ctx.skip(c, w, `url path ${quoteValue(c.args[0] ?? '')} must start with /`);
+    } else if (c.key === 'digest') {
+      if (/^[0-9a-fA-F]{32}$/.test(c.args[0] ?? '')) u.set('digest', c.args[0]!.toLowerCase()); else ctx.skip(c, w, `digest ${quoteValue(c.args[0] ?? '')} is not an MD5 hex digest`);
+    } else if (c.key === 'status_code') {
+      for (const a of c.args) {
+        const r = /^(\d{3})(?:-(\d{3}))?$/.exec(a);
+        if (r && Number(r[1]) >= 100 && Number(r[2] ?? r[1]) <= 599 && Number(r[1]) <= Number(r[2] ?? r[1])) statuses.push(r[2] ? a : Number(a));
+        else ctx.skip(c, w, `status_code ${quoteValue(a)} is not an HTTP status or range`);
+      }
+    } else if (c.key === 'virtualhost') u.set('host', c.args[0]);
+    else if (c.key === 'regex') regex = { re: c.args.join(' '), c };
+    else if (c.key === 'regex_no_match') continue;
+    else if (c.key === 'regex_options' || c.key === 'regex_stack' || c.key === 'regex_min_offset' || c.key === 'regex_max_offset') {
+      ctx.skip(c, w, `${quoteValue(c.key)} (PCRE2 tuning) has no lvsd equivalent: lvsd matches a JavaScript regular expression over the body (at most max_body_bytes)`);
+    } else if (c.key === 'tls_compliant') ctx.change(c, w, "'tls_compliant': lvsd always ends TLS with close_notify");
+    else ctx.unsupported(c, w);
+  }
+  if (regex) {
+    // keepalived 2.x: the body must match this PCRE2 expression; regex_no_match reverses it.
+    let ok = regex.re !== '';
+    try { new RegExp(regex.re); } catch { ok = false; }
+    const key = noMatch ? 'body_regex_no_match' : 'body_regex';
+    if (!ok) ctx.skip(regex.c, w, `regex ${quoteValue(regex.re)} is not a regular expression lvsd (JavaScript) can use; left out`);
+    else u.set(key, regex.re, ctx.change(regex.c, w, `regex${noMatch ? ' with regex_no_match' : ''} -> ${key}: keepalived's PCRE2 expression is used as a JavaScript one (the same for plain patterns; check any (?...) groups or options)`));
+  } else if (noMatch) ctx.skip(s, w, "'regex_no_match' without 'regex' means nothing; left out");
+  if (statuses.length > 0) u.set('status', statuses.length === 1 ? statuses[0]! : new YList(statuses, true));
+  return u;
+}
+
+const sslNoted = new WeakSet<Statement>();
+
+/** The top-level SSL block (keepalived: the one context every SSL_GET uses): client certificate and key for mTLS. */
+function sslBlock(ssl: Statement | undefined, tls: YMap, ctx: Ctx, w: string): void {
+  if (!ssl) return;
+  // The block's notes once, however many SSL_GET checks use it.
+  const first = !sslNoted.has(ssl);
+  sslNoted.add(ssl);
+  const note = first ? ctx : { skip: () => {}, unsupported: () => {} };
+  for (const c of ssl.children ?? []) {
+    const path = c.args[0];
+    if (c.key === 'certificate' || c.key === 'key') {
+      if (path?.startsWith('/')) tls.set(c.key === 'certificate' ? 'cert_file' : 'key_file', path);
+      else note.skip(c, w, `SSL ${c.key} ${quoteValue(path ?? '')} is not an absolute path; left out`);
+    } else if (c.key === 'ca') note.skip(c, w, `SSL ca ${quoteValue(path ?? '')}: keepalived does not fail a check on verification, so verify stays false; to verify, write verify: true and ca_file: ${path ?? ''}`);
+    else if (c.key === 'password') note.skip(c, w, "SSL 'password' (an encrypted key) has no lvsd equivalent: give lvsd an unencrypted key file readable only by it");
+    else note.unsupported(c, w);
+  }
+  if ((tls.get('cert_file') === undefined) !== (tls.get('key_file') === undefined)) {
+    tls.delete('cert_file'); tls.delete('key_file');
+    note.skip(ssl, w, 'SSL needs both certificate and key for a client certificate; neither written');
+  }
 }
 
 const FORWARDING: Record<string, string> = { NAT: 'nat', DR: 'dr', TUN: 'tunnel' };
@@ -222,7 +372,7 @@ export function convertServiceGroup(block: Statement, ctx: Ctx): ServiceGroup {
   return g;
 }
 
-export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names, groups: ReadonlyMap<string, ServiceGroup> = new Map()): YMap | undefined {
+export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names, groups: ReadonlyMap<string, ServiceGroup> = new Map(), globals: CheckGlobals = NO_CHECK_GLOBALS): YMap | undefined {
   const where = `virtual_server ${escapeText(block.args.join(' '))}`;
   const m = new YMap();
   let family: 4 | 6 = 4;
@@ -251,7 +401,7 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names, g
     port = p;
     m.set('name', names.add(serviceName(block.args), block, ctx)).set('address', hostPort(ip.value, p));
   }
-  const d: CheckDefaults = { interval: 60_000, inherit: [] }; // keepalived's delay_loop default
+  const d: CheckDefaults = { interval: 60_000, inherit: [], globals }; // keepalived's delay_loop default
   const quorum = new YMap();
   const persistence = new YMap();
   const tunnel = new YMap();
@@ -452,15 +602,15 @@ export function convertVirtualServer(block: Statement, ctx: Ctx, names: Names, g
         ? `port ${rp} left out: with ${fwd} forwarding the group's fwmark services keep the request's port (keepalived ignores it there: "port will be ignored"), its addresses their own`
         : `port ${rp} left out: with ${fwd} forwarding each service of the group keeps its own port`;
       rs.set('address', hostPort(ip.value), ctx.change(s, w, why));
-      for (const c of checks) if (c.get('type') !== 'script' && c.get('port') === undefined) c.set('port', rp, `keepalived probed port ${rp} (the real_server's port)`);
+      for (const c of checks) if (!PORTLESS_CHECKS.has(String(c.get('type'))) && c.get('port') === undefined) c.set('port', rp, `keepalived probed port ${rp} (the real_server's port)`);
     } else if (fwd !== 'nat' && block.args[0] === 'fwmark' && rp !== undefined && rp !== 0) {
       // keepalived 2.2.7: "fwmark virtual server FWM N, real server ... has port specified - clearing" (DR/TUN; NAT keeps it).
       rs.set('address', hostPort(ip.value), ctx.change(s, w, `port ${rp} left out: keepalived clears a real server's port on a ${fwd} fwmark service ("has port specified - clearing"); the request's port is kept`));
-      for (const c of checks) if (c.get('type') !== 'script' && c.get('port') === undefined) c.set('port', rp, `keepalived probed port ${rp} (the real_server's port)`);
+      for (const c of checks) if (!PORTLESS_CHECKS.has(String(c.get('type'))) && c.get('port') === undefined) c.set('port', rp, `keepalived probed port ${rp} (the real_server's port)`);
     } else if (fwd !== 'nat' && port !== undefined && port !== 0 && rp !== undefined && rp !== 0 && rp !== port) {
       rs.set('address', hostPort(ip.value, port), ctx.change(s, w, `port ${rp} written as ${port}: with ${fwd} forwarding IPVS keeps the service port`));
       // keepalived's checks probe the real_server's own port (unless connect_port says otherwise): keep probing it.
-      for (const c of checks) if (c.get('type') !== 'script' && c.get('port') === undefined) c.set('port', rp, `keepalived probed port ${rp} (the real_server's port), not the service port`);
+      for (const c of checks) if (!PORTLESS_CHECKS.has(String(c.get('type'))) && c.get('port') === undefined) c.set('port', rp, `keepalived probed port ${rp} (the real_server's port), not the service port`);
     }
     if (ip.value.family !== family && fwd !== 'tunnel') { ctx.skip(s, w, `IPv${ip.value.family} real server in an IPv${family} service (IPVS mixes families only with tunnel forwarding); not converted`); continue; }
     // A duplicate as lvsd sees it, after the port rewrites above: a port-less real server has the service's port

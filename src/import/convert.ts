@@ -5,7 +5,7 @@ import { YList, YMap } from './emit.js';
 import type { Statement } from './reader.js';
 import { Ctx, Names, reorder, type ImportNote } from './convert-common.js';
 import { convertGlobal, convertInstance, convertScript, convertSyncGroup, type Globals } from './convert-vrrp.js';
-import { convertServiceGroup, convertVirtualServer, type ServiceGroup } from './convert-ipvs.js';
+import { convertServiceGroup, convertVirtualServer, readTrackFile, type ServiceGroup, type TrackFile } from './convert-ipvs.js';
 import { finishEmail } from './convert-email.js';
 import { quoteValue } from '../text/quote.js';
 
@@ -34,9 +34,13 @@ export function convertKeepalived(statements: Statement[], userExists: UserExist
   // virtual_server_group blocks, wherever they stand in the file.
   const vsGroups = new Map<string, ServiceGroup>();
   for (const s of statements) if (s.key === 'virtual_server_group') vsGroups.set(s.args[0] ?? '', convertServiceGroup(s, ctx));
+  // What checks refer to by name or use as a whole: track_file blocks (FILE_CHECK) and the SSL block (SSL_GET).
+  const trackFiles = new Map<string, TrackFile>();
+  for (const s of statements) if (s.key === 'track_file' || s.key === 'vrrp_track_file') trackFiles.set(s.args[0] ?? '', readTrackFile(s, ctx));
+  const ssl = [...statements].reverse().find((s) => s.key === 'SSL');
   for (const s of statements) {
-    if (s.key === 'virtual_server') { const m = convertVirtualServer(s, ctx, serviceNames, vsGroups); if (m) services.push(m); }
-    else if (!['global_defs', 'vrrp_script', 'vrrp_instance', 'vrrp_sync_group', 'virtual_server_group'].includes(s.key)) ctx.unsupported(s, '');
+    if (s.key === 'virtual_server') { const m = convertVirtualServer(s, ctx, serviceNames, vsGroups, { trackFiles, ssl }); if (m) services.push(m); }
+    else if (!['global_defs', 'vrrp_script', 'vrrp_instance', 'vrrp_sync_group', 'virtual_server_group', 'track_file', 'vrrp_track_file', 'SSL'].includes(s.key)) ctx.unsupported(s, '');
   }
   if (g.syncDaemon) {
     const d = g.syncDaemon, name = instanceNames.get(d.instance);

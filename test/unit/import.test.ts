@@ -11,6 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../../src/config/index.js';
 import { importKeepalived, readKeepalived, splitCommand, ReadError, systemUserExists } from '../../src/import/index.js';
 import { scalar } from '../../src/import/emit.js';
+import { keepalivedHex } from '../../src/import/convert-ipvs.js';
 
 const lvsd = fileURLToPath(new URL('../../../bin/lvsd.js', import.meta.url));
 const fixtures = fileURLToPath(new URL('../../../test/import/', import.meta.url));
@@ -18,7 +19,7 @@ const run = (args: string[], cwd = fixtures) => spawnSync(process.execPath, [lvs
 
 const FIXTURES: Record<string, number> = {
   'nat-http': 0, 'dr-pair': 0, 'active-active': 0, 'ipv6-v3': 0, include: 3, unsupported: 3,
-  'lvs-dr-tutorial': 3, 'ansible-role': 0, 'vrrp-gateway': 0, 'fwmark-groups': 0,
+  'lvs-dr-tutorial': 3, 'ansible-role': 0, 'vrrp-gateway': 0, 'fwmark-groups': 0, checks: 3,
 };
 
 /** What keepalived 2.2.7 -t says of the fixtures that hold faults it tolerates: the semantics the importer follows (issue #15). */
@@ -97,8 +98,8 @@ test('unsupported.conf: each thing lvsd cannot express is listed once with its l
   const r = importKeepalived(join(fixtures, 'unsupported.conf'));
   assert.ok(r.ok);
   const skipped = r.notes.filter((n) => n.kind === 'skipped').map((n) => `${n.line} ${n.message.replace(/:.*?'([^']+)'.*/, ' $1')}`);
-  // The email keywords (lines 4-9, 60) convert since issue #15: global.email and email_alerts.
-  const keys = ['lvs_flush', 'use_vmac', 'vmac_xmit_base', 'dont_track_primary', 'mcast_src_ip', 'ha_suspend', 'SMTP_CHECK'];
+  // The email keywords (lines 4-9, 60) convert since issue #15: global.email and email_alerts; SMTP_CHECK since #16.
+  const keys = ['lvs_flush', 'use_vmac', 'vmac_xmit_base', 'dont_track_primary', 'mcast_src_ip', 'ha_suspend'];
   assert.ok(!r.notes.some((n) => /smtp|notification_email/.test(n.message)), 'email keywords convert');
   const text = readFileSync(join(fixtures, 'unsupported.conf'), 'utf8').split('\n');
   for (const k of keys) {
@@ -399,8 +400,9 @@ test('checks: per-checker delay_loop, several url blocks, MISC default timeout, 
   const vs = r.config.virtual_services[0]!;
   assert.deepEqual(vs.checks, []);
   const c1 = vs.real_servers[0]!.checks as Array<Record<string, unknown>>;
-  assert.deepEqual(c1.map((c) => [c.type, c.path, c.host, c.status, c.interval, c.timeout]), [
-    ['http', '/a', 'www.example.org', [[200, 299]], 8000, 5000], ['http', '/b', 'www.example.org', [[204, 204]], 8000, 5000]]);
+  // keepalived's several url blocks: one check whose urls must all pass (as one keepalived checker).
+  assert.deepEqual(c1.map((c) => [c.type, c.host, c.interval, c.timeout]), [['http', 'www.example.org', 8000, 5000]]);
+  assert.deepEqual((c1[0]!.urls as Array<Record<string, unknown>>).map((u) => [u.path, u.status]), [['/a', [[200, 299]]], ['/b', [[204, 204]]]]);
   const c2 = vs.real_servers[1]!.checks as Array<Record<string, unknown>>;
   assert.deepEqual(c2.map((c) => [c.type, c.argv, c.interval, c.timeout]), [['script', ['/usr/local/bin/check'], 20000, 20000]]);
 });
@@ -598,4 +600,13 @@ test('odd file names (a line break, spaces) in includes cannot break the YAML co
   const v = parseConfig(r.yaml, 'k.yaml');
   assert.ok(v.ok, r.yaml);
   assert.equal(v.config.vrrp_instances.length, 1);
+});
+
+test("keepalived's HEX_STR as keepalived.conf(5) reads its own example, and X nibbles as ?", () => {
+  // keepalived.conf(5), UDP_CHECK: "Ab12f 3 456 546443123 would be interpreted as: AB 12 0F 03 45 06 54 64 43 12 03".
+  assert.equal(keepalivedHex('Ab12f 3 456 546443123', false), 'ab120f0345065464431203');
+  assert.equal(keepalivedHex('0X01 x', true), '0?010?');
+  assert.equal(keepalivedHex('0X01', false), undefined, 'X only in require_reply');
+  assert.equal(keepalivedHex('  ', false), undefined);
+  assert.equal(keepalivedHex('0g', false), undefined);
 });
