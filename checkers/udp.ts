@@ -13,15 +13,17 @@
 // (recvmsg(MSG_ERRQUEUE), struct sock_extended_err), with the ICMP type and code, which node:dgram cannot
 // read. One socket per probe, connected to the target (the kernel then delivers only the target's
 // datagrams to it, and prefers it over other sockets sharing a fixed source port), closed after.
+import { getSystemErrorName } from 'node:util';
 import {
-  AF_INET, AF_INET6, IP_RECVERR, IPPROTO_UDP, IPV6_RECVERR, MSG_ERRQUEUE, MSG_TRUNC, SO_BINDTODEVICE, SO_MARK, SO_REUSEADDR,
+  addon, AF_INET, AF_INET6, IP_RECVERR, IPPROTO_UDP, IPV6_RECVERR, MSG_ERRQUEUE, MSG_TRUNC, SO_BINDTODEVICE, SO_MARK, SO_REUSEADDR,
   SOCK_DGRAM, SOL_IP, SOL_IPV6, SOL_SOCKET, Socket,
 } from '../src/native/index.js';
 import { quoteValue } from '../src/text/quote.js';
 import { deadline } from './deadline.js';
 import { decodeExtendedError, extendedErrorReason } from './icmp-packet.js';
 import { describeSocketError, down, formatMs, up, type CheckOutcome, type CheckTarget } from './outcome.js';
-import { expire, type ProbeRoute } from './tcp.js';
+import { expire, routed, type ProbeRoute } from './tcp.js';
+import { udpWrap, type UdpWrapBinding } from './udp-wrap.js';
 
 /** The largest datagram read (the largest UDP payload); reply_regex sees at most the first REGEX_BYTES. */
 export const MAX_REPLY_BYTES = 65_535;
@@ -92,6 +94,69 @@ export function judgeUdpReply(data: Buffer, length: number, rule: UdpReplyRule):
 }
 
 export function probeUdp(t: CheckTarget, o: UdpProbeOptions): Promise<CheckOutcome> {
+  if (udpWrap && !routed(o)) return probeUdpHandle(t, o, udpWrap);
+  return probeUdpRouted(t, o);
+}
+
+/** The ICMP error the kernel queued on the socket (IP_RECVERR), named by its type and code; undefined if none. */
+function queuedIcmpError(fd: number, v6: boolean): string | undefined {
+  let r;
+  try { r = addon.recvmsg(fd, 256, MSG_ERRQUEUE); } catch { return undefined; }
+  const cm = r?.control.find((c) => (v6 ? c.level === SOL_IPV6 && c.type === IPV6_RECVERR : c.level === SOL_IP && c.type === IP_RECVERR));
+  const ee = cm && decodeExtendedError(cm.data);
+  return ee ? extendedErrorReason(ee) : undefined;
+}
+
+/**
+ * Without source, fwmark or interface: libuv's UDP handle (udp-wrap.ts), as the DNS probe uses it. The
+ * addon's socket costs a poller of its own per probe (epoll_ctl add and delete, an ioctl) and a read of the
+ * error queue on every wake-up: 18.5 system calls per check against keepalived's 10 in the bench. Here the
+ * error queue is read only when libuv's recvmsg fails, which with IP_RECVERR is how the kernel reports an
+ * ICMP error on a connected socket (sk_err, then the queued sock_extended_err names the type and code).
+ */
+function probeUdpHandle(t: CheckTarget, o: UdpProbeOptions, b: UdpWrapBinding): Promise<CheckOutcome> {
+  return new Promise((resolve) => {
+    const v6 = t.family === 6;
+    const handle = new b.UDP();
+    let done = false;
+    const finish = (r: CheckOutcome) => {
+      if (done) return;
+      done = true;
+      timer.cancel();
+      handle.close();
+      resolve(r);
+    };
+    const timer = deadline(o.timeout, () => expire(() => finish(o.requireReply ? down(`no reply after ${formatMs(o.timeout)}`) : up())));
+    const fail = (status: number) => {
+      if (done) return;
+      const icmp = handle.fd >= 0 ? queuedIcmpError(handle.fd, v6) : undefined;
+      let code: string;
+      try { code = getSystemErrorName(status); } catch { code = `errno ${-status}`; }
+      finish(down(icmp ?? describeSocketError({ code })));
+    };
+    handle.onmessage = (nread, _h, buf) => {
+      if (nread < 0) { fail(nread); return; }
+      if (!buf || done) return;
+      const bad = o.reply ? judgeUdpReply(buf, buf.length, o.reply) : undefined;
+      finish(bad ? down(bad) : up());
+    };
+    let err = v6 ? handle.connect6(t.address, t.port) : handle.connect(t.address, t.port);
+    if (err === 0) {
+      try { addon.setsockopt(handle.fd, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_RECVERR : IP_RECVERR, 1); } catch (e) { finish(down(describeSocketError(e))); return; }
+      err = handle.recvStart();
+    }
+    if (err === 0) {
+      const req = new b.SendWrap();
+      req.oncomplete = (status) => { if (status < 0) fail(status); };
+      err = v6 ? handle.send6(req, [o.payload], 1, true) : handle.send(req, [o.payload], 1, true);
+      if (err > 0) err = 0; // sent at once (the byte count); oncomplete is not called then
+    }
+    if (err < 0) fail(err);
+  });
+}
+
+/** With source, fwmark or interface: the addon's socket, set up before anything is sent. */
+function probeUdpRouted(t: CheckTarget, o: UdpProbeOptions): Promise<CheckOutcome> {
   return new Promise((resolve) => {
     let done = false;
     let sock: Socket | undefined;
