@@ -17,3 +17,4 @@ export {
   type EcmpDirector, type EcmpOptions, type EcmpLvsdOptions, type IpvsStats,
 } from './ecmp.js';
 export { startFlows, summarize as summarizeFlows, FlowsHandle, type FlowsOptions, type FlowsReport, type LongFlowReport } from './flows.js';
+export { ipvsadmLines, waitIpvsTable, type IpvsadmLineOptions } from './ipvsadm.js';

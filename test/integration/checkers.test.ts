@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bootKernel, Lab, type LabHost, type LabKernel, type LabProcess, type RealServerHandle } from '../../src/lab/index.js';
+import { bootKernel, Lab, type LabHost, type LabKernel, type LabProcess, type RealServerHandle, ipvsadmLines, waitIpvsTable } from '../../src/lab/index.js';
 
 const RUN = fileURLToPath(new URL('../../src/balancer/run.js', import.meta.url));
 let kernel: LabKernel;
@@ -25,33 +25,12 @@ before(async () => {
 });
 after(async () => { await lab?.stop(); await kernel?.stop(); });
 
-/** `ipvsadm -Ln` as sorted lines "192.0.2.10:80 > 10.0.1.11:8080 w1" (services without destinations: "192.0.2.10:80 >"). */
-async function table(): Promise<string[]> {
-  const out = await director.run(['ipvsadm', '-Ln']);
-  const lines: string[] = [];
-  let svc = '';
-  for (const l of out.split('\n')) {
-    const s = /^(TCP|UDP|SCTP|FWM)\s+(\S+)/.exec(l);
-    if (s) { svc = s[2]!; lines.push(`${svc} >`); continue; }
-    const d = /^\s+->\s+(\S+)\s+\S+\s+(\d+)/.exec(l);
-    if (d && svc) lines.push(`${svc} > ${d[1]} w${d[2]}`);
-  }
-  // A service keeps its bare "svc >" line only when it has no destinations.
-  return lines.filter((x) => !(x.endsWith('>') && lines.some((y) => y.startsWith(x + ' ')))).sort();
-}
+/** `ipvsadm -Ln` as sorted lines (src/lab/ipvsadm.ts). */
+const table = async (): Promise<string[]> => ipvsadmLines(await director.run(['ipvsadm', '-Ln']), {});
 
 let current: LabProcess | undefined;
-async function waitTable(want: string[], timeoutMs = 10_000): Promise<number> {
-  const t0 = Date.now();
-  let last: string[] = [];
-  while (Date.now() - t0 < timeoutMs) {
-    last = await table();
-    if (JSON.stringify(last) === JSON.stringify([...want].sort())) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.deepEqual(last, [...want].sort(), `IPVS table (ipvsadm -Ln) never reached the expected state; lvsd said:\n${(current?.output ?? '').slice(-1500)}${current?.errors ?? ''}`);
-  return -1;
-}
+const waitTable = (want: string[], timeoutMs = 10_000): Promise<number> =>
+  waitIpvsTable(table, want, { timeoutMs, pollMs: 50, context: () => `${(current?.output ?? '').slice(-1500)}${current?.errors ?? ''}` });
 
 async function startLvsd(yaml: string): Promise<LabProcess> {
   const file = join(lab.dir, `case${++caseNo}.yaml`);

@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bootKernel, Lab, type LabHost, type LabKernel, type LabProcess } from '../../src/lab/index.js';
+import { bootKernel, Lab, type LabHost, type LabKernel, type LabProcess, ipvsadmLines, waitIpvsTable } from '../../src/lab/index.js';
 
 const RUN = fileURLToPath(new URL('../../src/balancer/run.js', import.meta.url));
 let kernel: LabKernel;
@@ -122,31 +122,11 @@ before(async () => {
 });
 after(async () => { await lab?.stop(); await kernel?.stop(); });
 
-/** `ipvsadm -Ln` as sorted lines "192.0.2.10:25 > 10.0.1.11:25 w1" (a service without destinations: "192.0.2.10:25 >"). */
-async function table(): Promise<string[]> {
-  const out = await director.run(['ipvsadm', '-Ln']);
-  const lines: string[] = [];
-  let svc = '';
-  for (const l of out.split('\n')) {
-    const s = /^(TCP|UDP|SCTP|FWM)\s+(\S+)/.exec(l);
-    if (s) { svc = s[2]!; lines.push(`${svc} >`); continue; }
-    const d = /^\s+->\s+(\S+)\s+\S+\s+(\d+)/.exec(l);
-    if (d && svc) lines.push(`${svc} > ${d[1]} w${d[2]}`);
-  }
-  return lines.filter((x) => !(x.endsWith('>') && lines.some((y) => y.startsWith(x + ' ')))).sort();
-}
+/** `ipvsadm -Ln` as sorted lines (src/lab/ipvsadm.ts). */
+const table = async (): Promise<string[]> => ipvsadmLines(await director.run(['ipvsadm', '-Ln']), {});
 let lvsd: LabProcess | undefined;
-async function waitTable(want: string[], timeoutMs = 15_000): Promise<number> {
-  const t0 = Date.now();
-  let last: string[] = [];
-  while (Date.now() - t0 < timeoutMs) {
-    last = await table();
-    if (JSON.stringify(last) === JSON.stringify([...want].sort())) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.deepEqual(last, [...want].sort(), `IPVS table (ipvsadm -Ln) never reached the expected state; lvsd said:\n${(lvsd?.output ?? '').slice(-2000)}${lvsd?.errors ?? ''}`);
-  return -1;
-}
+const waitTable = (want: string[], timeoutMs = 15_000): Promise<number> =>
+  waitIpvsTable(table, want, { timeoutMs, pollMs: 100, context: () => `${(lvsd?.output ?? '').slice(-2000)}${lvsd?.errors ?? ''}` });
 type Verdict = { service: string; server: string; up: boolean; reason: string };
 const verdicts = () => [...(lvsd?.output ?? '').matchAll(/^verdict (.*)$/gm)].map((m) => JSON.parse(m[1]!) as Verdict);
 const lastVerdict = (service: string, server: string) => verdicts().filter((v) => v.service === service && v.server === server).at(-1);
