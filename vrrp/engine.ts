@@ -53,6 +53,9 @@ export interface EngineReloadSummary {
   changes: string[];
 }
 
+/** One tracked thing of an instance: key 'interface:eth0', 'script:x', 'vs:y', ...; weight undefined means FAULT when down. */
+export interface TrackItem { key: string; weight: number | undefined; up: boolean | null }
+
 /** Effective priority from the base and the tracked objects (keepalived's rules), pure. */
 export function effectivePriority(base: number, items: { weight: number | undefined; up: boolean | null }[]): { priority: number; fault: boolean } {
   if (base === 255) return { priority: 255, fault: items.some((i) => !i.weight && i.up === false) };
@@ -229,14 +232,21 @@ export class VrrpEngine {
     if (!this.stopping) for (const g of this.config.vrrp_sync_groups) this.syncFaults(g.name);
   }
 
-  private applyTracking(inst: VrrpInstance): void {
+  /**
+   * What an instance tracks, each with its weight and state now (null: not known yet). The one list
+   * both the priority arithmetic and `lvsd status` read, so what status shows is what VRRP used.
+   */
+  trackItems(inst: VrrpInstance): TrackItem[] {
     const t = inst.config.track;
-    const items = [
+    return [
       ...t.interfaces.map((i) => ({ key: `interface:${i.name}`, weight: i.weight })),
       ...t.scripts.map((s) => ({ key: `script:${s.name}`, weight: s.weight ?? this.config.track_scripts.find((x) => x.name === s.name)?.weight })),
       ...t.virtual_services.map((v) => ({ key: `vs:${v.name}`, weight: v.weight })),
-    ].map((i) => ({ weight: i.weight, up: this.tracked.has(i.key) ? this.tracked.get(i.key)! : null }));
-    const r = effectivePriority(inst.basePriority, items);
+    ].map((i) => ({ ...i, up: this.tracked.has(i.key) ? this.tracked.get(i.key)! : null }));
+  }
+
+  private applyTracking(inst: VrrpInstance): void {
+    const r = effectivePriority(inst.basePriority, this.trackItems(inst));
     if (r.priority !== inst.machine.priority) inst.handle({ type: 'priority', priority: r.priority });
     inst.handle({ type: 'fault', cause: 'track', active: r.fault });
   }
