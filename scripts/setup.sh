@@ -28,8 +28,9 @@ cd "$(dirname "$0")/.."
 #   knot knot-dnsutils  the real DNS server of the DNS check's lab test (knotd -c, zones under the lab's
 #                    directory; a configured zone without its file answers SERVFAIL) and kdig, which
 #                    captured the DNS replies the codec's unit tests parse
+#   nftables         nft, which lvsd runs to install its own table 'inet lvsd' (accept: false / vrrp_strict)
 # frr and bird2 run only inside the lab, each instance with its own config; see below for their units.
-DEBIAN_PACKAGES=(user-mode-linux kmod ipvsadm iproute2 nginx-light curl tcpdump tshark keepalived strace procps psmisc iputils-ping systemd tmux frr bird2 exim4-daemon-light socat knot knot-dnsutils)
+DEBIAN_PACKAGES=(user-mode-linux kmod ipvsadm iproute2 nginx-light curl tcpdump tshark keepalived strace procps psmisc iputils-ping systemd tmux frr bird2 exim4-daemon-light socat knot knot-dnsutils nftables)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do

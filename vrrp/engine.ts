@@ -14,20 +14,28 @@
 //   A master adds the new VIPs, drops the old ones and announces again; its adverts carry the new list
 //   from the next one on. keepalived does the same for VIPs on reload, and restarting a master for it
 //   would cost a failover.
-// - anything else (vrid, interface, version, advert_interval, unicast, authentication, owner, accept,
+// - anything else (vrid, interface, version, advert_interval, unicast, authentication, owner,
 //   dscp, priority to or from 255, the VIPs' family): the old instance stops as at shutdown (priority 0
 //   if master, VIPs removed) and a new one starts as at startup, so peers see an ordinary handover.
+import { performance } from 'node:perf_hooks';
 import { isDeepStrictEqual } from 'node:util';
 import type { LvsdConfig, TrackScriptConfig, VrrpInstanceConfig } from '../src/config/model.js';
+import { checksUnicastSource, instanceFamily } from '../src/config/vrrp-family.js';
 import { Rtnetlink, watchRtnetlink, type Address, type Link } from '../src/netlink/rtnetlink.js';
 import type { NetlinkSubscription } from '../src/netlink/socket.js';
 import type { Family } from './address.js';
 import { VrrpInstance } from './instance.js';
-import { notifyCommands } from './notify.js';
-import { lookupUser, runNotify, type UserIds } from '../src/scripts/run.js';
+import { InterfaceFollower, type InterfaceHost } from './interfaces.js';
+import { VrrpNotifier } from './notify-queue.js';
+import { lookupUser, runNotifyAwaited, type UserIds } from '../src/scripts/run.js';
 import { VrrpChannel } from './socket.js';
+import { VmacLinks } from './vmac.js';
 import type { VrrpState } from './state-machine.js';
-import { TrackScript } from './track.js';
+import { TrackScript, trackedItems } from './track.js';
+import { ProcessTracker } from './track-process.js';
+import { TrackFiles } from './track-file.js';
+import { NoAcceptTable } from '../src/strict/nft.js';
+import { noAcceptPlanFor } from '../src/strict/ruleset.js';
 
 export interface EngineOptions {
   log?: (line: string) => void;
@@ -38,6 +46,8 @@ export interface EngineOptions {
    * changed) and before its notify runs. An exception here is logged, never reaches VRRP.
    */
   onState?: (name: string, from: VrrpState, to: VrrpState, priority: number) => void;
+  /** Every change of an instance's effective priority (tracking, reload); same rules as onState. */
+  onPriority?: (name: string, from: number, to: number, state: VrrpState) => void;
 }
 
 /** What a reload did, per instance, in words for the log. */
@@ -70,9 +80,12 @@ export function effectivePriority(base: number, items: { weight: number | undefi
   return { priority: Math.min(254, Math.max(1, p)), fault };
 }
 
+/** How long stop() waits for queued notify commands (STOP among them) before the process may exit. */
+const NOTIFY_STOP_WAIT_MS = 10_000;
+
 /** Fields whose change needs a fresh instance (see the file comment); the rest apply in place. */
-const RESTART_FIELDS = ['interface', 'vrid', 'version', 'advert_interval', 'unicast', 'authentication', 'owner', 'accept', 'dscp'] as const;
-const IN_PLACE_FIELDS = ['priority', 'preempt', 'preempt_delay', 'track', 'notify', 'garp', 'virtual_ips', 'max_learned_advert_interval', 'unicast_checksum_compat'] as const;
+const RESTART_FIELDS = ['interface', 'vrid', 'version', 'advert_interval', 'unicast', 'authentication', 'owner', 'dscp'] as const;
+const IN_PLACE_FIELDS = ['priority', 'preempt', 'preempt_delay', 'track', 'notify', 'garp', 'virtual_ips', 'max_learned_advert_interval', 'unicast_checksum_compat', 'accept', 'vip_deleted', 'vip_deleted_hold'] as const;
 
 /** How a changed instance is reloaded: in place (with what changed) or by a restart (with why). */
 export function reloadPlan(old: VrrpInstanceConfig, next: VrrpInstanceConfig): { kind: 'same' } | { kind: 'in-place'; fields: string[] } | { kind: 'restart'; fields: string[] } {
@@ -82,7 +95,7 @@ export function reloadPlan(old: VrrpInstanceConfig, next: VrrpInstanceConfig): {
   // A field this list does not know yet (the schema grew) restarts: safe until someone decides otherwise.
   const restart = [...RESTART_FIELDS, ...new Set([...Object.keys(old), ...Object.keys(next)].filter((k) => !known.has(k)))].filter(differs);
   if ((old.priority === 255) !== (next.priority === 255)) restart.push('priority (address owner)');
-  if (old.virtual_ips[0]!.family !== next.virtual_ips[0]!.family) restart.push('virtual_ips (family)');
+  if (instanceFamily(old) !== instanceFamily(next)) restart.push('virtual_ips (family)');
   if (restart.length) return { kind: 'restart', fields: restart };
   return { kind: 'in-place', fields: IN_PLACE_FIELDS.filter(differs) };
 }
@@ -93,23 +106,45 @@ export class VrrpEngine {
   private readonly links = new Map<string, Link>();
   private readonly tracked = new Map<string, boolean>(); // 'interface:eth0', 'script:x', 'vs:y'
   private readonly scripts = new Map<string, TrackScript>();
+  /** track_processes (kernel process events) and track_files that an instance or a group uses. */
+  private procs: ProcessTracker | null = null;
+  private readonly files = new TrackFiles(() => this.retrack(), (line) => this.log(line));
   private readonly groupOf = new Map<string, string>();
   private watch: NetlinkSubscription | null = null;
+  /** The instances' macvlans / ipvlans (vmac.ts); set in init(). */
+  vmacs: VmacLinks | null = null;
+  /** Debounce, MAC and ifindex changes, VIPs deleted by others (interfaces.ts); set in init(). */
+  private follow: InterfaceFollower | null = null;
   private readonly log: (line: string) => void;
-  private readonly runNotify: (argv: string[]) => void;
+  /** Notify commands, in transition order per instance and per group (notify-queue.ts). */
+  readonly notifier: VrrpNotifier;
   private readonly onState: EngineOptions['onState'];
+  private readonly onPriority: EngineOptions['onPriority'];
   /** global.script_user, looked up once per config: notify commands and track scripts without their own user. */
   private user: UserIds | null;
   private stopping = false;
   private cfg: LvsdConfig;
   private reloading: Promise<unknown> = Promise.resolve();
+  /** End of global.vrrp_startup_delay (startup-delay.ts) on the performance.now() clock, from the engine's start; a reload does not move it. */
+  private readonly startupUntil: number | undefined;
+  /** accept: false / global.vrrp_strict: lvsd's nftables table (src/strict), applied per config. */
+  readonly noAccept: NoAcceptTable;
 
   private constructor(config: LvsdConfig, readonly rtnl: Rtnetlink, opts: EngineOptions) {
     this.cfg = config;
+    this.startupUntil = config.global.vrrp_startup_delay ? performance.now() + config.global.vrrp_startup_delay : undefined;
     this.log = opts.log ?? ((l) => process.stdout.write(`${new Date().toISOString()} ${l}\n`));
     this.user = lookupUser(config.global.script_user);
     this.onState = opts.onState;
-    this.runNotify = opts.runNotify ?? ((argv) => runNotify(argv, this.user, (why) => this.log(`notify ${argv[0]}: ${why}`)));
+    const test = opts.runNotify;
+    this.notifier = new VrrpNotifier({
+      log: this.log,
+      run: test ? async (job) => test(job.argv) : async (job, queue) => {
+        await runNotifyAwaited(job.argv, this.user, job.timeoutMs, (why, output) => this.log(`notify ${queue} ${job.argv[0]}: ${why}${output ? `: ${output.slice(0, 200)}` : ''}`));
+      },
+    });
+    this.onPriority = opts.onPriority;
+    this.noAccept = new NoAcceptTable({ log: this.log });
   }
 
   /** The config in force (the last one reload() accepted). */
@@ -122,18 +157,28 @@ export class VrrpEngine {
   }
 
   private async init(): Promise<void> {
+    if (this.startupUntil !== undefined) this.log(`vrrp_startup_delay ${this.cfg.global.vrrp_startup_delay} ms: every instance stays silent and ignores adverts until then`);
     for (const l of await this.rtnl.listLinks()) this.links.set(l.name, l);
+    this.vmacs = new VmacLinks(this.rtnl, this.log);
+    await this.vmacs.start(this.cfg.vrrp_instances, this.links); // a crashed run's removed first
+    this.follow = new InterfaceFollower(this.interfaceHost());
+    this.follow.seed(this.links.values());
     this.watch = watchRtnetlink({
-      event: (ev) => { if (ev.kind === 'link') this.linkEvent(ev.action === 'del' ? { ...ev.link, up: false, lowerUp: false } : ev.link); },
+      event: (ev) => {
+        if (ev.kind === 'link') this.linkEvent(ev.action === 'del' ? { ...ev.link, up: false, lowerUp: false } : ev.link, ev.action === 'del');
+        else this.follow?.address(ev.action, ev.address);
+      },
       resync: () => { void this.rtnl.listLinks().then((ls) => ls.forEach((l) => this.linkEvent(l))).catch(() => {}); },
     });
     this.setGroups();
     const addresses = await this.rtnl.listAddresses();
     for (const ic of this.cfg.vrrp_instances) this.instances.set(ic.name, this.createInstance(ic, addresses));
     this.syncScripts(null);
+    this.syncTrackers();
     for (const l of this.links.values()) this.tracked.set(`interface:${l.name}`, l.up && l.lowerUp);
     for (const inst of this.instances.values()) this.prime(inst);
     for (const g of this.cfg.vrrp_sync_groups) this.syncFaults(g.name);
+    await this.noAccept.apply(noAcceptPlanFor(this.cfg)); // before any VIP is added; a failure is logged and retried
     await Promise.all([...this.instances.values()].map((i) => i.start()));
     for (const s of this.scripts.values()) s.start();
   }
@@ -147,7 +192,7 @@ export class VrrpEngine {
   private placement(ic: VrrpInstanceConfig, addresses: Address[]): { error: string } | { link: Link; family: Family; primary: string; mine: string[] } {
     const link = this.links.get(ic.interface);
     if (!link) return { error: `vrrp instance ${ic.name}: no interface ${ic.interface}` };
-    const family: Family = ic.virtual_ips[0]!.family === 4 ? 'ipv4' : 'ipv6';
+    const family: Family = instanceFamily(ic) === 4 ? 'ipv4' : 'ipv6';
     const vipSet = new Set(ic.virtual_ips.map((v) => v.address));
     const mine = addresses.filter((a) => a.ifindex === link.index && a.family === (family === 'ipv4' ? 'inet' : 'inet6') && !vipSet.has(a.address));
     const primary = ic.unicast?.source?.address
@@ -159,18 +204,26 @@ export class VrrpEngine {
   private createInstance(ic: VrrpInstanceConfig, addresses: Address[]): VrrpInstance {
     const p = this.placement(ic, addresses);
     if ('error' in p) throw new Error(p.error);
-    const key = `${ic.interface}/${p.family}`;
+    // VMAC: adverts sent and received on the macvlan unless xmit_base (vmac.ts says why); VIPs and GARP/NA on it.
+    const vm = this.vmacs?.get(ic.name);
+    const rx = vm && !vm.plan.xmitBase ? { ifname: vm.name, ifindex: vm.index } : { ifname: ic.interface, ifindex: p.link.index };
+    const key = `${rx.ifname}/${p.family}`;
     let ch = this.channels.get(key);
     if (!ch) {
-      ch = new VrrpChannel({ ifname: ic.interface, ifindex: p.link.index, family: p.family, joinGroup: true });
+      ch = new VrrpChannel({ ifname: rx.ifname, ifindex: rx.ifindex, family: p.family, joinGroup: true });
       this.channels.set(key, ch);
     }
     // The instance gets its own copy: a reload applies in-place changes by updating it.
-    return new VrrpInstance({ ...ic }, {
-      rtnl: this.rtnl, channel: ch, link: { ifindex: p.link.index, mac: p.link.mac ?? '00:00:00:00:00:00' },
+    const own = { ...ic };
+    return new VrrpInstance(own, {
+      startupDelayUntil: this.startupUntil, checkUnicastSource: () => checksUnicastSource(own, this.cfg.global),
+      rtnl: this.rtnl, channel: ch, link: vm ? { ifindex: vm.index, mac: vm.mac } : { ifindex: p.link.index, mac: p.link.mac ?? '00:00:00:00:00:00' },
       deviceLink: (n) => { const l = this.links.get(n); if (!l) throw new Error(`no interface ${n}`); return { ifindex: l.index, mac: l.mac ?? '00:00:00:00:00:00' }; },
-      primaryAddress: p.primary, ownAddresses: p.mine, log: this.log,
+      primaryAddress: vm?.plan.address?.address ?? p.primary, ownAddresses: p.mine, log: this.log,
       onState: (i, from, to) => this.stateChanged(i, from, to),
+      onMasterRxLowerPri: (i, src, priority) => {
+        if (this.notifier.rxLowerPri(i.name, i.config.notify, performance.now())) this.log(`${i.name}: master heard priority ${priority} from ${src}: notify master_rx_lower_pri`);
+      },
     });
   }
 
@@ -189,7 +242,8 @@ export class VrrpEngine {
   private syncScripts(previousUser: string | null | undefined): { changes: string[]; created: TrackScript[] } {
     const changes: string[] = [];
     const created: TrackScript[] = [];
-    const used = (sc: TrackScriptConfig) => this.cfg.vrrp_instances.some((i) => i.track.scripts.some((t) => t.name === sc.name));
+    const used = (sc: TrackScriptConfig) => this.cfg.vrrp_instances.some((i) => i.track.scripts.some((t) => t.name === sc.name))
+      || this.cfg.vrrp_sync_groups.some((g) => g.track.scripts.some((t) => t.name === sc.name));
     const wanted = new Map(this.cfg.track_scripts.filter(used).map((sc) => [sc.name, sc] as const));
     const userChanged = previousUser !== null && previousUser !== this.cfg.global.script_user;
     for (const [name, ts] of this.scripts) {
@@ -211,14 +265,28 @@ export class VrrpEngine {
     return { changes, created };
   }
 
-  private linkEvent(l: Link): void {
+  private linkEvent(l: Link, deleted = false): void {
     const prev = this.links.get(l.name);
     this.links.set(l.name, l);
+    if (this.follow) { this.follow.link(prev, l, deleted); return; } // debounced: linkState() when VRRP acts on it
     const up = l.up && l.lowerUp;
     const was = prev ? prev.up && prev.lowerUp : null;
-    if (was === up) return;
-    for (const inst of this.instances.values()) if (inst.config.interface === l.name) inst.handle({ type: 'interface', up });
-    this.setTracked(`interface:${l.name}`, up);
+    if (was !== up) this.linkState(l.name, up);
+  }
+
+  private interfaceHost(): InterfaceHost {
+    const cfg = (): LvsdConfig => this.cfg; // read live: reload replaces it
+    return {
+      get config() { return cfg(); }, instances: this.instances, channels: this.channels, links: this.links,
+      log: (line) => this.log(line), linkEvent: (l, deleted) => this.linkEvent(l, deleted), linkState: (n, up) => this.linkState(n, up),
+      faultsChanged: () => { for (const g of this.cfg.vrrp_sync_groups) this.syncFaults(g.name); },
+    };
+  }
+
+  /** The interface's state as VRRP takes it (after interface_up_down_delays). */
+  private linkState(name: string, up: boolean): void {
+    for (const inst of this.instances.values()) if (inst.config.interface === name) inst.handle({ type: 'interface', up });
+    this.setTracked(`interface:${name}`, up);
     for (const g of this.config.vrrp_sync_groups) this.syncFaults(g.name);
   }
 
@@ -237,25 +305,49 @@ export class VrrpEngine {
    * both the priority arithmetic and `lvsd status` read, so what status shows is what VRRP used.
    */
   trackItems(inst: VrrpInstance): TrackItem[] {
-    const t = inst.config.track;
-    return [
-      ...t.interfaces.map((i) => ({ key: `interface:${i.name}`, weight: i.weight })),
-      ...t.scripts.map((s) => ({ key: `script:${s.name}`, weight: s.weight ?? this.config.track_scripts.find((x) => x.name === s.name)?.weight })),
-      ...t.virtual_services.map((v) => ({ key: `vs:${v.name}`, weight: v.weight })),
-    ].map((i) => ({ ...i, up: this.tracked.has(i.key) ? this.tracked.get(i.key)! : null }));
+    // Its own block, then its sync group's; reverse and file values folded into (weight, up): track.ts.
+    const gname = this.groupOf.get(inst.name);
+    const group = gname ? this.config.vrrp_sync_groups.find((g) => g.name === gname)?.track : undefined;
+    return trackedItems(inst.config.track, group, this.config, (key) => (this.tracked.has(key) ? this.tracked.get(key)! : null), (name) => this.files.value(name));
+  }
+
+  /** Starts / stops track processes and files to match the config (those an instance or a group uses). */
+  private syncTrackers(): string[] {
+    const blocks = [...this.cfg.vrrp_instances, ...this.cfg.vrrp_sync_groups].map((x) => x.track);
+    const procs = this.cfg.track_processes.filter((p) => blocks.some((t) => t.processes.some((i) => i.name === p.name)));
+    if (procs.length && !this.procs) this.procs = new ProcessTracker((name, up) => this.setTracked(`process:${name}`, up), (line) => this.log(line));
+    const changes = this.procs?.sync(procs) ?? [];
+    changes.push(...this.files.sync(this.cfg.track_files.filter((f) => blocks.some((t) => t.files.some((i) => i.name === f.name)))));
+    return changes;
+  }
+
+  /** A track file's value changed: every instance's priority and faults again. */
+  private retrack(): void {
+    for (const inst of this.instances.values()) this.applyTracking(inst);
+    if (!this.stopping) for (const g of this.config.vrrp_sync_groups) this.syncFaults(g.name);
   }
 
   private applyTracking(inst: VrrpInstance): void {
     const r = effectivePriority(inst.basePriority, this.trackItems(inst));
-    if (r.priority !== inst.machine.priority) inst.handle({ type: 'priority', priority: r.priority });
+    const was = inst.machine.priority;
+    if (r.priority !== was) inst.handle({ type: 'priority', priority: r.priority });
+    if (inst.machine.priority !== was) this.priorityChanged(inst, was);
     inst.handle({ type: 'fault', cause: 'track', active: r.fault });
+  }
+
+  private priorityChanged(inst: VrrpInstance, from: number): void {
+    const to = inst.machine.priority;
+    if (this.onPriority) {
+      try { this.onPriority(inst.name, from, to, inst.state); } catch (e) { this.log(`${inst.name}: priority listener failed: ${(e as Error).message}`); }
+    }
+    this.notifier.priority(inst.name, inst.config.notify, inst.state, to);
   }
 
   private stateChanged(inst: VrrpInstance, from: VrrpState, to: VrrpState): void {
     if (this.onState) {
       try { this.onState(inst.name, from, to, inst.machine.priority); } catch (e) { this.log(`${inst.name}: state listener failed: ${(e as Error).message}`); }
     }
-    for (const argv of notifyCommands(inst.config.notify, 'INSTANCE', inst.name, to, inst.machine.priority)) this.runNotify(argv);
+    this.notifier.state(inst.name, inst.config.notify, to, inst.machine.priority);
     const gname = this.groupOf.get(inst.name);
     if (!gname || this.stopping) return;
     const group = this.config.vrrp_sync_groups.find((g) => g.name === gname)!;
@@ -268,7 +360,7 @@ export class VrrpEngine {
       this.syncFaults(gname);
       const all = [inst, ...members];
       if (all.every((m) => m.state === to)) {
-        for (const argv of notifyCommands(group.notify, 'GROUP', gname, to, 0)) this.runNotify(argv);
+        this.notifier.group(gname, group.notify, to);
       }
     });
   }
@@ -330,6 +422,8 @@ export class VrrpEngine {
 
     const previousUser = this.cfg.global.script_user;
     this.cfg = next;
+    this.follow?.reload(next);
+    await this.noAccept.apply(noAcceptPlanFor(next));
     this.user = lookupUser(next.global.script_user);
     this.setGroups();
 
@@ -337,13 +431,14 @@ export class VrrpEngine {
     const leaving = [...this.instances.values()].filter((i) => !wanted.has(i.name) || plans.get(i.name)!.kind === 'restart');
     await Promise.all(leaving.map(async (i) => {
       await i.stop();
+      await this.vmacs?.release(i.name);
       this.instances.delete(i.name);
       if (wanted.has(i.name)) return;
-      for (const argv of notifyCommands(i.config.notify, 'INSTANCE', i.name, 'stop', 0)) this.runNotify(argv);
+      this.notifier.state(i.name, i.config.notify, 'stop', 0);
       sum.removed.push(i.name);
       sum.changes.push(`${i.name}: removed`);
     }));
-    for (const [key, ch] of this.channels) if (!ch.handlers.size && !next.vrrp_instances.some((ic) => `${ic.interface}/${ic.virtual_ips[0]!.family === 4 ? 'ipv4' : 'ipv6'}` === key)) {
+    for (const [key, ch] of this.channels) if (!ch.handlers.size && !next.vrrp_instances.some((ic) => `${ic.interface}/${instanceFamily(ic) === 4 ? 'ipv4' : 'ipv6'}` === key)) {
       ch.close();
       this.channels.delete(key);
     }
@@ -368,10 +463,12 @@ export class VrrpEngine {
     }
 
     const scripts = this.syncScripts(previousUser);
+    sum.changes.push(...this.syncTrackers());
     for (const inst of this.instances.values()) this.applyTracking(inst);
 
     // Arriving: new instances and the restarted ones start as at startup.
     const started: VrrpInstance[] = [];
+    await this.vmacs?.prepare(fresh, this.links);
     for (const ic of fresh) {
       const inst = this.createInstance(ic, addresses);
       this.instances.set(ic.name, inst);
@@ -395,11 +492,18 @@ export class VrrpEngine {
     this.stopping = true;
     await this.reloading; // a reload under way finishes first: it may be starting instances
     for (const s of this.scripts.values()) s.stop();
+    this.procs?.stop();
+    this.files.stop();
     await Promise.all([...this.instances.values()].map(async (i) => {
       await i.stop();
-      for (const argv of notifyCommands(i.config.notify, 'INSTANCE', i.name, 'stop', 0)) this.runNotify(argv);
+      this.notifier.state(i.name, i.config.notify, 'stop', 0);
     }));
+    // The STOP commands (and any still queued) run before the process exits, for at most one timeout.
+    if (!(await this.notifier.queues.idle(NOTIFY_STOP_WAIT_MS))) this.log(`stop: ${this.notifier.queues.pending} notify commands still queued or running after ${NOTIFY_STOP_WAIT_MS / 1000}s; not waiting for them`);
+    await this.noAccept.stop(); // after the VIPs are gone
+    await this.vmacs?.releaseAll();
     this.watch?.close();
+    this.follow?.close();
     for (const c of this.channels.values()) c.close();
     this.rtnl.close();
   }

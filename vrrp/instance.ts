@@ -14,6 +14,9 @@ import { tosByte, type VrrpChannel } from './socket.js';
 import { PreciseTimer } from './precise-timer.js';
 import { SyncRtnetlink, prepareAddressRequest, type PreparedRequest } from './vip-netlink.js';
 import { RateLimitedLog } from './log-limit.js';
+import { instanceFamily } from '../src/config/vrrp-family.js';
+import { inStartupDelay, masterDownAfterDelay, startupPlan } from './startup-delay.js';
+import { InstanceDiagnostics } from './diagnostics.js';
 import { VrrpStateMachine, type MachineCounters, type TransitionReason, type VrrpAction, type VrrpEvent, type VrrpState } from './state-machine.js';
 
 /** LVSD_VRRP_TRACE=1 logs each timer's lateness (benchmarks, debugging). */
@@ -30,8 +33,14 @@ export interface InstanceContext {
   /** The source of our adverts: configured unicast source, else the interface's primary (IPv6: link-local) address. */
   primaryAddress: string;
   ownAddresses: string[];
+  /** End of global.vrrp_startup_delay on the performance.now() clock (startup-delay.ts); absent: none. */
+  startupDelayUntil?: number;
+  /** Whether adverts from sources other than the unicast peers are dropped (unicast.check_source or the global default), asked per advert. */
+  checkUnicastSource?(): boolean;
   log(line: string): void;
   onState(inst: VrrpInstance, from: VrrpState, to: VrrpState, reason: TransitionReason): void;
+  /** A MASTER that stays master received an advert with a lower, non-zero priority (keepalived notify_master_rx_lower_pri). */
+  onMasterRxLowerPri?(inst: VrrpInstance, src: string, priority: number): void;
 }
 
 /** A state change as the instance carried it out; `at` is epoch milliseconds (it crosses threads). */
@@ -86,11 +95,15 @@ export class VrrpInstance {
   private lastEventAt = 0;
   private masterValue: string | null = null;
   private lastTransitionValue: Transition | null = null;
+  /** An address owner waiting out global.vrrp_startup_delay. */
+  private startupTimer: NodeJS.Timeout | null = null;
   /** Lines about hostile or broken peers: the first of each kind, then at most one a minute. */
   private readonly hostileLog: RateLimitedLog;
+  /** Peers heard, the split-brain alarm, debug lines for drops (diagnostics.ts): read by status, never by VRRP. */
+  readonly diagnostics: InstanceDiagnostics;
 
   constructor(readonly config: VrrpInstanceConfig, private readonly ctx: InstanceContext) {
-    this.family = config.virtual_ips[0]!.family === 4 ? 'ipv4' : 'ipv6';
+    this.family = instanceFamily(config) === 4 ? 'ipv4' : 'ipv6';
     this.basePriority = config.priority;
     this.auth = config.authentication ? { type: 1, password: config.authentication.password } : undefined;
     this.vipTexts = config.virtual_ips.map((v) => v.address);
@@ -99,6 +112,7 @@ export class VrrpInstance {
       vrid: config.vrid, version: config.version as 2 | 3, family: this.family, priority: config.priority,
       advertIntervalMs: config.advert_interval, addresses: this.vipTexts, ownAddresses: ctx.ownAddresses,
       ...(this.auth ? { auth: this.auth } : {}),
+      ...(config.unicast ? { unicastPeers: config.unicast.peers.map((p) => ({ address: p.address, minTtl: p.min_ttl, maxTtl: p.max_ttl })) } : {}),
     };
     this.machine = new VrrpStateMachine({
       version: config.version as 2 | 3, family: this.family, priority: config.priority, advertIntervalMs: config.advert_interval,
@@ -106,6 +120,8 @@ export class VrrpInstance {
       maxLearnedAdvertIntervalMs: config.max_learned_advert_interval,
     });
     this.hostileLog = new RateLimitedLog((line) => ctx.log(`${config.name}: ${line}`));
+    this.diagnostics = new InstanceDiagnostics({ name: config.name, version: config.version as 2 | 3, vrid: config.vrid, interface: config.interface,
+      primaryAddress: ctx.primaryAddress, advertIntervalMs: config.advert_interval, priority: () => this.machine.priority, log: ctx.log });
     this.counters = {
       advertsSent: 0, advertsReceived: 0, becameMaster: 0, releasedMaster: 0, priorityZeroSent: 0, transitions: {},
       repliesSuppressed: 0, intervalsClamped: 0, foreignStopsIgnored: 0, foreignEarlierIgnored: 0,
@@ -143,7 +159,10 @@ export class VrrpInstance {
     this.requests();
     this.openPacketSocket();
     this.removeVips(true);
-    this.handle({ type: 'startup' });
+    // global.vrrp_startup_delay (startup-delay.ts): a backup's timer counts from its end; an owner waits.
+    const plan = startupPlan(performance.now(), this.ctx.startupDelayUntil ?? 0, this.machine.priority === 255);
+    if (plan.kind === 'wait') this.startupTimer = setTimeout(() => { this.startupTimer = null; this.handle({ type: 'startup' }); }, plan.at - performance.now());
+    else this.handle({ type: 'startup' }, plan.at);
   }
 
   /** at: when the event happened (default now); adverts pass the kernel's receive time. */
@@ -174,6 +193,7 @@ export class VrrpInstance {
     const v = this.matchView;
     v.priority = this.machine.priority;
     v.addresses = this.vipTexts;
+    v.checkUnicastSource = this.ctx.checkUnicastSource?.() ?? false;
     return v;
   }
 
@@ -181,13 +201,23 @@ export class VrrpInstance {
     // The channel accepted a v3 unicast checksum over 224.0.0.18 (keepalived <= 1.3.6); this instance
     // may refuse it (unicast_checksum_compat: false). Counted where the channel counts bad checksums.
     if (p.legacyChecksum && this.config.unicast_checksum_compat === false) { this.ctx.channel.drops.checksum_invalid++; return; }
+    if (inStartupDelay(rxTime, this.ctx.startupDelayUntil)) { this.countDrop('startup_delay'); return; }
     const m = matchInstance(p, this.view());
     for (const n of m.notes) this.counters.notes[n.note]++;
-    if (!m.accept) { this.counters.drops[m.reason] = (this.counters.drops[m.reason] ?? 0) + 1; return; }
+    if (!m.accept) { this.countDrop(m.reason); this.diagnostics.dropped(p, m.reason, m.detail, rxTime); return; }
     this.counters.advertsReceived++;
     if (TRACE) this.ctx.log(`${this.name}: advert from ${p.src} priority ${p.priority} at ${(performance.timeOrigin + performance.now()).toFixed(3)}`);
+    const wasMaster = this.machine.state === 'master';
     this.handle({ type: 'advert', priority: p.priority, advertIntervalMs: p.advertIntervalMs, src: p.src }, Math.max(rxTime, this.lastEventAt));
+    if (wasMaster && this.machine.state === 'master' && p.priority > 0 && p.priority < this.machine.priority) this.ctx.onMasterRxLowerPri?.(this, p.src, p.priority);
     this.noteHostile(this.machine.counters, p);
+    this.diagnostics.heard(p, rxTime);
+  }
+
+  /** A unicast TTL that is not 255 counts where the channel counts multicast ones (match.ts MatchResult). */
+  private countDrop(reason: string): void {
+    if (reason === 'ttl_invalid') this.ctx.channel.drops.ttl_invalid++;
+    else this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
   }
 
   /** Copies the machine's counters; the first of each kind is logged, then at most one line a minute. */
@@ -223,6 +253,7 @@ export class VrrpInstance {
         // Until the new master's first advert, a backup does not know who it is.
         this.masterValue = a.to === 'master' ? this.ctx.primaryAddress : null;
         this.ctx.log(`${this.name}: ${a.from} -> ${a.to} (${a.reason}) priority ${this.machine.priority}`);
+        this.diagnostics.state(a.to);
         this.ctx.onState(this, a.from, a.to, a.reason);
         break;
       }
@@ -233,7 +264,8 @@ export class VrrpInstance {
       case 'add-vips': this.addVips(); break;
       case 'remove-vips': this.removeVips(false); break;
       case 'announce': this.startAnnouncing(); break;
-      case 'arm-timer': this.timer.arm(a.at); break;
+      case 'arm-timer': this.timer.arm(a.timer === 'master-down' && this.ctx.startupDelayUntil !== undefined
+        ? masterDownAfterDelay(a.at, performance.now(), this.ctx.startupDelayUntil, this.machine.masterDownIntervalMs) : a.at); break;
       case 'cancel-timer': this.timer.cancel(); break;
       case 'priority': this.basePriority = a.priority; break;
     }
@@ -247,10 +279,11 @@ export class VrrpInstance {
       try {
         const msg = encodeAdvert({ version: c.version as 2 | 3, family: this.family, vrid: c.vrid, priority,
           advertIntervalMs: c.advert_interval, addresses: this.vipTexts, ...(this.auth ? { auth: this.auth } : {}), src, dst });
-        this.ctx.channel.send(msg, dst, src, this.tos);
+        this.ctx.channel.send(msg, dst, src, this.tos, c.unicast?.ttl);
         this.counters.advertsSent++;
       } catch (e) {
-        this.ctx.log(`${this.name}: advert to ${dst} failed: ${(e as Error).message}`);
+        // Rate-limited: a link held up by interface_up_down_delays fails every advert until it returns.
+        this.hostileLog.say('send', () => `advert to ${dst} failed: ${(e as Error).message}`);
       }
     }
   }
@@ -391,10 +424,61 @@ export class VrrpInstance {
     });
   }
 
+  /**
+   * The interface changed under the instance (vrrp/interfaces.ts): a new MAC (bond failover) or a new
+   * ifindex (deleted and recreated), with the channel reopened on it. GARP/NA frames and VIP requests
+   * are rebuilt for it; a master puts its VIPs on a new ifindex (placeVips: a VIP's own `device` was
+   * recreated) and announces with the new MAC. Returns true when it announced.
+   */
+  relink(link: LinkInfo, channel?: VrrpChannel, placeVips = false): boolean {
+    const moved = placeVips || link.ifindex !== this.ctx.link.ifindex;
+    this.ctx.link = link;
+    if (channel && channel !== this.ctx.channel) {
+      if (this.ctx.channel.handlers.get(this.config.vrid)) this.ctx.channel.handlers.delete(this.config.vrid);
+      this.ctx.channel = channel;
+      channel.handlers.set(this.config.vrid, (p, rx) => this.receive(p, rx));
+    }
+    this.prepared = null;
+    for (const a of this.announcers ?? []) a.socket.close();
+    this.announcers = null; // rebuilt with the new index and MAC at the next burst
+    if (this.machine.state !== 'master') return false;
+    if (moved) this.addVips();
+    this.startAnnouncing();
+    return true;
+  }
+
+  /** The link the instance's VIPs and GARP/NA use (its interface, or its VMAC), and its receive channel. */
+  get link(): LinkInfo { return this.ctx.link; }
+  get channel(): VrrpChannel { return this.ctx.channel; }
+
+  /** A master announces again (the link came back before VRRP acted on it going down). */
+  reannounce(): boolean {
+    if (this.machine.state !== 'master') return false;
+    this.startAnnouncing();
+    return true;
+  }
+
+  /**
+   * A VIP another program deleted (vrrp/vip-watch.ts): added again and announced. 'present': the
+   * kernel had it (EEXIST: the event was our own removal, seen late), nothing done.
+   */
+  readdVip(address: string): 'added' | 'present' | 'failed' {
+    if (!this.vipNl || this.machine.state !== 'master') return 'failed';
+    const req = this.tryRequests('add').find((r) => r.spec.address === address);
+    if (!req) return 'failed';
+    const e = this.vipNl.apply([req])[0];
+    if (e && e.code === 'EEXIST') return 'present';
+    if (e) { this.counters.vipErrors++; this.ctx.log(`${this.name}: add ${address}: ${e.message}`); return 'failed'; }
+    this.startAnnouncing();
+    return 'added';
+  }
+
   /** Priority-0 advert if master, VIPs removed (§6.4.3 Shutdown). Resolves when the VIPs are gone. */
   async stop(): Promise<void> {
+    if (this.startupTimer) { clearTimeout(this.startupTimer); this.startupTimer = null; }
     this.handle({ type: 'shutdown' });
     this.timer.cancel();
+    this.diagnostics.stop();
     this.stopAnnouncing();
     for (const a of this.announcers ?? []) a.socket.close();
     this.announcers = null;

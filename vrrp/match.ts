@@ -11,10 +11,16 @@
 //   them to the state machine, which as Master discards them anyway except priority 0 (answered at
 //   once). Another owner's advert is noted as `second_owner` and accepted: dropping it would leave
 //   two masters for good; the state machine steps down to 254 instead, as keepalived does.
+// - TTL / hop limit: parseVrrp enforces 255 for adverts to the multicast group; a unicast advert is
+//   checked here, where its sender is known: 255 (RFC 5798 §7.1, which makes no exception for
+//   unicast), or the min_ttl-max_ttl range of the peer it came from (peers behind routers).
+//   keepalived 2.2.7 checks nothing on unicast instances unless a peer has a range.
+// - Unicast source (keepalived check_unicast_src): with checkUnicastSource, an advert from an address
+//   that is not a configured peer is dropped, whatever its destination (keepalived the same).
 import { compareAddresses, formatAddress, isIpv6LinkLocal, parseAddress, type Family } from './address.js';
-import { VRRP_AUTH_NONE, VRRP_PRIORITY_OWNER, VRRP_PRIORITY_STOP } from './constants.js';
+import { VRRP_AUTH_NONE, VRRP_PRIORITY_OWNER, VRRP_PRIORITY_STOP, VRRP_TTL } from './constants.js';
 import { ParsedAdvertisement, simplePasswordBytes, type AdvertAuth, type VrrpAdvertisement, type VrrpVersion } from './packet.js';
-import type { InstanceDropReason, InstanceNote } from './reasons.js';
+import type { InstanceDropReason, InstanceNote, PacketDropReason } from './reasons.js';
 
 /**
  * What matchInstance needs of an instance. Its address arrays are read as immutable: what is derived
@@ -35,6 +41,19 @@ export interface InstanceView {
   auth?: AdvertAuth;
   /** This router's own addresses on the interface (an advert from one of them is our own, looped back). */
   ownAddresses: readonly string[];
+  /** Unicast peers (config unicast.peers), with the TTL range each may send with; none: multicast. */
+  unicastPeers?: readonly UnicastPeerView[];
+  /** Drop adverts whose source is not one of unicastPeers (keepalived check_unicast_src). */
+  checkUnicastSource?: boolean;
+}
+
+/** A unicast peer as matchInstance reads it; without minTtl and maxTtl its adverts must carry TTL 255. */
+export interface UnicastPeerView {
+  address: string;
+  /** Lowest TTL / hop limit accepted from it (default 0 when maxTtl is set). */
+  minTtl?: number;
+  /** Highest TTL / hop limit accepted from it (default 255 when minTtl is set). */
+  maxTtl?: number;
 }
 
 export interface Note {
@@ -42,9 +61,13 @@ export interface Note {
   detail: string;
 }
 
+/**
+ * `ttl_invalid` is a packet reason (counted where the channel counts it): a unicast advert whose TTL
+ * is not 255 from a sender without a range; the channel cannot tell, as it does not know the peers.
+ */
 export type MatchResult =
   | { accept: true; notes: Note[] }
-  | { accept: false; reason: InstanceDropReason; detail: string; notes: Note[] };
+  | { accept: false; reason: InstanceDropReason | Extract<PacketDropReason, 'ttl_invalid'>; detail: string; notes: Note[] };
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && compareAddresses(a, b) === 0;
@@ -113,6 +136,22 @@ function listed(a: string[], max = 8): string {
   return a.length <= max ? a.join(' ') : `${a.slice(0, max).join(' ')} and ${a.length - max} more`;
 }
 
+/** Per peer array (by identity): canonical address -> accepted TTL range, or null for 255 only. */
+const peerRanges = new WeakMap<readonly UnicastPeerView[], Map<string, { min: number; max: number } | null>>();
+function derivePeers(family: Family, peers: readonly UnicastPeerView[]): Map<string, { min: number; max: number } | null> {
+  let m = peerRanges.get(peers);
+  if (!m) {
+    m = new Map();
+    for (const p of peers) {
+      const b = parseAddress(family, p.address);
+      const ranged = p.minTtl !== undefined || p.maxTtl !== undefined;
+      m.set(b ? formatAddress(b) : p.address, ranged ? { min: p.minTtl ?? 0, max: p.maxTtl ?? 255 } : null);
+    }
+    peerRanges.set(peers, m);
+  }
+  return m;
+}
+
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -121,7 +160,7 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 
 export function matchInstance(packet: VrrpAdvertisement, view: InstanceView): MatchResult {
   const notes: Note[] = [];
-  const drop = (reason: InstanceDropReason, detail: string): MatchResult => ({ accept: false, reason, detail, notes });
+  const drop = (reason: InstanceDropReason | 'ttl_invalid', detail: string): MatchResult => ({ accept: false, reason, detail, notes });
 
   if (packet.vrid !== view.vrid) return drop('vrid_unknown', `VRID ${packet.vrid}, this instance is ${view.vrid}`);
   if (packet.family !== view.family) return drop('family_mismatch', `${packet.family} advert, instance is ${view.family}`);
@@ -134,6 +173,18 @@ export function matchInstance(packet: VrrpAdvertisement, view: InstanceView): Ma
   const src = parsed || !srcBytes ? packet.src : formatAddress(srcBytes);
   if (derive(view.family, view.ownAddresses).set.has(src)) {
     return drop('own_source', `source ${src} is one of our addresses`);
+  }
+  const peers = view.unicastPeers?.length ? derivePeers(view.family, view.unicastPeers) : null;
+  const range = peers?.get(src);
+  if (view.checkUnicastSource && range === undefined) {
+    return drop('unicast_src_unknown', `source ${src} is not one of the ${view.unicastPeers?.length ?? 0} unicast peers`);
+  }
+  if (range) {
+    if (packet.ttl < range.min || packet.ttl > range.max) {
+      return drop('ttl_out_of_range', `${view.family === 'ipv4' ? 'TTL' : 'hop limit'} ${packet.ttl} from ${src}, accepted ${range.min}-${range.max}`);
+    }
+  } else if (packet.ttl !== VRRP_TTL) {
+    return drop('ttl_invalid', `${view.family === 'ipv4' ? 'TTL' : 'hop limit'} ${packet.ttl} from ${src}, expected ${VRRP_TTL} (no min_ttl / max_ttl for it)`);
   }
 
   if (packet.version === 2) {

@@ -119,9 +119,10 @@ export interface ReceiveMeta {
   /** IPv4 TTL or IPv6 Hop Limit as received (IP header, or IP_TTL / IPV6_HOPLIMIT control message). */
   ttlOrHopLimit: number;
   /**
-   * Check TTL 255 on unicast-addressed adverts too (default true). RFC 5798 §7.1 makes no exception
-   * for unicast, and keepalived sends unicast with TTL 255 unless `unicast_ttl` says otherwise; turn
-   * this off only for peers reached through routers. Multicast adverts are always checked.
+   * Check TTL 255 on unicast-addressed adverts too (default true: RFC 5798 §7.1 makes no exception
+   * for unicast). lvsd's channel (socket.ts) passes false: whether a unicast advert may carry less
+   * depends on its sender (a peer's min_ttl / max_ttl), which match.ts checks per instance. Multicast
+   * adverts are always checked here.
    */
   checkUnicastTtl?: boolean;
   /**

@@ -23,6 +23,9 @@ export const INSTANCE_DROP_REASONS = [
   'auth_failure',
   'advert_interval_mismatch',
   'own_source',
+  'unicast_src_unknown',
+  'ttl_out_of_range',
+  'startup_delay',
 ] as const;
 
 /** Accepted, but worth a log line and a counter. */
@@ -43,7 +46,7 @@ export const DROP_REASONS: readonly DropReason[] = [...PACKET_DROP_REASONS, ...I
 
 /** One sentence per reason, for logs and docs; the specific numbers go in the `detail` of a result. */
 export const REASON_SENTENCES: Record<DropReason | InstanceNote, string> = {
-  ttl_invalid: 'The IP TTL / hop limit is not 255, so the packet may come from off the link (RFC 5798 §7.1).',
+  ttl_invalid: 'The IP TTL / hop limit is not 255, so the packet may come from off the link (RFC 5798 §7.1); for unicast, from a sender without min_ttl / max_ttl.',
   too_short: 'The packet is shorter than the fixed VRRP header.',
   version_invalid: 'The VRRP version is neither 2 nor 3 (or 2 over IPv6, which RFC 3768 does not define).',
   type_invalid: 'The VRRP type is not ADVERTISEMENT (1), the only type defined (RFC 5798 §5.2.2).',
@@ -62,6 +65,11 @@ export const REASON_SENTENCES: Record<DropReason | InstanceNote, string> = {
     'Another router also claims address ownership (priority 255) for this VRID: a misconfiguration; ' +
     'like keepalived, this router steps down to priority 254 so one master remains.',
   own_source: 'The packet carries one of this router\'s own addresses as its source (our own advert looped back).',
+  unicast_src_unknown:
+    'The source is not one of this instance\'s unicast peers, and it checks sources (unicast.check_source; keepalived check_unicast_src).',
+  ttl_out_of_range:
+    'The TTL / hop limit is outside the min_ttl-max_ttl range configured for this unicast peer (a peer behind routers).',
+  startup_delay: 'Received during global.vrrp_startup_delay, when instances act on no advert (as keepalived).',
   advert_interval_differs:
     'The VRRPv3 Max Advertise Interval differs from ours; accepted, a backup learns it (RFC 5798 §6.4.2).',
   address_list_mismatch: 'The advertised address list differs from the configured virtual addresses.',

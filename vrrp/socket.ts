@@ -1,15 +1,17 @@
 // The VRRP wire shell: one raw IP protocol 112 socket per (interface, family), shared by every
 // instance on that interface and demultiplexed by VRID. Sends with TTL / hop limit 255 and DSCP CS6
-// (RFC 5798 §5.1.1.3, §5.1.2.3), receives with the TTL / hop limit and destination the cores check
-// (§7.1). Every dropped packet is counted by reason (the metrics issue exports `drops`).
+// (RFC 5798 §5.1.1.3, §5.1.2.3; a unicast instance's own TTL per datagram), receives with the TTL /
+// hop limit and destination the cores check (§7.1: multicast here, unicast per instance in match.ts).
+// Every dropped packet is counted by reason (the metrics issue exports `drops`).
 import {
   AF_INET, AF_INET6, IPPROTO_VRRP, IP_ADD_MEMBERSHIP, IP_MULTICAST_IF, IP_MULTICAST_LOOP, IP_MULTICAST_TTL,
-  IP_PKTINFO, IP_RECVTTL, IP_TTL, IPV6_ADD_MEMBERSHIP, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_IF, IPV6_MULTICAST_LOOP,
+  IP_PKTINFO, IP_RECVTTL, IP_TTL, IPV6_ADD_MEMBERSHIP, IPV6_HOPLIMIT, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_IF, IPV6_MULTICAST_LOOP,
   IPV6_RECVHOPLIMIT, IPV6_RECVPKTINFO, IPV6_UNICAST_HOPS, SO_BINDTODEVICE, SOCK_RAW, SOL_IP, SOL_IPV6, SOL_SOCKET,
   Socket, addressBytes,
 } from '../src/native/index.js';
 import { performance } from 'node:perf_hooks';
 import { VRRP_MULTICAST_IPV4, VRRP_MULTICAST_IPV6, type Family } from './address.js';
+import { VRRP_TTL } from './constants.js';
 import { parseIpv4Datagram, parseVrrp, type VrrpAdvertisement } from './packet.js';
 import { DROP_REASONS, type DropReason } from './reasons.js';
 import { readSocketDrops, socketInode } from './socket-drops.js';
@@ -34,6 +36,11 @@ export interface ChannelOptions {
   family: Family;
   /** Unicast-only channel: no multicast group joined. */
   joinGroup: boolean;
+  /**
+   * Drop unicast adverts whose TTL / hop limit is not 255 here (default false): the instances check
+   * them (match.ts), since only they know which peer may send with less (min_ttl / max_ttl).
+   * Multicast adverts are always checked here.
+   */
   checkUnicastTtl?: boolean;
   /**
    * Accept v3 IPv4 unicast checksums over 224.0.0.18 here (default true): the instances share the
@@ -105,12 +112,14 @@ export class VrrpChannel {
   /**
    * Sends one VRRP message from `source` (IP_PKTINFO / IPV6_PKTINFO) out of this interface. `tos`: the
    * instance's TOS / traffic class byte when it is not the socket's CS6 (instances share the socket), as
-   * an IP_TOS / IPV6_TCLASS control message for this datagram only.
+   * an IP_TOS / IPV6_TCLASS control message for this datagram only. `ttl`: the instance's unicast TTL /
+   * hop limit when not 255 (keepalived unicast_ttl), likewise an IP_TTL / IPV6_HOPLIMIT control message.
    */
-  send(message: Uint8Array, dst: string, source: string, tos = VRRP_TOS): void {
+  send(message: Uint8Array, dst: string, source: string, tos = VRRP_TOS, ttl = VRRP_TTL): void {
     const v4 = this.opts.family === 'ipv4';
     const to = v4 ? { family: 'inet' as const, address: dst } : { family: 'inet6' as const, address: dst, scopeId: this.opts.ifindex };
     const control = tos === VRRP_TOS ? [] : [tosControl(v4, tos)];
+    if (ttl !== VRRP_TTL) control.push(ttlControl(v4, ttl));
     this.socket.send(Buffer.from(message.buffer, message.byteOffset, message.byteLength),
       { to, pktinfo: { ifindex: this.opts.ifindex, source }, control });
   }
@@ -145,10 +154,10 @@ export class VrrpChannel {
       if (!d.ok) { this.drops[d.reason]++; return; }
       // The header's address bytes as they are: no text to parse back per packet.
       result = parseVrrp(d.datagram.payload, { family: 'ipv4', src: data.subarray(12, 16), dst: data.subarray(16, 20), ttlOrHopLimit: d.datagram.ttl,
-        checkUnicastTtl: this.opts.checkUnicastTtl ?? true, unicastChecksumCompat: this.opts.unicastChecksumCompat ?? true });
+        checkUnicastTtl: this.opts.checkUnicastTtl ?? false, unicastChecksumCompat: this.opts.unicastChecksumCompat ?? true });
     } else {
       result = parseVrrp(data, { family: 'ipv6', src: from6, dst: dst6, ttlOrHopLimit: hopLimit,
-        checkUnicastTtl: this.opts.checkUnicastTtl ?? true });
+        checkUnicastTtl: this.opts.checkUnicastTtl ?? false });
     }
     if (!result.ok) { this.drops[result.reason]++; return; }
     const h = this.handlers.get(result.packet.vrid);
@@ -180,6 +189,13 @@ export function tosControl(v4: boolean, tos: number): { level: number; type: num
   const data = Buffer.alloc(4);
   data.writeInt32LE(tos, 0);
   return v4 ? { level: SOL_IP, type: IP_TOS, data } : { level: SOL_IPV6, type: IPV6_TCLASS, data };
+}
+
+/** IP_TTL / IPV6_HOPLIMIT as a sendmsg control message: an int (ip_cmsg_send / ip6_datagram_send_ctl). */
+export function ttlControl(v4: boolean, ttl: number): { level: number; type: number; data: Buffer } {
+  const data = Buffer.alloc(4);
+  data.writeInt32LE(ttl, 0);
+  return v4 ? { level: SOL_IP, type: IP_TTL, data } : { level: SOL_IPV6, type: IPV6_HOPLIMIT, data };
 }
 
 /** struct ip_mreqn { in_addr multiaddr; in_addr address; int ifindex; } */

@@ -6,9 +6,12 @@
 // against one reads the other.
 import type { LvsdConfig, VrrpInstanceConfig } from '../src/config/model.js';
 import type { Family } from './address.js';
-import type { EngineReloadSummary, VrrpEngine } from './engine.js';
+import type { EngineReloadSummary, TrackItem, VrrpEngine } from './engine.js';
 import type { InstanceCounters, Transition, VrrpInstance } from './instance.js';
 import type { VrrpState } from './state-machine.js';
+import type { PeerAdvert } from './peers.js';
+import { priorityArithmetic, type PriorityArithmetic } from './priority-terms.js';
+import type { SplitBrainStatus } from './split-brain.js';
 
 export type { Transition } from './instance.js';
 
@@ -31,6 +34,12 @@ export interface InstanceStatus {
   masterAddress: string | null;
   lastTransition: Transition | null;
   counters: InstanceCounters;
+  /** The last advert from each source heard for our VRID, most recent first (times: epoch ms). */
+  peers: PeerAdvert[];
+  /** Two masters at once for our VRID (split-brain.ts); times epoch ms. */
+  splitBrain: SplitBrainStatus;
+  /** Base, each tracked thing's contribution, the result (priority-terms.ts); null when the engine's track list was not given. */
+  priorityTerms: PriorityArithmetic | null;
 }
 
 /** A receive channel (one per interface and family) with the drops it counted before any instance. */
@@ -43,6 +52,8 @@ export interface ChannelStatus {
 }
 
 export interface StateEvent { name: string; from: VrrpState; to: VrrpState; priority: number; reason?: string; at: number }
+/** An instance's effective priority changed (tracking, reload); at: epoch ms. */
+export interface PriorityEvent { name: string; from: number; to: number; state: VrrpState; at: number }
 
 export interface VrrpView {
   readonly instances: ReadonlyMap<string, InstanceStatus>;
@@ -56,10 +67,12 @@ export interface VrrpView {
   /** 'state': every transition; 'exit': the engine's thread ended (code). */
   on(event: 'state', listener: (e: StateEvent) => void): this;
   on(event: 'exit', listener: (code: number) => void): this;
+  /** 'priority': every change of an instance's effective priority. */
+  on(event: 'priority', listener: (e: PriorityEvent) => void): this;
 }
 
 /** Plain-data status of one live instance; `timeShift` is added to timer.at (clock conversion). */
-export function instanceStatus(inst: VrrpInstance, timeShift = 0): InstanceStatus {
+export function instanceStatus(inst: VrrpInstance, timeShift = 0, trackItems?: TrackItem[]): InstanceStatus {
   const t = inst.machine.timer;
   const timer = t ? { kind: t.kind, at: t.at + timeShift } : null;
   return {
@@ -68,6 +81,8 @@ export function instanceStatus(inst: VrrpInstance, timeShift = 0): InstanceStatu
     machine: { priority: inst.machine.priority, faultCauses: inst.machine.faultCauses, timer },
     primaryAddress: inst.primaryAddress, masterAddress: inst.masterAddress, lastTransition: inst.lastTransition,
     counters: inst.counters,
+    peers: inst.diagnostics.peerList(), splitBrain: inst.diagnostics.splitBrain,
+    priorityTerms: trackItems ? priorityArithmetic(inst.basePriority, trackItems) : null,
   };
 }
 

@@ -22,9 +22,10 @@ import type { LvsdConfig } from '../src/config/model.js';
 import { setThreadScheduler, threadId } from '../src/native/sched.js';
 import type { EngineReloadSummary } from './engine.js';
 import { socketDropTables } from './socket-drops.js';
-import { channelStatus, instanceStatus, type ChannelStatus, type InstanceStatus, type StateEvent, type VrrpView } from './view.js';
+import { ChannelDropLog } from './drop-log.js';
+import { channelStatus, instanceStatus, type ChannelStatus, type InstanceStatus, type PriorityEvent, type StateEvent, type VrrpView } from './view.js';
 
-export type { InstanceStatus, StateEvent } from './view.js';
+export type { InstanceStatus, PriorityEvent, StateEvent } from './view.js';
 
 type ToWorker =
   | { type: 'tracked'; name: string; up: boolean }
@@ -37,6 +38,7 @@ type FromWorker =
   | { type: 'failed'; message: string }
   | { type: 'log'; line: string }
   | { type: 'state'; event: StateEvent }
+  | { type: 'priority'; event: PriorityEvent }
   | { type: 'snapshot'; instances: InstanceStatus[]; channels: [string, ChannelStatus][] }
   | { type: 'reply'; id: number; value: unknown };
 
@@ -66,6 +68,7 @@ export class VrrpWorker extends EventEmitter implements VrrpView {
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'log') log(m.line);
       else if (m.type === 'state') this.emit('state', m.event);
+      else if (m.type === 'priority') this.emit('priority', m.event);
       else if (m.type === 'snapshot') { this.mirror(fromEpoch(m.instances)); this.channels.clear(); for (const [k, c] of m.channels) this.channels.set(k, c); }
       else if (m.type === 'reply') { this.waiting.get(m.id)?.(m.value); this.waiting.delete(m.id); }
     });
@@ -165,7 +168,7 @@ async function workerMain(): Promise<void> {
   let engine: Awaited<ReturnType<typeof VrrpEngine.start>> | undefined;
   // The whole picture: after every transition (sent before its 'state' event, so a listener reads the
   // new state in `instances`) and every second for the counters. Times travel as epoch milliseconds.
-  const snapshot = (): InstanceStatus[] => [...(engine?.instances.values() ?? [])].map((i) => instanceStatus(i, performance.timeOrigin));
+  const snapshot = (): InstanceStatus[] => [...(engine?.instances.values() ?? [])].map((i) => instanceStatus(i, performance.timeOrigin, engine!.trackItems(i)));
   const channels = (): [string, ChannelStatus][] => {
     const tables = engine?.channels.size ? socketDropTables() : undefined; // kernel drops: one read of /proc per snapshot
     return [...(engine?.channels ?? [])].map(([k, c]) => [k, channelStatus(c, tables)]);
@@ -191,6 +194,8 @@ async function workerMain(): Promise<void> {
         if (!pending.length) setImmediate(flush);
         pending.push({ name, from, to, priority, ...(reason ? { reason } : {}), at: Date.now() });
       },
+      // Not batched with the snapshot: a priority change alone does not need the whole picture.
+      onPriority: (name, from, to, state) => send({ type: 'priority', event: { name, from, to, state, at: Date.now() } }),
     });
   } catch (e) {
     send({ type: 'failed', message: (e as Error).message });
@@ -201,8 +206,10 @@ async function workerMain(): Promise<void> {
   // cheap look every 100 ms sends the picture when it did, so readers see a new master within 0.1 s.
   const masters = new Map<string, string | null>();
   let ticks = 0;
+  const dropLog = new ChannelDropLog((line) => send({ type: 'log', line }));
   const poll = setInterval(() => {
     let changed = ++ticks % 10 === 0;
+    dropLog.poll(e.channels);
     for (const [name, i] of e.instances) {
       if (masters.get(name) !== i.masterAddress) { masters.set(name, i.masterAddress); changed = true; }
     }

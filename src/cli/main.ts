@@ -35,6 +35,8 @@ Usage:
                          weight 0 for a real server (existing connections continue), or undo it
   lvsd give-up INSTANCE [--hold 30s]
                          make a VRRP instance leave mastership now
+  lvsd events [--since N] [--follow]
+                         the running daemon's events (VRRP, quorum, real servers) as NDJSON
   lvsd --version         print the version
   lvsd --help            print this help
   lvsd COMMAND --help    help for one command
@@ -109,6 +111,10 @@ export async function main(argv: string[], out: Out = processOut): Promise<numbe
     // The control API client (src/control), loaded on demand like ipvs.
     const { controlCommand } = await import('./control-command.js');
     return controlCommand(command, argv.slice(1), out);
+  }
+  if (command === 'events') {
+    const { eventsCommand } = await import('./events-command.js');
+    return eventsCommand(argv.slice(1), out);
   }
   if (command === 'doctor') {
     const { doctorCommand } = await import('../doctor/command.js');

@@ -12,7 +12,7 @@ export const MAX_INCLUDE_FILES = 256;
 export const MAX_INCLUDE_BYTES = 16 * 1024 * 1024;
 
 /** The sections an included file may add to: lists whose elements are named, so duplicates are caught. */
-export const INCLUDABLE = ['vrrp_instances', 'vrrp_sync_groups', 'track_scripts', 'checks', 'virtual_services', 'announce'] as const;
+export const INCLUDABLE = ['vrrp_instances', 'vrrp_sync_groups', 'track_scripts', 'track_processes', 'track_files', 'checks', 'virtual_services', 'announce'] as const;
 
 /** One text in the combined offset space: offsets [base, base + length) are this file's. */
 export interface Source { file: string; base: number; length: number; lineCounter: LineCounter }

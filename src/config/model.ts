@@ -5,6 +5,7 @@ import { checkInterfaceName, netmaskToPrefix, parseEndpoint, parseIp, parseRequi
 import { formatDuration } from './duration.js';
 import { formatAddressRange, MAX_GROUP_ADDRESSES, parseAddressRange, type AddressRange } from './address-range.js';
 import { nameList } from './semantic.js';
+import { checksUnicastSource, instanceFamily } from './vrrp-family.js';
 import { oneLine, quoteValue } from '../text/quote.js';
 import {
   alt, arr, bool, custom, def, defDuration, duration, int, mapped, obj, oneOf, opt, str, tagged, type Fields, type Infer, type JsonSchema,
@@ -179,6 +180,17 @@ const globalSection = obj({
   lvs_sync_daemon: opt(lvsSyncDaemonSection),
   ipvs_timeouts: opt(ipvsTimeouts),
   vrrp_realtime_priority: opt(int(1, 99, 'Run the VRRP thread at SCHED_FIFO with this priority (keepalived vrrp_rt_priority); needs CAP_SYS_NICE. Only that thread: the checkers stay SCHED_OTHER. Refused by the kernel, lvsd warns and runs on.')),
+  vrrp_startup_delay: opt(duration('After lvsd starts, every VRRP instance stays BACKUP and silent this long: it sends no advert and acts on none it hears (an address owner stays in INITIALIZE); then Master_Down_Timer starts (keepalived vrrp_startup_delay, for bonded NICs that pass no traffic for a few seconds after boot and would make a backup take over). ' +
+    'Default 0s. Only at start: a reload does not delay running instances again.', 0, 3_600_000)),
+  vrrp_check_unicast_src: opt(bool('Every instance with unicast peers drops adverts whose source is not one of them (keepalived vrrp_check_unicast_src); per instance: unicast.check_source. Default false.')),
+  vrrp_strict: def(bool('keepalived vrrp_strict: accept mode off on every instance (see vrrp_instances[].accept; the owner still accepts) and the configuration checks keepalived makes in strict mode: ' +
+    'no unicast peers, no authentication, no preempt_delay, the first IPv6 virtual IP link-local (RFC 5798 section 5.2.9). Each refusal names the key.'), false),
+  interface_up_down_delays: def(arr(obj({
+    interface: ifname('The interface (used or tracked by VRRP instances).'),
+    down_delay: duration('Act on the link going down only after this long; 0s at once (max 255s).', 0, 255_000),
+    up_delay: opt(duration('Act on the link coming up only after this long; default down_delay (max 255s).', 0, 255_000)),
+  }, 'Debounce of one interface: a link that returns to its previous state before the delay causes no VRRP transition. Keep it under 2 x advert_interval of the instances on it, or a backup takes over first.'),
+  'Interface up/down debouncing (keepalived interface_up_down_delays { ifname down_delay [up_delay] }); an interface listed twice: the last entry counts.'), [], []),
   announce: def(announceGlobal, announceGlobal.defaults(), {}),
   ipvs: def(ipvsGlobal, ipvsGlobal.defaults(), {}),
   email: opt(emailSection),
@@ -199,9 +211,21 @@ const notifyFields = {
   fault: opt(argv('Run on entering FAULT.')),
   stop: opt(argv('Run when lvsd stops the instance.')),
   any: opt(argv('Run on every transition, with arguments TYPE NAME STATE PRIORITY appended (as keepalived notify).')),
+  master_rx_lower_pri: opt(argv('Instances: run when this MASTER receives an advert with a lower, non-zero priority (another router took over during a partition; cloud secondary-IP integrations take the address back here), at most once a second (keepalived notify_master_rx_lower_pri).')),
+  timeout: opt(duration('Each command is awaited before the next of the same instance or group runs (commands run in transition order); one still running after this long is killed with its process group and logged. Default 30s. At most 64 commands wait per instance or group; beyond that the oldest waiting one is dropped and logged. keepalived never kills notify scripts.', 100, 3_600_000)),
+  priority_changes: opt(bool('Instances: also run the any command when the effective priority changes in MASTER or BACKUP, with state MASTER_PRIORITY or BACKUP_PRIORITY and the new priority (keepalived notify_priority_changes, which writes these to its notify FIFO). Default false.')),
 };
-const notify = (what: string) => obj(notifyFields, `Commands run on ${what} state changes.`).refine((n, report) => {
-  for (const k of Object.keys(notifyFields) as Array<keyof typeof notifyFields>) checkArgv(n[k], k, report);
+const NOTIFY_ARGV_KEYS = ['master', 'backup', 'fault', 'stop', 'any', 'master_rx_lower_pri'] as const;
+const notify = (what: string) => obj(notifyFields, `Commands run on ${what} state changes.`, {
+  hints: {
+    notify_master: "write 'master'", notify_backup: "write 'backup'", notify_fault: "write 'fault'", notify_stop: "write 'stop'", notify: "write 'any'",
+    notify_master_rx_lower_pri: "write 'master_rx_lower_pri'", notify_priority_changes: "write 'priority_changes: true'",
+    vrrp_notify_priority_changes: "write 'priority_changes: true'", notify_timeout: "write 'timeout'", script_timeout: "write 'timeout'",
+  },
+}).refine((n, report) => {
+  for (const k of NOTIFY_ARGV_KEYS) checkArgv(n[k], k, report);
+  if (what.startsWith('the group') && n.master_rx_lower_pri) report('master_rx_lower_pri', 'only instances hear adverts: put it in the instance\'s notify');
+  if (what.startsWith('the group') && n.priority_changes) report('priority_changes', 'a group has no priority of its own: put it in the instance\'s notify');
 });
 
 const virtualIpObject = obj({
@@ -220,13 +244,18 @@ const virtualIp = mapped(
 const trackItem = (what: string) => obj({
   name: refName(what),
   weight: opt(weightDelta('Added to the priority while the tracked thing is up (positive) or subtracted when down (negative). Without weight, the instance goes to FAULT when it fails.')),
-});
+  reverse: opt(bool('Work the other way round (keepalived weight ... reverse): a positive weight is subtracted while up, a negative one added while down; without weight, FAULT while it is up. Default: the tracked thing\'s own reverse, else false.')),
+}, undefined, { hints: { noreverse: 'write reverse: false', no_reverse: 'write reverse: false' } });
 
 const track = obj({
   interfaces: def(arr(trackItem('interface')), [], []),
   scripts: def(arr(trackItem('track script')), [], []),
   virtual_services: def(arr(trackItem('virtual service')), [], []),
-}, 'Things this instance depends on.');
+  processes: def(arr(trackItem('track process (track_processes)')), [], []),
+  files: def(arr(trackItem('track file (track_files); the weight multiplies the value read')), [], []),
+}, 'Things this instance depends on.', {
+  hints: { track_process: "write 'processes'", track_file: "write 'files'", track_interface: "write 'interfaces'", track_script: "write 'scripts'" },
+});
 
 const garp = obj({
   delay: defDuration(duration('Delay before the second burst of gratuitous ARP / unsolicited NA after becoming MASTER (keepalived garp_master_delay).', 0, 1000_000), 5000),
@@ -234,6 +263,47 @@ const garp = obj({
   refresh: defDuration(duration('Re-announce the VIPs this often while MASTER; 0s disables (keepalived garp_master_refresh).', 0, 86_400_000), 0),
   refresh_repeat: def(int(1, 255, 'Messages per refresh.'), 1),
 }, 'Gratuitous ARP (IPv4) and unsolicited neighbour advertisements (IPv6) sent when becoming MASTER.');
+
+// VMAC (keepalived use_vmac / vmac_xmit_base / use_ipvlan): vrrp/vmac.ts.
+const vmacObject = obj({
+  name: opt(ifname('Name of the macvlan; default vrrp.VRID, as keepalived.')),
+  xmit_base: def(bool('Send and receive the adverts on the base interface (its MAC) instead of the macvlan (keepalived vmac_xmit_base); required with unicast peers. VIPs and GARP/NA stay on the macvlan.'), false),
+}, 'The macvlan options.', { hints: { vmac_xmit_base: "write 'xmit_base: true'", use_vmac: "write 'name'" } });
+export interface VmacConfig { name?: string; xmit_base: boolean }
+const vmac = mapped(
+  alt(bool('true: a macvlan with the RFC virtual MAC and the default name.'), vmacObject,
+    'Virtual MAC (keepalived use_vmac): a macvlan (private mode) on the interface with the MAC 00-00-5E-00-01-VRID (IPv6 00-00-5E-00-02-VRID, RFC 5798 section 7.3), created at start and deleted at stop; ' +
+    'the VIPs go on it and GARP/NA and adverts leave with that MAC, so switches need not relearn it on failover. true, or {name, xmit_base}. Sets arp_ignore=1, accept_local=1, rp_filter=0 on it and arp_ignore=1, arp_filter=1 on the interface, as keepalived.'),
+  (v): VmacConfig | false => (v === false ? false : v === true ? { xmit_base: false } : { ...(v.name !== undefined ? { name: v.name } : {}), xmit_base: v.xmit_base }),
+);
+export interface IpvlanConfig { name?: string; address?: IpAddress; mode: 'bridge' | 'private' | 'vepa' }
+const ipvlan = obj({
+  name: opt(ifname('Name of the ipvlan; default vrrp.VRID, as keepalived.')),
+  address: opt(ipAddress('An address for the ipvlan itself, the source of the adverts sent on it; required for IPv4 (keepalived use_ipvlan IP_ADDRESS), IPv6 uses the interface\'s link-local.')),
+  mode: def(oneOf(['bridge', 'private', 'vepa'], 'ipvlan L2 mode flags; all ipvlans on one interface need the same.'), 'bridge'),
+}, 'An ipvlan (L2) instead of a macvlan, for hosts whose network allows one MAC per port (keepalived use_ipvlan): it shares the interface\'s MAC; the VIPs go on it.', { hints: { use_ipvlan: "write 'ipvlan: {name, address, mode}'" } });
+
+// A unicast peer: an address, or {address, min_ttl, max_ttl} for a peer behind routers (keepalived
+// unicast_peer { ADDR min_ttl N max_ttl N }).
+const unicastPeerObject = obj({
+  address: ipAddress('The peer director.'),
+  min_ttl: opt(int(0, 255, 'Lowest TTL / hop limit its adverts may arrive with; default 0 when max_ttl is set.')),
+  max_ttl: opt(int(0, 255, 'Highest TTL / hop limit its adverts may arrive with; default 255.')),
+}, 'A peer whose adverts may arrive with a TTL / hop limit below 255 (behind routers): those outside min_ttl-max_ttl are dropped (ttl_out_of_range). Setting either turns check_source on, as keepalived. ' +
+  'A peer without them must send with 255 (RFC 5798 section 7.1; keepalived accepts any TTL from unicast peers).').refine((p, report) => {
+  if (p.min_ttl !== undefined && p.max_ttl !== undefined && p.min_ttl > p.max_ttl) report('min_ttl', `min_ttl ${p.min_ttl} is above max_ttl ${p.max_ttl}: every advert from ${p.address.address} would be dropped`);
+});
+export type UnicastPeer = IpAddress & { min_ttl?: number; max_ttl?: number };
+const unicastPeer = mapped(
+  alt(ipAddress('A peer director.'), unicastPeerObject, 'A peer director: "192.0.2.2", or {address, min_ttl, max_ttl} for one behind routers.'),
+  (v): UnicastPeer => (typeof v.address === 'string' ? v as IpAddress : {
+    ...(v as { address: IpAddress }).address,
+    ...((v as { min_ttl?: number }).min_ttl !== undefined ? { min_ttl: (v as { min_ttl: number }).min_ttl } : {}),
+    ...((v as { max_ttl?: number }).max_ttl !== undefined ? { max_ttl: (v as { max_ttl: number }).max_ttl } : {}),
+  }),
+);
+
+export { checksUnicastSource, instanceFamily };
 
 const KEEPALIVED_STATE = "lvsd has no 'state': every instance starts as BACKUP and the election picks the master by priority " +
   '(RFC 5798 section 6.4). Give the intended master the higher priority; for the address owner use priority: 255 with owner: true';
@@ -246,10 +316,16 @@ export const vrrpInstanceSchema = obj({
   owner: def(bool('This router owns the virtual IPs (they are its real addresses); required for priority 255 (RFC 5798 section 5.2.4).'), false),
   version: def(oneOf([2, 3], 'VRRP version. Default 2, as keepalived: a pair half-migrated from keepalived keeps talking. IPv6 and sub-second adverts need 3.'), 2),
   advert_interval: defDuration(duration('Advertisement interval: v2 whole seconds 1s-255s; v3 in centiseconds 10ms-40.95s.', 10, 255_000), 1000),
-  virtual_ips: arr(virtualIp, 'Addresses the master holds; all of one family (RFC 5798 section 5.2.9).', { minItems: 1 }),
+  virtual_ips: def(arr(virtualIp, 'Addresses the master holds; all of one family (RFC 5798 section 5.2.9). Empty or left out: the instance holds none and sends no GARP/NA; it runs the election, notify and events only ' +
+    '(failover done by notify commands: cloud ENIs, secondary IPs), its adverts carry no address (Count IPvX Addr 0, as keepalived no_virtual_ipaddress: RFC 5798 section 5.2.5 says at least 1, so VRRPv3 peers other than lvsd and keepalived may refuse them), ' +
+    'and its family comes from family: or the unicast peers.'), [], []),
+  family: opt(oneOf([4, 6], 'Address family of the adverts (4: IPv4, 6: IPv6) for an instance without virtual_ips and without unicast peers; otherwise it must match theirs.')),
   preempt: def(bool('A higher-priority backup takes over from a lower-priority master.'), true),
   preempt_delay: defDuration(duration('After start, wait this long before preempting (keepalived preempt_delay).', 0, 1000_000), 0),
-  accept: def(custom<boolean>((v) => (v === true ? { ok: true, value: true } : { ok: false, message: v === false ? "false is not supported: lvsd's masters always accept packets to their VIPs, as keepalived does without vrrp_strict. Refusing them would need a netfilter rule after IPVS's LOCAL_IN hook (a filter before it drops the traffic IPVS balances), and lvsd installs none; remove the key or write true" : 'must be true' }), { type: 'boolean', const: true }, 'Accept mode (RFC 5798 section 6.1): a master that is not the owner accepts packets to the VIPs. Always true: lvsd does not filter traffic to the VIPs (keepalived without vrrp_strict).'), true),
+  accept: def(bool('Accept mode (RFC 5798 section 6.1): a master that is not the address owner accepts packets addressed to the VIPs (keepalived accept, the default). ' +
+    'false (keepalived no_accept): lvsd drops them with an nftables table of its own, inet lvsd, on the input hook at priority 100, after IPVS\'s LOCAL_IN hooks (98, 99), ' +
+    'so traffic a virtual service balances still passes and only what IPVS leaves to the local stack is dropped; ARP and IPv6 neighbour discovery still pass. ' +
+    'The owner (priority 255) always accepts. Needs nft (Debian package nftables). global.vrrp_strict turns it off for every instance.'), true),
   dscp: opt(int(0, 63, 'DSCP of the adverts; default 48 (CS6, RFC 4594 network control), which keepalived sends too.')),
   max_learned_advert_interval: opt(duration('Version 3: the longest master advert interval a backup adopts (RFC 5798 section 6.4.2 adopts any, up to 40.95s); a longer one is clamped to this and counted. ' +
     'Default 3 x advert_interval: a master advertising up to 3 times slower is learned exactly, one advertising slower still holds the backup while its interval stays under 3 x this value, ' +
@@ -258,8 +334,10 @@ export const vrrpInstanceSchema = obj({
     'keepalived 2.2.7 accepts them too unless told old_unicast_checksum never (false here). lvsd always sends the RFC 5798 checksum.'), true),
   unicast: opt(obj({
     source: opt(ipAddress('Source address of the adverts; default the primary address of the interface.')),
-    peers: arr(ipAddress('A peer director.'), 'Send adverts to these addresses instead of the multicast group.', { minItems: 1 }),
-  }, 'Unicast VRRP (no multicast on the wire).', { hints: { unicast_peer: "write 'peers'", unicast_src_ip: "write 'source'" } })),
+    peers: arr(unicastPeer, 'Send adverts to these addresses instead of the multicast group.', { minItems: 1 }),
+    check_source: opt(bool('Drop adverts whose source is not one of the peers (counted as unicast_src_unknown; keepalived check_unicast_src). Default global.vrrp_check_unicast_src, and true when a peer sets min_ttl or max_ttl.')),
+    ttl: opt(int(1, 255, 'TTL / hop limit of the unicast adverts sent (keepalived unicast_ttl); default 255. For peers behind routers: each hop takes one off, and the receiving side accepts less than 255 only from a peer given min_ttl / max_ttl there.')),
+  }, 'Unicast VRRP (no multicast on the wire).', { hints: { unicast_peer: "write 'peers'", unicast_src_ip: "write 'source'", check_unicast_src: "write 'check_source: true'", unicast_ttl: "write 'ttl'" } })),
   authentication: opt(obj({
     type: oneOf(['pass'], 'Simple password (RFC 2338 section 5.3.6.1); VRRPv2 only.', { ah: 'AH authentication is not supported (RFC 3768 removed it); use type: pass, or leave authentication out' }),
     password: str('Password, 1-8 characters (the v2 header has 8 bytes for it).', { minLength: 1, maxLength: 8 }),
@@ -270,6 +348,11 @@ export const vrrpInstanceSchema = obj({
   notify: opt(notify('this instance\'s')),
   garp: def(garp, garp.defaults(), {}),
   email_alerts: emailAlerts('state changes of this instance'),
+  vmac: def(vmac, false, false),
+  ipvlan: opt(ipvlan),
+  vip_deleted: def(oneOf(['readd', 'fault', 'backup'], 'What a MASTER does when another program deletes one of its VIPs (seen from the kernel\'s RTM_DELADDR; logged): readd puts it back at once and announces it (more than 5 times in 10 s: FAULT for vip_deleted_hold, so a fight cannot spin); ' +
+    'fault goes to FAULT for vip_deleted_hold so a peer takes over; backup leaves MASTER and lets the election decide, which is what keepalived 2.2.7 does.'), 'readd'),
+  vip_deleted_hold: defDuration(duration('How long the FAULT after a deleted VIP lasts (vip_deleted: fault, or readd over its limit); then BACKUP and the election decides.', 100, 3_600_000), 10_000),
 }, 'A VRRP virtual router this director takes part in.', {
   hints: {
     smtp_alert: "write 'email_alerts'",
@@ -283,10 +366,20 @@ export const vrrpInstanceSchema = obj({
     track_interface: "write 'track: {interfaces: [...]}'",
     track_script: "write 'track: {scripts: [...]}'",
     authentication_type: "write 'authentication: {type: pass, password: ...}'",
+    use_vmac: "write 'vmac: true' or 'vmac: {name: ...}'",
+    vmac_xmit_base: "write 'vmac: {xmit_base: true}'",
+    use_ipvlan: "write 'ipvlan: {name, address, mode}'",
+    no_accept: 'write accept: false',
+    strict_mode: 'lvsd has global.vrrp_strict (every instance); for one instance write accept: false',
+    vrrp_strict: 'vrrp_strict belongs in global: it applies to every instance',
   },
 }).refine((v, report) => {
   const families = new Set(v.virtual_ips.map((ip) => ip.family));
-  const fam = v.virtual_ips[0]!.family;
+  const fam = instanceFamily(v);
+  if (!v.virtual_ips.length && v.family === undefined && !v.unicast) report('virtual_ips', 'an instance without virtual IPs needs family: 4 or family: 6 (or unicast peers) to know whether its adverts are IPv4 or IPv6');
+  if (v.family !== undefined && v.virtual_ips[0] && v.virtual_ips[0].family !== v.family) report('family', `family: ${v.family}, but the virtual IPs are IPv${v.virtual_ips[0].family}; drop family (the virtual IPs decide it)`);
+  if (v.family !== undefined && !v.virtual_ips.length && v.unicast?.peers[0] && v.unicast.peers[0].family !== v.family) report('family', `family: ${v.family}, but the unicast peers are IPv${v.unicast.peers[0].family}`);
+  if (v.version === 2 && fam === 6 && !v.virtual_ips.length) report('version', 'an IPv6 instance needs version: 3 (VRRPv2 is IPv4 only, RFC 3768)');
   if (families.size > 1) {
     const i = v.virtual_ips.findIndex((ip) => ip.family !== fam);
     report(`virtual_ips[${i}]`, `an instance's virtual IPs must all be IPv${fam} like the first (RFC 5798 section 5.2.9); use a second instance for IPv${fam === 4 ? 6 : 4}`);
@@ -304,11 +397,17 @@ export const vrrpInstanceSchema = obj({
   if (v.priority === 255 && !v.owner) report('priority', 'priority 255 is for the address owner (RFC 5798 section 5.2.4); set owner: true if these VIPs are this router\'s own addresses, else use 1-254');
   if (v.owner && v.priority !== 255) report('owner', 'the address owner must have priority: 255 (RFC 5798 section 5.2.4)');
   if (v.unicast) {
-    if (v.unicast.source && v.unicast.source.family !== fam) report('unicast.source', `IPv${v.unicast.source.family} source for an instance with IPv${fam} virtual IPs`);
-    v.unicast.peers.forEach((p, i) => { if (p.family !== fam) report(`unicast.peers[${i}]`, `IPv${p.family} peer for an instance with IPv${fam} virtual IPs; VRRP runs over the VIPs' family`); });
+    if (v.unicast.source && v.unicast.source.family !== fam) report('unicast.source', `IPv${v.unicast.source.family} source for an instance with IPv${fam} ${v.virtual_ips.length ? 'virtual IPs' : 'peers'}`);
+    v.unicast.peers.forEach((p, i) => { if (p.family !== fam) report(`unicast.peers[${i}]`, `IPv${p.family} peer for an instance with IPv${fam} ${v.virtual_ips.length ? 'virtual IPs; VRRP runs over the VIPs\' family' : 'peers; all peers must be of one family'}`); });
+    if (v.unicast.check_source === false && v.unicast.peers.some((p) => p.min_ttl !== undefined || p.max_ttl !== undefined)) report('unicast.check_source', 'min_ttl / max_ttl are checked per peer, so they need check_source; drop check_source: false (keepalived turns it on for them too)');
     const seen = new Set<string>();
     v.unicast.peers.forEach((p, i) => { if (seen.has(p.address)) report(`unicast.peers[${i}]`, `peer ${p.address} is listed twice`); seen.add(p.address); });
   }
+  // keepalived refuses these too: a unicast advert from the macvlan would carry the shared virtual MAC.
+  if (v.vmac && v.unicast && !v.vmac.xmit_base) report('vmac', 'unicast peers need vmac: {xmit_base: true} (keepalived: "use_vmac with unicast peers needs vmac_xmit_base")');
+  if (v.vmac && v.ipvlan) report('ipvlan', 'give vmac or ipvlan, not both');
+  if (v.ipvlan && fam === 4 && !v.ipvlan.address) report('ipvlan.address', 'an IPv4 instance on an ipvlan needs its address (the adverts\' source)');
+  if (v.ipvlan?.address && v.ipvlan.address.family !== fam) report('ipvlan.address', `IPv${v.ipvlan.address.family} address for an instance with IPv${fam} virtual IPs`);
   const vipSeen = new Map<string, number>();
   v.virtual_ips.forEach((ip, i) => {
     const dev = ip.device ?? v.interface;
@@ -324,7 +423,9 @@ const syncGroupSchema = obj({
   instances: arr(refName('VRRP instance'), 'Instances that change state together: if one goes to FAULT or BACKUP, all do.', { minItems: 2 }),
   notify: opt(notify('the group\'s')),
   email_alerts: emailAlerts('state changes of the whole group'),
-}, 'VRRP instances that fail over together (keepalived vrrp_sync_group).', { hints: { group: "write 'instances'", smtp_alert: "write 'email_alerts'" } });
+  track: def(obj({ ...track.fields }, 'Things every member depends on: each item counts for every instance of the group, as if each tracked it (keepalived sync group track_interface, track_script, track_file, track_process).'), track.defaults(), {}),
+}, 'VRRP instances that fail over together (keepalived vrrp_sync_group).', { hints: { group: "write 'instances'", smtp_alert: "write 'email_alerts'",
+  track_interface: "write 'track: {interfaces: [...]}'", track_script: "write 'track: {scripts: [...]}'", track_file: "write 'track: {files: [...]}'", track_process: "write 'track: {processes: [...]}'" } });
 
 const trackScriptSchema = obj({
   name: name('track script'),
@@ -335,11 +436,56 @@ const trackScriptSchema = obj({
   fall: def(int(1, 1000, 'Failures in a row before it counts as down.'), 1),
   weight: opt(weightDelta('Default weight for instances tracking it (see track.scripts[].weight).')),
   user: opt(str('Run as this user instead of global.script_user.', { minLength: 1 })),
+  reverse: opt(bool('Default reverse for instances tracking it (see track.scripts[].reverse; keepalived weight ... reverse).')),
+  init_fail: def(bool('Start as failed (down) instead of unknown, until rise successes (keepalived init_fail): an instance tracking it starts in FAULT (or without its weight) rather than electing before the first result.'), false),
 }, 'A script VRRP instances can track (keepalived vrrp_script).', { hints: { script: "write 'argv' as a list: argv: [/path/to/script, arg]" } })
   .refine((s, report) => {
     checkArgv(s.argv, 'argv', report);
     if (s.timeout !== undefined && s.timeout > s.interval) report('timeout', 'timeout longer than interval: runs would overlap');
   });
+
+// keepalived vrrp_track_process; vrrp/track-process.ts (the kernel's process events, not polling).
+const trackProcessSchema = obj({
+  name: name('track process'),
+  process: str('The process name as in /proc/PID/comm (the Name: of /proc/PID/status; the kernel keeps its first 15 bytes), matched exactly (pgrep \'^name$\'); with full_command, params or param_match, argv[0] of /proc/PID/cmdline.', { minLength: 1, maxLength: 4096 }),
+  params: opt(arr(str('An argument.', { maxLength: 4096 }), 'Arguments the process must have (argv[1..] of /proc/PID/cmdline): all of them, exactly, unless param_match says otherwise (keepalived process NAME PARAM...).', { maxItems: 256 })),
+  param_match: opt(oneOf(['initial', 'partial'], 'partial: the first arguments are params, more may follow; initial: as partial, and the last param may be the start of a longer argument. With no params, param_match means "no arguments at all".')),
+  full_command: def(bool('Match process against argv[0] of the command line instead of the process name (keepalived full_command; pgrep -f).'), false),
+  quorum: def(int(0, 65535, 'At least this many matching processes for up.'), 1),
+  quorum_max: opt(int(0, 65535, 'At most this many for up (0: up only while none runs).')),
+  fork_delay: defDuration(duration('A gain of the quorum caused by a fork counts only after this long (a forked child often execs something else at once).', 0, 3_600_000), 0),
+  terminate_delay: defDuration(duration('A loss of the quorum counts only after this long (a process being restarted).', 0, 3_600_000), 0),
+  weight: opt(weightDelta('Default weight for instances tracking it (see track.processes[].weight). Without weight, FAULT while the quorum is not met. keepalived defaults to weight 1: lvsd import writes it.')),
+  reverse: opt(bool('Default reverse for instances tracking it (keepalived weight ... reverse).')),
+}, 'A process VRRP instances can track (keepalived vrrp_track_process), followed through the kernel\'s process events (exec, exit, name changes): a loss is seen within milliseconds.', {
+  hints: { delay: "write fork_delay and terminate_delay", vrrp_track_process: "write 'track_processes'" },
+}).refine((p, report) => {
+  if (p.quorum_max !== undefined && p.quorum_max < p.quorum) report('quorum_max', `quorum_max ${p.quorum_max} is below quorum ${p.quorum}: never up`);
+});
+
+// keepalived track_file (vrrp_track_file) for VRRP; vrrp/track-file.ts.
+const trackFileSchema = obj({
+  name: name('track file'),
+  path: str('The file holding an integer (read at most 64 bytes, as FILE_CHECK; followed with inotify on its directory and re-read every interval). Missing or not an integer = FAULT.', { pattern: /^\//, patternHelp: 'must be an absolute path' }),
+  weight: opt(int(-2147483647, 2147483647, 'Default weight for instances tracking it. Without weight (or 0): the value is a status, 0 = up, anything else = FAULT. Otherwise value x weight is added to the priority, and a result below -253 = FAULT. keepalived defaults to weight 1: lvsd import writes it.')),
+  reverse: opt(bool('Negate (keepalived weight ... reverse): without weight, 0 = FAULT and anything else up; otherwise value x weight is subtracted.')),
+  interval: defDuration(duration('Re-read this often as well, in case a change notification was missed.', 100, 86_400_000), 5000),
+}, 'A file VRRP instances can track (keepalived track_file).', { hints: { file: "write 'path'", init_file: 'lvsd does not create or write the file: create it before lvsd starts (a missing file is FAULT)' } });
+
+/** track.processes / track.files name entries of track_processes / track_files. */
+function checkTrackRefs(c: { vrrp_instances: { track: { processes: { name: string }[]; files: { name: string }[] } }[]; vrrp_sync_groups: { track: { processes: { name: string }[]; files: { name: string }[]; scripts: { name: string }[] } }[]; track_processes: { name: string }[]; track_files: { name: string }[]; track_scripts: { name: string }[] }, report: (p: string, m: string) => void): void {
+  const procs = new Set(c.track_processes.map((p) => p.name));
+  const files = new Set(c.track_files.map((f) => f.name));
+  const check = (base: string, t: { processes: { name: string }[]; files: { name: string }[] }) => {
+    t.processes.forEach((p, k) => { if (!procs.has(p.name)) report(`${base}.track.processes[${k}].name`, `unknown track process ${quoteValue(p.name)}; ${nameList(procs, procs.size)}`); });
+    t.files.forEach((f, k) => { if (!files.has(f.name)) report(`${base}.track.files[${k}].name`, `unknown track file ${quoteValue(f.name)}; ${nameList(files, files.size)}`); });
+  };
+  c.vrrp_instances.forEach((v, i) => check(`vrrp_instances[${i}]`, v.track));
+  c.vrrp_sync_groups.forEach((g, i) => check(`vrrp_sync_groups[${i}]`, g.track));
+  // An instance's scripts are checked with the other cross-references (semantic.ts); a group's here.
+  const scripts = new Set(c.track_scripts.map((t) => t.name));
+  c.vrrp_sync_groups.forEach((g, i) => g.track.scripts.forEach((t, k) => { if (!scripts.has(t.name)) report(`vrrp_sync_groups[${i}].track.scripts[${k}].name`, `unknown track script ${quoteValue(t.name)}; ${nameList(scripts, scripts.size)}`); }));
+}
 
 // ---- health checks ----
 
@@ -872,14 +1018,34 @@ export function softDrainMetric(a: Pick<AnnounceConfig, 'metric' | 'soft_drain'>
 // ---- the whole file ----
 
 // The sections are partial lists: one broken element does not stop the cross-reference rules on the rest.
+/**
+ * global.vrrp_strict: keepalived's strict-mode refusals (keepalived.conf(5) vrrp_strict) that have an
+ * lvsd form; accept mode off for every instance is applied by src/strict (acceptInstances).
+ */
+function checkVrrpStrict(c: { global: { vrrp_strict: boolean }; vrrp_instances: Infer<typeof vrrpInstanceSchema>[] }, report: (path: string, message: string) => void): void {
+  if (!c.global.vrrp_strict) return;
+  const off = 'or set global.vrrp_strict: false (accept: false alone drops packets to the VIPs without these checks)';
+  c.vrrp_instances.forEach((v, i) => {
+    const at = `vrrp_instances[${i}]`;
+    if (v.virtual_ips.length === 0) report(`${at}.virtual_ips`, `vrrp_strict: an instance needs at least one virtual IP (RFC 5798 section 5.1: Count IPvX Addr is at least 1); add one ${off}`);
+    if (v.unicast) report(`${at}.unicast`, `vrrp_strict: unicast adverts are not allowed (RFC 5798 section 5.1.1.2: adverts go to 224.0.0.18 / ff02::12, as keepalived enforces in strict mode); drop unicast ${off}`);
+    if (v.authentication) report(`${at}.authentication`, `vrrp_strict: authentication is not allowed (RFC 3768 section 5.3.6 / RFC 5798 section 9 removed it); drop authentication ${off}`);
+    if (v.preempt_delay > 0) report(`${at}.preempt_delay`, `vrrp_strict: preempt_delay is not allowed (RFC 5798 has no such delay); drop it ${off}`);
+    const first = v.virtual_ips[0];
+    if (first?.family === 6 && !/^fe[89ab]/i.test(first.address)) report(`${at}.virtual_ips[0]`, `vrrp_strict: the first IPv6 virtual IP must be a link-local address (RFC 5798 section 5.2.9); put one (fe80::...) first ${off}`);
+  });
+}
+
 export const lvsdConfigSchema = obj({
   // Read by load.ts before validation (include.ts); declared here for the JSON Schema and key suggestions.
   include: opt(arr(str('A file or a glob in the file name (conf.d/*.yaml), relative to the file that includes it.', { minLength: 1 }),
-    'Files whose vrrp_instances, vrrp_sync_groups, track_scripts, checks, virtual_services and announce are appended to this file\'s, in order (a glob sorted by name); read again on every reload.')),
+    'Files whose vrrp_instances, vrrp_sync_groups, track_scripts, track_processes, track_files, checks, virtual_services and announce are appended to this file\'s, in order (a glob sorted by name); read again on every reload.')),
   global: def(globalSection, globalSection.defaults(), {}),
   vrrp_instances: def(arr(vrrpInstanceSchema, 'VRRP instances (keepalived vrrp_instance).', { partial: true }), [], []),
   vrrp_sync_groups: def(arr(syncGroupSchema, 'Sync groups (keepalived vrrp_sync_group).', { partial: true }), [], []),
   track_scripts: def(arr(trackScriptSchema, 'Scripts instances can track (keepalived vrrp_script).', { partial: true }), [], []),
+  track_processes: def(arr(trackProcessSchema, 'Processes instances and sync groups can track (keepalived vrrp_track_process).', { partial: true }), [], []),
+  track_files: def(arr(trackFileSchema, 'Files instances and sync groups can track (keepalived track_file / vrrp_track_file).', { partial: true }), [], []),
   checks: def(arr(namedCheckSchema, 'Named health checks that services and real servers refer to by name.', { partial: true }), [], []),
   virtual_services: def(arr(virtualServiceSchema, 'IPVS virtual services (keepalived virtual_server).', { partial: true }), [], []),
   announce: def(arr(announceSchema, 'VIPs announced by routes the routing daemon (FRR, BIRD) redistributes, gated by the quorum of virtual services: N directors active/active behind ECMP.', { partial: true }), [], []),
@@ -887,8 +1053,12 @@ export const lvsdConfigSchema = obj({
   hints: {
     global_defs: "write 'global'", vrrp_instance: "write 'vrrp_instances' (a list)", virtual_server: "write 'virtual_services' (a list)",
     vrrp_script: "write 'track_scripts' (a list)", vrrp_sync_group: "write 'vrrp_sync_groups' (a list)",
+    interface_up_down_delays: "write it under 'global': interface_up_down_delays: [{interface: eth0, down_delay: 500ms, up_delay: 1s}]",
+    vrrp_track_process: "write 'track_processes' (a list)", track_process: "write 'track_processes' (a list)", vrrp_track_file: "write 'track_files' (a list)", track_file: "write 'track_files' (a list)",
   },
 }).refine((c, report) => {
+  checkVrrpStrict(c, report);
+  checkTrackRefs(c, report);
   // A cross-reference, but it is the only one from global; kept beside the key it checks.
   const sd = c.global.lvs_sync_daemon;
   if (sd && !c.vrrp_instances.some((v) => v.name === sd.instance)) {
@@ -913,6 +1083,8 @@ export type GlobalConfig = LvsdConfig['global'];
 export type VrrpInstanceConfig = LvsdConfig['vrrp_instances'][number];
 export type VrrpSyncGroupConfig = LvsdConfig['vrrp_sync_groups'][number];
 export type TrackScriptConfig = LvsdConfig['track_scripts'][number];
+export type TrackProcessConfig = LvsdConfig['track_processes'][number];
+export type TrackFileConfig = LvsdConfig['track_files'][number];
 export type CheckConfig = LvsdConfig['checks'][number];
 /** A check as a service refers to it: a name from `checks`, or an inline check. */
 export type CheckRef = LvsdConfig['virtual_services'][number]['checks'][number];

@@ -2,6 +2,7 @@
 // one owner per VRID and VIP, no service defined twice. Pure: (config) in, problems out.
 import type { CheckRef, LvsdConfig } from './model.js';
 import { escapeText, quoteValue } from '../text/quote.js';
+import { instanceFamily } from './vrrp-family.js';
 
 export interface SemanticIssue { readonly path: string; readonly message: string }
 
@@ -71,7 +72,7 @@ export function checkSemantics(cfg: LvsdConfig, info: SectionInfo = complete): S
   const vips = new Map<string, string>();
   cfg.vrrp_instances.forEach((v, i) => {
     const base = at('vrrp_instances', i);
-    const family = v.virtual_ips[0]!.family;
+    const family = instanceFamily(v);
     const key = `${v.interface}/${family}/${v.vrid}`;
     const j = vrids.get(key);
     if (j !== undefined) out.push({ path: `${base}.vrid`, message: `VRID ${v.vrid} is already used on ${escapeText(v.interface)} for IPv${family} by ${at('vrrp_instances', j)} (${quoteValue(cfg.vrrp_instances[j]!.name)})` });

@@ -9,6 +9,8 @@
 // POST /servers/drain   {service, server}       weight 0 in IPVS until enabled again
 // POST /servers/enable  {service, server}
 // POST /vrrp/give-up    {instance, hold?: "30s"} leave mastership, do not preempt for hold
+// GET  /events?since=N&boot=B&follow=1          NDJSON: hello, a gap if events were lost, the retained
+//                                               events after N, then (follow) live ones and heartbeats
 import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { readBoundedFile } from '../fs/read-bounded.js';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -21,6 +23,7 @@ import { rateLimitedLogger, type Logger, type RateLimitedLogger } from '../log/i
 import { quoteValue } from '../text/quote.js';
 import { authorize, type Transport } from './auth.js';
 import { buildStatus } from './status.js';
+import { streamEvents, type EventStreamLimits } from '../events/stream.js';
 import type { ControlTarget } from './target.js';
 
 export interface ControlOptions {
@@ -31,6 +34,8 @@ export interface ControlOptions {
   log?: Logger | undefined;
   /** Connection cap and deadlines (default DEFAULT_LIMITS; maxConnections from global.control.max_connections). */
   limits?: Partial<ListenerLimits> | undefined;
+  /** GET /events: heartbeat interval and the unsent-bytes bound (tests shorten them). */
+  events?: Partial<EventStreamLimits> | undefined;
 }
 
 /** What a client can make us log, behind a rate limit (see rateLimitedLogger). */
@@ -159,6 +164,8 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; handler: Handler; audit?:
   '/servers/drain': { method: 'POST', handler: (t, b) => ok(setDrained(t, b, true)), audit: true },
   '/servers/enable': { method: 'POST', handler: (t, b) => ok(setDrained(t, b, false)), audit: true },
   '/vrrp/give-up': { method: 'POST', handler: (t, b) => ok(giveUp(t, b)), audit: true },
+  // Streamed by src/events/stream.ts before the handler would run; listed for 404/405 and authorization.
+  '/events': { method: 'GET', handler: () => Promise.resolve({ status: 500, body: { ok: false, error: 'not reached' } }) },
 };
 
 /** A bearer token is a line; a token file larger than this is a wrong path (/dev/zero, a log). */
@@ -208,6 +215,7 @@ async function handle(opts: ControlOptions & Logs, transport: Transport, req: In
     send(res, auth.status, { ok: false, error: auth.error }, auth.status === 401 ? { 'www-authenticate': 'Bearer realm="lvsd"' } : {});
     return;
   }
+  if (path === '/events') { streamEvents(opts.daemon.events, req, res, { ...opts.events, limited: opts.limited }); return; }
   const body = method === 'POST' ? await readBody(req) : {};
   const r = await route.handler(opts.daemon, body, opts.shared);
   // After a change, the next status must show it.

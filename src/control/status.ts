@@ -13,6 +13,12 @@ import { realServerPort, serviceRecord, serviceRecords } from '../balancer/recor
 import type { ControlServerState, ControlTarget, ControlVrrpInstance } from './target.js';
 import type { AnnounceStatus } from '../announce/announcer.js';
 import type { SysctlStatus } from '../sysctl/keeper.js';
+import { INSTANCE_DROP_REASONS, PACKET_DROP_REASONS } from '../../vrrp/reasons.js';
+import type { PeerAdvert } from '../../vrrp/peers.js';
+import type { PriorityArithmetic } from '../../vrrp/priority-terms.js';
+import type { SplitBrainStatus } from '../../vrrp/split-brain.js';
+import type { ChannelStatus } from '../../vrrp/view.js';
+import { instanceFamily } from '../config/vrrp-family.js';
 
 // ---- the JSON ----
 
@@ -48,9 +54,49 @@ export interface VrrpStatus {
     becameMaster: number;
     announcements: number;
     vipErrors: number;
+    /** Every reason an instance drops an advert for (match.ts), zeros included; vrid_unknown is counted per channel (vrrpChannels). */
     drops: Record<string, number>;
     notes: Record<string, number>;
   };
+  // Diagnostics: always in what buildStatus returns; optional so a status from an older daemon still renders.
+  /** Why this priority: base, each tracked thing's contribution (vrrp/priority-terms.ts); null when the engine does not say. */
+  priorityArithmetic?: PriorityArithmetic | null;
+  /** The last advert from each source heard for this VRID, most recent first. */
+  peers?: VrrpPeerJson[];
+  splitBrain?: VrrpSplitBrainJson;
+}
+
+export interface VrrpPeerJson {
+  address: string;
+  priority: number;
+  advertIntervalMs: number;
+  version: number;
+  firstAt: string;
+  lastAt: string;
+  /** Milliseconds between its last advert and this status. */
+  ageMs: number;
+  count: number;
+  /** Why the instance dropped its last advert (e.g. auth_failure), null when accepted. */
+  dropped: string | null;
+}
+
+export interface VrrpSplitBrainJson {
+  active: boolean;
+  since: string | null;
+  masters: { address: string; priority: number; self: boolean; since: string }[];
+  raised: number;
+  clearedAt: string | null;
+}
+
+/** A VRRP receive channel (one per interface and family): what it dropped before any instance saw it. */
+export interface VrrpChannelJson {
+  interface: string;
+  family: string;
+  received: number;
+  /** Every reason a channel drops a packet for (malformed, vrid_unknown), zeros included. */
+  drops: Record<string, number>;
+  /** The kernel's drops of its socket (receive buffer full); null if unknown. */
+  socketDrops: number | null;
 }
 
 export interface ServerStatus {
@@ -97,6 +143,8 @@ export interface ControlStatus {
   configHash: string;
   reloads: { success: number; failure: number };
   vrrp: VrrpStatus[];
+  /** The VRRP receive channels and their drops ([] when the engine does not report them). */
+  vrrpChannels?: VrrpChannelJson[];
   ipvs: { version: number; connTabSize: number; error: null } | { version: null; connTabSize: null; error: string };
   services: ServiceStatus[];
   /** Services in the kernel that no configured virtual service describes (lvsd leaves them alone). */
@@ -151,7 +199,33 @@ const iso = (t: number | Date): string => {
   return Number.isNaN(d.getTime()) ? '' : d.toISOString();
 };
 
-function vrrpStatus(inst: ControlVrrpInstance): VrrpStatus {
+/** What an InstanceStatus (vrrp/view.ts) adds for diagnostics; absent from older or fake engines. */
+type DiagnosedInstance = ControlVrrpInstance & {
+  readonly peers?: readonly PeerAdvert[];
+  readonly splitBrain?: SplitBrainStatus;
+  readonly priorityTerms?: PriorityArithmetic | null;
+};
+/** What a VrrpWorker (vrrp/worker.ts) offers beyond ControlEngine: its channels and a fresh snapshot. */
+type DiagnosedEngine = { readonly channels?: ReadonlyMap<string, ChannelStatus>; status?(): Promise<unknown> };
+
+/** The instance-level drop reasons; vrid_unknown is the channel's (no instance has that VRID). */
+const INSTANCE_DROPS = INSTANCE_DROP_REASONS.filter((r) => r !== 'vrid_unknown');
+const CHANNEL_DROPS = [...PACKET_DROP_REASONS, 'vrid_unknown'] as const;
+const withZeros = (reasons: readonly string[], counts: Readonly<Record<string, number>> | undefined): Record<string, number> =>
+  ({ ...Object.fromEntries(reasons.map((r) => [r, 0])), ...(counts ?? {}) });
+
+const NO_SPLIT_BRAIN: VrrpSplitBrainJson = { active: false, since: null, masters: [], raised: 0, clearedAt: null };
+
+function splitBrainJson(sb: SplitBrainStatus | undefined): VrrpSplitBrainJson {
+  if (!sb) return { ...NO_SPLIT_BRAIN };
+  return {
+    active: sb.active, since: sb.since === null ? null : iso(sb.since),
+    masters: sb.masters.map((m) => ({ address: m.address, priority: m.priority, self: m.self, since: iso(m.since) })),
+    raised: sb.raised, clearedAt: sb.clearedAt === null ? null : iso(sb.clearedAt),
+  };
+}
+
+function vrrpStatus(inst: DiagnosedInstance, now: number): VrrpStatus {
   const c = inst.config;
   const t = inst.lastTransition;
   return {
@@ -159,7 +233,7 @@ function vrrpStatus(inst: ControlVrrpInstance): VrrpStatus {
     vrid: c.vrid,
     version: c.version,
     interface: c.interface,
-    family: c.virtual_ips[0]?.family === 6 ? 6 : 4,
+    family: instanceFamily(c),
     state: inst.state,
     priority: inst.machine.priority,
     basePriority: inst.basePriority ?? c.priority,
@@ -174,10 +248,28 @@ function vrrpStatus(inst: ControlVrrpInstance): VrrpStatus {
       becameMaster: inst.counters.becameMaster,
       announcements: inst.counters.announcements ?? 0,
       vipErrors: inst.counters.vipErrors ?? 0,
-      drops: { ...(inst.counters.drops ?? {}) },
+      drops: withZeros(INSTANCE_DROPS, inst.counters.drops),
       notes: Object.fromEntries(Object.entries(inst.counters.notes ?? {}).filter(([, n]) => n > 0)),
     },
+    priorityArithmetic: inst.priorityTerms ? { ...inst.priorityTerms, terms: inst.priorityTerms.terms.map((t) => ({ ...t })) } : null,
+    peers: (inst.peers ?? []).map((p) => ({
+      address: p.address, priority: p.priority, advertIntervalMs: p.advertIntervalMs, version: p.version,
+      firstAt: iso(p.firstAt), lastAt: iso(p.lastAt), ageMs: Math.max(0, Math.round(now - p.lastAt)), count: p.count, dropped: p.dropped,
+    })),
+    splitBrain: splitBrainJson(inst.splitBrain),
   };
+}
+
+function channelJson(ch: ChannelStatus): VrrpChannelJson {
+  return { interface: ch.opts.ifname, family: ch.opts.family, received: ch.received, drops: withZeros(CHANNEL_DROPS, ch.drops), socketDrops: ch.socketDrops ?? null };
+}
+
+/** A fresh snapshot from the VRRP thread when the engine can give one (peers' ages to the moment), within 1 s. */
+async function refreshVrrp(engine: DiagnosedEngine | null | undefined): Promise<void> {
+  if (typeof engine?.status !== 'function') return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([engine.status().catch(() => undefined), new Promise((r) => { timer = setTimeout(r, 1000); })]);
+  clearTimeout(timer);
 }
 
 const destKey = (addr: string, port: number): string => `${addr}|${port}`;
@@ -186,7 +278,9 @@ const destKey = (addr: string, port: number): string => `${addr}|${port}`;
  * Reads everything the status shows. Never throws for a kernel problem: an unreadable IPVS table
  * becomes `ipvs.error` and the services are listed from the config alone.
  */
-export async function buildStatus(target: ControlTarget, now: number = Date.now()): Promise<ControlStatus> {
+export async function buildStatus(target: ControlTarget, now?: number): Promise<ControlStatus> {
+  await refreshVrrp(target.engine as DiagnosedEngine | null | undefined);
+  now ??= Date.now();
   const config = target.config;
   let ipvs: ControlStatus['ipvs'];
   let table: IpvsKernelTable = [];
@@ -261,7 +355,8 @@ export async function buildStatus(target: ControlTarget, now: number = Date.now(
     uptimeSeconds: Number.isFinite(startedMs) ? Math.max(0, Math.round((now - startedMs) / 1000)) : 0,
     configHash: target.configHash,
     reloads: { success: target.reloads.success, failure: target.reloads.failure },
-    vrrp: [...(target.engine?.instances.values() ?? [])].map(vrrpStatus),
+    vrrp: [...(target.engine?.instances.values() ?? [])].map((i) => vrrpStatus(i, now)),
+    vrrpChannels: [...((target.engine as DiagnosedEngine | null | undefined)?.channels?.values() ?? [])].map(channelJson),
     ipvs,
     services,
     otherServices: table.filter((e) => !used.has(serviceKey(e.service))).map(entryJson),
@@ -293,11 +388,54 @@ function vrrpLines(v: VrrpStatus): string[] {
   }
   detail.push(`adverts sent ${v.counters.advertsSent}, received ${v.counters.advertsReceived}; became master ${v.counters.becameMaster}x`);
   lines.push(`    ${detail.join('; ')}`);
-  if (v.faultCauses.length) lines.push(`    fault: ${v.faultCauses.join(', ')}`);
+  if (v.priorityArithmetic) lines.push(`    ${priorityText(v.priority, v.priorityArithmetic, v.faultCauses)}`);
+  else if (v.faultCauses.length) lines.push(`    fault: ${v.faultCauses.join(', ')}`);
+  lines.push(...peerLines(v.peers ?? []));
+  if (v.splitBrain?.active) {
+    const who = v.splitBrain.masters.map((m) => (m.self ? `this router (priority ${m.priority})` : `${m.address} (priority ${m.priority})`)).join(' and ');
+    lines.push(`    SPLIT BRAIN since ${v.splitBrain.since}: ${who} advertise as master at once`);
+  } else if (v.splitBrain?.raised) {
+    lines.push(`    split brain: none now; raised ${v.splitBrain.raised}x${v.splitBrain.clearedAt ? `, last cleared ${v.splitBrain.clearedAt}` : ''}`);
+  }
   const drops = Object.entries(v.counters.drops).filter(([, n]) => n > 0);
   if (drops.length) lines.push(`    dropped: ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}`);
   if (v.counters.vipErrors) lines.push(`    VIP errors: ${v.counters.vipErrors}`);
   return lines;
+}
+
+/** 'script:chk_nginx' -> 'script chk_nginx'. */
+const termName = (key: string): string => key.replace(':', ' ');
+const upDown = (up: boolean | null): string => (up === null ? 'unknown' : up ? 'up' : 'down');
+
+/** "priority 90 = 100 base - 10 (script chk_nginx down); ...; fault causes: none". */
+export function priorityText(priority: number, a: PriorityArithmetic, faultCauses: readonly string[]): string {
+  let text: string;
+  if (a.owner) text = `priority ${a.priority} (address owner: tracking weights do not apply)`;
+  else {
+    const parts = a.terms.filter((t) => t.contribution !== 0)
+      .map((t) => ` ${t.contribution > 0 ? '+' : '-'} ${Math.abs(t.contribution)} (${termName(t.key)} ${upDown(t.up)})`);
+    text = `priority ${a.priority} = ${a.base} base${parts.join('')}${a.clamped ? `, held within 1..254 (sum ${a.sum})` : ''}`;
+  }
+  if (priority !== a.priority) text += `; the machine holds ${priority}`;
+  const idle = a.terms.filter((t) => t.contribution === 0 && !t.fault)
+    .map((t) => `${termName(t.key)} ${upDown(t.up)} (${t.weight === null ? 'fault when down' : `weight ${t.weight > 0 ? '+' : ''}${t.weight}`})`);
+  if (idle.length) text += `; no effect now: ${idle.join(', ')}`;
+  const faulty = a.terms.filter((t) => t.fault).map((t) => `${termName(t.key)} down`);
+  const causes = faultCauses.map((c) => (c === 'track' && faulty.length ? `track (${faulty.join(', ')})` : c));
+  return `${text}; fault causes: ${causes.length ? causes.join(', ') : 'none'}`;
+}
+
+const ageText = (ms: number): string => (ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : formatUptime(ms / 1000));
+
+function peerLines(peers: readonly VrrpPeerJson[]): string[] {
+  return peers.map((p, i) => `    ${i ? '      ' : 'peers:'} ${p.address} priority ${p.priority} v${p.version} ${p.advertIntervalMs} ms, ${ageText(p.ageMs)} ago ` +
+    `(${plural(p.count, 'advert')})${p.dropped ? `, REFUSED: ${p.dropped}` : ''}`);
+}
+
+function channelLine(c: VrrpChannelJson): string {
+  const drops = Object.entries(c.drops).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`);
+  const kernel = c.socketDrops ? `; kernel dropped ${c.socketDrops}` : '';
+  return `  channel ${c.interface}/${c.family}: received ${c.received}; dropped: ${drops.length ? drops.join(', ') : 'none'}${kernel}`;
 }
 
 function announceLines(g: AnnounceStatus['groups'][number]): string[] {
@@ -332,6 +470,7 @@ export function renderStatus(st: ControlStatus): string {
   out.push('');
   out.push(st.vrrp.length ? `VRRP (${plural(st.vrrp.length, 'instance')})` : 'VRRP: no instances');
   for (const v of st.vrrp) out.push(...vrrpLines(v));
+  for (const c of st.vrrpChannels ?? []) out.push(channelLine(c));
   out.push('');
   if (st.announce?.groups.length) {
     out.push(`Announced VIPs (routes in table ${st.announce.table}, protocol ${st.announce.protocol}${st.announce.stopping ? '; STOPPING' : ''})`);

@@ -7,6 +7,7 @@ import type { LvsdConfig, VrrpInstanceConfig } from '../config/model.js';
 import type { Logger } from '../log/index.js';
 import type { AnnounceStatus } from '../announce/announcer.js';
 import type { SysctlStatus } from '../sysctl/keeper.js';
+import type { EventLog } from '../events/log.js';
 
 /** A state change of a VRRP instance, if the engine records it. */
 export interface TransitionRecord {
@@ -92,4 +93,6 @@ export interface ControlTarget {
   readonly startedAt: number | Date;
   /** The daemon's logger; the control API logs refusals and every change it makes through it. */
   readonly log?: Logger;
+  /** The event log GET /events streams (src/events/log.ts). */
+  readonly events?: EventLog | undefined;
 }

@@ -17,7 +17,8 @@ import { IpvsTableSync, type ApplyReport } from '../../ipvs/sync.js';
 import type { IndexedTable } from '../../ipvs/reconcile.js';
 import { serviceKey } from '../../ipvs/service.js';
 import { VrrpWorker } from '../../vrrp/worker.js';
-import type { StateEvent, VrrpView } from '../../vrrp/view.js';
+import type { PriorityEvent, StateEvent, VrrpView } from '../../vrrp/view.js';
+import { EventLog } from '../events/log.js';
 import { Balancer, decideService, type QuorumEvent, type TableSink, type VerdictEvent } from '../balancer/index.js';
 import { formatIssue, loadConfig, type ConfigIssue, type LvsdConfig } from '../config/index.js';
 import { loggerFromConfig, rateLimitedLogger, type Logger } from '../log/index.js';
@@ -107,6 +108,8 @@ export class Daemon extends EventEmitter {
   sysctls: SysctlKeeper | undefined;
   /** Email alerts (keepalived smtp_alert): queued here, sent in the background. */
   email: EmailAlerter | undefined;
+  /** What GET /events streams: transitions, priority changes, quorum changes, real-server verdicts. */
+  readonly events = new EventLog({ boot: `${Date.now().toString(36)}.${process.pid}` });
   private servers: Closable[] = [];
   private persisted = '';
   private persisting: Promise<void> = Promise.resolve();
@@ -219,6 +222,10 @@ export class Daemon extends EventEmitter {
     self = d;
     // Transitions during start (initialize -> backup) happen before the daemon exists: not reported.
     engine.on('state', (e: StateEvent) => d.onVrrpState({ instance: e.name, from: e.from, to: e.to, priority: e.priority, at: e.at }));
+    engine.on('state', (e: StateEvent) => d.guard('vrrp -> events', () => d.events.append({ kind: 'vrrp_state', instance: e.name, from: e.from, to: e.to, priority: e.priority, ...(e.reason ? { reason: e.reason } : {}) }, e.at)));
+    engine.on('priority', (e: PriorityEvent) => d.guard('vrrp -> events', () => d.events.append({ kind: 'vrrp_priority', instance: e.name, from: e.from, to: e.to, state: e.state }, e.at)));
+    balancer.on('quorum', (e: QuorumEvent) => d.guard('quorum -> events', () => d.events.append({ kind: 'quorum', service: e.service, up: e.up }, e.at)));
+    balancer.on('verdict', (e: VerdictEvent) => d.guard('verdict -> events', () => d.events.append({ kind: 'real_server', service: e.service, server: e.server, up: e.up, reason: e.reason, weight: e.weight }, e.at)));
     d.persistOwned();
     // Quorum decided during balancer.start() reaches VRRP now; later changes as they happen.
     d.pushQuorum();

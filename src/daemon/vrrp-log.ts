@@ -5,6 +5,8 @@ import type { LogFields, LogLevel } from '../log/index.js';
 const TRANSITION = /^(\S+): (initialize|backup|master|fault) -> (initialize|backup|master|fault) \(([^)]*)\) priority (\d+)$/;
 // Things that went wrong on the wire or in the kernel: adverts, VIPs, GARP/NA sockets, scripts.
 const PROBLEM = /(failed|cannot|: (add|remove) \S+: |VIPs: )/;
+// Adverts dropped (vrrp/diagnostics.ts, vrrp/drop-log.ts): outside input, already rate-limited, debug.
+const DROPPED = /^(\S+: dropped advert from |vrrp channel \S+: dropped )/;
 
 export function vrrpLogRecord(line: string): { level: LogLevel; fields: LogFields } {
   const t = TRANSITION.exec(line);
@@ -15,5 +17,7 @@ export function vrrpLogRecord(line: string): { level: LogLevel; fields: LogField
   }
   const name = /^([A-Za-z0-9][A-Za-z0-9_.-]*): /.exec(line)?.[1];
   const fields: LogFields = name !== undefined && !line.startsWith('notify ') && !line.startsWith('track script ') ? { instance: name } : {};
+  if (DROPPED.test(line)) return { level: 'debug', fields };
+  if (line.includes(': SPLIT BRAIN: ')) return { level: 'warn', fields };
   return { level: PROBLEM.test(line) || line.startsWith('notify ') ? 'warn' : 'info', fields };
 }

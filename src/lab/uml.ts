@@ -20,7 +20,7 @@ export const UML_MODULES_ROOT = '/usr/lib/uml/modules';
 export const LAB_MODULES = [
   'ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_lc', 'ip_vs_wlc', 'ip_vs_lblc', 'ip_vs_lblcr', 'ip_vs_dh', 'ip_vs_sh',
   'ip_vs_sed', 'ip_vs_nq', 'ip_vs_fo', 'ip_vs_ovf', 'ip_vs_mh',
-  'veth', 'bridge', 'dummy', 'macvlan', 'tun', 'ipip', 'ip6_tunnel',
+  'veth', 'bridge', 'dummy', 'macvlan', 'ipvlan', 'tun', 'ipip', 'ip6_tunnel',
 ];
 
 export function umlRelease(): string {

@@ -53,6 +53,8 @@ export const M = {
   vrrpRepliesSuppressed: spec('lvsd_vrrp_replies_suppressed_total', 'counter', VRRP, 'A master\'s replies to priority-0 or lower-priority adverts not sent: over the budget of 2 per advert interval (a flood of such adverts, likely forged).'),
   vrrpIntervalClamped: spec('lvsd_vrrp_learned_interval_clamped_total', 'counter', VRRP, 'VRRPv3 adverts whose advert interval was above max_learned_advert_interval; a backup learned the ceiling instead.'),
   vrrpForeignIgnored: spec('lvsd_vrrp_foreign_adverts_ignored_total', 'counter', [...VRRP, 'kind'], 'A backup ignored an advert from a router other than the master it follows: kind priority_zero (a priority 0), earlier_master_down (it would have brought Master_Down_Timer forward).'),
+  vrrpSplitBrain: spec('lvsd_vrrp_split_brain', 'gauge', VRRP, '1 while two routers advertise as master for the instance\'s VRID at once (this one and another, or two others) for longer than a Master_Down_Interval: they do not hear, or refuse, each other\'s adverts. 0 otherwise; clears a Master_Down_Interval after one falls silent.'),
+  vrrpSplitBrainRaised: spec('lvsd_vrrp_split_brain_raised_total', 'counter', VRRP, 'Times the split-brain alarm was raised.'),
 
   // ---- VRRP (keepalived exporter names) ----
   kaUp: spec('keepalived_up', 'gauge', [], 'keepalived exporter compatibility: 1 while lvsd\'s VRRP engine runs.'),

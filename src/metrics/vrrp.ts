@@ -9,6 +9,9 @@ import { M } from './specs.js';
 /** One instance as the collector reads it: the part of InstanceStatus (vrrp/view.ts) it uses; a VrrpInstance has it too. */
 export type MetricsVrrpInstance = Pick<InstanceStatus, 'name' | 'state' | 'family' | 'config' | 'basePriority' | 'masterAddress' | 'counters'> & {
   readonly machine: { readonly priority: number };
+  /** InstanceStatus.splitBrain; absent (a VrrpInstance, an older view): read from `diagnostics`, else 0. */
+  readonly splitBrain?: { readonly active: boolean; readonly raised: number };
+  readonly diagnostics?: { readonly splitBrain: { readonly active: boolean; readonly raised: number } };
 };
 /** What the collector reads of VRRP: the VrrpView's instances and channels (VrrpWorker, or an engine in tests). */
 export interface VrrpMetricsView {
@@ -61,6 +64,9 @@ export function collectVrrp(view: VrrpMetricsView, out: Samples, garpDelayMs: (i
     push(out, M.vrrpForeignIgnored, { ...labels, kind: 'priority_zero' }, c.foreignStopsIgnored ?? 0);
     push(out, M.vrrpForeignIgnored, { ...labels, kind: 'earlier_master_down' }, c.foreignEarlierIgnored ?? 0);
     push(out, M.vrrpAnnouncements, labels, c.announcements);
+    const sb = inst.splitBrain ?? inst.diagnostics?.splitBrain;
+    push(out, M.vrrpSplitBrain, labels, sb?.active ? 1 : 0);
+    push(out, M.vrrpSplitBrainRaised, labels, sb?.raised ?? 0);
     push(out, M.vrrpVipErrors, labels, c.vipErrors);
     for (const note of INSTANCE_NOTES) push(out, M.vrrpNotes, { ...labels, note }, c.notes[note] ?? 0);
     for (const reason of INSTANCE_DROPS) {
@@ -80,7 +86,7 @@ export function collectVrrp(view: VrrpMetricsView, out: Samples, garpDelayMs: (i
     push(out, M.kaRelease, ka, c.releasedMaster);
     push(out, M.kaLenErr, ka, (ch.length_mismatch ?? 0) + (ch.too_short ?? 0));
     push(out, M.kaIntErr, ka, c.drops.advert_interval_mismatch ?? 0);
-    push(out, M.kaTtlErr, ka, ch.ttl_invalid ?? 0);
+    push(out, M.kaTtlErr, ka, (ch.ttl_invalid ?? 0) + (c.drops.ttl_out_of_range ?? 0));
     push(out, M.kaTypeErr, ka, ch.type_invalid ?? 0);
     push(out, M.kaAddrErr, ka, c.notes.address_list_mismatch ?? 0);
     push(out, M.kaAuthInvalid, ka, ch.auth_type_unsupported ?? 0);

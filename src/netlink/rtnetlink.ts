@@ -29,7 +29,17 @@ export const RTNLGRP_LINK = 1, RTNLGRP_IPV4_IFADDR = 5, RTNLGRP_IPV6_IFADDR = 9;
 // struct ifinfomsg attributes (enum IFLA_*)
 export const IFLA_ADDRESS = 1, IFLA_BROADCAST = 2, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_LINK = 5, IFLA_MASTER = 10,
   IFLA_OPERSTATE = 16, IFLA_LINKINFO = 18, IFLA_EXT_MASK = 29, IFLA_CARRIER = 33;
-export const IFLA_INFO_KIND = 1;
+export const IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2;
+export const IFLA_IFALIAS = 20, IFLA_AF_SPEC = 26;
+// IFLA_INFO_DATA of kind "macvlan" (enum IFLA_MACVLAN_*) and its modes (enum macvlan_mode)
+export const IFLA_MACVLAN_MODE = 1;
+export const MACVLAN_MODE_PRIVATE = 1, MACVLAN_MODE_VEPA = 2, MACVLAN_MODE_BRIDGE = 4, MACVLAN_MODE_PASSTHRU = 8, MACVLAN_MODE_SOURCE = 16;
+// IFLA_INFO_DATA of kind "ipvlan" (enum IFLA_IPVLAN_*), its modes (enum ipvlan_mode) and flags (IPVLAN_F_*)
+export const IFLA_IPVLAN_MODE = 1, IFLA_IPVLAN_FLAGS = 2;
+export const IPVLAN_MODE_L2 = 0, IPVLAN_MODE_L3 = 1, IPVLAN_MODE_L3S = 2;
+export const IPVLAN_F_BRIDGE = 0, IPVLAN_F_PRIVATE = 1, IPVLAN_F_VEPA = 2;
+// IFLA_AF_SPEC / AF_INET6: IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE (no link-local from the MAC)
+export const IFLA_INET6_ADDR_GEN_MODE = 8, IN6_ADDR_GEN_MODE_NONE = 1;
 export const RTEXT_FILTER_SKIP_STATS = 1 << 3;
 
 // net_device flags (IFF_*)
@@ -76,6 +86,10 @@ export interface Link {
   kind?: string; // IFLA_INFO_KIND: 'veth', 'bridge', 'macvlan', ...
   master?: number;
   type: number; // ARPHRD_*
+  /** IFLA_IFALIAS (`ip link set DEV alias TEXT`); lvsd marks the links it creates with it (vrrp/vmac.ts). */
+  alias?: string;
+  /** IFLA_LINK: the lower device of a macvlan / ipvlan / veth (absent when it is the link itself). */
+  link?: number;
 }
 
 export interface Address {
@@ -213,6 +227,70 @@ export function encodeRouteRequest(action: 'add' | 'replace' | 'remove', spec: R
   return { type: RTM_NEWROUTE, flags: NLM_F_CREATE | (action === 'add' ? NLM_F_EXCL : NLM_F_REPLACE), payload };
 }
 
+/**
+ * A macvlan or ipvlan on top of `link`, as `ip link add link LOWER name NAME [address MAC] type macvlan mode M`
+ * (or `type ipvlan mode l2 bridge|private|vepa`) builds it: struct ifinfomsg, IFLA_ADDRESS, IFLA_LINK,
+ * IFLA_IFNAME, IFLA_LINKINFO {IFLA_INFO_KIND, IFLA_INFO_DATA {mode}} (nests without NLA_F_NESTED, as iproute2).
+ * Created down: the caller sets its sysctls first, then brings it up (encodeLinkSetRequest).
+ */
+export interface VirtualLinkSpec {
+  name: string;
+  /** ifindex of the lower device. */
+  link: number;
+  kind: 'macvlan' | 'ipvlan';
+  /** macvlan: MACVLAN_MODE_*; ipvlan: the IPVLAN_F_* flags (mode is always L2, as keepalived). */
+  mode: number;
+  /** macvlan only: "00:00:5e:00:01:07". */
+  address?: string;
+}
+
+export function encodeLinkCreateRequest(spec: VirtualLinkSpec): NetlinkRequest {
+  if (!spec.name || Buffer.byteLength(spec.name) > 15) throw new RangeError(`link name "${spec.name}" must be 1-15 bytes (IFNAMSIZ)`);
+  const w = new AttributeWriter(96).raw(Buffer.alloc(16)); // struct ifinfomsg: AF_UNSPEC, index 0, down
+  if (spec.address !== undefined) w.binary(IFLA_ADDRESS, macAddressBytes(spec.address));
+  w.u32(IFLA_LINK, spec.link);
+  w.string(IFLA_IFNAME, spec.name);
+  w.nested(IFLA_LINKINFO, (li) => {
+    li.binary(IFLA_INFO_KIND, Buffer.from(spec.kind)); // NLA_STRING without its NUL, as iproute2 sends it
+    li.nested(IFLA_INFO_DATA, (d) => {
+      if (spec.kind === 'macvlan') d.u32(IFLA_MACVLAN_MODE, spec.mode);
+      else { d.u16(IFLA_IPVLAN_MODE, IPVLAN_MODE_L2); d.u16(IFLA_IPVLAN_FLAGS, spec.mode); }
+    }, { flag: false });
+  }, { flag: false });
+  return { type: RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL, payload: w.finish() };
+}
+
+/**
+ * Changes an existing link by index: up or down (ifi_change IFF_UP), its alias (IFLA_IFALIAS, as
+ * `ip link set DEV alias TEXT`), IPv6 address generation (IFLA_AF_SPEC, which the kernel ignores when a
+ * link is created, and which must be set before the link goes up or a link-local is made from the MAC).
+ */
+export function encodeLinkSetRequest(index: number, change: { up?: boolean; alias?: string; ipv6AddrGenModeNone?: boolean }): NetlinkRequest {
+  const hdr = Buffer.alloc(16);
+  hdr.writeInt32LE(index, 4);
+  if (change.up !== undefined) { hdr.writeUInt32LE(change.up ? IFF_UP : 0, 8); hdr.writeUInt32LE(IFF_UP, 12); }
+  const w = new AttributeWriter(64).raw(hdr);
+  if (change.alias !== undefined) {
+    if (Buffer.byteLength(change.alias) > 255) throw new RangeError('link alias longer than 255 bytes (IFALIASZ)');
+    w.binary(IFLA_IFALIAS, Buffer.from(change.alias)); // without its NUL, as iproute2
+  }
+  if (change.ipv6AddrGenModeNone) w.nested(IFLA_AF_SPEC, (af) => af.nested(AF_INET6, (i6) => i6.u8(IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE)));
+  return { type: RTM_NEWLINK, flags: 0, payload: w.finish() };
+}
+
+/** RTM_DELLINK by index, as `ip link del DEV` sends it. */
+export function encodeLinkDeleteRequest(index: number): NetlinkRequest {
+  const hdr = Buffer.alloc(16);
+  hdr.writeInt32LE(index, 4);
+  return { type: RTM_DELLINK, flags: 0, payload: hdr };
+}
+
+function macAddressBytes(mac: string): Buffer {
+  const b = Buffer.from(mac.replace(/[:-]/g, ''), 'hex');
+  if (b.length !== 6 || !/^[0-9a-fA-F]{2}([:-]?[0-9a-fA-F]{2}){5}$/.test(mac)) throw new RangeError(`not an Ethernet address: ${mac}`);
+  return b;
+}
+
 /** Decodes RTM_NEWROUTE / RTM_DELROUTE: struct rtmsg + RTA_* attributes (multipath next hops are not read). */
 export function decodeRoute(m: NetlinkMessage): Route {
   const p = m.payload;
@@ -267,6 +345,10 @@ export function decodeLink(m: NetlinkMessage): Link {
   if (master !== undefined) link.master = master;
   const kind = a.nested(IFLA_LINKINFO)?.string(IFLA_INFO_KIND);
   if (kind !== undefined) link.kind = kind;
+  const alias = a.string(IFLA_IFALIAS);
+  if (alias !== undefined && alias !== '') link.alias = alias;
+  const lower = a.s32(IFLA_LINK);
+  if (lower !== undefined && lower !== link.index) link.link = lower;
   return link;
 }
 
@@ -395,6 +477,21 @@ export class Rtnetlink {
   /** Removes a route; rejects with code 'ESRCH' if there is none. Without priority the kernel removes the lowest-metric match. */
   async removeRoute(spec: RouteSpec): Promise<void> {
     await this.socket.request(encodeRouteRequest('remove', spec));
+  }
+
+  /** Creates a macvlan / ipvlan (down); rejects with NetlinkError code 'EEXIST' if the name is taken. */
+  async addLink(spec: VirtualLinkSpec): Promise<void> {
+    await this.socket.request(encodeLinkCreateRequest(spec));
+  }
+
+  /** Up/down, alias, IPv6 address generation of a link (encodeLinkSetRequest). */
+  async setLink(index: number, change: Parameters<typeof encodeLinkSetRequest>[1]): Promise<void> {
+    await this.socket.request(encodeLinkSetRequest(index, change));
+  }
+
+  /** Deletes a link; rejects with code 'ENODEV' if there is none. */
+  async removeLink(index: number): Promise<void> {
+    await this.socket.request(encodeLinkDeleteRequest(index));
   }
 
   close(): void { this.socket.close(); }

@@ -168,3 +168,15 @@ export function runNotify(argv: readonly string[], user: UserIds | null, onFailu
     if (why) onFailure(why, r.output.trim());
   });
 }
+
+/**
+ * Runs a notify command to its end and resolves then (NotifyQueues awaits it, so commands of one
+ * instance run in order). A hung one is killed with its process group at timeoutMs; every failure,
+ * the kill included, goes to onFailure. Never rejects.
+ */
+export async function runNotifyAwaited(argv: readonly string[], user: UserIds | null, timeoutMs: number, onFailure: (why: string, output: string) => void): Promise<RunResult> {
+  const r = await runProgram({ argv, user, timeoutMs });
+  const why = describeFailure(r, timeoutMs);
+  if (why) onFailure(why, r.output.trim());
+  return r;
+}

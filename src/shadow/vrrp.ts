@@ -4,6 +4,7 @@
 // interval or address list) are reported too: after a cut-over they would split the pair.
 import { networkInterfaces } from 'node:os';
 import type { VrrpInstanceConfig } from '../config/model.js';
+import { instanceFamily } from '../config/vrrp-family.js';
 import { ifNameToIndex } from '../native/index.js';
 import { compareAddresses, parseAddress, type Family } from '../../vrrp/address.js';
 import { matchInstance, type InstanceView } from '../../vrrp/match.js';
@@ -20,7 +21,7 @@ export interface WouldBe { state: 'master' | 'backup'; why: string }
 /** Senders of refused adverts remembered per instance (the most recent ones). */
 export const MAX_REFUSED_SENDERS = 8;
 
-const familyOf = (ic: VrrpInstanceConfig): Family => (ic.virtual_ips[0]!.family === 4 ? 'ipv4' : 'ipv6');
+const familyOf = (ic: VrrpInstanceConfig): Family => (instanceFamily(ic) === 4 ? 'ipv4' : 'ipv6');
 
 /** RFC 5798 §6.4 as a Backup would apply it to what it heard (pure). `own`: this router's primary address. */
 export function lvsdWouldBe(ic: VrrpInstanceConfig, heard: Heard | undefined, now: number, own: string | undefined): WouldBe {
@@ -108,7 +109,8 @@ export class VrrpObserver {
       const lvsd = lvsdWouldBe(w.ic, w.heard, now, w.own);
       // Until one Master_Down_Interval has passed, not hearing a master means nothing yet.
       const listening = now - this.startedAt > masterDownIntervalMs(w.ic.version as 2 | 3, w.ic.priority, w.ic.advert_interval);
-      if (listening && lvsd.state !== keepalived) {
+      // Without VIPs keepalived's state does not show in the addresses: nothing to compare.
+      if (listening && w.ic.virtual_ips.length > 0 && lvsd.state !== keepalived) {
         out.push({ kind: 'vrrp-state', service: w.ic.name, detail: `keepalived here: ${keepalived.toUpperCase()}; lvsd would be ${lvsd.state.toUpperCase()}: ${lvsd.why}` });
       }
       for (const [src, why] of w.refused) out.push({ kind: 'vrrp-advert', service: w.ic.name, detail: `adverts from ${src} would be refused: ${why}` });

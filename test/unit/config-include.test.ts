@@ -86,7 +86,7 @@ test('bounds: cycles, depth, a missing file, wildcards in directories, global in
     "lvsd.yaml:1:19: include[1]: cannot read 'missing.yaml': no such file (ENOENT)",
     "lvsd.yaml:1:33: include[2]: '*/x.yaml': wildcards are allowed in the file name only (conf.d/*.yaml)",
     "b.yaml:1:11: include[0]: 'a.yaml' includes itself (through 3 files); an include cycle is refused",
-    'g.yaml:1:1: global: an included file may only add to vrrp_instances, vrrp_sync_groups, track_scripts, checks, virtual_services, announce; global belongs in the main file',
+    'g.yaml:1:1: global: an included file may only add to vrrp_instances, vrrp_sync_groups, track_scripts, track_processes, track_files, checks, virtual_services, announce; global belongs in the main file',
   ]);
   // A chain deeper than the bound.
   const deep: Record<string, string> = { 'lvsd.yaml': 'include: [d0.yaml]\n' };

@@ -203,7 +203,7 @@ test('defaults are filled in, with keepalived-compatible VRRP defaults', () => {
   const v = c.vrrp_instances[0]!;
   assert.deepEqual([v.version, v.priority, v.advert_interval, v.preempt, v.preempt_delay, v.accept, v.owner], [2, 100, 1000, true, 0, true, false]);
   assert.deepEqual(v.garp, { delay: 5000, repeat: 5, refresh: 0, refresh_repeat: 1 });
-  assert.deepEqual(v.track, { interfaces: [], scripts: [], virtual_services: [] });
+  assert.deepEqual(v.track, { interfaces: [], scripts: [], virtual_services: [], processes: [], files: [] });
   assert.deepEqual(v.virtual_ips, [{ address: '192.0.2.10', family: 4, prefix: 24 }]);
   assert.deepEqual(c.global.metrics.listen, { kind: 'tcp', address: '127.0.0.1', port: 9641, family: 4 });
   assert.deepEqual(c.global.control.listen, { kind: 'unix', path: '/run/lvsd/control.sock' });

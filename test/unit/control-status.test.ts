@@ -20,7 +20,8 @@ test('buildStatus joins the kernel table with the balancer and VRRP', async () =
   assert.deepEqual(vi?.vips, ['192.0.2.10']);
   assert.equal(vi?.masterAddress, '10.0.0.2');
   assert.deepEqual(vi?.lastTransition, { from: 'backup', to: 'master', reason: 'master-down-timer', at: '2026-11-25T08:00:04.000Z' });
-  assert.deepEqual(vi?.counters.drops, { ttl: 2 });
+  assert.equal(vi?.counters.drops.ttl, 2);
+  assert.equal(vi?.counters.drops.auth_failure, 0, 'every instance drop reason, zeros included');
 
   const web = st.services.find((s) => s.name === 'web')!;
   assert.equal(web.endpoint, 'TCP 192.0.2.10:80');

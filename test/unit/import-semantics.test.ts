@@ -3,21 +3,9 @@
 // says, with file:line, what changed and why.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseConfig } from '../../src/config/index.js';
-import { importKeepalived, type UserExists } from '../../src/import/index.js';
+import { convertKeepalived } from './import-convert.js';
 
-function convert(text: string, userExists: UserExists = () => false) {
-  const dir = mkdtempSync(join(tmpdir(), 'lvsd-import-sem-'));
-  writeFileSync(join(dir, 'k.conf'), text);
-  const r = importKeepalived(join(dir, 'k.conf'), undefined, userExists);
-  assert.ok(r.ok);
-  const v = parseConfig(r.yaml, 'k.yaml');
-  assert.ok(v.ok, v.ok ? '' : `${r.yaml}\n${JSON.stringify(v.errors, null, 1)}`);
-  return { ...r, config: v.config };
-}
+const convert = convertKeepalived;
 
 // The checks' union type, read loosely: each test knows which variant it wrote.
 type AnyCheck = Record<string, unknown>;

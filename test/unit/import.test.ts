@@ -99,7 +99,7 @@ test('unsupported.conf: each thing lvsd cannot express is listed once with its l
   assert.ok(r.ok);
   const skipped = r.notes.filter((n) => n.kind === 'skipped').map((n) => `${n.line} ${n.message.replace(/:.*?'([^']+)'.*/, ' $1')}`);
   // The email keywords (lines 4-9, 60) convert since issue #15: global.email and email_alerts; SMTP_CHECK since #16.
-  const keys = ['lvs_flush', 'use_vmac', 'vmac_xmit_base', 'dont_track_primary', 'mcast_src_ip', 'ha_suspend'];
+  const keys = ['lvs_flush', 'dont_track_primary', 'mcast_src_ip', 'ha_suspend'];
   assert.ok(!r.notes.some((n) => /smtp|notification_email/.test(n.message)), 'email keywords convert');
   const text = readFileSync(join(fixtures, 'unsupported.conf'), 'utf8').split('\n');
   for (const k of keys) {
@@ -314,16 +314,17 @@ vrrp_instance VI_1 {
   assert.deepEqual(skipped, [
     '17: vrrp_instance VI_1: track_interface eth1 is listed twice; the first is kept',
     '21: vrrp_instance VI_1: track_interface eth2 is listed twice; the first is kept',
-    "22: vrrp_instance VI_1: track_interface eth3: 'reverse' has no lvsd equivalent (not supported)",
     "26: vrrp_instance VI_1: track_script 'chk_nope' is not a converted vrrp_script",
     '27: vrrp_instance VI_1: track_script chk_a is listed twice; the first is kept',
     "28: vrrp_instance VI_1: track_script 'chk_nope' is not a converted vrrp_script",
-    "31: vrrp_instance VI_1: track_script chk_b: 'reverse' has no lvsd equivalent (not supported)",
     '32: vrrp_instance VI_1: track_script chk_a is listed twice; the first is kept',
   ]);
   const track = r.config.vrrp_instances[0]!.track;
   assert.deepEqual(track.interfaces.map((i) => [i.name, i.weight]), [['eth1', 10], ['eth2', undefined], ['eth3', undefined]]);
   assert.deepEqual(track.scripts.map((x) => [x.name, x.weight]), [['chk_a', undefined], ['chk_b', 2]]);
+  // reverse is converted since issue #17 (track.ts reverseItem)
+  assert.deepEqual(track.interfaces.map((i) => i.reverse), [undefined, undefined, true]);
+  assert.deepEqual(track.scripts.map((x) => x.reverse), [undefined, true]);
 });
 
 test('nearest valid forms: sub-second v2 adverts, long passwords, v3 with authentication, port-0 services, no protocol', () => {
@@ -592,7 +593,7 @@ $ADDRESS_BASE_SUB=10
 test('odd file names (a line break, spaces) in includes cannot break the YAML comments that cite them', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lvsd-import-'));
   mkdirSync(join(dir, 'd'));
-  writeFileSync(join(dir, 'd', 'odd\nname: x.conf'), 'vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  use_vmac\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n');
+  writeFileSync(join(dir, 'd', 'odd\nname: x.conf'), 'vrrp_instance A {\n  interface eth0\n  virtual_router_id 1\n  dont_track_primary\n  virtual_ipaddress {\n    192.0.2.1\n  }\n}\n');
   writeFileSync(join(dir, 'k.conf'), 'include d/*.conf\n');
   const r = importKeepalived(join(dir, 'k.conf'));
   assert.ok(r.ok);
