@@ -66,8 +66,8 @@ export interface WatchedProbe {
   watch(wake: () => void): () => void;
 }
 
-/** Reads up to FILE_MAX_BYTES + 1 bytes (the extra one tells a file that is too long). */
-async function readHead(path: string): Promise<Buffer> {
+/** Reads up to FILE_MAX_BYTES + 1 bytes (the extra one tells a file that is too long); VRRP's track files (vrrp/track-file.ts) too. */
+export async function readHead(path: string): Promise<Buffer> {
   const fh = await open(path, 'r');
   try {
     const buf = Buffer.alloc(FILE_MAX_BYTES + 1);
